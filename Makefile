@@ -1,0 +1,56 @@
+# AutoCRM — `make run` and `make test` are the two commands (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+PY := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+
+.PHONY: install run test lint typecheck migrations-check pytest bench browser clean-db
+
+install: .venv/.installed node_modules/.installed
+
+.uv/bin/uv:
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.installed: .uv/bin/uv pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	node scripts/build-assets.mjs
+	touch $@
+
+run: install
+	$(PY) -m autocrm.devserver
+
+# Debian Chromium for the browser tests (Playwright drives the system browser).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium"; exit 1; fi; }
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: install
+	.venv/bin/mypy .
+
+migrations-check: install
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+pytest: install browser
+	.venv/bin/pytest -n auto --dist loadfile -q
+
+test: lint typecheck migrations-check pytest
+
+bench: install
+	$(PY) -m bench
+
+clean-db:
+	$(PY) -m autocrm.core.embedded_db down || true
+	rm -rf var/pg var/test-pg

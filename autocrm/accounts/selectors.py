@@ -1,0 +1,67 @@
+"""Reads for accounts: memberships, API key authentication, tenant users."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from autocrm.accounts.models import STAFF_ROLES, ApiKey, Membership
+from autocrm.core.models import Tenant
+
+API_KEY_PREFIX = "acrm_"
+
+
+def api_key_hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_authenticate(*, raw_key: str) -> tuple[Tenant, ApiKey] | None:
+    """Find the tenant and key for a presented key, or None. Runs before any tenant is known,
+    so the lookup goes through the SECURITY DEFINER function autocrm_api_key_lookup, which
+    returns one row by its public prefix and nothing else."""
+    parts = raw_key.split("_")
+    if len(parts) != 3 or f"{parts[0]}_" != API_KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, tenant_id, key_hash FROM autocrm_api_key_lookup(%s)",
+                       [parts[1]])
+        row = cursor.fetchone()
+    if row is None or not hmac.compare_digest(row[2], api_key_hash(raw_key)):
+        return None
+    tenant = Tenant.objects.get(pk=row[1])
+    from autocrm.core.tenancy import tenant_context
+
+    with tenant_context(tenant):
+        key = ApiKey.objects.get(pk=row[0])
+        now = timezone.now()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return tenant, key
+
+
+def user_memberships(*, user_id: int) -> QuerySet[Membership]:
+    """The user's memberships in every tenant (readable through the own_rows policy; the
+    caller must be in ``user_context`` or a tenant context with this user id)."""
+    return Membership.objects.filter(user_id=user_id).select_related("tenant").order_by(
+        "tenant__name")
+
+
+def tenant_for_session(*, user_id: int, slug: str) -> Tenant | None:
+    """The tenant an API call with a browser session acts in: the X-Tenant slug if the user
+    is staff there, else the user's only staff tenant."""
+    from autocrm.core.tenancy import user_context
+
+    with user_context(user_id):
+        staff = [m for m in user_memberships(user_id=user_id) if m.role in STAFF_ROLES]
+    if slug:
+        return next((m.tenant for m in staff if m.tenant.slug == slug), None)
+    return staff[0].tenant if len(staff) == 1 else None
+
+
+def membership_get(*, tenant: Tenant, user_id: int) -> Membership | None:
+    return Membership.objects.filter(tenant=tenant, user_id=user_id).select_related(
+        "user").first()

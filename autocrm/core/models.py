@@ -1,0 +1,109 @@
+"""Tenants, the tenant-owned base model, and the event spine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+SLUG_VALIDATOR = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
+    "Use 1-50 lowercase letters, digits and inner hyphens.",
+)
+# Slugs that would collide with top-level URL paths.
+RESERVED_SLUGS = frozenset({
+    "accounts", "api", "admin", "static", "media", "healthz", "metrics", "ws", "app",
+    "signup", "login", "logout", "invite", "invitations", "settings", "portal", "www",
+})
+
+
+class Tenant(models.Model):
+    """A customer organisation of AutoCRM. Not itself row-level secured: it has no tenant_id,
+    holds only the public slug/name, and is needed to resolve a URL or key to a tenant."""
+
+    slug = models.SlugField(max_length=50, unique=True, validators=[SLUG_VALIDATOR])
+    name = models.CharField(max_length=200)
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def setting(self, key: str) -> Any:
+        return self.settings.get(key, TENANT_SETTING_DEFAULTS.get(key))
+
+
+TENANT_SETTING_DEFAULTS: dict[str, Any] = {
+    # When true, agents see only tickets of their own teams plus those assigned to them.
+    "restrict_agents_to_own_teams": False,
+}
+
+
+class TenantOwned(models.Model):
+    """Base for every tenant-owned table. Its migration must call ``rls.enable(...)``;
+    ``autocrm.core.tests.test_rls`` fails for any table with tenant_id lacking the policy."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class Event(TenantOwned):
+    """One state change, appended by a service inside its transaction.
+
+    Read by the audit timeline, fanned out after commit by the dispatcher job to webhooks,
+    realtime pushes, automation and counters."""
+
+    type = models.CharField(max_length=100)
+    subject_type = models.CharField(max_length=100)
+    subject_id = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "subject_type", "subject_id", "created_at"],
+                         name="core_event_subject"),
+            models.Index(fields=["tenant", "created_at"], name="core_event_created"),
+            models.Index(fields=["created_at"], name="core_event_undispatched",
+                         condition=models.Q(dispatched_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.subject_type}:{self.subject_id}"
+
+
+class EventHandling(TenantOwned):
+    """Marks that a handler has processed an event, so redelivery is harmless."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="handlings")
+    handler = models.CharField(max_length=100)
+    handled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "handler"], name="core_eventhandling_once")
+        ]
+        indexes = [models.Index(fields=["tenant", "event"], name="core_eventhandling_event")]
+
+
+class SystemContextLog(models.Model):
+    """Audit of every use of the cross-tenant system context (no tenant_id: it spans them)."""
+
+    reason = models.CharField(max_length=200)
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at"]

@@ -1,0 +1,76 @@
+"""Test databases: one migrated template per migration state, cloned per xdist worker."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import fasteners
+import psycopg
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+
+from autocrm.core import embedded_db
+
+TEST_PG_DIR = Path(os.environ.get("AUTOCRM_TEST_PG_DIR", settings.VAR_DIR / "test-pg"))
+
+
+def _migrations_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(settings.BASE_DIR, "autocrm").glob("*/migrations/*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    digest.update(Path(settings.BASE_DIR, "uv.lock").read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _point_connections_at(dbname: str) -> None:
+    for alias, role in (("default", embedded_db.RUNTIME_ROLE), ("owner", embedded_db.OWNER_ROLE)):
+        conn = connections[alias]
+        conn.close()
+        conn.settings_dict.update(NAME=dbname, HOST=str(TEST_PG_DIR), USER=role, PASSWORD="",
+                                  PORT="", CONN_MAX_AGE=0)
+        settings.DATABASES[alias].update(conn.settings_dict)
+
+
+def setup_test_database(worker_id: str) -> str:
+    admin = embedded_db.server_up(TEST_PG_DIR)
+    template = f"autocrm_tpl_{_migrations_fingerprint()}"
+    with fasteners.InterProcessLock(str(TEST_PG_DIR.parent / "test-pg.lock")):
+        with psycopg.connect(admin, autocommit=True) as conn:
+            ready = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s AND "
+                                 "datistemplate", [template]).fetchone()
+        if not ready:
+            embedded_db.provision(admin, template, recreate=True)
+            _point_connections_at(template)
+            call_command("migrate", database="owner", verbosity=0, interactive=False)
+            connections["owner"].close()
+            with psycopg.connect(embedded_db.superuser_uri(TEST_PG_DIR, template),
+                                 autocommit=True) as conn:
+                # Test-only: Django's TransactionTestCase empties tables with TRUNCATE,
+                # which the runtime role is never granted outside the test suite.
+                conn.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "
+                             f"{embedded_db.RUNTIME_ROLE}")
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'ALTER DATABASE "{template}" WITH IS_TEMPLATE true')
+                stale = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE "
+                                     "'autocrm_tpl_%%' AND datname <> %s", [template]).fetchall()
+                for (name,) in stale:
+                    conn.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        dbname = f"autocrm_test_{worker_id}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{dbname}" TEMPLATE "{template}" '
+                         f'OWNER {embedded_db.OWNER_ROLE}')
+    _point_connections_at(dbname)
+    return dbname
+
+
+def teardown_test_database(dbname: str) -> None:
+    for alias in ("default", "owner"):
+        connections[alias].close()
+    with psycopg.connect(embedded_db.superuser_uri(TEST_PG_DIR), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

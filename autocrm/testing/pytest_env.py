@@ -1,0 +1,15 @@
+"""Loaded with ``-p`` before Django settings are imported: the test environment.
+
+Tests run with production-like settings (DEBUG off) against the embedded PostgreSQL under
+var/test-pg (a server separate from the one ``make run`` uses)."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("ALLOW_PRIVATE_WEBHOOK_TARGETS", "0")

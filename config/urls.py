@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from autocrm.core import views as core_views
+from config.api import api
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("metrics", core_views.metrics, name="metrics"),
+    path("api/v1/", api.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("autocrm.accounts.urls")),
+    path("<slug:tenant_slug>/portal/", include("autocrm.portal.urls")),
+    path("<slug:tenant_slug>/", include("autocrm.workspace.urls")),
+]
