@@ -1,0 +1,237 @@
+"""Every write of the accounts app. Each takes the tenant and the acting user, runs in one
+transaction and appends an event (no event for global user rows: they have no tenant)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from autocrm.accounts.models import (
+    ADMIN_ROLES,
+    ApiKey,
+    ApiKeyScope,
+    Invitation,
+    Membership,
+    Role,
+    User,
+)
+from autocrm.accounts.selectors import API_KEY_PREFIX, api_key_hash
+from autocrm.core.events import event_append
+from autocrm.core.models import RESERVED_SLUGS, SLUG_VALIDATOR, Tenant
+from autocrm.core.tenancy import tenant_context
+
+INVITATION_TTL = dt.timedelta(days=7)
+
+
+def _require_admin(*, tenant: Tenant, actor: User | None) -> None:
+    """Admins and owners manage a tenant; ``actor=None`` is the CLI/system."""
+    if actor is None:
+        return
+    membership = Membership.objects.filter(tenant=tenant, user=actor).first()
+    if membership is None or membership.role not in ADMIN_ROLES:
+        raise PermissionDenied("Only owners and admins can do this.")
+
+
+def user_create(*, email: str, password: str | None, name: str = "") -> User:
+    """A global user. ``password=None`` leaves it unusable (for invitations, customers)."""
+    validate_email(email)
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "A user with this email already exists."})
+    return User.objects.create_user(email, password, name=name)
+
+
+def tenant_create(*, slug: str, name: str, owner: User | None = None) -> Tenant:
+    """A new tenant; with ``owner``, that user becomes its owner."""
+    slug = slug.strip().lower()
+    SLUG_VALIDATOR(slug)
+    if slug in RESERVED_SLUGS:
+        raise ValidationError({"slug": f"'{slug}' is reserved."})
+    if not name.strip():
+        raise ValidationError({"name": "A name is required."})
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(slug=slug, name=name.strip())
+    except IntegrityError as exc:
+        raise ValidationError({"slug": f"'{slug}' is taken."}) from exc
+    with tenant_context(tenant):
+        event_append(tenant=tenant, type="tenant.created", subject=tenant, actor=owner,
+                     payload={"slug": slug, "name": tenant.name})
+        if owner is not None:
+            membership_create(tenant=tenant, actor=None, user=owner, role=Role.OWNER)
+    return tenant
+
+
+def membership_create(*, tenant: Tenant, actor: User | None, user: User, role: str) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role '{role}'."})
+    with tenant_context(tenant):
+        _require_admin(tenant=tenant, actor=actor)
+        if Membership.objects.filter(tenant=tenant, user=user).exists():
+            raise ValidationError({"email": f"{user.email} is already a member."})
+        membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+        event_append(tenant=tenant, type="membership.created", subject=membership, actor=actor,
+                     payload={"user_id": user.pk, "email": user.email, "role": role})
+    return membership
+
+
+def membership_change_role(*, tenant: Tenant, actor: User | None, membership: Membership,
+                           role: str) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role '{role}'."})
+    with tenant_context(tenant):
+        _require_admin(tenant=tenant, actor=actor)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        old = membership.role
+        if old == Role.OWNER and role != Role.OWNER:
+            _ensure_another_owner(tenant=tenant, membership=membership)
+        membership.role = role
+        membership.save(update_fields=["role"])
+        event_append(tenant=tenant, type="membership.role_changed", subject=membership,
+                     actor=actor, payload={"user_id": membership.user_id,
+                                           "role": {"from": old, "to": role}})
+    return membership
+
+
+def membership_remove(*, tenant: Tenant, actor: User | None, membership: Membership) -> None:
+    with tenant_context(tenant):
+        _require_admin(tenant=tenant, actor=actor)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.role == Role.OWNER:
+            _ensure_another_owner(tenant=tenant, membership=membership)
+        event_append(tenant=tenant, type="membership.removed", subject=membership, actor=actor,
+                     payload={"user_id": membership.user_id, "role": membership.role})
+        membership.delete()
+
+
+def _ensure_another_owner(*, tenant: Tenant, membership: Membership) -> None:
+    others = Membership.objects.filter(tenant=tenant, role=Role.OWNER).exclude(pk=membership.pk)
+    if not others.exists():
+        raise ValidationError({"role": "A tenant must keep at least one owner."})
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_create(*, tenant: Tenant, actor: User | None, email: str, role: str,
+                      send: bool = True) -> tuple[Invitation, str]:
+    """Invite ``email`` to the tenant; returns the invitation and the one-time token (which is
+    emailed and never stored in clear). Re-inviting replaces an open invitation."""
+    validate_email(email)
+    email = email.strip().lower()
+    if role not in Role.values or role == Role.OWNER:
+        raise ValidationError({"role": f"Cannot invite with role '{role}'."})
+    token = secrets.token_urlsafe(32)
+    with tenant_context(tenant):
+        _require_admin(tenant=tenant, actor=actor)
+        if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+            raise ValidationError({"email": f"{email} is already a member."})
+        now = timezone.now()
+        Invitation.objects.filter(tenant=tenant, email=email, accepted_at__isnull=True,
+                                  revoked_at__isnull=True).update(revoked_at=now)
+        invitation = Invitation.objects.create(
+            tenant=tenant, email=email, role=role, token_hash=_token_hash(token),
+            invited_by=actor, expires_at=now + INVITATION_TTL)
+        event_append(tenant=tenant, type="invitation.created", subject=invitation, actor=actor,
+                     payload={"email": email, "role": role})
+        if send:
+            url = f"{settings.SITE_URL}/invitations/{token}/"
+            inviter = actor.display_name if actor else "An administrator"
+            transaction.on_commit(lambda: send_mail(
+                subject=f"You're invited to {tenant.name} on AutoCRM",
+                message=f"{inviter} invited you to join {tenant.name} on AutoCRM as "
+                        f"{Role(role).label.lower()}.\n\nAccept the invitation: {url}\n\n"
+                        f"The link expires in {INVITATION_TTL.days} days.",
+                from_email=None, recipient_list=[email]))
+    return invitation, token
+
+
+def invitation_find(*, token: str) -> tuple[Tenant, Invitation] | None:
+    """The open invitation for a token, or None (unknown, used, revoked or expired)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, tenant_id FROM autocrm_invitation_lookup(%s)",
+                       [_token_hash(token)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    tenant = Tenant.objects.get(pk=row[1])
+    with tenant_context(tenant):
+        invitation = Invitation.objects.get(pk=row[0])
+    if invitation.accepted_at or invitation.revoked_at or invitation.expires_at < timezone.now():
+        return None
+    return tenant, invitation
+
+
+def invitation_accept(*, token: str, user: User) -> Membership:
+    """The signed-in ``user`` accepts; the invitation's email must be theirs."""
+    found = invitation_find(token=token)
+    if found is None:
+        raise ValidationError("This invitation is invalid or has expired.")
+    tenant, invitation = found
+    if invitation.email.lower() != user.email.lower():
+        raise PermissionDenied("This invitation was sent to another email address.")
+    with tenant_context(tenant, user_id=user.pk):
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise ValidationError("This invitation has already been used.")
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        membership = membership_create(tenant=tenant, actor=None, user=user,
+                                       role=invitation.role)
+        event_append(tenant=tenant, type="invitation.accepted", subject=invitation, actor=user,
+                     payload={"email": invitation.email, "role": invitation.role})
+    return membership
+
+
+def invitation_revoke(*, tenant: Tenant, actor: User | None, invitation: Invitation) -> None:
+    with tenant_context(tenant):
+        _require_admin(tenant=tenant, actor=actor)
+        updated = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True,
+                                            revoked_at__isnull=True).update(
+                                                revoked_at=timezone.now())
+        if updated:
+            event_append(tenant=tenant, type="invitation.revoked", subject=invitation,
+                         actor=actor, payload={"email": invitation.email})
+
+
+def api_key_create(*, tenant: Tenant, actor: User | None, name: str,
+                   scope: str = ApiKeyScope.READ) -> tuple[ApiKey, str]:
+    """A new key; returns it with the raw key, which is shown once and never stored."""
+    if scope not in ApiKeyScope.values:
+        raise ValidationError({"scope": f"Unknown scope '{scope}'."})
+    if not name.strip():
+        raise ValidationError({"name": "A name is required."})
+    prefix = secrets.token_hex(6)
+    raw_key = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32).replace('_', '-')}"
+    with tenant_context(tenant):
+        _require_admin(tenant=tenant, actor=actor)
+        key = ApiKey.objects.create(tenant=tenant, name=name.strip()[:100], prefix=prefix,
+                                    key_hash=api_key_hash(raw_key), scope=scope,
+                                    created_by=actor)
+        event_append(tenant=tenant, type="api_key.created", subject=key, actor=actor,
+                     payload={"name": key.name, "prefix": prefix, "scope": scope})
+    return key, raw_key
+
+
+def api_key_revoke(*, tenant: Tenant, actor: User | None, api_key: ApiKey) -> ApiKey:
+    with tenant_context(tenant):
+        _require_admin(tenant=tenant, actor=actor)
+        key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+            event_append(tenant=tenant, type="api_key.revoked", subject=key, actor=actor,
+                         payload={"name": key.name, "prefix": key.prefix})
+    return key
