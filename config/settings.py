@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "channels",
     "autocrm.core",
     "autocrm.accounts",
+    "autocrm.crm",
+    "autocrm.routing",
+    "autocrm.tickets",
+    "autocrm.notifications",
     "autocrm.workspace",
     "autocrm.portal",
 ]
