@@ -1,0 +1,275 @@
+"""Tickets and everything attached to them.
+
+Index notes (each justified by an EXPLAIN in docs/tickets-performance.md): every composite
+index starts with tenant_id; the agent queue reads (tenant, status, team, priority DESC,
+updated_at DESC, id DESC) in index order; full-text search uses one GIN index on the
+weighted ``search_vector``; partial words and typos use a trigram GIN index on subject.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models.functions import Lower
+
+from autocrm.core.models import TenantOwned
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    ON_HOLD = "on_hold", "On hold"
+    SOLVED = "solved", "Solved"
+    CLOSED = "closed", "Closed"
+
+
+class Priority(models.IntegerChoices):
+    """Stored as a rank so that sorting by priority is an index scan."""
+
+    LOW = 0, "low"
+    NORMAL = 1, "normal"
+    HIGH = 2, "high"
+    URGENT = 3, "urgent"
+
+
+PRIORITY_BY_NAME = {label: value for value, label in Priority.choices}
+
+
+class TicketType(models.TextChoices):
+    QUESTION = "question", "Question"
+    INCIDENT = "incident", "Incident"
+    PROBLEM = "problem", "Problem"
+    TASK = "task", "Task"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    CHAT = "chat", "Chat"
+    WEB = "web", "Web form"
+    PORTAL = "portal", "Portal"
+    SMS = "sms", "SMS"
+    API = "api", "API"
+    PHONE = "phone", "Phone"
+    INTERNAL = "internal", "Internal"
+
+
+class TicketCounter(TenantOwned):
+    """The last ticket number handed out in a tenant (numbers are gap-free per tenant)."""
+
+    last_number = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="tickets_counter_once")]
+
+
+class Ticket(TenantOwned):
+    number = models.BigIntegerField()
+    subject = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    type = models.CharField(max_length=10, choices=TicketType.choices, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.API)
+    requester = models.ForeignKey("crm.Contact", on_delete=models.PROTECT, related_name="tickets")
+    organization = models.ForeignKey(
+        "crm.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey(
+        "routing.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    # Maintained by the services: subject (weight A) + message text (weight B).
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="tickets_ticket_number_once"),
+        ]
+        indexes = [
+            models.Index(
+                "tenant",
+                "status",
+                "team",
+                models.F("priority").desc(),
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="tickets_ticket_queue",
+            ),
+            models.Index(
+                "tenant",
+                "status",
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="tickets_ticket_status_upd",
+            ),
+            models.Index(
+                "tenant",
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="tickets_ticket_updated",
+            ),
+            models.Index("tenant", "assignee", "status", name="tickets_ticket_assignee"),
+            models.Index("tenant", "requester", name="tickets_ticket_requester"),
+            models.Index("tenant", "organization", name="tickets_ticket_org"),
+            GinIndex(fields=["search_vector"], name="tickets_ticket_fts"),
+            GinIndex(fields=["tags"], name="tickets_ticket_tags"),
+            GinIndex(
+                fields=["custom_fields"], name="tickets_ticket_cf", opclasses=["jsonb_path_ops"]
+            ),
+            GinIndex(
+                fields=["subject"], name="tickets_ticket_subject_trgm", opclasses=["gin_trgm_ops"]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def priority_name(self) -> str:
+        return Priority(self.priority).label
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == Status.CLOSED
+
+
+class Message(TenantOwned):
+    """A public reply or an internal note. Body HTML is sanitized before it is stored."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_contact = models.ForeignKey(
+        "crm.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    public = models.BooleanField(default=True)
+    body_html = models.TextField()
+    body_text = models.TextField()
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.API)
+    channel_message_id = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "ticket", "created_at"], name="tickets_message_ticket"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "channel_message_id"],
+                condition=~models.Q(channel_message_id=""),
+                name="tickets_message_channel_id_once",
+            ),
+        ]
+
+    @property
+    def is_internal(self) -> bool:
+        return not self.public
+
+
+class Attachment(TenantOwned):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "ticket"], name="tickets_attachment_ticket")]
+
+
+class Tag(TenantOwned):
+    """A known tag (tickets store tag names in ``Ticket.tags`` for fast filtering)."""
+
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=7, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("tenant", Lower("name"), name="tickets_tag_once")]
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    DROPDOWN = "dropdown", "Dropdown"
+    MULTI_SELECT = "multi_select", "Multi-select"
+    CHECKBOX = "checkbox", "Checkbox"
+
+
+class CustomField(TenantOwned):
+    key = models.SlugField(max_length=50)
+    label = models.CharField(max_length=100)
+    field_type = models.CharField(max_length=20, choices=FieldType.choices)
+    options = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="tickets_customfield_key_once")
+        ]
+        ordering = ["position", "id"]
+
+
+class TicketView(TenantOwned):
+    """A saved filter: ``query`` in the agent search syntax; personal when ``owner`` is set."""
+
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=1000, blank=True)
+    sort = models.CharField(max_length=50, default="-updated_at")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "owner"], name="tickets_view_owner")]
+        ordering = ["position", "id"]
+
+
+class Macro(TenantOwned):
+    """Named actions (``[{"field": "status", "value": "pending"}, ...]``) plus an optional
+    reply with placeholders such as ``{{ticket.number}}`` and ``{{requester.name}}``."""
+
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True)
+    actions = models.JSONField(default=list, blank=True)
+    reply_body = models.TextField(blank=True)
+    reply_public = models.BooleanField(default=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "active"], name="tickets_macro_active")]
