@@ -2,11 +2,11 @@
 
 import django.contrib.postgres.fields
 import django.contrib.postgres.indexes
+import django.contrib.postgres.operations
 import django.contrib.postgres.search
 import django.db.models.deletion
 import django.db.models.functions.text
 from django.conf import settings
-import django.contrib.postgres.operations
 from django.db import migrations, models
 
 
