@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import structlog
@@ -35,7 +36,7 @@ if not _secret:
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    _secret = "dev-insecure-secret-key-only-for-debug"  # noqa: S105 - DEBUG only
+    _secret = "dev-insecure-secret-key-only-for-debug"
 SECRET_KEY = _secret
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
@@ -116,6 +117,8 @@ EMBEDDED_DB_NAME = os.environ.get("AUTOCRM_DB_NAME", "autocrm")
 DB_OWNER_ROLE = "autocrm_owner"
 DB_RUNTIME_ROLE = "autocrm_app"
 
+_runtime: dict[str, Any]
+_owner: dict[str, Any]
 if EMBEDDED_DB:
     _runtime = {
         "ENGINE": "django.db.backends.postgresql",
@@ -125,10 +128,10 @@ if EMBEDDED_DB:
     }
     _owner = {**_runtime, "USER": DB_OWNER_ROLE}
 else:
-    _runtime = dj_database_url.parse(os.environ["DATABASE_URL"])
-    _owner = dj_database_url.parse(
+    _runtime = dict(dj_database_url.parse(os.environ["DATABASE_URL"]))
+    _owner = dict(dj_database_url.parse(
         os.environ.get("DATABASE_OWNER_URL") or os.environ["DATABASE_URL"]
-    )
+    ))
 
 _conn_age = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
 DATABASES = {

@@ -86,6 +86,7 @@ class Ticket(TenantOwned):
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1)  # bumped on every change; the ETag
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )

@@ -1,0 +1,38 @@
+"""Writes of the CRM app (the part tickets need now)."""
+
+from __future__ import annotations
+
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from autocrm.core.actors import Actor
+from autocrm.core.events import event_append
+from autocrm.core.models import Tenant
+from autocrm.crm.models import Contact
+
+
+def contact_get_or_create(
+    *, tenant: Tenant, actor: Actor, email: str, name: str = ""
+) -> tuple[Contact, bool]:
+    """The tenant's contact with this email (case-insensitive), created if new."""
+    validate_email(email)
+    email = email.strip()
+    existing = Contact.objects.filter(tenant=tenant, email__iexact=email).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.create(
+                tenant=tenant, email=email.lower(), name=name.strip()[:200]
+            )
+            event_append(
+                tenant=tenant,
+                type="contact.created",
+                subject=contact,
+                actor=actor.user,
+                actor_label=actor.label,
+                payload={"email": contact.email, "name": contact.name},
+            )
+    except IntegrityError:  # created concurrently by another request
+        return Contact.objects.get(tenant=tenant, email__iexact=email), False
+    return contact, True

@@ -1,0 +1,66 @@
+"""Who may see and change which tickets.
+
+- owners, admins, API keys and the system: every ticket of the tenant;
+- agents and light agents: every ticket, or with the tenant setting
+  ``restrict_agents_to_own_teams`` only those of their teams plus those assigned to them;
+- light agents may read and add internal notes, nothing else;
+- customers: tickets they requested (plus their company's with the tenant setting
+  ``customers_see_organization_tickets``), public messages only.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+
+from autocrm.core.actors import Actor
+from autocrm.core.models import Tenant
+from autocrm.crm.models import Contact
+from autocrm.routing.models import TeamMember
+from autocrm.tickets.models import Ticket
+
+NOTHING = Q(pk__in=[])
+
+
+def ticket_scope(*, tenant: Tenant, actor: Actor) -> Q:
+    if actor.is_admin or actor.role in {"api", "system"}:
+        return Q()
+    if actor.role in {"agent", "light_agent"} and actor.user_id is not None:
+        if not tenant.setting("restrict_agents_to_own_teams"):
+            return Q()
+        teams = TeamMember.objects.filter(tenant=tenant, user_id=actor.user_id).values("team_id")
+        return Q(team_id__in=teams) | Q(assignee_id=actor.user_id)
+    if actor.role == "customer" and actor.user_id is not None:
+        contacts = Contact.objects.filter(tenant=tenant, user_id=actor.user_id)
+        scope = Q(requester__in=contacts.values("pk"))
+        if tenant.setting("customers_see_organization_tickets"):
+            scope |= Q(organization__in=contacts.exclude(company=None).values("company_id"))
+        return scope
+    return NOTHING
+
+
+def can_see_internal(actor: Actor) -> bool:
+    return actor.is_staff
+
+
+def require_write(actor: Actor) -> None:
+    if actor.role == "api" and actor.api_scope == "read":
+        raise PermissionDenied("This API key is read-only.")
+
+
+def require_edit(actor: Actor) -> None:
+    """Changing ticket fields: agents and up (not light agents, not customers)."""
+    require_write(actor)
+    if actor.role in {"light_agent", "customer"}:
+        raise PermissionDenied("Your role cannot change tickets.")
+
+
+def require_admin(actor: Actor) -> None:
+    require_write(actor)
+    if not actor.is_admin:
+        raise PermissionDenied("Only owners and admins can do this.")
+
+
+def require_visible(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> None:
+    if not Ticket.objects.filter(ticket_scope(tenant=tenant, actor=actor), pk=ticket.pk).exists():
+        raise PermissionDenied("You cannot see this ticket.")
