@@ -780,8 +780,9 @@ def ticket_split(
     messages = list(Message.objects.filter(tenant=tenant, ticket=original, pk__in=ids))
     if not ids or len(messages) != len(ids):
         raise ValidationError({"message_ids": "Give messages of this ticket."})
-    if not Message.objects.filter(tenant=tenant, ticket=original).exclude(pk__in=ids).exists():
-        raise ValidationError({"message_ids": "At least one message must stay."})
+    remaining = Message.objects.filter(tenant=tenant, ticket=original, public=True)
+    if not remaining.exclude(pk__in=ids).exists():
+        raise ValidationError({"message_ids": "At least one public message must stay."})
     now = timezone.now()
     new_subject = (subject or f"Split from #{original.number}: {original.subject}")[:500]
     new = Ticket.objects.create(
