@@ -93,7 +93,7 @@ def test_custom_fields_are_validated_against_definitions(ctx) -> None:  # type: 
     assert set(exc.value.message_dict) == {"custom_fields.seats", "custom_fields.plan"}
     t = ticket(ctx, custom_fields={"plan": "pro", "seats": "12"})
     assert t.custom_fields == {"plan": "pro", "seats": 12}
-    with pytest.raises(ValidationError, match="unknown|not a custom field"):
+    with pytest.raises(ValidationError, match=r"unknown|not a custom field"):
         services.ticket_update(
             tenant=ctx, actor=SYSTEM, ticket_id=t.pk, changes={"custom_fields": {"nope": 1}}
         )
@@ -333,7 +333,8 @@ def test_macro_sets_fields_and_replies_with_placeholders(ctx) -> None:  # type: 
         tenant=ctx,
         name="Solve with thanks",
         actions=[{"field": "status", "value": "solved"}, {"field": "tags_add", "value": "thanked"}],
-        reply_body="Hi {{requester.name}}, ticket #{{ticket.number}} is fixed. <b>{{agent.name}}</b>",
+        reply_body="Hi {{requester.name}}, ticket #{{ticket.number}} is fixed. "
+        "<b>{{agent.name}}</b>",
     )
     t = ticket(ctx)
     t = services.macro_apply(tenant=ctx, actor=agent, ticket_id=t.pk, macro_id=macro.pk)
