@@ -69,11 +69,11 @@ def provision(admin_uri: str, dbname: str, *, owner: str = OWNER_ROLE,
                 sql.Identifier(dbname)))
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
         if not exists:
-            stmt = sql.SQL("CREATE DATABASE {} OWNER {}").format(
+            create = sql.SQL("CREATE DATABASE {} OWNER {}").format(
                 sql.Identifier(dbname), sql.Identifier(owner))
             if template:
-                stmt = stmt + sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-            conn.execute(stmt)
+                create = create + sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            conn.execute(create)
     db_uri = admin_uri.replace("/postgres?", f"/{dbname}?", 1)
     with psycopg.connect(db_uri, autocommit=True) as conn:
         for ext in EXTENSIONS:

@@ -1,0 +1,162 @@
+"""``make run``'s supervisor, run for real: embedded PostgreSQL, migrations, demo data, web
+and worker on a free port with a private AUTOCRM_VAR_DIR; stopped by a signal, and stopped
+when one of its children dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from autocrm.core import embedded_db
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def var_dir() -> Iterator[Path]:
+    # Not pytest's tmp_path: its parents are 0700, and as root the embedded PostgreSQL runs
+    # as the system user "pgserver", which must reach the data directory.
+    path = Path(tempfile.mkdtemp(prefix="autocrm-devserver-"))
+    path.chmod(0o755)
+    yield path
+    embedded_db.server_down(path / "pg")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class Run:
+    def __init__(self, var_dir: Path, port: int) -> None:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"DATABASE_URL", "DATABASE_OWNER_URL", "DEBUG", "SECRET_KEY"}
+        }
+        env.update(AUTOCRM_VAR_DIR=str(var_dir), PORT=str(port), LOG_LEVEL="WARNING")
+        self.port = port
+        self.log = var_dir / f"run-{time.monotonic_ns()}.log"
+        self._log_file = self.log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autocrm.devserver"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        url = f"http://127.0.0.1:{self.port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def wait_healthy(self, timeout: float = 45) -> dict[str, str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"supervisor exited:\n{self.output()}"
+            try:
+                status, body = self.get("/healthz")
+            except OSError:
+                time.sleep(0.3)
+                continue
+            health = json.loads(body)
+            if status == 200 and health["worker"] == "ok":
+                return dict(health)
+            time.sleep(0.3)
+        raise AssertionError(f"not healthy within {timeout}s:\n{self.output()}")
+
+    def children(self) -> list[int]:
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        return [int(pid) for pid in out.split()]
+
+    def finish(self, timeout: float = 30) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            self._log_file.close()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return (
+        Path(f"/proc/{pid}").exists()
+        and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    )
+
+
+def test_run_stops_cleanly_on_sigint_then_reuses_its_data(var_dir: Path) -> None:
+    first = Run(var_dir, free_port())
+    try:
+        assert first.wait_healthy() == {"status": "ok", "database": "ok", "worker": "ok"}
+        children = first.children()
+        assert len(children) == 2  # web and worker
+        postmaster_pid = int((var_dir / "pg" / "postmaster.pid").read_text().split()[0])
+        first.process.send_signal(signal.SIGINT)
+    finally:
+        code = first.finish()
+    output = first.output()
+    assert code == 0, output
+    assert "(new)" in output and "Demo data created" in output and "stopped cleanly" in output
+    assert not any(alive(pid) for pid in [*children, postmaster_pid]), output
+    assert not (var_dir / "pg" / "postmaster.pid").exists()
+
+    second = Run(var_dir, free_port())
+    try:
+        second.wait_healthy()
+        second.process.send_signal(signal.SIGTERM)
+    finally:
+        code = second.finish()
+    output = second.output()
+    assert code == 0, output
+    assert "(existing data)" in output and "nothing changed" in output
+
+
+def test_a_dying_child_stops_everything_with_a_reason(var_dir: Path) -> None:
+    run = Run(var_dir, free_port())
+    try:
+        run.wait_healthy()
+        cmdlines = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in run.children()}
+        worker = next(pid for pid, cmd in cmdlines.items() if b"procrastinate" in cmd)
+        web = next(pid for pid, cmd in cmdlines.items() if b"uvicorn" in cmd)
+        os.kill(worker, signal.SIGKILL)
+    finally:
+        code = run.finish()
+    output = run.output()
+    assert code == 1, output
+    assert "worker exited unexpectedly with status -9" in output
+    assert not alive(web)
+    assert not (var_dir / "pg" / "postmaster.pid").exists()
