@@ -65,3 +65,66 @@ def tenant_for_session(*, user_id: int, slug: str) -> Tenant | None:
 def membership_get(*, tenant: Tenant, user_id: int) -> Membership | None:
     return Membership.objects.filter(tenant=tenant, user_id=user_id).select_related(
         "user").first()
+
+
+# Reads of the settings pages (appended; kept together below).
+from autocrm.accounts.models import Invitation, Role  # noqa: E402
+
+
+def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
+    """The tenant's members with their users, owners and admins first, then by name."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    rank = Case(*[When(role=role, then=Value(i)) for i, role in enumerate(Role.values)],
+                output_field=IntegerField())
+    return (Membership.objects.filter(tenant=tenant).select_related("user")
+            .annotate(role_rank=rank).order_by("role_rank", "user__name", "user__email"))
+
+
+def membership_get_by_id(*, tenant: Tenant, membership_id: int) -> Membership | None:
+    return Membership.objects.filter(tenant=tenant, pk=membership_id).select_related(
+        "user").first()
+
+
+def membership_role_counts(*, tenant: Tenant) -> dict[str, int]:
+    """How many members hold each role (roles nobody holds are absent)."""
+    from django.db.models import Count
+
+    rows = (Membership.objects.filter(tenant=tenant).values("role")
+            .annotate(n=Count("id")).order_by())
+    return {row["role"]: row["n"] for row in rows}
+
+
+def invitation_list_pending(*, tenant: Tenant) -> QuerySet[Invitation]:
+    """Invitations not yet accepted, revoked or expired, newest first."""
+    return (Invitation.objects.filter(tenant=tenant, accepted_at__isnull=True,
+                                      revoked_at__isnull=True,
+                                      expires_at__gt=timezone.now())
+            .select_related("invited_by").order_by("-created_at"))
+
+
+def invitation_get_pending(*, tenant: Tenant, invitation_id: int) -> Invitation | None:
+    return invitation_list_pending(tenant=tenant).filter(pk=invitation_id).first()
+
+
+def api_key_list(*, tenant: Tenant, include_revoked: bool = False) -> QuerySet[ApiKey]:
+    """The tenant's API keys (active ones unless ``include_revoked``), newest first."""
+    keys = ApiKey.objects.filter(tenant=tenant).select_related("created_by")
+    if not include_revoked:
+        keys = keys.filter(revoked_at__isnull=True)
+    return keys.order_by("-created_at")
+
+
+def api_key_get(*, tenant: Tenant, api_key_id: int) -> ApiKey | None:
+    return ApiKey.objects.filter(tenant=tenant, pk=api_key_id).first()
+
+
+def user_labels(*, tenant: Tenant, user_ids: set[int]) -> dict[int, str]:
+    """Emails of users named in the tenant's own records (e.g. audit events of members who
+    have since left). Users are global rows; the ids come from the tenant's events."""
+    from autocrm.accounts.models import User
+
+    if not user_ids:
+        return {}
+    return dict(User.objects.filter(pk__in=user_ids).values_list("pk", "email"))
+

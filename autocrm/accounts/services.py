@@ -235,3 +235,42 @@ def api_key_revoke(*, tenant: Tenant, actor: User | None, api_key: ApiKey) -> Ap
             event_append(tenant=tenant, type="api_key.revoked", subject=key, actor=actor,
                          payload={"name": key.name, "prefix": key.prefix})
     return key
+
+
+def tenant_settings_update(*, tenant: Tenant, actor: User | None, name: str,
+                           settings: dict[str, object]) -> Tenant:
+    """Rename the tenant and change its settings (only keys of TENANT_SETTING_DEFAULTS,
+    each of its default's type). The event records every change as from → to."""
+    from autocrm.core.models import TENANT_SETTING_DEFAULTS
+
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A name is required."})
+    if len(name) > 200:
+        raise ValidationError({"name": "Use at most 200 characters."})
+    for key, value in settings.items():
+        if key not in TENANT_SETTING_DEFAULTS:
+            raise ValidationError({key: f"Unknown setting '{key}'."})
+        if type(value) is not type(TENANT_SETTING_DEFAULTS[key]):
+            raise ValidationError({key: f"'{key}' must be a "
+                                        f"{type(TENANT_SETTING_DEFAULTS[key]).__name__}."})
+    with tenant_context(tenant):
+        _require_admin(tenant=tenant, actor=actor)
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        changes: dict[str, dict[str, object]] = {}
+        if locked.name != name:
+            changes["name"] = {"from": locked.name, "to": name}
+            locked.name = name
+        new_settings = dict(locked.settings)
+        for key, value in settings.items():
+            old = locked.setting(key)
+            if old != value:
+                changes[f"settings.{key}"] = {"from": old, "to": value}
+            new_settings[key] = value
+        if changes:
+            locked.settings = new_settings
+            locked.save(update_fields=["name", "settings"])
+            event_append(tenant=locked, type="tenant.settings_updated", subject=locked,
+                         actor=actor, payload={"changes": changes})
+    tenant.name, tenant.settings = locked.name, locked.settings
+    return locked

@@ -1,3 +1,9 @@
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from autocrm.accounts import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/workspaces/new/", views.workspace_create, name="workspace_create"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+]

@@ -1,3 +1,25 @@
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from autocrm.workspace import views
+
+app_name = "workspace"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("settings/", views.settings_general, name="settings"),
+    path("settings/members/", views.settings_members, name="settings_members"),
+    path(
+        "settings/members/<int:membership_id>/role/",
+        views.member_change_role,
+        name="member_change_role",
+    ),
+    path("settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("settings/invitations/", views.settings_invitations, name="settings_invitations"),
+    path(
+        "settings/invitations/<int:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("settings/api-keys/", views.settings_api_keys, name="settings_api_keys"),
+    path("settings/api-keys/<int:api_key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 import factory
 
 from autocrm.accounts.models import User
@@ -16,16 +18,45 @@ class UserFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
-        if create:
-            obj.save()
+    # Save once more after set_password (skip_postgeneration_save leaves that to us).
+    _save = factory.PostGeneration(
+        lambda obj, create, extracted, **kw: obj.save() if create else None
+    )
 
 
 def member(tenant, role: str = "agent", **user_kwargs):  # type: ignore[no-untyped-def]
     """A user with a membership in ``tenant`` (created through the service)."""
     from autocrm.accounts.services import membership_create
 
-    user = UserFactory(**user_kwargs)
+    user = cast(User, UserFactory(**user_kwargs))
     membership_create(tenant=tenant, actor=None, user=user, role=role)
     return user
+
+
+def membership_of(tenant, user):  # type: ignore[no-untyped-def]
+    """The user's membership row in ``tenant`` (read inside the tenant's context)."""
+    from autocrm.accounts.selectors import membership_get
+    from autocrm.core.tenancy import tenant_context
+
+    with tenant_context(tenant):
+        return membership_get(tenant=tenant, user_id=user.pk)
+
+
+def invitation(tenant, email: str = "invitee@example.test", role: str = "agent"):  # type: ignore[no-untyped-def]
+    """An open invitation and its one-time token (created through the service)."""
+    from autocrm.accounts.services import invitation_create
+
+    return invitation_create(tenant=tenant, actor=None, email=email, role=role, send=False)
+
+
+def api_key(tenant, scope: str = "admin", name: str = "test key") -> str:  # type: ignore[no-untyped-def]
+    """A new API key of ``tenant`` (through the service); returns the raw key."""
+    from autocrm.accounts.services import api_key_create
+
+    _key, raw = api_key_create(tenant=tenant, actor=None, name=name, scope=scope)
+    return raw
+
+
+def bearer(raw_key: str) -> dict[str, str]:
+    """Test-client kwargs that authenticate with ``raw_key``."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}

@@ -1,0 +1,97 @@
+"""Audit events as sentences for people: "Ana invited bob@example.com as agent"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from autocrm.accounts.models import Role
+from autocrm.core.models import Event
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    actor: str
+    text: str
+    created_at: datetime
+    type: str
+
+
+def _role(value: Any) -> str:
+    try:
+        return str(Role(value).label).lower()
+    except ValueError:
+        return str(value)
+
+
+def _email(payload: dict[str, Any]) -> str:
+    return str(
+        payload.get("email") or payload.get("user_label") or f"user #{payload.get('user_id', '?')}"
+    )
+
+
+def _setting_label(key: str) -> str:
+    return key.removeprefix("settings.").replace("_", " ")
+
+
+def _settings_updated(payload: dict[str, Any]) -> str:
+    parts = []
+    for key, change in (payload.get("changes") or {}).items():
+        old, new = change.get("from"), change.get("to")
+        if isinstance(new, bool):
+            parts.append(f"turned {'on' if new else 'off'} “{_setting_label(key)}”")
+        else:
+            parts.append(f"changed {_setting_label(key)} from “{old}” to “{new}”")
+    return ", ".join(parts) or "updated the workspace settings"
+
+
+def _role_changed(payload: dict[str, Any]) -> str:
+    role = payload.get("role") or {}
+    who = _email(payload)
+    return f"changed {who}'s role from {_role(role.get('from'))} to {_role(role.get('to'))}"
+
+
+DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "tenant.created": lambda p: f"created the workspace {p.get('name', '')}".rstrip(),
+    "tenant.settings_updated": _settings_updated,
+    "membership.created": lambda p: f"added {_email(p)} as {_role(p.get('role'))}",
+    "membership.role_changed": _role_changed,
+    "membership.removed": lambda p: f"removed {_email(p)} ({_role(p.get('role'))})",
+    "invitation.created": lambda p: f"invited {_email(p)} as {_role(p.get('role'))}",
+    "invitation.accepted": lambda p: f"accepted the invitation as {_role(p.get('role'))}",
+    "invitation.revoked": lambda p: f"revoked the invitation for {_email(p)}",
+    "api_key.created": lambda p: (
+        f"created the API key “{p.get('name', '')}” ({p.get('scope', '')})"
+    ),
+    "api_key.revoked": lambda p: f"revoked the API key “{p.get('name', '')}”",
+}
+
+
+def describe(event: Event, user_labels: dict[int, str] | None = None) -> TimelineEntry:
+    """``user_labels`` maps user ids named in payloads to emails (for events that only
+    carry the id)."""
+    describer = DESCRIBERS.get(event.type)
+    payload = dict(event.payload) if isinstance(event.payload, dict) else {}
+    if user_labels and payload.get("user_id") in user_labels:
+        payload["user_label"] = user_labels[payload["user_id"]]
+    text = describer(payload) if describer else f"{event.type} on {event.subject_type}"
+    actor = event.actor.display_name if event.actor else (event.actor_label or "System")
+    if event.actor is None and event.actor_label == "system":
+        actor = "System"
+    return TimelineEntry(actor=actor, text=text, created_at=event.created_at, type=event.type)
+
+
+def payload_user_ids(events: Iterable[Event]) -> set[int]:
+    return {
+        e.payload["user_id"]
+        for e in events
+        if isinstance(e.payload, dict) and isinstance(e.payload.get("user_id"), int)
+    }
+
+
+def describe_all(
+    events: Iterable[Event], user_labels: dict[int, str] | None = None
+) -> list[TimelineEntry]:
+    return [describe(event, user_labels) for event in events]

@@ -1,0 +1,252 @@
+"""Agent workspace pages: the dashboard and the tenant settings (admins and owners)."""
+
+from __future__ import annotations
+
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from autocrm.accounts import selectors, services
+from autocrm.accounts.access import TenantRequest, admin_required, member_required
+from autocrm.accounts.models import ADMIN_ROLES, Role, User
+from autocrm.core.selectors import audit_timeline
+from autocrm.workspace import timeline
+from autocrm.workspace.forms import (
+    ApiKeyForm,
+    GeneralSettingsForm,
+    InvitationForm,
+    MembershipRoleForm,
+)
+
+TIMELINE_LENGTH = 15
+NEW_API_KEY_SESSION_KEY = "workspace.new_api_key"
+
+
+def _actor(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _add_errors(form: Form, exc: ValidationError) -> None:
+    """A service's ValidationError as form errors (unknown keys become non-field errors)."""
+    if hasattr(exc, "error_dict"):
+        for key, errors in exc.message_dict.items():
+            form.add_error(key if key in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@member_required
+def dashboard(request: TenantRequest) -> HttpResponse:
+    """What is true about the workspace right now, and what changed recently."""
+    if not request.membership.is_staff_role:
+        return redirect("portal:home", tenant_slug=request.tenant.slug)
+    tenant = request.tenant
+    role_counts = selectors.membership_role_counts(tenant=tenant)
+    events = list(audit_timeline(tenant=tenant)[:TIMELINE_LENGTH])
+    labels = selectors.user_labels(tenant=tenant, user_ids=timeline.payload_user_ids(events))
+    is_admin = request.membership.role in ADMIN_ROLES
+    return render(
+        request,
+        "workspace/dashboard.html",
+        {
+            "staff_count": sum(n for role, n in role_counts.items() if role != Role.CUSTOMER),
+            "customer_count": role_counts.get(Role.CUSTOMER, 0),
+            "role_counts": [
+                (label, role_counts[value]) for value, label in Role.choices if value in role_counts
+            ],
+            "pending_invitations": selectors.invitation_list_pending(tenant=tenant).count(),
+            "api_key_count": selectors.api_key_list(tenant=tenant).count() if is_admin else None,
+            "timeline": timeline.describe_all(events, labels),
+            "is_admin": is_admin,
+            "mfa_enabled": is_mfa_enabled(request.user),
+        },
+    )
+
+
+@admin_required
+def settings_general(request: TenantRequest) -> HttpResponse:
+    tenant = request.tenant
+    initial = {
+        "name": tenant.name,
+        "restrict_agents_to_own_teams": tenant.setting("restrict_agents_to_own_teams"),
+    }
+    form = GeneralSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.tenant_settings_update(
+                tenant=tenant,
+                actor=_actor(request),
+                name=form.cleaned_data["name"],
+                settings={
+                    "restrict_agents_to_own_teams": form.cleaned_data[
+                        "restrict_agents_to_own_teams"
+                    ]
+                },
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("workspace:settings", tenant_slug=tenant.slug)
+    return render(
+        request,
+        "workspace/settings/general.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _members_page(request: TenantRequest, *, status: int = 200, error: str = "") -> HttpResponse:
+    members = selectors.membership_list(tenant=request.tenant)
+    return render(
+        request,
+        "workspace/settings/members.html",
+        {
+            "members": members,
+            "roles": Role.choices,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@admin_required
+def settings_members(request: TenantRequest) -> HttpResponse:
+    return _members_page(request)
+
+
+@admin_required
+@require_POST
+def member_change_role(request: TenantRequest, membership_id: int) -> HttpResponse:
+    membership = selectors.membership_get_by_id(tenant=request.tenant, membership_id=membership_id)
+    if membership is None:
+        raise Http404("No such member.")
+    form = MembershipRoleForm(request.POST)
+    if not form.is_valid():
+        return _members_page(request, status=400, error="Choose a valid role.")
+    try:
+        services.membership_change_role(
+            tenant=request.tenant,
+            actor=_actor(request),
+            membership=membership,
+            role=form.cleaned_data["role"],
+        )
+    except ValidationError as exc:
+        return _members_page(request, status=400, error=" ".join(exc.messages))
+    messages.success(
+        request, f"{membership.user.email} is now {Role(form.cleaned_data['role']).label.lower()}."
+    )
+    if membership.user_id == request.user.pk and form.cleaned_data["role"] not in ADMIN_ROLES:
+        return redirect("home")
+    return redirect("workspace:settings_members", tenant_slug=request.tenant.slug)
+
+
+@admin_required
+@require_POST
+def member_remove(request: TenantRequest, membership_id: int) -> HttpResponse:
+    membership = selectors.membership_get_by_id(tenant=request.tenant, membership_id=membership_id)
+    if membership is None:
+        raise Http404("No such member.")
+    try:
+        services.membership_remove(
+            tenant=request.tenant, actor=_actor(request), membership=membership
+        )
+    except ValidationError as exc:
+        return _members_page(request, status=400, error=" ".join(exc.messages))
+    messages.success(request, f"{membership.user.email} was removed from the workspace.")
+    if membership.user_id == request.user.pk:
+        return redirect("home")
+    return redirect("workspace:settings_members", tenant_slug=request.tenant.slug)
+
+
+@admin_required
+def settings_invitations(request: TenantRequest) -> HttpResponse:
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation, _token = services.invitation_create(
+                tenant=request.tenant,
+                actor=_actor(request),
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            return redirect("workspace:settings_invitations", tenant_slug=request.tenant.slug)
+    return render(
+        request,
+        "workspace/settings/invitations.html",
+        {
+            "form": form,
+            "invitations": selectors.invitation_list_pending(tenant=request.tenant),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@admin_required
+@require_POST
+def invitation_revoke(request: TenantRequest, invitation_id: int) -> HttpResponse:
+    invitation = selectors.invitation_get_pending(
+        tenant=request.tenant, invitation_id=invitation_id
+    )
+    if invitation is None:
+        raise Http404("No such pending invitation.")
+    services.invitation_revoke(tenant=request.tenant, actor=_actor(request), invitation=invitation)
+    messages.success(request, f"The invitation for {invitation.email} was revoked.")
+    return redirect("workspace:settings_invitations", tenant_slug=request.tenant.slug)
+
+
+@admin_required
+def settings_api_keys(request: TenantRequest) -> HttpResponse:
+    """Create and list keys. A new key's secret is handed to the next page view through the
+    session and removed as it is shown: it is displayed once and never stored hashed-less."""
+    form = ApiKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            key, raw_key = services.api_key_create(
+                tenant=request.tenant,
+                actor=_actor(request),
+                name=form.cleaned_data["name"],
+                scope=form.cleaned_data["scope"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            request.session[NEW_API_KEY_SESSION_KEY] = {
+                "id": key.pk,
+                "raw": raw_key,
+                "tenant": request.tenant.pk,
+            }
+            return redirect("workspace:settings_api_keys", tenant_slug=request.tenant.slug)
+    new_key = request.session.pop(NEW_API_KEY_SESSION_KEY, None)
+    if new_key and new_key.get("tenant") != request.tenant.pk:
+        new_key = None
+    return render(
+        request,
+        "workspace/settings/api_keys.html",
+        {
+            "form": form,
+            "api_keys": selectors.api_key_list(tenant=request.tenant),
+            "new_key": new_key,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@admin_required
+@require_POST
+def api_key_revoke(request: TenantRequest, api_key_id: int) -> HttpResponse:
+    api_key = selectors.api_key_get(tenant=request.tenant, api_key_id=api_key_id)
+    if api_key is None:
+        raise Http404("No such API key.")
+    services.api_key_revoke(tenant=request.tenant, actor=_actor(request), api_key=api_key)
+    messages.success(request, f"The API key “{api_key.name}” was revoked.")
+    return redirect("workspace:settings_api_keys", tenant_slug=request.tenant.slug)
