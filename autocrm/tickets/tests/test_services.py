@@ -223,6 +223,7 @@ def test_agents_restricted_to_their_teams_when_the_tenant_says_so(ctx) -> None: 
     agent = actor_for(ctx, "agent")
     team = Team.objects.create(tenant=ctx, name="Billing")
     other_team = Team.objects.create(tenant=ctx, name="Tech")
+    assert agent.user is not None
     TeamMember.objects.create(tenant=ctx, team=team, user=agent.user)
     ours, theirs, assigned = (
         ticket(ctx, team_id=team.pk),

@@ -1,0 +1,295 @@
+"""Every read of tickets for pages and the API: scoped to the tenant and the actor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from autocrm.core.actors import Actor
+from autocrm.core.models import Event, Tenant
+from autocrm.core.selectors import audit_timeline
+from autocrm.tickets import access
+from autocrm.tickets.models import Message, Ticket
+from autocrm.tickets.query import TicketFilters
+from autocrm.tickets.services import search_config
+
+MAX_PAGE_SIZE = 100
+# sort name -> ordered (column, descending) keys; the last key is always the unique id
+SORT_KEYS: dict[str, list[tuple[str, bool]]] = {
+    "-updated_at": [("updated_at", True), ("id", True)],
+    "updated_at": [("updated_at", False), ("id", False)],
+    "-created_at": [("created_at", True), ("id", True)],
+    "created_at": [("created_at", False), ("id", False)],
+    "priority": [("priority", True), ("updated_at", True), ("id", True)],
+    "-number": [("number", True), ("id", True)],
+    "number": [("number", False), ("id", False)],
+    "relevance": [("rank", True), ("id", True)],
+}
+
+
+class CursorError(ValueError):
+    """A cursor that was not made by us, or for another sort."""
+
+
+@dataclass
+class TicketPage:
+    items: list[Ticket]
+    next_cursor: str | None
+
+
+def _encode_cursor(sort: str, values: list[Any]) -> str:
+    raw = json.dumps(
+        {"s": sort, "v": [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]},
+        separators=(",", ":"),
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(data, dict) or data.get("s") != sort:
+            raise CursorError("The cursor belongs to another sort order.")
+        raw_values = data["v"]
+        keys = SORT_KEYS[sort]
+        if not isinstance(raw_values, list) or len(raw_values) != len(keys):
+            raise CursorError("The cursor is malformed.")
+        values: list[Any] = []
+        for (column, _), value in zip(keys, raw_values, strict=True):
+            if column.endswith("_at"):
+                values.append(dt.datetime.fromisoformat(value))
+            elif column == "rank":
+                values.append(float(value))
+            elif isinstance(value, int) and not isinstance(value, bool):
+                values.append(value)
+            else:
+                raise CursorError("The cursor is malformed.")
+        return values
+    except CursorError:
+        raise
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise CursorError("The cursor is malformed.") from exc
+
+
+def _after_cursor(sort: str, values: list[Any]) -> Q | RawSQL:
+    """Rows strictly after the cursor in the sort order. When all keys run the same way
+    this is one row comparison, which PostgreSQL answers with an index range scan."""
+    keys = SORT_KEYS[sort]
+    if len({desc for _, desc in keys}) == 1 and all(c != "rank" for c, _ in keys):
+        op = "<" if keys[0][1] else ">"
+        columns = ", ".join(f'"tickets_ticket"."{c}"' for c, _ in keys)
+        marks = ", ".join(["%s"] * len(keys))
+        # Column names come from SORT_KEYS above, never from input; values are parameters.
+        return RawSQL(  # noqa: S611
+            f"({columns}) {op} ({marks})", values, output_field=BooleanField()
+        )
+    condition = Q()
+    for i, (column, desc) in enumerate(keys):
+        step = Q(**{f"{column}__{'lt' if desc else 'gt'}": values[i]})
+        for prev_column, _ in keys[:i]:
+            step &= Q(**{prev_column: values[keys.index((prev_column, _))]})
+        condition |= step
+    return condition
+
+
+def _filtered(*, tenant: Tenant, actor: Actor, filters: TicketFilters) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.filter(tenant=tenant).filter(
+        access.ticket_scope(tenant=tenant, actor=actor)
+    )
+    if filters.statuses:
+        tickets = tickets.filter(status__in=filters.statuses)
+    if filters.priorities:
+        tickets = tickets.filter(priority__in=filters.priorities)
+    if filters.types:
+        tickets = tickets.filter(type__in=filters.types)
+    if filters.channels:
+        tickets = tickets.filter(channel__in=filters.channels)
+    if filters.tags_all:
+        tickets = tickets.filter(tags__contains=filters.tags_all)
+    if filters.tags_none:
+        tickets = tickets.exclude(tags__overlap=filters.tags_none)
+    if filters.assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif filters.assignee == "me":
+        tickets = tickets.filter(assignee_id=actor.user_id) if actor.user_id else tickets.none()
+    elif isinstance(filters.assignee, int):
+        tickets = tickets.filter(assignee_id=filters.assignee)
+    if filters.team == "none":
+        tickets = tickets.filter(team__isnull=True)
+    elif filters.team is not None:
+        tickets = tickets.filter(team_id=filters.team)
+    if filters.requester_id is not None:
+        tickets = tickets.filter(requester_id=filters.requester_id)
+    if filters.requester_email:
+        tickets = tickets.filter(requester__email__iexact=filters.requester_email)
+    if filters.organization_id is not None:
+        tickets = tickets.filter(organization_id=filters.organization_id)
+    for key, value in filters.custom_fields.items():
+        candidates: list[Any] = [value]
+        if value in {"true", "false"}:
+            candidates.append(value == "true")
+        if value.lstrip("-").isdigit():
+            candidates.append(int(value))
+        match = Q()
+        for candidate in candidates:
+            match |= Q(custom_fields__contains={key: candidate})
+            match |= Q(custom_fields__contains={key: [candidate]})
+        tickets = tickets.filter(match)
+    for column, lookup, moment in filters.date_ranges:
+        tickets = tickets.filter(**{f"{column}__{lookup}": moment})
+    return tickets
+
+
+def _text_query(tenant: Tenant, filters: TicketFilters) -> SearchQuery | None:
+    config = search_config(tenant)
+    query: SearchQuery | None = None
+    if filters.words:
+        query = SearchQuery(filters.text, config=config, search_type="plain")
+    for phrase in filters.phrases:
+        phrase_query = SearchQuery(phrase, config=config, search_type="phrase")
+        query = phrase_query if query is None else query & phrase_query
+    return query
+
+
+TYPO_THRESHOLD = "0.5"  # pg_trgm word similarity; the default 0.6 misses one-letter typos
+
+
+def _set_typo_tolerance() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [TYPO_THRESHOLD]
+        )
+
+
+def ticket_list(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    filters: TicketFilters,
+    cursor: str | None = None,
+    limit: int = 50,
+    highlight: bool = True,
+) -> TicketPage:
+    """One page of tickets. Free text matches the weighted full-text vector (subject, then
+    messages) or, for partial words and typos, the subject by trigram word similarity."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    tickets = _filtered(tenant=tenant, actor=actor, filters=filters)
+    text_query = _text_query(tenant, filters) if filters.has_text else None
+    sort = filters.sort or ("priority" if not filters.has_text else "-updated_at")
+    if text_query is not None:
+        _set_typo_tolerance()
+        match = Q(search_vector=text_query)
+        if filters.words and not filters.phrases:
+            match |= Q(subject__trigram_word_similar=filters.text)
+        tickets = tickets.filter(match)
+        if sort == "relevance":
+            tickets = tickets.annotate(rank=SearchRank(F("search_vector"), text_query))
+    elif sort == "relevance":
+        sort = "-updated_at"
+    if cursor:
+        tickets = tickets.filter(_after_cursor(sort, _decode_cursor(cursor, sort)))
+    order = [f"-{column}" if desc else column for column, desc in SORT_KEYS[sort]]
+    rows = list(
+        tickets.select_related("requester", "assignee", "team").order_by(*order)[: limit + 1]
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor(sort, [getattr(last, c) for c, _ in SORT_KEYS[sort]])
+    if highlight and text_query is not None and rows:
+        _attach_highlights(tenant=tenant, actor=actor, tickets=rows, filters=filters)
+    return TicketPage(items=rows, next_cursor=next_cursor)
+
+
+def _attach_highlights(
+    *, tenant: Tenant, actor: Actor, tickets: list[Ticket], filters: TicketFilters
+) -> None:
+    """``ticket.highlight``: the subject and the best matching message with <mark> tags
+    (computed for the page's rows only)."""
+    config = search_config(tenant)
+    text = " ".join([filters.text, *filters.phrases]).strip()
+    options = (
+        "StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=18, MinWords=6, "
+        'FragmentDelimiter=" … "'
+    )
+    public_only = "" if access.can_see_internal(actor) else "AND m.public "
+    sql = (
+        "SELECT t.id, ts_headline(%s::regconfig, t.subject, q, 'HighlightAll=true, "
+        "StartSel=<mark>, StopSel=</mark>'), ("
+        "  SELECT ts_headline(%s::regconfig, m.body_text, q, %s) FROM tickets_message m "
+        f"  WHERE m.ticket_id = t.id AND m.tenant_id = t.tenant_id {public_only}"
+        "  AND to_tsvector(%s::regconfig, left(m.body_text, 100000)) @@ q "
+        "  ORDER BY m.created_at DESC LIMIT 1) "
+        "FROM tickets_ticket t, plainto_tsquery(%s::regconfig, %s) q "
+        "WHERE t.id = ANY(%s) AND t.tenant_id = %s"
+    )
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [config, config, options, config, config, text, [t.pk for t in tickets], tenant.pk]
+        )
+        found = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    for ticket in tickets:
+        subject, snippet = found.get(ticket.pk, (ticket.subject, None))
+        highlight = {
+            "subject": _escape_marked(subject),
+            "snippet": _escape_marked(snippet) if snippet else None,
+        }
+        setattr(ticket, "highlight", highlight)  # noqa: B010 - a per-page annotation
+
+
+def _escape_marked(text: str) -> str:
+    """HTML-escape a headline but keep the <mark> tags ts_headline added."""
+    import html
+
+    return html.escape(text).replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
+
+
+def ticket_get(*, tenant: Tenant, actor: Actor, ticket_id: int) -> Ticket:
+    """Raises Ticket.DoesNotExist when missing or not visible to the actor."""
+    return (
+        Ticket.objects.filter(tenant=tenant)
+        .filter(access.ticket_scope(tenant=tenant, actor=actor))
+        .select_related("requester", "organization", "assignee", "team")
+        .get(pk=ticket_id)
+    )
+
+
+def ticket_get_by_number(*, tenant: Tenant, actor: Actor, number: int) -> Ticket:
+    return ticket_get(
+        tenant=tenant,
+        actor=actor,
+        ticket_id=Ticket.objects.filter(tenant=tenant, number=number)
+        .values_list("pk", flat=True)
+        .get(),
+    )
+
+
+def message_list(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> QuerySet[Message]:
+    """The conversation, oldest first; customers see public messages only."""
+    messages = Message.objects.filter(tenant=tenant, ticket=ticket).select_related(
+        "author_user", "author_contact"
+    )
+    if not access.can_see_internal(actor):
+        messages = messages.filter(public=True)
+    return messages.order_by("created_at", "id")
+
+
+def ticket_timeline(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> QuerySet[Event]:
+    """The audit history of one ticket (staff only: it includes internal changes)."""
+    if not access.can_see_internal(actor):
+        return Event.objects.none()
+    return audit_timeline(tenant=tenant, subject_type="tickets.ticket", subject_id=str(ticket.pk))

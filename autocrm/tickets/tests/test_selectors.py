@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import pytest
+
+from autocrm.core.actors import Actor
+from autocrm.core.tenancy import tenant_context
+from autocrm.routing.models import Team
+from autocrm.tickets import selectors, services
+from autocrm.tickets.query import parse_query
+from autocrm.tickets.selectors import CursorError
+from autocrm.tickets.tests.factories import SYSTEM, ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ctx(tenant_a):  # type: ignore[no-untyped-def]
+    with tenant_context(tenant_a):
+        yield tenant_a
+
+
+def listing(tenant, query: str = "", actor: Actor = SYSTEM, **kw):  # type: ignore[no-untyped-def]
+    return selectors.ticket_list(tenant=tenant, actor=actor, filters=parse_query(query), **kw)
+
+
+def numbers(page) -> list[int]:  # type: ignore[no-untyped-def]
+    return [t.number for t in page.items]
+
+
+def test_full_text_matches_subject_and_messages_with_highlights(ctx) -> None:  # type: ignore[no-untyped-def]
+    a = ticket(ctx, subject="Refund for order 1234", body="I was charged twice.")
+    b = ticket(ctx, subject="Question", body="Where can I download my invoices?")
+    services.ticket_message_add(
+        tenant=ctx,
+        actor=SYSTEM,
+        ticket_id=b.pk,
+        body="Also the refunds page is blank.",
+        as_requester=True,
+    )
+    ticket(ctx, subject="Password", body="Reset please")
+    page = listing(ctx, "refund")
+    assert set(numbers(page)) == {a.number, b.number}
+    highlights = {t.number: t.highlight for t in page.items}
+    assert "<mark>Refund</mark>" in highlights[a.number]["subject"]
+    assert "<mark>refunds</mark>" in highlights[b.number]["snippet"]
+    assert numbers(listing(ctx, '"charged twice"')) == [a.number]
+    assert numbers(listing(ctx, '"twice charged"')) == []
+
+
+def test_partial_words_and_typos_match_the_subject(ctx) -> None:  # type: ignore[no-untyped-def]
+    t = ticket(ctx, subject="Invoice address is wrong", body="Please change it.")
+    assert numbers(listing(ctx, "invoce")) == [t.number]  # typo
+    assert numbers(listing(ctx, "invo")) == [t.number]  # partial word
+
+
+def test_internal_notes_are_searchable_by_staff_but_never_shown_to_customers(ctx) -> None:  # type: ignore[no-untyped-def]
+    t = ticket(ctx)
+    services.ticket_message_add(
+        tenant=ctx, actor=SYSTEM, ticket_id=t.pk, body="Customer is a known fraudster", public=False
+    )
+    page = listing(ctx, "fraudster")
+    assert numbers(page) == [t.number] and "fraudster" in page.items[0].highlight["snippet"]
+
+
+def test_filters_by_fields_tags_custom_fields_and_dates(ctx) -> None:  # type: ignore[no-untyped-def]
+    team = Team.objects.create(tenant=ctx, name="Billing")
+    a = ticket(ctx, priority="high", tags=["billing", "vip"], team_id=team.pk, type="incident")
+    b = ticket(ctx, priority="low", tags=["billing", "spam"])
+    c = ticket(ctx, status="pending")
+    assert numbers(listing(ctx, "tag:billing -tag:spam")) == [a.number]
+    assert numbers(listing(ctx, f"team:{team.pk} priority:high type:incident")) == [a.number]
+    assert set(numbers(listing(ctx, "status:new"))) == {a.number, b.number}
+    assert numbers(listing(ctx, "is:pending")) == [c.number]
+    assert set(numbers(listing(ctx, "is:unassigned created>2000-01-01"))) == {
+        a.number,
+        b.number,
+        c.number,
+    }
+    assert numbers(listing(ctx, "created<2000-01-01")) == []
+    assert numbers(listing(ctx, "requester:pat@customer.test sort:number"))[:1] == [a.number]
+
+
+def test_queue_order_is_priority_then_recency_and_cursor_pages_do_not_overlap(ctx) -> None:  # type: ignore[no-untyped-def]
+    made = [ticket(ctx, priority=p) for p in ["low", "urgent", "normal", "urgent", "high"] * 3]
+    seen: list[int] = []
+    cursor = None
+    while True:
+        page = listing(ctx, "status:new", cursor=cursor, limit=4)
+        seen += numbers(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    by_rank = sorted(made, key=lambda t: (-t.priority, -t.updated_at.timestamp(), -t.pk))
+    assert seen == [t.number for t in by_rank]
+
+
+@pytest.mark.parametrize("sort", ["-updated_at", "created_at", "number", "-number"])
+def test_every_sort_pages_through_everything_once(ctx, sort: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(7):
+        ticket(ctx)
+    seen: list[int] = []
+    cursor = None
+    for _ in range(10):
+        page = listing(ctx, f"sort:{sort}", cursor=cursor, limit=3)
+        seen += numbers(page)
+        if (cursor := page.next_cursor) is None:
+            break
+    assert sorted(seen) == list(range(1, 8)) and len(seen) == 7
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "eyJzIjoibnVtYmVyIiwidiI6WzFdfQ", "e30"])
+def test_bad_cursors_raise(ctx, cursor: str) -> None:  # type: ignore[no-untyped-def]
+    ticket(ctx)
+    with pytest.raises(CursorError):
+        listing(ctx, "sort:-updated_at", cursor=cursor)
+
+
+def test_a_cursor_of_another_sort_is_refused(ctx) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        ticket(ctx)
+    page = listing(ctx, "sort:number", limit=1)
+    with pytest.raises(CursorError, match="another sort"):
+        listing(ctx, "sort:-number", cursor=page.next_cursor)
+
+
+def test_customers_get_their_tickets_and_public_messages_only(ctx) -> None:  # type: ignore[no-untyped-def]
+    from autocrm.accounts.models import Membership
+    from autocrm.accounts.tests.factories import member
+
+    user = member(ctx, "customer")
+    customer = Actor.for_membership(Membership.objects.select_related("user").get(user=user))
+    mine = ticket(ctx, actor=customer, requester_email=None)
+    ticket(ctx)
+    services.ticket_message_add(
+        tenant=ctx, actor=SYSTEM, ticket_id=mine.pk, body="secret note", public=False
+    )
+    assert numbers(listing(ctx, actor=customer)) == [mine.number]
+    assert numbers(listing(ctx, "secret", actor=customer)) in ([], [mine.number])
+    page = listing(ctx, "secret", actor=customer)
+    assert all(t.highlight["snippet"] is None for t in page.items)
+    assert [m.public for m in selectors.message_list(tenant=ctx, actor=customer, ticket=mine)] == [
+        True
+    ]
+    assert not selectors.ticket_timeline(tenant=ctx, actor=customer, ticket=mine).exists()
+
+
+def test_timeline_shows_who_changed_what(ctx) -> None:  # type: ignore[no-untyped-def]
+    t = ticket(ctx)
+    services.ticket_update(tenant=ctx, actor=SYSTEM, ticket_id=t.pk, changes={"priority": "high"})
+    types = [e.type for e in selectors.ticket_timeline(tenant=ctx, actor=SYSTEM, ticket=t)]
+    assert types == ["ticket.updated", "ticket.created"]
