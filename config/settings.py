@@ -13,6 +13,8 @@ from typing import Any
 import dj_database_url
 import structlog
 
+from autocrm.core.joblog import bind_job_log_context
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -232,6 +234,8 @@ WORKER_STALE_SECONDS = int(os.environ.get("WORKER_STALE_SECONDS", "60"))
 
 # --- Worker (procrastinate) -------------------------------------------------------------------
 PROCRASTINATE_DATABASE_ALIAS = "default"
+# Every job's log lines carry job_id and task (tenant comes from tenant_context).
+PROCRASTINATE_WORKER_DEFAULTS = {"worker_middleware": [bind_job_log_context]}
 
 # --- Channels ---------------------------------------------------------------------------------
 if os.environ.get("REDIS_URL"):

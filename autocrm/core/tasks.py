@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import structlog
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
+from procrastinate.exceptions import AlreadyEnqueued
 
 from autocrm.core.events import handlers_for
 from autocrm.core.models import Event, EventHandling, Tenant
@@ -15,48 +17,92 @@ from autocrm.core.tenancy import system_context, tenant_context
 
 logger = structlog.get_logger(__name__)
 
+# 10 attempts, 2 s, 4 s ... 1024 s apart (about 34 minutes in all): a handler that fails
+# because something is briefly down gets its retries spread out instead of burnt at once.
+DISPATCH_RETRY = RetryStrategy(max_attempts=10, exponential_wait=2)
+# An event still undispatched after this long, with no job left to dispatch it, is re-queued.
+SWEEP_AFTER = dt.timedelta(minutes=30)
+SWEEP_BATCH = 1000
 
-@app.task(name="core.events_dispatch", queue="events", retry=10, pass_context=False)
+
+@app.task(name="core.events_dispatch", queue="events", retry=DISPATCH_RETRY, pass_context=False)
 def events_dispatch(*, tenant_id: int, event_id: int) -> None:
-    """Run every handler of one event once. A failing handler raises, so the job retries;
-    handlers that already succeeded are skipped on the retry."""
+    """Run every handler of one event once.
+
+    Each handler runs in its own transaction together with its ``EventHandling`` marker, so a
+    handler's work and the record that it was done commit together. When a handler fails the
+    others still run; then the job raises and is retried, and the retry skips every handler
+    whose marker committed. Two deliveries of the same event at once are serialised by the
+    marker's unique constraint: the second waits for the first and then skips."""
     tenant = Tenant.objects.get(pk=tenant_id)
-    with tenant_context(tenant):
-        event = Event.objects.filter(pk=event_id).first()
-        if event is None:  # rolled back or deleted: nothing to do
-            return
-        done = set(EventHandling.objects.filter(event=event).values_list("handler", flat=True))
+    with structlog.contextvars.bound_contextvars(event_id=event_id):
+        with tenant_context(tenant):
+            event = Event.objects.filter(pk=event_id).first()
+            if event is None:  # deleted since; a rolled-back event never gets a job
+                logger.warning("event.missing")
+                return
+            if event.dispatched_at is not None:
+                return  # a redelivery after everything succeeded
+            done = set(EventHandling.objects.filter(event=event).values_list("handler", flat=True))
         failures: list[str] = []
         for reg in handlers_for(event.type):
             if reg.name in done:
                 continue
             try:
-                with transaction.atomic():
-                    EventHandling.objects.create(tenant=tenant, event=event, handler=reg.name)
+                with tenant_context(tenant):
+                    try:
+                        with transaction.atomic():
+                            EventHandling.objects.create(
+                                tenant=tenant, event=event, handler=reg.name
+                            )
+                    except IntegrityError:
+                        continue  # another delivery handled it meanwhile
                     reg.func(event)
-            except IntegrityError:
-                continue  # another worker handled it concurrently
             except Exception:
-                logger.exception("event.handler_failed", handler=reg.name, event_id=event.pk)
+                logger.exception("event.handler_failed", handler=reg.name, event_type=event.type)
                 failures.append(reg.name)
         if failures:
-            raise RuntimeError(f"event {event.pk}: handlers failed: {', '.join(failures)}")
-        Event.objects.filter(pk=event.pk).update(dispatched_at=timezone.now())
+            raise RuntimeError(f"event {event_id}: handlers failed: {', '.join(failures)}")
+        with tenant_context(tenant):
+            Event.objects.filter(pk=event_id).update(dispatched_at=timezone.now())
+
+
+# Undispatched events older than the cutoff that no job will dispatch any more: none queued,
+# running or waiting for a retry. A job that failed for good is left for an operator to
+# retry (it stays in procrastinate_jobs as "failed"); deleting it lets the sweeper take over.
+_ORPHANED_EVENTS = """
+SELECT e.tenant_id, e.id FROM core_event e
+WHERE e.dispatched_at IS NULL AND e.created_at < %s
+  AND NOT EXISTS (
+      SELECT 1 FROM procrastinate_jobs j
+      WHERE j.task_name = 'core.events_dispatch'
+        AND j.status IN ('todo', 'doing', 'failed')
+        AND j.args->>'event_id' = e.id::text)
+ORDER BY e.created_at
+LIMIT %s
+"""
 
 
 @app.periodic(cron="*/5 * * * *", periodic_id="events_sweep")
-@app.task(name="core.events_sweep", queue="events", queueing_lock="events_sweep",
-          pass_context=False)
+@app.task(
+    name="core.events_sweep", queue="events", queueing_lock="events_sweep", pass_context=False
+)
 def events_sweep(timestamp: int) -> int:
     """Re-queue events whose dispatch job was lost (for example a deleted failed job)."""
-    cutoff = timezone.now() - dt.timedelta(minutes=30)
     with system_context("events_sweep: requeue undispatched events") as db:
-        stale = list(
-            Event.objects.using(db)
-            .filter(dispatched_at__isnull=True, created_at__lt=cutoff)
-            .values_list("tenant_id", "pk")[:1000]
-        )
-    for tenant_id, event_id in stale:
-        events_dispatch.configure(lock=f"event-{event_id}").defer(
-            tenant_id=tenant_id, event_id=event_id)
-    return len(stale)
+        cursor = connections[db].cursor()
+        with cursor:
+            cursor.execute(_ORPHANED_EVENTS, [timezone.now() - SWEEP_AFTER, SWEEP_BATCH])
+            orphaned = cursor.fetchall()
+    requeued = 0
+    for tenant_id, event_id in orphaned:
+        try:
+            events_dispatch.configure(queueing_lock=f"event-{event_id}").defer(
+                tenant_id=tenant_id, event_id=event_id
+            )
+        except AlreadyEnqueued:
+            continue
+        requeued += 1
+    if requeued:
+        logger.warning("events_sweep.requeued", count=requeued)
+    return requeued

@@ -1,0 +1,241 @@
+"""The event outbox, end to end with a real procrastinate worker on the test database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from autocrm.core import events
+from autocrm.core.events import event_append
+from autocrm.core.models import Event, EventHandling, Tenant
+from autocrm.core.tasks import SWEEP_AFTER, events_dispatch, events_sweep
+from autocrm.core.tenancy import tenant_context
+from autocrm.testing.worker import clear_jobs, make_jobs_due, run_worker_until_idle
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+
+
+class Boom(Exception):
+    pass
+
+
+class Calls:
+    """What the test handlers were called with; they run in worker threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[tuple[str, int]] = Counter()
+        self.fail_next: set[str] = set()
+
+    def record(self, handler: str, event: Event) -> None:
+        with self._lock:
+            self.counts[(handler, event.pk)] += 1
+            if handler in self.fail_next:
+                self.fail_next.discard(handler)
+                raise Boom(f"{handler} fails once")
+
+    def of(self, handler: str, event: Event) -> int:
+        return self.counts[(handler, event.pk)]
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
+    """Only this test's handlers are registered while it runs."""
+    recorder = Calls()
+    monkeypatch.setattr(events, "_handlers", {})
+    events.event_handler("first")(lambda event: recorder.record("first", event))
+    events.event_handler("flaky")(lambda event: recorder.record("flaky", event))
+    events.event_handler("only_for_other", types=["test.other"])(
+        lambda event: recorder.record("only_for_other", event)
+    )
+    clear_jobs()
+    yield recorder
+    clear_jobs()
+
+
+@pytest.fixture
+def tenant() -> Tenant:
+    return Tenant.objects.create(slug="acme", name="Acme")
+
+
+def append(tenant: Tenant, type: str = "test.happened") -> Event:
+    with tenant_context(tenant):
+        return event_append(tenant=tenant, type=type, subject=("test.thing", 1), actor=None)
+
+
+def dispatch_jobs(event: Event) -> list[ProcrastinateJob]:
+    return [
+        job
+        for job in ProcrastinateJob.objects.filter(task_name="core.events_dispatch")
+        if job.args.get("event_id") == event.pk
+    ]
+
+
+def reload(event: Event) -> Event:
+    with tenant_context(Tenant.objects.get(pk=event.tenant_id)):
+        return Event.objects.get(pk=event.pk)
+
+
+def test_a_rolled_back_event_leaves_no_job(tenant: Tenant, calls: Calls) -> None:
+    with pytest.raises(Boom), tenant_context(tenant):
+        event_append(tenant=tenant, type="test.happened", subject=("test.thing", 1), actor=None)
+        raise Boom
+    assert not ProcrastinateJob.objects.filter(task_name="core.events_dispatch").exists()
+    with tenant_context(tenant):
+        assert not Event.objects.exists()
+
+
+def test_event_append_refuses_to_run_outside_a_transaction(tenant: Tenant) -> None:
+    with pytest.raises(RuntimeError, match="transaction"):
+        event_append(tenant=tenant, type="test.happened", subject=("test.thing", 1), actor=None)
+
+
+def test_a_committed_event_runs_each_matching_handler_once(tenant: Tenant, calls: Calls) -> None:
+    event = append(tenant)
+    [job] = dispatch_jobs(event)
+    assert job.status == "todo" and job.queue_name == "events"
+    assert job.args == {"tenant_id": tenant.pk, "event_id": event.pk}
+
+    run_worker_until_idle(["events"])
+
+    assert calls.of("first", event) == 1 and calls.of("flaky", event) == 1
+    assert calls.of("only_for_other", event) == 0
+    assert reload(event).dispatched_at is not None
+    assert [j.status for j in dispatch_jobs(event)] == ["succeeded"]
+    with tenant_context(tenant):
+        assert set(EventHandling.objects.values_list("handler", flat=True)) == {"first", "flaky"}
+
+    run_worker_until_idle(["events"])  # nothing left to do
+    assert calls.of("first", event) == 1
+
+
+def test_a_failing_handler_is_retried_without_rerunning_the_others(
+    tenant: Tenant, calls: Calls
+) -> None:
+    calls.fail_next.add("flaky")
+    event = append(tenant)
+
+    run_worker_until_idle(["events"])
+    assert calls.of("first", event) == 1 and calls.of("flaky", event) == 1
+    [job] = dispatch_jobs(event)
+    assert job.status == "todo" and job.attempts == 1  # scheduled for a retry (backoff)
+    assert job.scheduled_at is not None and job.scheduled_at > timezone.now()
+    assert reload(event).dispatched_at is None
+    with tenant_context(tenant):  # the failed handler's marker was rolled back with it
+        assert list(EventHandling.objects.values_list("handler", flat=True)) == ["first"]
+
+    make_jobs_due()
+    run_worker_until_idle(["events"])
+    assert calls.of("first", event) == 1
+    assert calls.of("flaky", event) == 2
+    assert reload(event).dispatched_at is not None
+    assert [j.status for j in dispatch_jobs(event)] == ["succeeded"]
+
+
+def test_redelivering_an_event_is_harmless(tenant: Tenant, calls: Calls) -> None:
+    event = append(tenant)
+    run_worker_until_idle(["events"])
+    # The same event delivered again (a duplicate job, or a crash before the job was marked
+    # done): dispatched events are skipped.
+    events_dispatch.defer(tenant_id=tenant.pk, event_id=event.pk)
+    run_worker_until_idle(["events"])
+    assert calls.of("first", event) == 1 and calls.of("flaky", event) == 1
+
+    # A crash after one handler committed but before the event was marked dispatched:
+    # only the missing handler runs.
+    other = append(tenant)
+    with tenant_context(tenant):
+        EventHandling.objects.create(tenant=tenant, event=other, handler="first")
+    run_worker_until_idle(["events"])
+    assert calls.of("first", other) == 0 and calls.of("flaky", other) == 1
+
+
+def test_direct_calls_are_idempotent_too(tenant: Tenant, calls: Calls) -> None:
+    event = append(tenant)
+    events_dispatch(tenant_id=tenant.pk, event_id=event.pk)
+    events_dispatch(tenant_id=tenant.pk, event_id=event.pk)
+    assert calls.of("first", event) == 1
+
+
+def test_an_event_appended_inside_a_job_is_part_of_the_jobs_transaction(
+    tenant: Tenant, calls: Calls
+) -> None:
+    """In the worker, procrastinate's connector is a separate pool; the outbox job must
+    still be written in the handler's transaction, or a rolled-back event gets a job and a
+    committed one can be picked up before it is visible."""
+
+    def parent_handler(event: Event) -> None:
+        with pytest.raises(Boom), transaction.atomic():
+            append(tenant, "test.child_rolled_back")
+            raise Boom
+        append(tenant, "test.child")
+
+    events.event_handler("spawner", types=["test.parent"])(parent_handler)
+    parent = append(tenant, "test.parent")
+    run_worker_until_idle(["events"])
+
+    with tenant_context(tenant):
+        by_type = {e.type: e for e in Event.objects.all()}
+    assert set(by_type) == {"test.parent", "test.child"}
+    jobs = ProcrastinateJob.objects.filter(task_name="core.events_dispatch")
+    assert sorted(job.args["event_id"] for job in jobs) == sorted(
+        [parent.pk, by_type["test.child"].pk]
+    )
+    assert all(job.status == "succeeded" for job in jobs)
+    assert calls.of("first", by_type["test.child"]) == 1
+    assert reload(by_type["test.child"]).dispatched_at is not None
+
+
+def delete_dispatch_jobs(except_event: Event | None = None) -> None:
+    keep = except_event.pk if except_event else 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM procrastinate_jobs WHERE task_name = 'core.events_dispatch' "
+            "AND (args->>'event_id')::bigint <> %s",
+            [keep],
+        )
+
+
+def _backdate(event: Event, age: dt.timedelta) -> None:
+    with tenant_context(Tenant.objects.get(pk=event.tenant_id)):
+        Event.objects.filter(pk=event.pk).update(created_at=timezone.now() - age)
+
+
+def test_the_sweeper_requeues_old_events_whose_job_was_lost(tenant: Tenant, calls: Calls) -> None:
+    other_tenant = Tenant.objects.create(slug="globex", name="Globex")
+    lost = append(tenant)
+    lost_elsewhere = append(other_tenant)
+    recent = append(tenant)
+    pending = append(tenant)
+    old = SWEEP_AFTER + dt.timedelta(minutes=1)
+    for event in (lost, lost_elsewhere, pending):
+        _backdate(event, old)
+    delete_dispatch_jobs(except_event=pending)  # "lost": e.g. deleted by an operator
+
+    app.configure_task("core.events_sweep").defer(timestamp=0)
+    run_worker_until_idle(["events"])
+
+    assert calls.of("first", lost) == 1 and calls.of("first", lost_elsewhere) == 1
+    assert calls.of("first", pending) == 1  # through its own job, not a second one
+    assert len(dispatch_jobs(pending)) == 1
+    assert calls.of("first", recent) == 0  # too young: its job may just be slow
+    assert reload(lost).dispatched_at is not None
+    # Nothing is left to sweep, and a second sweep queues nothing twice.
+    assert events_sweep(timestamp=0) == 0
+
+
+def test_the_sweeper_does_not_queue_an_event_twice(tenant: Tenant, calls: Calls) -> None:
+    event = append(tenant)
+    _backdate(event, SWEEP_AFTER * 2)
+    delete_dispatch_jobs()
+    assert events_sweep(timestamp=0) == 1
+    assert events_sweep(timestamp=0) == 0
+    assert len(dispatch_jobs(event)) == 1
