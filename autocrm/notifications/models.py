@@ -23,7 +23,10 @@ class WebhookSubscription(TenantOwned):
     active = models.BooleanField(default=True)
     description = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -59,12 +62,14 @@ class WebhookDelivery(TenantOwned):
     """One event sent to one subscription. The body is built once, at fan-out, so every
     attempt sends the same bytes; the request/response fields describe the latest attempt."""
 
-    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE,
-                                     related_name="deliveries")
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
     event_type = models.CharField(max_length=100)
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices,
-                              default=DeliveryStatus.PENDING)
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     request_headers = models.JSONField(default=dict, blank=True)
@@ -79,14 +84,17 @@ class WebhookDelivery(TenantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["subscription", "event"],
-                                    name="notif_webhookdelivery_once"),
+            models.UniqueConstraint(
+                fields=["subscription", "event"], name="notif_webhookdelivery_once"
+            ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "subscription", "created_at"],
-                         name="notif_webhookdel_sub"),
-            models.Index(fields=["tenant", "status", "next_attempt_at"],
-                         name="notif_webhookdel_due"),
+            models.Index(
+                fields=["tenant", "subscription", "created_at"], name="notif_webhookdel_sub"
+            ),
+            models.Index(
+                fields=["tenant", "status", "next_attempt_at"], name="notif_webhookdel_due"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -96,8 +104,7 @@ class WebhookDelivery(TenantOwned):
 class WebhookDeliveryAttempt(TenantOwned):
     """The log of one HTTP attempt of a delivery (the delivery row keeps only the latest)."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE,
-                                 related_name="attempts")
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
     manual = models.BooleanField(default=False)
     started_at = models.DateTimeField()
@@ -111,8 +118,9 @@ class WebhookDeliveryAttempt(TenantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["delivery", "number"],
-                                    name="notif_webhookattempt_once"),
+            models.UniqueConstraint(
+                fields=["delivery", "number"], name="notif_webhookattempt_once"
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "delivery", "number"], name="notif_webhookatt_del"),

@@ -42,8 +42,14 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     raise SignatureError(f"The {name} header is missing.")
 
 
-def verify(secret: str | bytes, headers: Mapping[str, str], body: str | bytes,
-           tolerance: int = DEFAULT_TOLERANCE, *, now: float | None = None) -> int:
+def verify(
+    secret: str | bytes,
+    headers: Mapping[str, str],
+    body: str | bytes,
+    tolerance: int = DEFAULT_TOLERANCE,
+    *,
+    now: float | None = None,
+) -> int:
     """Check a received request; return its timestamp or raise SignatureError.
 
     ``headers`` is any mapping of the request headers (case-insensitive lookup); ``body`` is
@@ -60,7 +66,10 @@ def verify(secret: str | bytes, headers: Mapping[str, str], body: str | bytes,
     expected = sign(secret, timestamp, body)
     # Several signatures may be sent (comma-separated); any valid v1 one is accepted.
     candidates = [part.strip() for part in _header(headers, SIGNATURE_HEADER).split(",")]
-    if not any(hmac.compare_digest(expected.encode(), candidate.encode())
-               for candidate in candidates if candidate.startswith(f"{SCHEME}=")):
+    if not any(
+        hmac.compare_digest(expected.encode(), candidate.encode())
+        for candidate in candidates
+        if candidate.startswith(f"{SCHEME}=")
+    ):
         raise SignatureError("The signature does not match.")
     return timestamp

@@ -45,8 +45,9 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, *, address: str, timeout: float,
-                 context: ssl.SSLContext) -> None:
+    def __init__(
+        self, host: str, port: int, *, address: str, timeout: float, context: ssl.SSLContext
+    ) -> None:
         super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
         self._tls = context
@@ -58,13 +59,19 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 def _connection(target: Target, address: str, timeout: float) -> http.client.HTTPConnection:
     if target.scheme == "https":
-        return _PinnedHTTPSConnection(target.host, target.port, address=address,
-                                      timeout=timeout, context=ssl.create_default_context())
+        return _PinnedHTTPSConnection(
+            target.host,
+            target.port,
+            address=address,
+            timeout=timeout,
+            context=ssl.create_default_context(),
+        )
     return _PinnedHTTPConnection(target.host, target.port, address=address, timeout=timeout)
 
 
-def post(url: str, *, body: bytes, headers: dict[str, str],
-         timeout: float = TIMEOUT_SECONDS) -> SendResult:
+def post(
+    url: str, *, body: bytes, headers: dict[str, str], timeout: float = TIMEOUT_SECONDS
+) -> SendResult:
     """POST ``body``; never raises for network or target problems (they go in ``error``)."""
     started = time.monotonic()
     result = SendResult()

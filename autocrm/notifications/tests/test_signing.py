@@ -10,8 +10,9 @@ SECRET = "whsec_test"
 BODY = b'{"id":1,"type":"ticket.created"}'
 
 
-def _headers(secret: str = SECRET, timestamp: int | None = None, body: bytes = BODY
-             ) -> dict[str, str]:
+def _headers(
+    secret: str = SECRET, timestamp: int | None = None, body: bytes = BODY
+) -> dict[str, str]:
     ts = int(time.time()) if timestamp is None else timestamp
     return {"X-AutoCRM-Timestamp": str(ts), "X-AutoCRM-Signature": sign(secret, ts, body)}
 
@@ -31,9 +32,19 @@ def test_verify_accepts_a_fresh_signed_request_with_any_header_case() -> None:
     assert verify(SECRET, headers, BODY) == int(headers["x-autocrm-timestamp"])
 
 
-@pytest.mark.parametrize("case", ["wrong_secret", "tampered_body", "old", "future",
-                                  "missing_signature", "missing_timestamp", "bad_timestamp",
-                                  "other_scheme"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "wrong_secret",
+        "tampered_body",
+        "old",
+        "future",
+        "missing_signature",
+        "missing_timestamp",
+        "bad_timestamp",
+        "other_scheme",
+    ],
+)
 def test_verify_refuses(case: str) -> None:
     now = int(time.time())
     headers = _headers()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 
@@ -34,30 +35,39 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("url", REFUSED)
-def test_private_and_special_addresses_are_refused(url: str, settings) -> None:  # type: ignore[no-untyped-def]
+def test_private_and_special_addresses_are_refused(url: str, settings: Any) -> None:
     settings.ALLOW_PRIVATE_WEBHOOK_TARGETS = False
     with pytest.raises(UnsafeTarget, match="Refused"):
         resolve_target(url)
 
 
-@pytest.mark.parametrize("url", ["ftp://93.184.215.14/x", "file:///etc/passwd",
-                                 "gopher://93.184.215.14/", "http:///nohost",
-                                 "http://user:pw@93.184.215.14/", "http://[::1/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://93.184.215.14/x",
+        "file:///etc/passwd",
+        "gopher://93.184.215.14/",
+        "http:///nohost",
+        "http://user:pw@93.184.215.14/",
+        "http://[::1/",
+    ],
+)
 def test_bad_schemes_and_shapes_are_refused_even_when_private_targets_are_allowed(
-        url: str, settings) -> None:  # type: ignore[no-untyped-def]
+    url: str, settings: Any
+) -> None:
     settings.ALLOW_PRIVATE_WEBHOOK_TARGETS = True
     with pytest.raises(UnsafeTarget):
         resolve_target(url)
 
 
 @pytest.mark.parametrize("url", ["http://93.184.215.14/hook?x=1", "https://[2606:4700::1111]/h"])
-def test_public_addresses_are_allowed(url: str, settings) -> None:  # type: ignore[no-untyped-def]
+def test_public_addresses_are_allowed(url: str, settings: Any) -> None:
     settings.ALLOW_PRIVATE_WEBHOOK_TARGETS = False
     target = resolve_target(url)
     assert target.addresses and target.path.startswith("/h")
 
 
-def test_the_setting_allows_private_targets(settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_setting_allows_private_targets(settings: Any) -> None:
     settings.ALLOW_PRIVATE_WEBHOOK_TARGETS = True
     target = resolve_target("http://localhost:8080/hook")
     assert target.port == 8080 and "127.0.0.1" in target.addresses

@@ -1,0 +1,59 @@
+"""Worker jobs of outbound webhooks: one delivery attempt, and the overdue-attempt sweeper."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from procrastinate.contrib.django import app
+
+from autocrm.core.models import Tenant
+from autocrm.core.tenancy import system_context
+from autocrm.notifications import services
+from autocrm.notifications.models import DeliveryStatus, WebhookDelivery
+
+# A scheduled attempt not started this long after its time lost its job (deleted, or the
+# worker died mid-attempt); the sweeper queues it again.
+OVERDUE_AFTER = dt.timedelta(minutes=15)
+
+
+@app.task(name="notifications.webhook_deliver", queue="webhooks", pass_context=False)
+def webhook_deliver(
+    *, tenant_id: int, delivery_id: int, attempt: int, manual: bool = False
+) -> None:
+    """Attempt ``attempt`` of a delivery. Retries are scheduled as new jobs by the service
+    (with backoff), not by procrastinate's retry, so every attempt is logged; a duplicate or
+    stale job is a no-op."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return
+    services.webhook_delivery_attempt(
+        tenant=tenant, delivery_id=delivery_id, attempt=attempt, manual=manual
+    )
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="webhooks_sweep")
+@app.task(
+    name="notifications.webhooks_sweep",
+    queue="webhooks",
+    queueing_lock="webhooks_sweep",
+    pass_context=False,
+)
+def webhooks_sweep(timestamp: int) -> int:
+    """Queue again the attempts whose job was lost. Harmless when the job still exists:
+    the attempt number makes the second job a no-op."""
+    cutoff = timezone.now() - OVERDUE_AFTER
+    with system_context("webhooks_sweep: requeue overdue webhook deliveries") as db:
+        overdue = list(
+            WebhookDelivery.objects.using(db)
+            .filter(
+                status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
+                next_attempt_at__lt=cutoff,
+            )
+            .values_list("tenant_id", "pk", "attempt_count")[:1000]
+        )
+    for tenant_id, delivery_id, attempt_count in overdue:
+        webhook_deliver.defer(
+            tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt_count + 1
+        )
+    return len(overdue)
