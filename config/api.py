@@ -1,15 +1,24 @@
-"""The one NinjaAPI at /api/v1/: every app's Router is mounted here."""
+"""The one API at /api/v1/: every app's Router is mounted here.
+
+AutoCrmApi (autocrm.core.api) adds auth, problem+json errors, rate limits, idempotency and
+the self-hosted docs to every operation; routers only declare their endpoints.
+"""
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+from autocrm.core.api import AutoCrmApi
 
-api = NinjaAPI(
+api = AutoCrmApi(
     title="AutoCRM API",
     version="1",
     description="REST API of AutoCRM. Authenticate with `Authorization: Bearer <api key>` "
-    "or a browser session. Errors are RFC 9457 problem+json.",
+    "or a browser session (send `X-CSRFToken` on unsafe methods, and `X-Tenant: <slug>` when "
+    "you are staff in several workspaces). Errors are RFC 9457 problem+json. Every response "
+    "carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; POST accepts an "
+    "`Idempotency-Key`. Lists are keyset-paginated: pass `next_cursor` back as `cursor`.",
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
+
+api.add_router("", "autocrm.accounts.api.router")

@@ -12,3 +12,7 @@ urlpatterns = [
     path("<slug:tenant_slug>/portal/", include("autocrm.portal.urls")),
     path("<slug:tenant_slug>/", include("autocrm.workspace.urls")),
 ]
+
+# problem+json for /api/ paths, Django's HTML pages elsewhere.
+handler404 = "autocrm.core.api.errors.handler404"
+handler500 = "autocrm.core.api.errors.handler500"

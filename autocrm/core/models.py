@@ -107,3 +107,41 @@ class SystemContextLog(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+
+class RateLimitCounter(models.Model):
+    """Requests of one caller (``key:<id>``, ``user:<id>``, ``ip:<addr>``) in one fixed
+    window. Not tenant-owned: a caller is counted before and regardless of tenant, and the
+    row holds only a counter. Written by autocrm.core.ratelimit with one atomic upsert."""
+
+    pk = models.CompositePrimaryKey("bucket", "window_start")
+    bucket = models.CharField(max_length=100)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["window_start"], name="core_ratelimit_window")]
+
+
+class IdempotencyKey(TenantOwned):
+    """The stored outcome of a POST sent with an ``Idempotency-Key`` header, so a retry gets
+    the same response instead of doing the work twice (autocrm.core.idempotency). Rows are
+    written in the request's transaction, so they exist exactly when the work committed."""
+
+    caller = models.CharField(max_length=100)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.BinaryField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "caller", "key"],
+                                    name="core_idempotency_once")
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="core_idempotency_age")]
+
+    def __str__(self) -> str:
+        return f"{self.caller}:{self.key}"

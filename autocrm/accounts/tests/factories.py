@@ -58,5 +58,5 @@ def api_key(tenant, scope: str = "admin", name: str = "test key") -> str:  # typ
 
 
 def bearer(raw_key: str) -> dict[str, str]:
-    """Test-client kwargs that authenticate with ``raw_key``."""
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
+    """Test-client ``headers=`` that authenticate with ``raw_key``."""
+    return {"Authorization": f"Bearer {raw_key}"}

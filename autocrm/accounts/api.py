@@ -1,0 +1,173 @@
+"""Accounts API: the caller, members, invitations, API keys. Thin: parse -> selector or
+service -> schema. Tenant and access come from ``require``; services enforce the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from autocrm.accounts import selectors, services
+from autocrm.accounts.schemas import (
+    ApiKeyCreatedOut,
+    ApiKeyIn,
+    ApiKeyOut,
+    InvitationIn,
+    InvitationOut,
+    MemberOut,
+    MeOut,
+)
+from autocrm.core.api import keyset_page, page_of, require, secret_response
+from autocrm.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from autocrm.core.problems import NotFound
+
+router = Router()
+
+Cursor = Query(None, description="`next_cursor` of the previous page.")
+Limit = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")
+
+
+@router.get(
+    "/me",
+    response=MeOut,
+    tags=["me"],
+    summary="Who is calling",
+    description="The tenant, and the signed-in user with their role or the API key with its scope.",
+)
+def me(request: HttpRequest) -> dict[str, Any]:
+    who = require(request, "read")
+    user, key = who.user, who.api_key
+    return {
+        "tenant": who.tenant,
+        "user": None if user is None else {"id": user.pk, "email": user.email, "name": user.name},
+        "api_key": None
+        if key is None
+        else {"id": key.pk, "name": key.name, "prefix": key.prefix, "scope": key.scope},
+        "role": who.role,
+        "access": who.level,
+    }
+
+
+@router.get(
+    "/users",
+    response=page_of(MemberOut),
+    tags=["users"],
+    summary="List the tenant's members",
+    description="By email, keyset-paginated.",
+)
+def users_list(
+    request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
+    who = require(request, "read")
+    page = keyset_page(
+        selectors.membership_list(tenant=who.tenant),
+        ordering=("user__email", "id"),
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/users/invitations",
+    response=page_of(InvitationOut),
+    tags=["invitations"],
+    summary="List open invitations",
+    description="Invitations not yet accepted, revoked or expired; newest first.",
+)
+def invitations_list(
+    request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
+    who = require(request, "admin")
+    page = keyset_page(
+        selectors.invitation_list_pending(tenant=who.tenant),
+        ordering=("-created_at", "-id"),
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/users/invitations",
+    response={201: InvitationOut},
+    tags=["invitations"],
+    summary="Invite someone by email",
+    description="Emails a link to join with the role. Re-inviting an address "
+    "replaces its open invitation. Admin only.",
+)
+def invitations_create(request: HttpRequest, payload: InvitationIn) -> Any:
+    who = require(request, "admin")
+    invitation, _token = services.invitation_create(
+        tenant=who.tenant, actor=who.actor, email=payload.email, role=payload.role
+    )
+    return invitation
+
+
+@router.delete(
+    "/users/invitations/{invitation_id}",
+    response={204: None},
+    tags=["invitations"],
+    summary="Revoke an open invitation",
+    description="Its link stops working. Admin only.",
+)
+def invitations_revoke(request: HttpRequest, invitation_id: int) -> None:
+    who = require(request, "admin")
+    invitation = selectors.invitation_get_pending(tenant=who.tenant, invitation_id=invitation_id)
+    if invitation is None:
+        raise NotFound("No open invitation with this id.", type_="not-found")
+    services.invitation_revoke(tenant=who.tenant, actor=who.actor, invitation=invitation)
+
+
+@router.get(
+    "/api-keys",
+    response=page_of(ApiKeyOut),
+    tags=["api-keys"],
+    summary="List API keys",
+    description="Revoked keys included; newest first. Admin only.",
+)
+def api_keys_list(
+    request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
+    who = require(request, "admin")
+    page = keyset_page(
+        selectors.api_key_list(tenant=who.tenant, include_revoked=True),
+        ordering=("-created_at", "-id"),
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/api-keys",
+    response={201: ApiKeyCreatedOut},
+    tags=["api-keys"],
+    summary="Create an API key",
+    description="The response holds the full key, shown only this once. A retry "
+    "with the same Idempotency-Key gets a 409, never the key again. "
+    "Admin only.",
+)
+@secret_response
+def api_keys_create(request: HttpRequest, payload: ApiKeyIn) -> Any:
+    who = require(request, "admin")
+    key, raw_key = services.api_key_create(
+        tenant=who.tenant, actor=who.actor, name=payload.name, scope=payload.scope
+    )
+    return ApiKeyCreatedOut(**ApiKeyOut.from_orm(key).model_dump(), key=raw_key)
+
+
+@router.delete(
+    "/api-keys/{api_key_id}",
+    response={204: None},
+    tags=["api-keys"],
+    summary="Revoke an API key",
+    description="Requests with the key fail from now on. Admin only.",
+)
+def api_keys_revoke(request: HttpRequest, api_key_id: int) -> None:
+    who = require(request, "admin")
+    key = selectors.api_key_get(tenant=who.tenant, api_key_id=api_key_id)
+    if key is None:
+        raise NotFound("No API key with this id.", type_="not-found")
+    services.api_key_revoke(tenant=who.tenant, actor=who.actor, api_key=key)

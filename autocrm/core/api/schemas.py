@@ -1,0 +1,77 @@
+"""Schema bases every API module uses.
+
+- :class:`RequestSchema` for every request body: unknown fields are a 422, not ignored.
+- :class:`ProblemOut` documents the problem+json error body.
+- :func:`page_of` builds the ``{"items": [...], "next_cursor": ...}`` response schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, create_model
+
+
+class RequestSchema(Schema):
+    """Base of all request bodies: extra fields are rejected (a typo is an error)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldErrorOut(Schema):
+    field: str | None = Field(
+        description="Where: `body.<field>`, `query.<name>`, "
+        "`path.<name>`, `header.<name>`; null: the request."
+    )
+    message: str
+
+
+class ProblemOut(Schema):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(
+        title="Problem",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "https://autocrm.dev/problems/validation-error",
+                    "title": "Unprocessable Content",
+                    "status": 422,
+                    "detail": "The request is invalid.",
+                    "errors": [{"field": "body.email", "message": "Enter a valid email address."}],
+                }
+            ]
+        },
+    )
+
+    type: str = Field(
+        description="A URI identifying the problem type; `about:blank` when the status says it all."
+    )
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldErrorOut] | None = Field(
+        default=None, description="For 422: one entry per invalid field."
+    )
+
+
+_pages: dict[type[Any], type[Schema]] = {}
+
+
+def page_of(item: type[Schema]) -> type[Schema]:
+    """The keyset page schema ``<Item>Page`` for ``item`` (one class per item type)."""
+    if item not in _pages:
+        _pages[item] = create_model(
+            f"{item.__name__.removesuffix('Out')}Page",
+            __base__=Schema,
+            items=(list[item], ...),  # type: ignore[valid-type]
+            next_cursor=(
+                str | None,
+                Field(
+                    default=None,
+                    description="Pass as `cursor` for the next page; null on the last page.",
+                ),
+            ),
+        )
+    return _pages[item]
