@@ -22,3 +22,4 @@ api = AutoCrmApi(
 )
 
 api.add_router("", "autocrm.accounts.api.router")
+api.add_router("", "autocrm.tickets.api.router")

@@ -77,3 +77,18 @@ def test_verify_tolerance_is_configurable_and_any_listed_signature_counts() -> N
     assert verify(SECRET, headers, BODY, tolerance=2000) == old
     headers["X-AutoCRM-Signature"] = "v1=deadbeef, " + headers["X-AutoCRM-Signature"]
     assert verify(SECRET, headers, BODY, tolerance=2000) == old
+
+
+def test_the_example_in_the_integrator_docs_verifies() -> None:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    doc = Path(settings.BASE_DIR, "docs", "webhooks.md").read_text()
+    request = doc.split("POST /autocrm HTTP/1.1\n", 1)[1].split("```", 1)[0]
+    head, body = request.split("\n\n", 1)
+    headers = dict(line.split(": ", 1) for line in head.splitlines())
+    timestamp = int(headers["X-AutoCRM-Timestamp"])
+    assert verify("whsec_example", headers, body.strip().encode(), now=timestamp) == timestamp
+    with pytest.raises(SignatureError):
+        verify("whsec_other", headers, body.strip().encode(), now=timestamp)
