@@ -7,4 +7,5 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from autocrm.core import event_handlers  # noqa: F401  (registers built-in handlers)
+        # Imported for their side effects: built-in event handlers, tenant on request logs.
+        from autocrm.core import event_handlers, request_logging  # noqa: F401

@@ -47,7 +47,7 @@ def server_down(data_dir: Path) -> None:
     cmd = [str(pg_ctl), "-D", str(data_dir), "-m", "fast", "-w", "stop"]
     if os.geteuid() == 0:  # pgserver runs the server as the system user "pgserver" for root
         cmd = ["su", "pgserver", "-s", "/bin/sh", "-c", " ".join(cmd)]
-    subprocess.run(cmd, check=False, capture_output=True, timeout=60)
+    subprocess.run(cmd, check=False, capture_output=True, timeout=60)  # noqa: S603 - fixed argv
 
 
 def superuser_uri(data_dir: Path, dbname: str = "postgres") -> str:

@@ -18,8 +18,9 @@ def worker_last_heartbeat_age() -> float | None:
     return float(row[0]) if row and row[0] is not None else None
 
 
-def audit_timeline(*, tenant: Tenant, subject_type: str | None = None,
-                   subject_id: str | None = None) -> QuerySet[Event]:
+def audit_timeline(
+    *, tenant: Tenant, subject_type: str | None = None, subject_id: str | int | None = None
+) -> QuerySet[Event]:
     """Events of the tenant, newest first, optionally for one subject."""
     events = Event.objects.filter(tenant=tenant).select_related("actor")
     if subject_type is not None:

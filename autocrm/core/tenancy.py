@@ -50,23 +50,25 @@ def _get_db_context(using: str) -> tuple[int | None, int | None]:
 
 
 @contextmanager
-def tenant_context(tenant: Tenant, *, user_id: int | None = None,
-                   using: str = "default") -> Iterator[Tenant]:
+def tenant_context(
+    tenant: Tenant, *, user_id: int | None = None, using: str = "default"
+) -> Iterator[Tenant]:
     """Run the block in a transaction where only ``tenant``'s rows exist."""
     with transaction.atomic(using=using):
         previous = _get_db_context(using)
         _set_db_context(using, tenant.pk, user_id)
         token = _current_tenant.set(tenant)
-        structlog.contextvars.bind_contextvars(tenant=tenant.slug)
         try:
-            yield tenant
+            # bound_contextvars restores the outer value on exit, so a nested context (a job
+            # working through several tenants) leaves the outer one's logs tagged.
+            with structlog.contextvars.bound_contextvars(tenant=tenant.slug):
+                yield tenant
         finally:
             _current_tenant.reset(token)
-            structlog.contextvars.unbind_contextvars("tenant")
-            if connections[using].needs_rollback:
-                pass  # the transaction is rolled back anyway; setting it would fail
-            else:
-                _set_db_context(using, *previous)
+        # Only on a normal exit: an exception rolls this atomic block back, settings included
+        # (and in an aborted transaction set_config would fail and hide the real error).
+        if not connections[using].needs_rollback:
+            _set_db_context(using, *previous)
 
 
 @contextmanager
@@ -75,11 +77,9 @@ def user_context(user_id: int, *, using: str = "default") -> Iterator[None]:
     with transaction.atomic(using=using):
         previous = _get_db_context(using)
         _set_db_context(using, None, user_id)
-        try:
-            yield
-        finally:
-            if not connections[using].needs_rollback:
-                _set_db_context(using, *previous)
+        yield
+        if not connections[using].needs_rollback:  # see tenant_context
+            _set_db_context(using, *previous)
 
 
 @contextmanager

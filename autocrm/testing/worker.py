@@ -8,10 +8,16 @@ committed data: mark them ``django_db(transaction=True)`` and call ``clear_jobs`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from django.db import connection
-from procrastinate.contrib.django import app
+from procrastinate.app import WorkerOptions
+from procrastinate.contrib.django import DjangoApp, app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 
 
@@ -42,3 +48,53 @@ def make_jobs_due() -> None:
             "UPDATE procrastinate_jobs SET scheduled_at = now() "
             "WHERE status = 'todo' AND scheduled_at > now()"
         )
+
+
+@contextmanager
+def running_worker(queues: Sequence[str] | None = None) -> Iterator[None]:
+    """A worker that keeps running (and heartbeating) in a thread for the block's duration;
+    it has registered itself in procrastinate_workers when the block starts."""
+    connector = app.connector
+    assert isinstance(connector, DjangoConnector)
+    worker_app = DjangoApp(connector=connector.get_worker_connector())
+    worker_app.tasks = app.tasks
+    loop = asyncio.new_event_loop()
+
+    options: WorkerOptions = {
+        "install_signal_handlers": False,
+        "listen_notify": False,
+        "fetch_job_polling_interval": 0.2,
+    }
+    if queues:  # otherwise every queue
+        options["queues"] = list(queues)
+
+    async def work() -> None:
+        async with worker_app.open_async():
+            await worker_app.run_worker_async(**options)
+
+    task = loop.create_task(work())
+
+    def run() -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(task)
+
+    thread = threading.Thread(target=run, name="procrastinate-test-worker", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not _worker_registered():
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test worker did not start")
+            time.sleep(0.05)
+        yield
+    finally:
+        loop.call_soon_threadsafe(task.cancel)
+        thread.join(timeout=15)
+        loop.close()
+
+
+def _worker_registered() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM procrastinate_workers")
+        row = cursor.fetchone()
+    return bool(row and row[0])
