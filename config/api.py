@@ -22,4 +22,5 @@ api = AutoCrmApi(
 )
 
 api.add_router("", "autocrm.accounts.api.router")
+api.add_router("/webhooks", "autocrm.notifications.api.router")
 api.add_router("", "autocrm.tickets.api.router")
