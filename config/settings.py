@@ -226,6 +226,9 @@ USE_TZ = True
 
 # --- Limits, API ------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(2 * 1024 * 1024)))
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(25 * 1024 * 1024)))
+# Multipart requests (attachment uploads) may carry one attachment plus form overhead.
+MAX_UPLOAD_BYTES = ATTACHMENT_MAX_BYTES + 1024 * 1024
 API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "600"))
 ALLOW_PRIVATE_WEBHOOK_TARGETS = env_bool("ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
 METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)

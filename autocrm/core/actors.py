@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autocrm.accounts.models import ApiKey, Membership, User
@@ -52,3 +52,10 @@ class Actor:
     @property
     def user_id(self) -> int | None:
         return self.user.pk if self.user is not None else None
+
+
+def actor_for_caller(caller: Any) -> Actor:
+    """The Actor of an API request (``autocrm.core.api.Caller``): the key or the member."""
+    if caller.api_key is not None:
+        return Actor.for_api_key(caller.api_key)
+    return Actor.for_membership(caller.membership)

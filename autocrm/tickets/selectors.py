@@ -17,7 +17,7 @@ from autocrm.core.actors import Actor
 from autocrm.core.models import Event, Tenant
 from autocrm.core.selectors import audit_timeline
 from autocrm.tickets import access
-from autocrm.tickets.models import Message, Ticket
+from autocrm.tickets.models import Attachment, CustomField, Macro, Message, Tag, Ticket, TicketView
 from autocrm.tickets.query import TicketFilters
 from autocrm.tickets.services import search_config
 
@@ -293,3 +293,33 @@ def ticket_timeline(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> QuerySet
     if not access.can_see_internal(actor):
         return Event.objects.none()
     return audit_timeline(tenant=tenant, subject_type="tickets.ticket", subject_id=str(ticket.pk))
+
+
+def attachment_list(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> QuerySet[Attachment]:
+    attachments = Attachment.objects.filter(tenant=tenant, ticket=ticket)
+    if not access.can_see_internal(actor):
+        attachments = attachments.filter(Q(message__isnull=True) | Q(message__public=True))
+    return attachments.order_by("created_at", "id")
+
+
+def tag_list(*, tenant: Tenant) -> QuerySet[Tag]:
+    return Tag.objects.filter(tenant=tenant).order_by("name")
+
+
+def custom_field_list(*, tenant: Tenant) -> QuerySet[CustomField]:
+    return CustomField.objects.filter(tenant=tenant).order_by("position", "id")
+
+
+def ticket_view_list(*, tenant: Tenant, actor: Actor) -> QuerySet[TicketView]:
+    """Shared views and the actor's own."""
+    views = TicketView.objects.filter(tenant=tenant)
+    own = Q(owner_id=actor.user_id) if actor.user_id is not None else Q(pk__in=[])
+    return views.filter(Q(owner__isnull=True) | own).order_by("position", "id")
+
+
+def macro_list(*, tenant: Tenant, actor: Actor, include_inactive: bool = False) -> QuerySet[Macro]:
+    macros = Macro.objects.filter(tenant=tenant)
+    if not include_inactive:
+        macros = macros.filter(active=True)
+    own = Q(owner_id=actor.user_id) if actor.user_id is not None else Q(pk__in=[])
+    return macros.filter(Q(owner__isnull=True) | own).order_by("name", "id")

@@ -931,3 +931,31 @@ def macro_apply(*, tenant: Tenant, actor: Actor, ticket_id: int, macro_id: int) 
         extra={"macro": {"id": macro.pk, "name": macro.name}},
     )
     return ticket
+
+
+@transaction.atomic
+def ticket_delete(*, tenant: Tenant, actor: Actor, ticket_id: int) -> None:
+    """Delete a ticket with its messages and attachment files (admins only). Its events stay
+    in the audit log, ending with ``ticket.deleted``."""
+    from autocrm.tickets.models import Attachment
+
+    access.require_admin(actor)
+    ticket = _locked_ticket(tenant=tenant, actor=actor, ticket_id=ticket_id)
+    files = [(a.file.storage, a.file.name) for a in Attachment.objects.filter(ticket=ticket)]
+    event_append(
+        tenant=tenant,
+        type="ticket.deleted",
+        subject=ticket,
+        actor=actor.user,
+        actor_label=actor.label,
+        payload={"number": ticket.number, "subject": ticket.subject},
+    )
+    Ticket.objects.filter(merged_into=ticket).update(merged_into=None)
+    ticket.delete()
+
+    def remove_files() -> None:
+        for storage, name in files:
+            if name:
+                storage.delete(name)
+
+    transaction.on_commit(remove_files)

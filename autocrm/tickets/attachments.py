@@ -1,0 +1,140 @@
+"""Attachments: size-limited, content type sniffed from the bytes, checksummed, stored with
+Django's storage (local disk by default, S3-compatible by setting)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import IO
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.db import transaction
+
+from autocrm.core.actors import Actor
+from autocrm.core.events import event_append
+from autocrm.core.models import Tenant
+from autocrm.tickets import access
+from autocrm.tickets.models import Attachment, Message, Ticket
+from autocrm.tickets.services import _ensure_open, _locked_ticket
+
+TEXT_TYPES = {
+    ".txt": "text/plain",
+    ".csv": "text/csv",
+    ".log": "text/plain",
+    ".json": "application/json",
+    ".md": "text/markdown",
+    ".eml": "message/rfc822",
+    ".ics": "text/calendar",
+}
+
+
+def sniff_content_type(head: bytes, filename: str) -> str:
+    """From the file's first bytes; plain-text formats by extension only when the bytes are
+    text. Anything else is application/octet-stream (never trust the client's claim)."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return str(kind.mime)
+    ext = os.path.splitext(filename)[1].lower()
+    if ext in TEXT_TYPES:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError:
+            # The head may cut a multi-byte character: accept if only the tail is broken.
+            try:
+                head[:-3].decode("utf-8")
+            except UnicodeDecodeError:
+                return "application/octet-stream"
+        return TEXT_TYPES[ext]
+    return "application/octet-stream"
+
+
+def _safe_filename(name: str) -> str:
+    base = os.path.basename(name.replace("\\", "/")).strip().replace("\x00", "")
+    return (base or "attachment")[:255]
+
+
+@transaction.atomic
+def attachment_create(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    ticket_id: int,
+    upload: IO[bytes],
+    filename: str,
+    size: int,
+    message_id: int | None = None,
+) -> Attachment:
+    access.require_write(actor)
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if size > limit:
+        raise ValidationError({"file": f"The file is {size} bytes; the limit is {limit}."})
+    if size == 0:
+        raise ValidationError({"file": "The file is empty."})
+    ticket = _locked_ticket(tenant=tenant, actor=actor, ticket_id=ticket_id)
+    _ensure_open(ticket)
+    if actor.role == "customer" and message_id is not None:
+        raise ValidationError({"message_id": "Customers attach files to the ticket."})
+    message = None
+    if message_id is not None:
+        message = Message.objects.filter(tenant=tenant, ticket=ticket, pk=message_id).first()
+        if message is None:
+            raise ValidationError({"message_id": "No such message on this ticket."})
+    digest = hashlib.sha256()
+    upload.seek(0)
+    head = upload.read(8192)
+    digest.update(head)
+    for chunk in iter(lambda: upload.read(1024 * 1024), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    name = _safe_filename(filename)
+    attachment = Attachment(
+        tenant=tenant,
+        ticket=ticket,
+        message=message,
+        filename=name,
+        content_type=sniff_content_type(head, name),
+        size=size,
+        sha256=digest.hexdigest(),
+        uploaded_by=actor.user,
+    )
+    attachment.file.save(f"{tenant.pk}/{digest.hexdigest()[:16]}-{name}", File(upload), save=False)
+    try:
+        with transaction.atomic():
+            attachment.save()
+            event_append(
+                tenant=tenant,
+                type="attachment.created",
+                subject=attachment,
+                actor=actor.user,
+                actor_label=actor.label,
+                payload={
+                    "ticket_id": ticket.pk,
+                    "number": ticket.number,
+                    "filename": name,
+                    "content_type": attachment.content_type,
+                    "size": size,
+                },
+            )
+    except Exception:
+        if attachment.file.name:  # no row: no file
+            attachment.file.storage.delete(attachment.file.name)
+        raise
+    return attachment
+
+
+def attachment_get(*, tenant: Tenant, actor: Actor, attachment_id: int) -> Attachment:
+    """Raises Attachment.DoesNotExist unless the actor may see the attachment's ticket (and,
+    for customers, the attachment is not on an internal note)."""
+    attachment = Attachment.objects.select_related("ticket", "message").get(
+        tenant=tenant, pk=attachment_id
+    )
+    if not Ticket.objects.filter(
+        access.ticket_scope(tenant=tenant, actor=actor), pk=attachment.ticket_id
+    ).exists():
+        raise Attachment.DoesNotExist
+    if not access.can_see_internal(actor) and attachment.message and not attachment.message.public:
+        raise Attachment.DoesNotExist
+    return attachment
