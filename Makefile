@@ -37,14 +37,17 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
+# mypy's Django plugin imports the settings, which need a SECRET_KEY when DEBUG is off.
 typecheck: install
-	.venv/bin/mypy .
+	SECRET_KEY=typecheck-only .venv/bin/mypy .
 
 migrations-check: install
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
+# Exit status 5 means pytest collected no tests: not a failure for the CI.
 pytest: install browser
-	.venv/bin/pytest -n auto --dist loadfile -q
+	@rc=0; .venv/bin/pytest -n auto --dist loadfile -q || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 test: lint typecheck migrations-check pytest
 
