@@ -8,6 +8,8 @@ import pytest
 
 from autocrm.testing.database import setup_test_database, teardown_test_database
 
+pytest_plugins = ["autocrm.testing.browser"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_blocker: pytest.FixtureRequest, worker_id: str) -> Iterator[None]:

@@ -56,8 +56,10 @@ def dashboard(request: TenantRequest) -> HttpResponse:
         {
             "staff_count": sum(n for role, n in role_counts.items() if role != Role.CUSTOMER),
             "customer_count": role_counts.get(Role.CUSTOMER, 0),
-            "role_counts": [
-                (label, role_counts[value]) for value, label in Role.choices if value in role_counts
+            "staff_roles": [
+                (label, role_counts[value])
+                for value, label in Role.choices
+                if value in role_counts and value != Role.CUSTOMER
             ],
             "pending_invitations": selectors.invitation_list_pending(tenant=tenant).count(),
             "api_key_count": selectors.api_key_list(tenant=tenant).count() if is_admin else None,
@@ -226,8 +228,10 @@ def settings_api_keys(request: TenantRequest) -> HttpResponse:
                 "tenant": request.tenant.pk,
             }
             return redirect("workspace:settings_api_keys", tenant_slug=request.tenant.slug)
-    new_key = request.session.pop(NEW_API_KEY_SESSION_KEY, None)
-    if new_key and new_key.get("tenant") != request.tenant.pk:
+    new_key = request.session.get(NEW_API_KEY_SESSION_KEY)
+    if new_key and new_key.get("tenant") == request.tenant.pk:
+        del request.session[NEW_API_KEY_SESSION_KEY]
+    else:
         new_key = None
     return render(
         request,

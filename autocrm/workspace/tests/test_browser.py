@@ -1,0 +1,138 @@
+"""End to end in headless Chromium: sign-up, sign-in, sign-out, and screenshots of the main
+pages at desktop and phone widths (saved under var/screenshots/ to be looked at)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from autocrm.accounts import services
+from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
+from autocrm.core.models import Tenant
+from autocrm.testing.browser import MOBILE, new_page, screenshot, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_sign_up_creates_a_workspace_and_lands_on_its_dashboard(page: Page) -> None:
+    page.goto("/accounts/signup/")
+    page.get_by_label("Your name").fill("Olivia Owner")
+    page.get_by_label("Email").fill("olivia@initech.test")
+    page.get_by_label("Password", exact=True).fill("a-long-secret-phrase")
+    page.get_by_label("Password (again)").fill("a-long-secret-phrase")
+    page.get_by_label("Organization name").fill("Initech Support")
+    # The workspace address is suggested from the organisation's name.
+    expect(page.get_by_label("Workspace address")).to_have_value("initech-support")
+    page.get_by_role("button", name="Create workspace").click()
+
+    expect(page).to_have_url(re.compile(r"/initech-support/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Initech Support")
+    expect(page.get_by_text("Olivia Owner created the workspace Initech Support")).to_be_visible()
+    assert Tenant.objects.filter(slug="initech-support").exists()
+
+
+def test_sign_up_shows_the_services_error_for_a_reserved_address(page: Page) -> None:
+    page.goto("/accounts/signup/")
+    page.get_by_label("Email").fill("someone@example.test")
+    page.get_by_label("Password", exact=True).fill("a-long-secret-phrase")
+    page.get_by_label("Password (again)").fill("a-long-secret-phrase")
+    page.get_by_label("Organization name").fill("API")
+    page.get_by_label("Workspace address").fill("api")
+    page.get_by_role("button", name="Create workspace").click()
+    expect(page.get_by_text("'api' is reserved.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/accounts/signup/$"))
+
+
+def test_sign_in_and_sign_out(page: Page) -> None:
+    tenant = Tenant.objects.create(slug="acme", name="Acme")
+    user = member(tenant, "agent", email="agent@acme.test", name="Alex Agent")
+    page.goto("/acme/")  # a tenant page sends an anonymous visitor to sign in first
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/acme/$"))
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/acme/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Acme")
+
+    page.locator("summary", has_text="Alex Agent").click()  # the user menu
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.goto("/acme/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/acme/$"))
+
+
+def _seed(live_server: Any) -> tuple[Tenant, Any, Any]:
+    tenant = Tenant.objects.create(slug="acme", name="Acme Support")
+    owner = member(tenant, "owner", email="olivia@acme.test", name="Olivia Owner")
+    member(tenant, "agent", email="alex@acme.test", name="Alex Agent")
+    member(tenant, "light_agent", email="lee@acme.test", name="Lee Light")
+    customer = member(tenant, "customer", email="cora@client.test", name="Cora Customer")
+    services.invitation_create(
+        tenant=tenant, actor=owner, email="new.agent@acme.test", role="agent", send=False
+    )
+    services.api_key_create(tenant=tenant, actor=owner, name="Billing sync", scope="write")
+    services.tenant_settings_update(
+        tenant=tenant,
+        actor=owner,
+        name="Acme Support",
+        settings={"restrict_agents_to_own_teams": True},
+    )
+    return tenant, owner, customer
+
+
+PAGES = [
+    ("dashboard", "/acme/", "Acme Support"),
+    ("settings", "/acme/settings/", "Settings"),
+    ("settings-members", "/acme/settings/members/", "Settings"),
+    ("settings-invitations", "/acme/settings/invitations/", "Settings"),
+    ("settings-api-keys", "/acme/settings/api-keys/", "Settings"),
+    ("account-email", "/accounts/email/", "Email Addresses"),
+    ("account-password", "/accounts/password/change/", "Change Password"),
+    ("account-mfa", "/accounts/2fa/", "Two-Factor Authentication"),
+    ("account-sessions", "/accounts/sessions/", "Sessions"),
+]
+
+
+@pytest.mark.parametrize("width", ["desktop", "mobile"])
+def test_screenshots_of_the_main_pages(browser: Browser, live_server: Any, width: str) -> None:
+    _tenant, owner, customer = _seed(live_server)
+    viewport = MOBILE if width == "mobile" else {"width": 1280, "height": 800}
+
+    anonymous = new_page(browser, live_server.url, viewport)
+    for name, path in [
+        ("login", "/accounts/login/"),
+        ("signup", "/accounts/signup/"),
+        ("password-reset", "/accounts/password/reset/"),
+    ]:
+        anonymous.goto(path)
+        expect(anonymous.locator("h1")).to_be_visible()
+        screenshot(anonymous, f"{name}-{width}")
+    anonymous.context.close()
+
+    page = new_page(browser, live_server.url, viewport)
+    sign_in(page, owner.email, DEFAULT_PASSWORD)
+    for name, path, heading in PAGES:
+        page.goto(path)
+        expect(page.locator("h1").first).to_have_text(heading)
+        screenshot(page, f"{name}-{width}")
+    if width == "mobile":
+        page.goto("/acme/")
+        page.get_by_role("button", name="Menu").click()
+        expect(page.get_by_role("link", name="Settings")).to_be_visible()
+        screenshot(page, "dashboard-menu-open-mobile")
+    page.context.close()
+
+    portal = new_page(browser, live_server.url, viewport)
+    sign_in(portal, customer.email, DEFAULT_PASSWORD)
+    expect(portal).to_have_url(re.compile(r"/acme/portal/$"))
+    expect(portal.get_by_role("heading", level=1)).to_have_text("Hello, Cora Customer")
+    screenshot(portal, f"portal-{width}")
+    portal.goto("/acme/settings/")
+    expect(portal.get_by_role("heading", level=1)).to_have_text(
+        "You don't have access to this page"
+    )
+    screenshot(portal, f"forbidden-{width}")
+    portal.context.close()
