@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 
 from autocrm.core.actors import Actor
+from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.tickets import attachments, services
 from autocrm.tickets.models import Attachment
@@ -34,10 +36,10 @@ def test_content_type_comes_from_the_bytes(head: bytes, name: str, expected: str
 
 
 def _upload(
-    tenant,
+    tenant: Tenant,
     ticket_id: int,
     data: bytes = PDF,
-    name: str = "report.pdf",  # type: ignore[no-untyped-def]
+    name: str = "report.pdf",
     actor: Actor = SYSTEM,
     message_id: int | None = None,
 ) -> Attachment:
@@ -52,7 +54,7 @@ def _upload(
     )
 
 
-def test_stored_with_checksum_and_path_traversal_removed(tenant_a) -> None:  # type: ignore[no-untyped-def]
+def test_stored_with_checksum_and_path_traversal_removed(tenant_a: Tenant) -> None:
     with tenant_context(tenant_a):
         t = ticket(tenant_a)
         a = _upload(tenant_a, t.pk, name="../../etc/passwd.pdf")
@@ -64,7 +66,9 @@ def test_stored_with_checksum_and_path_traversal_removed(tenant_a) -> None:  # t
             assert stored.read() == PDF
 
 
-def test_over_the_limit_or_empty_is_refused_and_nothing_is_stored(tenant_a, settings) -> None:  # type: ignore[no-untyped-def]
+def test_over_the_limit_or_empty_is_refused_and_nothing_is_stored(
+    tenant_a: Tenant, settings: Any
+) -> None:
     settings.ATTACHMENT_MAX_BYTES = 50
     with tenant_context(tenant_a):
         t = ticket(tenant_a)
@@ -75,7 +79,7 @@ def test_over_the_limit_or_empty_is_refused_and_nothing_is_stored(tenant_a, sett
         assert not Attachment.objects.exists()
 
 
-def test_customers_cannot_fetch_files_of_internal_notes(tenant_a) -> None:  # type: ignore[no-untyped-def]
+def test_customers_cannot_fetch_files_of_internal_notes(tenant_a: Tenant) -> None:
     from autocrm.accounts.models import Membership
     from autocrm.accounts.tests.factories import member
 
@@ -97,7 +101,7 @@ def test_customers_cannot_fetch_files_of_internal_notes(tenant_a) -> None:  # ty
 
 
 @pytest.fixture
-def s3_storage(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def s3_storage(settings: Any) -> Iterator[None]:
     """The S3 backend against moto's S3-compatible HTTP server on a free local port."""
     import boto3
     from moto.server import ThreadedMotoServer
@@ -137,16 +141,17 @@ def s3_storage(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
 
 
 def test_attachments_round_trip_through_s3_compatible_storage(
-    tenant_a, s3_storage, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+    tenant_a: Tenant, s3_storage: None, django_capture_on_commit_callbacks: Any
+) -> None:
     with tenant_context(tenant_a):
         t = ticket(tenant_a)
         a = _upload(tenant_a, t.pk)
         assert type(storages["default"]).__name__ == "S3Storage"
-        assert storages["default"].exists(a.file.name)
+        assert a.file.name and storages["default"].exists(a.file.name)
         with a.file.open("rb") as stored:
             assert stored.read() == PDF
     name = a.file.name
+    assert name
     with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
         services.ticket_delete(tenant=tenant_a, actor=SYSTEM, ticket_id=t.pk)
     assert not storages["default"].exists(name)
