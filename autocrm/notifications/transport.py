@@ -8,9 +8,11 @@ is a failed attempt, so a receiver cannot bounce a request to an internal addres
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -80,9 +82,16 @@ def post(
     except UnsafeTarget as exc:
         result.error = str(exc)
         return result
+    # One deadline for the whole attempt: socket timeouts alone apply per operation, so a
+    # receiver dribbling a byte at a time could hold the worker far longer.
+    deadline = started + timeout
     errors: list[str] = []
     for address in target.addresses:
-        conn = _connection(target, address, timeout)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            errors.append(f"No connection within {timeout:g} s.")
+            break
+        conn = _connection(target, address, remaining)
         try:
             try:
                 conn.connect()
@@ -91,6 +100,7 @@ def post(
                 errors.append(f"{address}: {_describe(exc)}")
                 continue
             errors = []
+            watchdog = _Watchdog(conn, max(0.0, deadline - time.monotonic()))
             try:
                 conn.request("POST", target.path, body=body, headers=headers)
                 response = conn.getresponse()
@@ -105,6 +115,10 @@ def post(
             except (OSError, http.client.HTTPException) as exc:
                 # The request may have reached the receiver: no second address this time.
                 result.error = _describe(exc)
+            finally:
+                watchdog.cancel()
+            if watchdog.fired:
+                result.error = f"No complete response within {timeout:g} s."
             break
         finally:
             conn.close()
@@ -112,6 +126,27 @@ def post(
         result.error = "; ".join(errors)
     result.duration_ms = int((time.monotonic() - started) * 1000)
     return result
+
+
+class _Watchdog:
+    """Cuts the connection at the deadline (shutdown wakes a blocked recv in this thread)."""
+
+    def __init__(self, conn: http.client.HTTPConnection, seconds: float) -> None:
+        self.fired = False
+        self._conn = conn
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _cut(self) -> None:
+        self.fired = True
+        sock = self._conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 def _describe(exc: BaseException) -> str:

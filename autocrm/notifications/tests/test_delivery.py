@@ -290,3 +290,40 @@ def test_attempts_of_a_deleted_or_disabled_subscription_stop(
     services.webhook_subscription_delete(tenant=tenant_a, actor=None, subscription=sub)
     webhook_deliver(tenant_id=tenant_a.pk, delivery_id=second.pk, attempt=1)
     assert receiver.requests == []
+
+
+def test_a_receiver_that_dribbles_its_answer_is_cut_at_the_deadline(allow_private: Any) -> None:
+    import socket
+    import threading
+
+    from autocrm.notifications import transport
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def dribble() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            # Every byte comes well within the socket timeout, the whole answer never does.
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"z" * 1000:
+                if stop.is_set():
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=dribble, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    result = transport.post(
+        f"http://127.0.0.1:{server.getsockname()[1]}/", body=b"{}", headers={}, timeout=0.5
+    )
+    stop.set()
+    server.close()
+    assert time.monotonic() - started < 2
+    assert not result.ok and "within 0.5 s" in result.error
