@@ -54,3 +54,35 @@ def test_a_committed_event_is_delivered_by_the_worker_and_retried(
     assert second.body == first.body
     (delivery,) = deliveries(tenant_a)
     assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempt_count == 2
+
+
+def test_the_sweeper_requeues_an_attempt_whose_job_was_lost(
+    tenant_a: Tenant, receiver: Receiver, allow_private: Any
+) -> None:
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from autocrm.core.tenancy import tenant_context
+    from autocrm.notifications.models import WebhookDelivery
+    from autocrm.notifications.tasks import OVERDUE_AFTER, webhooks_sweep
+
+    services.webhook_subscription_create(tenant=tenant_a, actor=None, url=receiver.url)
+    (delivery,) = services.webhook_deliveries_create_for_event(
+        tenant=tenant_a, event=make_event(tenant_a, "ticket.created")
+    )
+    # The job is lost (deleted by an operator, say) and the attempt is long overdue.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_jobs")
+    assert webhooks_sweep(timestamp=0) == 0  # not overdue yet: nothing to do
+    with tenant_context(tenant_a):
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=timezone.now() - OVERDUE_AFTER - dt.timedelta(minutes=1)
+        )
+
+    assert webhooks_sweep(timestamp=0) == 1
+    assert [args["attempt"] for args, _ in deliver_jobs(delivery.pk)] == [1]
+    run_worker_until_idle(queues=["webhooks"])
+    (delivery,) = deliveries(tenant_a)
+    assert delivery.status == DeliveryStatus.SUCCEEDED and len(receiver.requests) == 1
