@@ -54,23 +54,34 @@ def superuser_uri(data_dir: Path, dbname: str = "postgres") -> str:
     return f"postgresql://postgres@/{dbname}?host={data_dir}"
 
 
-def provision(admin_uri: str, dbname: str, *, owner: str = OWNER_ROLE,
-              runtime: str = RUNTIME_ROLE, recreate: bool = False,
-              template: str | None = None) -> None:
+def provision(
+    admin_uri: str,
+    dbname: str,
+    *,
+    owner: str = OWNER_ROLE,
+    runtime: str = RUNTIME_ROLE,
+    recreate: bool = False,
+    template: str | None = None,
+) -> None:
     """Create roles, database, extensions and grants. Safe to call again."""
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         for role, bypass in ((owner, "BYPASSRLS"), (runtime, "NOBYPASSRLS")):
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
             verb = "ALTER" if exists else "CREATE"
-            conn.execute(sql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEROLE {}").format(
-                sql.SQL(verb), sql.Identifier(role), sql.SQL(bypass)))
+            conn.execute(
+                sql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEROLE {}").format(
+                    sql.SQL(verb), sql.Identifier(role), sql.SQL(bypass)
+                )
+            )
         if recreate:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(dbname)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+            )
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
         if not exists:
             create = sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                sql.Identifier(dbname), sql.Identifier(owner))
+                sql.Identifier(dbname), sql.Identifier(owner)
+            )
             if template:
                 create = create + sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
             conn.execute(create)
@@ -78,8 +89,11 @@ def provision(admin_uri: str, dbname: str, *, owner: str = OWNER_ROLE,
     with psycopg.connect(db_uri, autocommit=True) as conn:
         for ext in EXTENSIONS:
             conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext)))
-        ident = {"owner": sql.Identifier(owner), "rt": sql.Identifier(runtime),
-                 "db": sql.Identifier(dbname)}
+        ident = {
+            "owner": sql.Identifier(owner),
+            "rt": sql.Identifier(runtime),
+            "db": sql.Identifier(dbname),
+        }
         for stmt in (
             "REVOKE ALL ON DATABASE {db} FROM PUBLIC",
             "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {rt}",
