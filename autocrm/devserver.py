@@ -185,6 +185,8 @@ class Supervisor:
             run_step(title, argv)
         if not is_debug():
             say("DEBUG is off: the demo data is not loaded (manage.py seed_demo --force)")
+            if not os.environ.get("ALLOWED_HOSTS"):
+                say("warning: ALLOWED_HOSTS is empty, so every request will be refused (400)")
 
     def start_children(self) -> None:
         host = os.environ.get("HOST", "127.0.0.1")
