@@ -60,3 +60,13 @@ def api_key(tenant, scope: str = "admin", name: str = "test key") -> str:  # typ
 def bearer(raw_key: str) -> dict[str, str]:
     """Test-client ``headers=`` that authenticate with ``raw_key``."""
     return {"Authorization": f"Bearer {raw_key}"}
+
+
+def totp(secret: str, offset: int = 0) -> str:
+    """The code an authenticator app shows for ``secret`` now (``offset`` 30-second periods
+    later), computed with allauth's own HOTP implementation."""
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))

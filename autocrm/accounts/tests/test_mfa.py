@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY, format_hotp_value, hotp_value
+from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django.test import Client, override_settings
 
-from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
+from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member, totp
 from autocrm.core.models import Tenant
 
 pytestmark = pytest.mark.django_db
-
-
-def totp(secret: str, offset: int = 0) -> str:
-    """The code an authenticator app shows now (``offset`` periods of 30 s later)."""
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
 
 
 def log_in(client: Client, email: str) -> str:

@@ -7,10 +7,11 @@ import re
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from playwright.sync_api import Browser, Page, expect
 
 from autocrm.accounts import services
-from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
+from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member, totp
 from autocrm.core.models import Tenant
 from autocrm.testing.browser import MOBILE, new_page, screenshot, sign_in
 
@@ -67,6 +68,8 @@ def test_sign_in_and_sign_out(page: Page) -> None:
 def _seed(live_server: Any) -> tuple[Tenant, Any, Any]:
     tenant = Tenant.objects.create(slug="acme", name="Acme Support")
     owner = member(tenant, "owner", email="olivia@acme.test", name="Olivia Owner")
+    # allauth lets only verified addresses turn on two-factor authentication.
+    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
     member(tenant, "agent", email="alex@acme.test", name="Alex Agent")
     member(tenant, "light_agent", email="lee@acme.test", name="Lee Light")
     customer = member(tenant, "customer", email="cora@client.test", name="Cora Customer")
@@ -93,6 +96,7 @@ PAGES = [
     ("account-password", "/accounts/password/change/", "Change Password"),
     ("account-mfa", "/accounts/2fa/", "Two-Factor Authentication"),
     ("account-sessions", "/accounts/sessions/", "Sessions"),
+    ("account-workspace-create", "/accounts/workspaces/new/", "Create a workspace"),
 ]
 
 
@@ -101,11 +105,15 @@ def test_screenshots_of_the_main_pages(browser: Browser, live_server: Any, width
     _tenant, owner, customer = _seed(live_server)
     viewport = MOBILE if width == "mobile" else {"width": 1280, "height": 800}
 
+    _invitation, token = services.invitation_create(
+        tenant=_tenant, actor=owner, email="sam@acme.test", role="agent", send=False
+    )
     anonymous = new_page(browser, live_server.url, viewport)
     for name, path in [
         ("login", "/accounts/login/"),
         ("signup", "/accounts/signup/"),
         ("password-reset", "/accounts/password/reset/"),
+        ("invitation", f"/invitations/{token}/"),
     ]:
         anonymous.goto(path)
         expect(anonymous.locator("h1")).to_be_visible()
@@ -118,6 +126,15 @@ def test_screenshots_of_the_main_pages(browser: Browser, live_server: Any, width
         page.goto(path)
         expect(page.locator("h1").first).to_have_text(heading)
         screenshot(page, f"{name}-{width}")
+    page.goto("/accounts/2fa/totp/activate/")
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("h1")).to_have_text("Activate Authenticator App")
+    screenshot(page, f"account-mfa-activate-{width}")
+    # Nothing on any page may be wider than the window.
+    for path in ["/acme/", "/acme/settings/members/", "/acme/settings/api-keys/"]:
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], path
     if width == "mobile":
         page.goto("/acme/")
         page.get_by_role("button", name="Menu").click()
@@ -136,3 +153,29 @@ def test_screenshots_of_the_main_pages(browser: Browser, live_server: Any, width
     )
     screenshot(portal, f"forbidden-{width}")
     portal.context.close()
+
+
+def test_two_factor_sign_in_in_the_browser(page: Page, settings: Any) -> None:
+    settings.MFA_TOTP_TOLERANCE = 1  # sign-in uses the next period's code (codes are one-use)
+    tenant = Tenant.objects.create(slug="acme", name="Acme")
+    user = member(tenant, "admin", email="ada@acme.test", name="Ada Admin")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    sign_in(page, user.email, DEFAULT_PASSWORD)
+    page.get_by_role("link", name="Turn it on").click()
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)  # confirm access first
+    page.get_by_role("button", name="Confirm").click()
+    secret = page.get_by_label("Authenticator secret").input_value()
+    page.get_by_label("Authenticator code").fill(totp(secret))
+    page.get_by_role("button", name="Activate").click()
+    expect(page.locator("h1")).to_have_text("Recovery Codes")
+    screenshot(page, "account-mfa-recovery-codes-desktop")
+
+    page.locator("summary", has_text="Ada Admin").click()
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, user.email, DEFAULT_PASSWORD)
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
+    screenshot(page, "account-mfa-authenticate-desktop")
+    page.get_by_label("Code").fill(totp(secret, offset=1))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/acme/$"))
+    expect(page.get_by_text("Two-factor authentication is off")).to_have_count(0)
