@@ -173,3 +173,23 @@ def test_settings_write_urls_refuse_get(tenant_a: Tenant) -> None:
     admin = member(tenant_a, "admin")
     _, _token = invitation(tenant_a)
     assert signed_in(admin).get("/acme/settings/members/1/remove/").status_code == 405
+
+
+@pytest.mark.parametrize("role", ["owner", "admin", "agent", "light_agent"])
+def test_every_staff_role_opens_the_dashboard(tenant_a: Tenant, role: str) -> None:
+    response = signed_in(member(tenant_a, role)).get("/acme/")
+    assert response.status_code == 200
+    assert response.context["membership"].role == role
+
+
+def test_staff_can_preview_the_portal_and_go_back(tenant_a: Tenant) -> None:
+    body = signed_in(member(tenant_a, "agent")).get("/acme/portal/").content.decode()
+    assert 'href="/acme/">Agent workspace</a>' in body
+
+
+def test_the_agent_shell_has_a_skip_link_and_labelled_navigation(tenant_a: Tenant) -> None:
+    body = signed_in(member(tenant_a, "admin")).get("/acme/").content.decode()
+    assert '<a class="skip-link" href="#main">Skip to main content</a>' in body
+    assert '<main class="main" id="main"' in body
+    assert 'aria-current="page">' in body  # the dashboard link is marked current
+    assert 'aria-label="Primary"' in body

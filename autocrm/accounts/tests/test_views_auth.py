@@ -162,3 +162,28 @@ def test_password_change(tenant_a: Tenant) -> None:
     assert ok.status_code == 302
     user.refresh_from_db()
     assert user.check_password("another-long-phrase")
+
+
+def test_signup_sends_a_verification_email_that_confirms_the_address(client: Client) -> None:
+    password = "a-long-secret-phrase"
+    client.post(
+        "/accounts/signup/",
+        {
+            "email": "vera@example.test",
+            "password1": password,
+            "password2": password,
+            "organization": "Vera Co",
+            "workspace_slug": "vera",
+        },
+    )
+    [message] = [m for m in mail.outbox if "vera@example.test" in m.to]
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", str(message.body))
+    assert link is not None, message.body
+    page = client.get(link.group(1))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Confirm Email Address" in body and "vera@example.test" in body
+    assert client.post(link.group(1)).status_code == 302
+    from allauth.account.models import EmailAddress
+
+    assert EmailAddress.objects.get(email="vera@example.test").verified

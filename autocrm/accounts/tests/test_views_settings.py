@@ -240,3 +240,26 @@ def test_membership_counts_are_per_tenant(tenant_a: Tenant, tenant_b: Tenant) ->
     with tenant_context(tenant_a):
         assert selectors.membership_role_counts(tenant=tenant_a) == {"agent": 1}
         assert Membership.objects.count() == 1
+
+
+def test_tenant_settings_update_validates_and_checks_the_role(tenant_a: Tenant) -> None:
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from autocrm.accounts import services
+
+    agent = member(tenant_a, "agent")
+    with pytest.raises(PermissionDenied):
+        services.tenant_settings_update(tenant=tenant_a, actor=agent, name="X", settings={})
+    with pytest.raises(ValidationError, match="Unknown setting"):
+        services.tenant_settings_update(
+            tenant=tenant_a, actor=None, name="Acme", settings={"nonsense": True}
+        )
+    with pytest.raises(ValidationError, match="must be a bool"):
+        services.tenant_settings_update(
+            tenant=tenant_a,
+            actor=None,
+            name="Acme",
+            settings={"restrict_agents_to_own_teams": "yes"},
+        )
+    tenant_a.refresh_from_db()
+    assert tenant_a.settings == {} and tenant_a.name == "Acme"
