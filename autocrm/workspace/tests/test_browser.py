@@ -179,3 +179,55 @@ def test_two_factor_sign_in_in_the_browser(page: Page, settings: Any) -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/acme/$"))
     expect(page.get_by_text("Two-factor authentication is off")).to_have_count(0)
+
+
+def test_settings_through_the_ui(page: Page) -> None:
+    tenant = Tenant.objects.create(slug="acme", name="Acme")
+    owner = member(tenant, "owner", email="olivia@acme.test", name="Olivia Owner")
+    sign_in(page, owner.email, DEFAULT_PASSWORD)
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Workspace name").fill("Acme Support")
+    page.get_by_label("Agents see only their own teams' tickets").check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    expect(page.locator("#sidebar .sidebar-brand strong")).to_have_text("Acme Support")
+
+    page.get_by_role("link", name="Invitations").click()
+    page.get_by_label("Email address").fill("sam@acme.test")
+    page.get_by_label("Role").select_option("light_agent")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("Invitation sent to sam@acme.test.")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke invitation for sam@acme.test").click()
+    expect(page.get_by_text("No pending invitations.")).to_be_visible()
+
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Key name").fill("Billing sync")
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_test_id("new-api-key").inner_text()
+    assert key.startswith("acrm_")
+    screenshot(page, "settings-api-key-created-desktop")
+    page.reload()
+    expect(page.get_by_test_id("new-api-key")).to_have_count(0)
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Cancel" keeps the key
+    page.get_by_role("button", name="Revoke Billing sync").click()
+    expect(page.get_by_role("button", name="Revoke Billing sync")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke Billing sync").click()
+    expect(page.get_by_text("No active API keys.")).to_be_visible()
+
+
+def test_keyboard_users_reach_a_visible_skip_link_and_focus_ring(page: Page) -> None:
+    page.goto("/accounts/login/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()
+    assert box is not None and box["y"] >= 0  # moved into view when focused
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    email = page.get_by_label("Email")
+    expect(email).to_be_focused()
+    outline = email.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline == "solid"
+    screenshot(page, "login-keyboard-focus-desktop")
