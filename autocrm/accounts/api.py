@@ -155,7 +155,8 @@ def api_keys_create(request: HttpRequest, payload: ApiKeyIn) -> Any:
     key, raw_key = services.api_key_create(
         tenant=who.tenant, actor=who.actor, name=payload.name, scope=payload.scope
     )
-    return ApiKeyCreatedOut(**ApiKeyOut.from_orm(key).model_dump(), key=raw_key)
+    # Already validated as ApiKeyOut; the raw key is added without a second pass.
+    return ApiKeyCreatedOut.model_construct(**ApiKeyOut.from_orm(key).model_dump(), key=raw_key)
 
 
 @router.delete(

@@ -27,6 +27,9 @@ WINDOW_SECONDS = 60
 # Windows older than this are garbage (only the current one is ever read).
 RETENTION_SECONDS = 2 * WINDOW_SECONDS
 
+# The clock windows are cut from (a module attribute so tests can pin the window).
+_clock = time.time
+
 _UPSERT = """
 INSERT INTO core_ratelimitcounter (bucket, window_start, count)
 VALUES (%s, to_timestamp(%s), 1)
@@ -117,7 +120,7 @@ def rate_limit_hit(
 ) -> RateLimitState:
     """Count one request of ``bucket`` and return where it stands in its window."""
     limit = settings.API_RATE_LIMIT_PER_MINUTE if limit is None else limit
-    now = time.time() if now is None else now
+    now = _clock() if now is None else now
     window_start = math.floor(now / WINDOW_SECONDS) * WINDOW_SECONDS
     row = _execute(_UPSERT, [bucket, window_start])
     assert row is not None
