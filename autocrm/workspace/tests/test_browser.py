@@ -120,8 +120,13 @@ def test_screenshots_of_the_main_pages(browser: Browser, live_server: Any, width
         screenshot(anonymous, f"{name}-{width}")
     anonymous.context.close()
 
+    # The owner is also a customer of another organisation: "/" offers a choice.
+    other = Tenant.objects.create(slug="globex", name="Globex Corporation")
+    services.membership_create(tenant=other, actor=None, user=owner, role="customer")
     page = new_page(browser, live_server.url, viewport)
     sign_in(page, owner.email, DEFAULT_PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose a workspace")
+    screenshot(page, f"tenant-picker-{width}")
     for name, path, heading in PAGES:
         page.goto(path)
         expect(page.locator("h1").first).to_have_text(heading)
