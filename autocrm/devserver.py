@@ -1,7 +1,8 @@
 """``make run``: the whole product on one machine, supervised.
 
-Steps: load ``.env``; DEBUG defaults to 1; without DATABASE_URL start the embedded PostgreSQL
-(data in ``$AUTOCRM_VAR_DIR/pg``, kept between runs) and provision its roles; migrate;
+Steps: load ``.env`` (or ``$AUTOCRM_ENV_FILE``); DEBUG defaults to 1; without DATABASE_URL
+start the embedded PostgreSQL (data in ``$AUTOCRM_VAR_DIR/pg``, kept between runs) and
+provision its roles; migrate;
 collectstatic when DEBUG is off; ``seed_demo`` when DEBUG is on; then run the web server
 (uvicorn) and the worker (procrastinate) as children, their output prefixed and streamed.
 
@@ -117,8 +118,8 @@ def load_environment() -> None:
     """``.env`` first (it never overrides the real environment), then dev defaults."""
     from dotenv import load_dotenv
 
-    env_file = BASE_DIR / ".env"
-    if env_file.exists():
+    env_file = Path(os.environ.get("AUTOCRM_ENV_FILE", BASE_DIR / ".env"))
+    if env_file.is_file():
         load_dotenv(env_file, override=False)
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
