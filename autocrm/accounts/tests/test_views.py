@@ -3,6 +3,8 @@ portal and error pages."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -193,3 +195,26 @@ def test_the_agent_shell_has_a_skip_link_and_labelled_navigation(tenant_a: Tenan
     assert '<main class="main" id="main"' in body
     assert 'aria-current="page">' in body  # the dashboard link is marked current
     assert 'aria-label="Primary"' in body
+
+
+def test_dashboard_and_members_page_queries_do_not_grow_with_the_team(
+    tenant_a: Tenant, django_assert_max_num_queries: Any
+) -> None:
+    admin = member(tenant_a, "admin")
+    client = signed_in(admin)
+    client.get("/acme/")  # warm the session and caches
+
+    def queries(path: str) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).status_code == 200
+        return len(captured)
+
+    small = {path: queries(path) for path in ["/acme/", "/acme/settings/members/"]}
+    for _ in range(8):
+        member(tenant_a, "agent")
+    for path, count in small.items():
+        with django_assert_max_num_queries(count):
+            client.get(path)
