@@ -69,26 +69,31 @@ def webhooks_create(request: HttpRequest, payload: WebhookIn) -> Any:
 
 
 @router.get(
-    "/{webhook_id}", response=WebhookOut, summary="Get a webhook", description="Admin only."
+    "/{webhook_subscription_id}",
+    response=WebhookOut,
+    summary="Get a webhook",
+    description="Admin only.",
 )
-def webhooks_get(request: HttpRequest, webhook_id: int) -> Any:
+def webhooks_get(request: HttpRequest, webhook_subscription_id: int) -> Any:
     who = require(request, "admin")
     return selectors.webhook_subscription_get(
-        tenant=who.tenant, actor=who.actor, subscription_id=webhook_id
+        tenant=who.tenant, actor=who.actor, subscription_id=webhook_subscription_id
     )
 
 
 @router.patch(
-    "/{webhook_id}",
+    "/{webhook_subscription_id}",
     response=WebhookOut,
     summary="Change a webhook",
     description="Only the fields sent change. A new URL is checked like on create. "
     "`active: true` re-enables a webhook disabled after persistent failures. Admin only.",
 )
-def webhooks_update(request: HttpRequest, webhook_id: int, payload: WebhookPatchIn) -> Any:
+def webhooks_update(
+    request: HttpRequest, webhook_subscription_id: int, payload: WebhookPatchIn
+) -> Any:
     who = require(request, "admin")
     subscription = selectors.webhook_subscription_get(
-        tenant=who.tenant, actor=who.actor, subscription_id=webhook_id
+        tenant=who.tenant, actor=who.actor, subscription_id=webhook_subscription_id
     )
     return services.webhook_subscription_update(
         tenant=who.tenant,
@@ -102,15 +107,15 @@ def webhooks_update(request: HttpRequest, webhook_id: int, payload: WebhookPatch
 
 
 @router.delete(
-    "/{webhook_id}",
+    "/{webhook_subscription_id}",
     response={204: None},
     summary="Delete a webhook",
     description="With its delivery log; pending retries stop. Admin only.",
 )
-def webhooks_delete(request: HttpRequest, webhook_id: int) -> tuple[int, None]:
+def webhooks_delete(request: HttpRequest, webhook_subscription_id: int) -> tuple[int, None]:
     who = require(request, "admin")
     subscription = selectors.webhook_subscription_get(
-        tenant=who.tenant, actor=who.actor, subscription_id=webhook_id
+        tenant=who.tenant, actor=who.actor, subscription_id=webhook_subscription_id
     )
     services.webhook_subscription_delete(
         tenant=who.tenant, actor=who.actor, subscription=subscription
@@ -119,17 +124,17 @@ def webhooks_delete(request: HttpRequest, webhook_id: int) -> tuple[int, None]:
 
 
 @router.post(
-    "/{webhook_id}/rotate-secret",
+    "/{webhook_subscription_id}/rotate-secret",
     response=WebhookWithSecretOut,
     summary="Rotate the signing secret",
     description="A new secret replaces the old one at once; the response shows it once. "
     "Admin only.",
 )
 @secret_response
-def webhooks_rotate_secret(request: HttpRequest, webhook_id: int) -> Any:
+def webhooks_rotate_secret(request: HttpRequest, webhook_subscription_id: int) -> Any:
     who = require(request, "admin")
     subscription = selectors.webhook_subscription_get(
-        tenant=who.tenant, actor=who.actor, subscription_id=webhook_id
+        tenant=who.tenant, actor=who.actor, subscription_id=webhook_subscription_id
     )
     return services.webhook_subscription_rotate_secret(
         tenant=who.tenant, actor=who.actor, subscription=subscription
@@ -137,21 +142,21 @@ def webhooks_rotate_secret(request: HttpRequest, webhook_id: int) -> Any:
 
 
 @router.get(
-    "/{webhook_id}/deliveries",
+    "/{webhook_subscription_id}/deliveries",
     response=page_of(WebhookDeliveryOut),
     summary="List a webhook's deliveries",
     description="Newest first, optionally of one status. Admin only.",
 )
 def webhook_deliveries_list(
     request: HttpRequest,
-    webhook_id: int,
+    webhook_subscription_id: int,
     status: DeliveryStatusName | None = None,
     cursor: str | None = Cursor,
     limit: int = Limit,
 ) -> dict[str, Any]:
     who = require(request, "admin")
     subscription = selectors.webhook_subscription_get(
-        tenant=who.tenant, actor=who.actor, subscription_id=webhook_id
+        tenant=who.tenant, actor=who.actor, subscription_id=webhook_subscription_id
     )
     page = keyset_page(
         selectors.webhook_delivery_list(
@@ -165,15 +170,20 @@ def webhook_deliveries_list(
 
 
 @router.get(
-    "/{webhook_id}/deliveries/{delivery_id}",
+    "/{webhook_subscription_id}/deliveries/{webhook_delivery_id}",
     response=WebhookDeliveryDetailOut,
     summary="Get a delivery with its attempts",
     description="The body sent and every attempt's request headers and response. Admin only.",
 )
-def webhook_deliveries_get(request: HttpRequest, webhook_id: int, delivery_id: int) -> Any:
+def webhook_deliveries_get(
+    request: HttpRequest, webhook_subscription_id: int, webhook_delivery_id: int
+) -> Any:
     who = require(request, "admin")
     delivery = selectors.webhook_delivery_get(
-        tenant=who.tenant, actor=who.actor, delivery_id=delivery_id, subscription_id=webhook_id
+        tenant=who.tenant,
+        actor=who.actor,
+        delivery_id=webhook_delivery_id,
+        subscription_id=webhook_subscription_id,
     )
     attempts = selectors.webhook_delivery_attempts(
         tenant=who.tenant, actor=who.actor, delivery=delivery
@@ -186,7 +196,7 @@ def webhook_deliveries_get(request: HttpRequest, webhook_id: int, delivery_id: i
 
 
 @router.post(
-    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    "/{webhook_subscription_id}/deliveries/{webhook_delivery_id}/redeliver",
     response={202: WebhookDeliveryOut},
     summary="Redeliver",
     description="Queues one more attempt now with the same body and delivery id (fresh "
@@ -194,9 +204,14 @@ def webhook_deliveries_get(request: HttpRequest, webhook_id: int, delivery_id: i
     "webhook is disabled (422). A failed redelivery is not retried automatically. "
     "Admin only.",
 )
-def webhook_deliveries_redeliver(request: HttpRequest, webhook_id: int, delivery_id: int) -> Any:
+def webhook_deliveries_redeliver(
+    request: HttpRequest, webhook_subscription_id: int, webhook_delivery_id: int
+) -> Any:
     who = require(request, "admin")
     delivery = selectors.webhook_delivery_get(
-        tenant=who.tenant, actor=who.actor, delivery_id=delivery_id, subscription_id=webhook_id
+        tenant=who.tenant,
+        actor=who.actor,
+        delivery_id=webhook_delivery_id,
+        subscription_id=webhook_subscription_id,
     )
     return 202, services.webhook_redeliver(tenant=who.tenant, actor=who.actor, delivery=delivery)

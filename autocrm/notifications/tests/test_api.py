@@ -199,9 +199,11 @@ def test_the_router_is_mounted_in_the_project_api() -> None:
     }
     assert paths == {
         "/api/v1/webhooks": ["get", "post"],
-        "/api/v1/webhooks/{webhook_id}": ["delete", "get", "patch"],
-        "/api/v1/webhooks/{webhook_id}/rotate-secret": ["post"],
-        "/api/v1/webhooks/{webhook_id}/deliveries": ["get"],
-        "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}": ["get"],
-        "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": ["post"],
+        "/api/v1/webhooks/{webhook_subscription_id}": ["delete", "get", "patch"],
+        "/api/v1/webhooks/{webhook_subscription_id}/rotate-secret": ["post"],
+        "/api/v1/webhooks/{webhook_subscription_id}/deliveries": ["get"],
+        "/api/v1/webhooks/{webhook_subscription_id}/deliveries/{webhook_delivery_id}": ["get"],
+        "/api/v1/webhooks/{webhook_subscription_id}/deliveries/{webhook_delivery_id}/redeliver": [
+            "post"
+        ],
     }
