@@ -5,6 +5,6 @@ import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from django.core.management import execute_from_command_line  # noqa: E402
+from django.core.management import execute_from_command_line
 
 execute_from_command_line([f"{sys.executable} -m autocrm", *sys.argv[1:]])

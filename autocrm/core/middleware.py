@@ -34,8 +34,10 @@ class RequestBodyLimitMiddleware:
             limit = getattr(settings, "MAX_UPLOAD_BYTES", limit)
         if limit is not None and length > limit:
             return problem_response(
-                413, detail=f"The request body is {length} bytes; the limit is {limit}.",
-                type_="body-too-large", limit=limit,
+                413,
+                detail=f"The request body is {length} bytes; the limit is {limit}.",
+                type_="body-too-large",
+                limit=limit,
             )
         return self.get_response(request)
 
@@ -67,14 +69,17 @@ class TenantMiddleware:
                 found = account_selectors.api_key_authenticate(raw_key=auth[7:].strip())
                 if found is None:
                     return problem_response(
-                        401, detail="The API key is invalid or revoked.", type_="invalid-api-key",
+                        401,
+                        detail="The API key is invalid or revoked.",
+                        type_="invalid-api-key",
                         headers={"WWW-Authenticate": 'Bearer realm="autocrm"'},
                     )
                 tenant, request.api_key = found  # type: ignore[attr-defined]
                 user_id = None  # a key acts for its tenant, not for the browser user
             elif user_id is not None:
                 tenant = account_selectors.tenant_for_session(
-                    user_id=user_id, slug=request.META.get(TENANT_HEADER, ""))
+                    user_id=user_id, slug=request.META.get(TENANT_HEADER, "")
+                )
         else:
             slug = request.path.lstrip("/").split("/", 1)[0]
             if slug and slug not in RESERVED_SLUGS:
@@ -91,7 +96,8 @@ class TenantMiddleware:
             structlog.contextvars.bind_contextvars(tenant=tenant.slug)
             if user_id is not None:
                 request.membership = account_selectors.membership_get(  # type: ignore[attr-defined]
-                    tenant=tenant, user_id=user_id)
+                    tenant=tenant, user_id=user_id
+                )
             return self._respond(request)
 
     def _respond(self, request: HttpRequest) -> HttpResponse:

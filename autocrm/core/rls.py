@@ -41,10 +41,7 @@ def enable(table: str) -> migrations.RunSQL:
 
 
 def allow_own_rows_sql(table: str, user_column: str = "user_id") -> str:
-    return (
-        f'CREATE POLICY own_rows ON "{table}" FOR SELECT '
-        f"USING ({user_column} = {USER_EXPR});"
-    )
+    return f'CREATE POLICY own_rows ON "{table}" FOR SELECT USING ({user_column} = {USER_EXPR});'
 
 
 def allow_own_rows(table: str, user_column: str = "user_id") -> migrations.RunSQL:

@@ -30,8 +30,9 @@ def _point_connections_at(dbname: str) -> None:
     for alias, role in (("default", embedded_db.RUNTIME_ROLE), ("owner", embedded_db.OWNER_ROLE)):
         conn = connections[alias]
         conn.close()
-        conn.settings_dict.update(NAME=dbname, HOST=str(TEST_PG_DIR), USER=role, PASSWORD="",
-                                  PORT="", CONN_MAX_AGE=0)
+        conn.settings_dict.update(
+            NAME=dbname, HOST=str(TEST_PG_DIR), USER=role, PASSWORD="", PORT="", CONN_MAX_AGE=0
+        )
         settings.DATABASES[alias].update(conn.settings_dict)
 
 
@@ -40,31 +41,38 @@ def setup_test_database(worker_id: str) -> str:
     template = f"autocrm_tpl_{_migrations_fingerprint()}"
     with fasteners.InterProcessLock(str(TEST_PG_DIR.parent / "test-pg.lock")):
         with psycopg.connect(admin, autocommit=True) as conn:
-            ready = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s AND "
-                                 "datistemplate", [template]).fetchone()
+            ready = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s AND datistemplate", [template]
+            ).fetchone()
         if not ready:
             embedded_db.provision(admin, template, recreate=True)
             _point_connections_at(template)
             call_command("migrate", database="owner", verbosity=0, interactive=False)
             connections["owner"].close()
-            with psycopg.connect(embedded_db.superuser_uri(TEST_PG_DIR, template),
-                                 autocommit=True) as conn:
+            with psycopg.connect(
+                embedded_db.superuser_uri(TEST_PG_DIR, template), autocommit=True
+            ) as conn:
                 # Test-only: Django's TransactionTestCase empties tables with TRUNCATE,
                 # which the runtime role is never granted outside the test suite.
-                conn.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "
-                             f"{embedded_db.RUNTIME_ROLE}")
+                conn.execute(
+                    f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {embedded_db.RUNTIME_ROLE}"
+                )
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'ALTER DATABASE "{template}" WITH IS_TEMPLATE true')
-                stale = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE "
-                                     "'autocrm_tpl_%%' AND datname <> %s", [template]).fetchall()
+                stale = conn.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE "
+                    "'autocrm_tpl_%%' AND datname <> %s",
+                    [template],
+                ).fetchall()
                 for (name,) in stale:
                     conn.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         dbname = f"autocrm_test_{worker_id}"
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{dbname}" TEMPLATE "{template}" '
-                         f'OWNER {embedded_db.OWNER_ROLE}')
+            conn.execute(
+                f'CREATE DATABASE "{dbname}" TEMPLATE "{template}" OWNER {embedded_db.OWNER_ROLE}'
+            )
     _point_connections_at(dbname)
     return dbname
 

@@ -55,8 +55,9 @@ def test_raw_sql_without_tenant_sees_no_rows(tenant_a, tenant_b) -> None:  # typ
     _seed(tenant_a, "a@example.test")
     _seed(tenant_b, "b@example.test")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('app.tenant_id', '', true), "
-                       "set_config('app.user_id', '', true)")
+        cursor.execute(
+            "SELECT set_config('app.tenant_id', '', true), set_config('app.user_id', '', true)"
+        )
         for table in tenant_tables():
             cursor.execute(f'SELECT count(*) FROM "{table}"')
             assert cursor.fetchone()[0] == 0, table
@@ -101,6 +102,5 @@ def test_system_context_is_audited_and_crosses_tenants(tenant_a) -> None:  # typ
     with system_context("test: count events") as db:
         assert connections[db].settings_dict["USER"] == "autocrm_owner"
         assert SystemContextLog.objects.using(db).filter(reason="test: count events").exists()
-    with pytest.raises(ValueError):
-        with system_context("  "):
-            pass
+    with pytest.raises(ValueError), system_context("  "):
+        pass
