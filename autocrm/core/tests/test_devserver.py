@@ -22,7 +22,6 @@ import pytest
 from autocrm.core import embedded_db
 
 BASE_DIR = Path(__file__).resolve().parents[3]
-pytestmark = pytest.mark.slow
 
 
 def free_port() -> int:
@@ -123,6 +122,7 @@ def alive(pid: int) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_run_stops_cleanly_on_sigint_reuses_its_data_and_stops_when_a_child_dies(
     var_dir: Path,
 ) -> None:
@@ -157,3 +157,17 @@ def test_run_stops_cleanly_on_sigint_reuses_its_data_and_stops_when_a_child_dies
     assert "worker exited unexpectedly with status -9" in output
     assert not alive(web)
     assert not (var_dir / "pg" / "postmaster.pid").exists()
+
+
+def test_collectstatic_works_with_debug_off(tmp_path: Path) -> None:
+    """What `make run` does instead of relying on whitenoise's finders when DEBUG is off."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    assert not settings.DEBUG
+    with override_settings(STATIC_ROOT=tmp_path):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    assert (tmp_path / "vendor" / "htmx" / "htmx.min.js").is_file()
+    assert (tmp_path / "vendor" / "htmx" / "htmx.min.js.gz").is_file()  # whitenoise compressed
+    assert (tmp_path / "css" / "app.css").is_file()
