@@ -213,6 +213,61 @@ def _problem_statuses(path: str, method: str, operation: DictStrAny) -> set[int]
     return statuses
 
 
+def _resolve(schema: DictStrAny, schemas: DictStrAny) -> DictStrAny:
+    while "$ref" in schema:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def example_of(schema: DictStrAny, schemas: DictStrAny, depth: int = 0) -> Any:
+    """An example value for ``schema``: its own ``examples`` when written, else one built
+    from the types, so every operation of the docs shows a concrete request and response."""
+    schema = _resolve(schema, schemas)
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if "default" in schema and schema["default"] is not None:
+        return schema["default"]
+    if depth > 6:
+        return None
+    if "anyOf" in schema or "oneOf" in schema:
+        choices: list[DictStrAny] = schema.get("anyOf") or schema.get("oneOf") or []
+        options = [o for o in choices if o.get("type") != "null"]
+        return example_of(options[0], schemas, depth + 1) if options else None
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {
+            name: example_of(sub, schemas, depth + 1)
+            for name, sub in schema.get("properties", {}).items()
+        }
+    if kind == "array":
+        return [example_of(schema.get("items", {}), schemas, depth + 1)]
+    if kind == "integer":
+        return 1
+    if kind == "number":
+        return 1.0
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        formats = {
+            "date-time": "2026-01-05T09:30:00Z",
+            "date": "2026-01-05",
+            "email": "someone@example.com",
+            "uuid": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "uri": "https://example.com/",
+            "binary": "<file>",
+        }
+        return formats.get(schema.get("format", ""), "string")
+    return None
+
+
+def _add_examples(content: DictStrAny, schemas: DictStrAny) -> None:
+    for media in content.values():
+        if "schema" in media and "example" not in media and "examples" not in media:
+            media["example"] = example_of(media["schema"], schemas)
+
+
 def document_cross_cutting_behaviour(schema: DictStrAny) -> None:
     components = schema.setdefault("components", {})
     problem = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -231,7 +286,10 @@ def document_cross_cutting_behaviour(schema: DictStrAny) -> None:
             for status in list(responses):
                 code = int(status)
                 if code >= 400 and "content" not in responses[status]:
-                    responses[status] = {**_problem_response_doc(code), **responses[status]}
+                    # Documented once under components.responses, referenced everywhere.
+                    shared = components.setdefault("responses", {})
+                    shared.setdefault(f"Problem{code}", _problem_response_doc(code))
+                    responses[status] = {"$ref": f"#/components/responses/Problem{code}"}
                 elif code < 400:
                     headers = responses[status].setdefault("headers", {})
                     for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"):
@@ -254,6 +312,11 @@ def document_cross_cutting_behaviour(schema: DictStrAny) -> None:
                     }
                 )
             operation["responses"] = dict(sorted(responses.items(), key=lambda kv: int(kv[0])))
+            _add_examples(operation.get("requestBody", {}).get("content", {}), schemas)
+            for response in operation["responses"].values():
+                _add_examples(response.get("content", {}), schemas)
+    if "responses" in components:
+        components["responses"] = dict(sorted(components["responses"].items()))
 
 
 def problems(*statuses: int) -> DictStrAny:
