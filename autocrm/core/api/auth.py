@@ -129,6 +129,12 @@ class SessionAuth(APIKeyCookie):
     def authenticate(self, request: HttpRequest, key: str | None) -> Caller | None:
         tenant = getattr(request, "tenant", None)
         membership = getattr(request, "membership", None)
+        if tenant is None and request.headers.get("X-Tenant"):
+            # The middleware resolves only workspaces where the user is staff.
+            raise Forbidden(
+                "You are not a staff member of this workspace; only staff can use the API.",
+                type_="not-staff",
+            )
         if tenant is None:
             raise Forbidden(
                 "No workspace selected: send the X-Tenant header with the slug of "

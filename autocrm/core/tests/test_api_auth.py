@@ -142,6 +142,10 @@ def test_customers_get_403(client: Client, tenant_a: Tenant) -> None:
     client.force_login(member(tenant_a, "customer"))
     response = client.get("/api/v1/read-thing", headers={"X-Tenant": tenant_a.slug})
     assert response.status_code == 403
+    assert problem_type(response) == "not-staff"
+    # Without X-Tenant there is no staff workspace to fall back on either.
+    response = client.get("/api/v1/read-thing")
+    assert response.status_code == 403
 
 
 @pytest.mark.urls(__name__)
@@ -162,6 +166,7 @@ def test_session_in_several_tenants_chooses_with_x_tenant(
     other = Tenant.objects.create(slug="initech", name="Initech")
     response = client.get("/api/v1/read-thing", headers={"X-Tenant": other.slug})
     assert response.status_code == 403
+    assert problem_type(response) == "not-staff"
 
 
 def test_caller_outside_auth_is_a_programming_error() -> None:

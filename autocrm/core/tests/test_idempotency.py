@@ -186,3 +186,17 @@ def test_purge_removes_expired_records_of_every_tenant() -> None:
     assert idempotency_purge_expired() == 2
     left = IdempotencyKey.objects.using(owner).filter(tenant__in=tenants)
     assert sorted(left.values_list("key", flat=True)) == ["fresh", "fresh"]
+
+
+def test_stored_responses_are_row_level_secured(
+    client: Client, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    invite(client, api_key(tenant_a), "rls@example.test", "k-rls")
+    with tenant_context(tenant_a):
+        assert IdempotencyKey.objects.count() == 1
+    with tenant_context(tenant_b):
+        assert IdempotencyKey.objects.count() == 0
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT set_config('app.tenant_id', '', true)")
+        cursor.execute("SELECT count(*) FROM core_idempotencykey")
+        assert cursor.fetchone() == (0,)
