@@ -43,8 +43,15 @@ def _organization_field() -> forms.CharField:
     )
 
 
+class LowercaseField(forms.CharField):
+    """Lowercased before validation: "Initech" is accepted as the address "initech"."""
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).lower()
+
+
 def _workspace_slug_field() -> forms.CharField:
-    return forms.CharField(
+    return LowercaseField(
         label="Workspace address",
         max_length=50,
         validators=[SLUG_VALIDATOR],
@@ -72,9 +79,6 @@ class WorkspaceForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.slug_prefix = settings.SITE_URL.split("://", 1)[-1] + "/"
-
-    def clean_workspace_slug(self) -> str:
-        return str(self.cleaned_data["workspace_slug"]).strip().lower()
 
     def add_service_errors(self, exc: ValidationError) -> None:
         add_tenant_errors(self, exc)
@@ -107,9 +111,6 @@ class SignupForm(AllauthSignupForm):
         self.order_fields(self.field_order)
         for field in self.fields.values():
             field.widget.attrs.pop("placeholder", None)
-
-    def clean_workspace_slug(self) -> str:
-        return str(self.cleaned_data["workspace_slug"]).strip().lower()
 
     def try_save(self, request: HttpRequest) -> tuple[User | None, HttpResponse | None]:
         """Create the user and their tenant together, or neither. A tenant the service

@@ -116,3 +116,8 @@ def test_a_signed_in_user_creates_another_workspace(client: Client, tenant_a: Te
     )
     assert response.status_code == 302 and response["Location"] == "/umbrella/"
     assert client.get("/umbrella/settings/").status_code == 200  # as its owner
+
+
+def test_the_workspace_address_is_lowercased(client: Client) -> None:
+    response = client.post("/accounts/signup/", signup_data(workspace_slug="InitECH"))
+    assert response.status_code == 302 and response["Location"] == "/initech/"
