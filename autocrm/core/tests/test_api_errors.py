@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.urls import path
 from ninja import Router
@@ -69,7 +69,18 @@ def service_errors(request: HttpRequest, kind: str) -> dict[str, bool]:
 
 test_api = AutoCrmApi(title="test", urls_namespace="api", docs_url=None, openapi_url=None)
 test_api.add_router("", boom_router)
-urlpatterns = [path("api/v1/", test_api.urls)]
+
+
+def plain_crash(request: HttpRequest) -> HttpResponse:
+    """A Django view (no ninja around it): its crash reaches Django's handler500."""
+    raise RuntimeError("secret internals: password=hunter2")
+
+
+urlpatterns = [
+    path("api/v1/plain-crash", plain_crash),
+    path("pages/crash", plain_crash),
+    path("api/v1/", test_api.urls),
+]
 
 
 @pytest.fixture
@@ -268,3 +279,15 @@ def test_service_validation_error_names_body_fields(
     )
     assert body["errors"][0]["field"] == "body.email"
     assert "already a member" in body["errors"][0]["message"]
+
+
+@pytest.mark.urls(__name__)
+def test_crash_outside_an_operation_is_a_500_problem_for_api_paths_only() -> None:
+    client = Client(raise_request_exception=False)
+    response = client.get("/api/v1/plain-crash")
+    assert_problem(response, 500)
+    assert "hunter2" not in response.content.decode()
+    page = client.get("/pages/crash")
+    assert page.status_code == 500
+    assert page["Content-Type"].startswith("text/html")
+    assert "hunter2" not in page.content.decode()
