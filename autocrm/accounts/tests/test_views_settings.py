@@ -263,3 +263,26 @@ def test_tenant_settings_update_validates_and_checks_the_role(tenant_a: Tenant) 
         )
     tenant_a.refresh_from_db()
     assert tenant_a.settings == {} and tenant_a.name == "Acme"
+
+
+def test_an_admin_who_steps_down_leaves_the_settings(tenant_a: Tenant) -> None:
+    member(tenant_a, "owner")
+    admin = member(tenant_a, "admin")
+    client = Client()
+    client.force_login(admin)
+    m = membership_of(tenant_a, admin)
+    response = client.post(f"/acme/settings/members/{m.pk}/role/", {"role": "agent"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/acme/settings/").status_code == 403
+    assert client.get("/acme/").status_code == 200
+
+
+def test_an_admin_who_removes_themselves_loses_access(tenant_a: Tenant) -> None:
+    member(tenant_a, "owner")
+    admin = member(tenant_a, "admin")
+    client = Client()
+    client.force_login(admin)
+    m = membership_of(tenant_a, admin)
+    response = client.post(f"/acme/settings/members/{m.pk}/remove/")
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/acme/").status_code == 404
