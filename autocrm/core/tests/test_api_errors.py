@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.urls import path
-from ninja import Router
+from ninja import File, Router, UploadedFile
 
 from autocrm.accounts.models import Invitation
 from autocrm.accounts.tests.factories import api_key, bearer
@@ -50,6 +51,11 @@ def boom(request: HttpRequest) -> None:
 @boom_router.post("/echo", summary="Echo", tags=["test"])
 def echo(request: HttpRequest, payload: EchoIn) -> dict[str, Any]:
     return payload.dict()
+
+
+@boom_router.post("/upload", summary="Upload with metadata", tags=["test"])
+def upload(request: HttpRequest, meta: EchoIn, file: File[UploadedFile]) -> dict[str, Any]:
+    return {"name": meta.name, "size": file.size}
 
 
 @boom_router.get("/service-errors/{kind}", summary="Service errors", tags=["test"])
@@ -291,3 +297,20 @@ def test_crash_outside_an_operation_is_a_500_problem_for_api_paths_only() -> Non
     assert page.status_code == 500
     assert page["Content-Type"].startswith("text/html")
     assert "hunter2" not in page.content.decode()
+
+
+@pytest.mark.urls(__name__)
+def test_multipart_with_a_json_part_is_not_refused_as_a_media_type(
+    client: Client, key: str
+) -> None:
+    """Only JSON bodies are accepted, but a multipart upload's JSON part is parsed too."""
+    response = client.post(
+        "/api/v1/upload",
+        {
+            "meta": json.dumps({"count": 1, "name": "notes"}),
+            "file": SimpleUploadedFile("a.txt", b"hello", "text/plain"),
+        },
+        headers=bearer(key),
+    )
+    assert response.status_code == 200, response.content
+    assert json.loads(response.content) == {"name": "notes", "size": 5}
