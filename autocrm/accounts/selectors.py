@@ -75,32 +75,44 @@ def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
     """The tenant's members with their users, owners and admins first, then by name."""
     from django.db.models import Case, IntegerField, Value, When
 
-    rank = Case(*[When(role=role, then=Value(i)) for i, role in enumerate(Role.values)],
-                output_field=IntegerField())
-    return (Membership.objects.filter(tenant=tenant).select_related("user")
-            .annotate(role_rank=rank).order_by("role_rank", "user__name", "user__email"))
+    rank = Case(
+        *[When(role=role, then=Value(i)) for i, role in enumerate(Role.values)],
+        output_field=IntegerField(),
+    )
+    return (
+        Membership.objects.filter(tenant=tenant)
+        .select_related("user")
+        .annotate(role_rank=rank)
+        .order_by("role_rank", "user__name", "user__email")
+    )
 
 
 def membership_get_by_id(*, tenant: Tenant, membership_id: int) -> Membership | None:
-    return Membership.objects.filter(tenant=tenant, pk=membership_id).select_related(
-        "user").first()
+    return Membership.objects.filter(tenant=tenant, pk=membership_id).select_related("user").first()
 
 
 def membership_role_counts(*, tenant: Tenant) -> dict[str, int]:
     """How many members hold each role (roles nobody holds are absent)."""
     from django.db.models import Count
 
-    rows = (Membership.objects.filter(tenant=tenant).values("role")
-            .annotate(n=Count("id")).order_by())
+    rows = (
+        Membership.objects.filter(tenant=tenant).values("role").annotate(n=Count("id")).order_by()
+    )
     return {row["role"]: row["n"] for row in rows}
 
 
 def invitation_list_pending(*, tenant: Tenant) -> QuerySet[Invitation]:
     """Invitations not yet accepted, revoked or expired, newest first."""
-    return (Invitation.objects.filter(tenant=tenant, accepted_at__isnull=True,
-                                      revoked_at__isnull=True,
-                                      expires_at__gt=timezone.now())
-            .select_related("invited_by").order_by("-created_at"))
+    return (
+        Invitation.objects.filter(
+            tenant=tenant,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
 
 
 def invitation_get_pending(*, tenant: Tenant, invitation_id: int) -> Invitation | None:
@@ -127,4 +139,3 @@ def user_labels(*, tenant: Tenant, user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
     return dict(User.objects.filter(pk__in=user_ids).values_list("pk", "email"))
-

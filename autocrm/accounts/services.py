@@ -237,8 +237,9 @@ def api_key_revoke(*, tenant: Tenant, actor: User | None, api_key: ApiKey) -> Ap
     return key
 
 
-def tenant_settings_update(*, tenant: Tenant, actor: User | None, name: str,
-                           settings: dict[str, object]) -> Tenant:
+def tenant_settings_update(
+    *, tenant: Tenant, actor: User | None, name: str, settings: dict[str, object]
+) -> Tenant:
     """Rename the tenant and change its settings (only keys of TENANT_SETTING_DEFAULTS,
     each of its default's type). The event records every change as from → to."""
     from autocrm.core.models import TENANT_SETTING_DEFAULTS
@@ -252,8 +253,9 @@ def tenant_settings_update(*, tenant: Tenant, actor: User | None, name: str,
         if key not in TENANT_SETTING_DEFAULTS:
             raise ValidationError({key: f"Unknown setting '{key}'."})
         if type(value) is not type(TENANT_SETTING_DEFAULTS[key]):
-            raise ValidationError({key: f"'{key}' must be a "
-                                        f"{type(TENANT_SETTING_DEFAULTS[key]).__name__}."})
+            raise ValidationError(
+                {key: f"'{key}' must be a {type(TENANT_SETTING_DEFAULTS[key]).__name__}."}
+            )
     with tenant_context(tenant):
         _require_admin(tenant=tenant, actor=actor)
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -270,7 +272,12 @@ def tenant_settings_update(*, tenant: Tenant, actor: User | None, name: str,
         if changes:
             locked.settings = new_settings
             locked.save(update_fields=["name", "settings"])
-            event_append(tenant=locked, type="tenant.settings_updated", subject=locked,
-                         actor=actor, payload={"changes": changes})
+            event_append(
+                tenant=locked,
+                type="tenant.settings_updated",
+                subject=locked,
+                actor=actor,
+                payload={"changes": changes},
+            )
     tenant.name, tenant.settings = locked.name, locked.settings
     return locked
