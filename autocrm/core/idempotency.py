@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import inspect
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
+from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -173,6 +175,18 @@ def idempotent_operation(view_func: F) -> F:
     """ninja "operation" decorator (runs after auth and validation) for POST operations."""
     store_body = not getattr(view_func, "_autocrm_secret_response", False)
 
+    if inspect.iscoroutinefunction(view_func):
+
+        @wraps(view_func)
+        async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if request.method == "POST":
+                replay = await sync_to_async(idempotency_begin)(request, store_body=store_body)
+                if replay is not None:
+                    return replay
+            return await view_func(request, *args, **kwargs)
+
+        return async_wrapper  # type: ignore[return-value]
+
     @wraps(view_func)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         if request.method == "POST":
@@ -186,6 +200,16 @@ def idempotent_operation(view_func: F) -> F:
 
 def idempotent_run(run: F) -> F:
     """ninja "view" decorator (around the whole operation) storing the outcome."""
+    if inspect.iscoroutinefunction(run):
+
+        @wraps(run)
+        async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            response = await run(request, *args, **kwargs)
+            if request.method == "POST":
+                await sync_to_async(idempotency_finish)(request, response)
+            return response
+
+        return async_wrapper  # type: ignore[return-value]
 
     @wraps(run)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver
@@ -39,7 +41,7 @@ from autocrm.core.api.schemas import ProblemOut
 from autocrm.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from autocrm.core.idempotency import REPLAYED_HEADER, idempotent_operation, idempotent_run
 from autocrm.core.problems import PROBLEM_CONTENT_TYPE, problem_body, problem_response
-from autocrm.core.ratelimit import rate_limit_bucket, rate_limit_hit
+from autocrm.core.ratelimit import RateLimitState, rate_limit_bucket, rate_limit_hit
 
 
 class JsonBodyParser(Parser):
@@ -58,44 +60,70 @@ class JsonBodyParser(Parser):
             raise MalformedJson(str(exc)) from exc
 
 
-def _with_rate_limit_and_problems(
-    view: Callable[..., HttpResponseBase],
-) -> Callable[..., HttpResponseBase]:
+def _over_limit(state: RateLimitState) -> HttpResponseBase:
+    return problem_response(
+        429,
+        detail=f"Rate limit of {state.limit} requests per minute exceeded; retry "
+        f"in {state.reset_seconds} s.",
+        type_="rate-limited",
+    )
+
+
+def _finish(
+    request: HttpRequest, state: RateLimitState, response: HttpResponseBase
+) -> HttpResponseBase:
+    if isinstance(response, HttpResponseNotAllowed):
+        allowed = response["Allow"]
+        response = problem_response(
+            405,
+            detail=f"{request.method} is not allowed here; use {allowed}.",
+            type_="method-not-allowed",
+            headers={"Allow": allowed},
+        )
+    for name, value in state.headers().items():
+        response[name] = value
+    return response
+
+
+def _escaped(request: HttpRequest, exc: Exception) -> HttpResponseBase:
+    if isinstance(exc, Http404):
+        return problem_response(
+            404, detail=f"No API resource at {request.path}.", type_="not-found"
+        )
+    return server_error_problem(request, exc)
+
+
+def _with_rate_limit_and_problems(view: Callable[..., Any]) -> Callable[..., Any]:
     """Wraps every URL of the API: counts the request, answers 429 over the limit, turns
     the few responses ninja makes itself (405, 404 of the root) into problems, and adds
     the RateLimit-* headers to whatever goes out."""
+    if inspect.iscoroutinefunction(view):
+
+        @wraps(view)
+        async def async_wrapper(
+            request: HttpRequest, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
+            state = await sync_to_async(rate_limit_hit)(rate_limit_bucket(request))
+            if state.exceeded:
+                return _finish(request, state, _over_limit(state))
+            try:
+                response = await view(request, *args, **kwargs)
+            except Exception as exc:
+                response = _escaped(request, exc)
+            return _finish(request, state, response)
+
+        return async_wrapper
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         state = rate_limit_hit(rate_limit_bucket(request))
-        response: HttpResponseBase
         if state.exceeded:
-            response = problem_response(
-                429,
-                detail=f"Rate limit of {state.limit} requests per minute exceeded; retry "
-                f"in {state.reset_seconds} s.",
-                type_="rate-limited",
-            )
-        else:
-            try:
-                response = view(request, *args, **kwargs)
-            except Http404:
-                response = problem_response(
-                    404, detail=f"No API resource at {request.path}.", type_="not-found"
-                )
-            except Exception as exc:
-                response = server_error_problem(request, exc)
-            if isinstance(response, HttpResponseNotAllowed):
-                allowed = response["Allow"]
-                response = problem_response(
-                    405,
-                    detail=f"{request.method} is not allowed here; use {allowed}.",
-                    type_="method-not-allowed",
-                    headers={"Allow": allowed},
-                )
-        for name, value in state.headers().items():
-            response[name] = value
-        return response
+            return _finish(request, state, _over_limit(state))
+        try:
+            response = view(request, *args, **kwargs)
+        except Exception as exc:
+            response = _escaped(request, exc)
+        return _finish(request, state, response)
 
     return wrapper
 

@@ -58,6 +58,15 @@ def upload(request: HttpRequest, meta: EchoIn, file: File[UploadedFile]) -> dict
     return {"name": meta.name, "size": file.size}
 
 
+ASYNC_CALLS: list[str] = []
+
+
+@boom_router.post("/async-echo", summary="Async echo", tags=["test"])
+async def async_echo(request: HttpRequest, payload: EchoIn) -> dict[str, Any]:
+    ASYNC_CALLS.append(payload.name)
+    return {"name": payload.name, "calls": len(ASYNC_CALLS)}
+
+
 @boom_router.get("/service-errors/{kind}", summary="Service errors", tags=["test"])
 def service_errors(request: HttpRequest, kind: str) -> dict[str, bool]:
     if kind == "validation":
@@ -314,3 +323,24 @@ def test_multipart_with_a_json_part_is_not_refused_as_a_media_type(
     )
     assert response.status_code == 200, response.content
     assert json.loads(response.content) == {"name": "notes", "size": 5}
+
+
+@pytest.mark.urls(__name__)
+def test_async_operations_get_the_same_rate_limits_errors_and_idempotency(
+    client: Client, key: str
+) -> None:
+    ASYNC_CALLS.clear()
+    headers = {**bearer(key), "Idempotency-Key": "async-1"}
+    body = json.dumps({"count": 1, "name": "a"})
+    first = client.post(
+        "/api/v1/async-echo", body, content_type="application/json", headers=headers
+    )
+    again = client.post(
+        "/api/v1/async-echo", body, content_type="application/json", headers=headers
+    )
+    assert first.status_code == again.status_code == 200, first.content
+    assert again["Idempotent-Replayed"] == "true" and again.content == first.content
+    assert ASYNC_CALLS == ["a"]
+    assert "RateLimit-Remaining" in first
+    assert_problem(client.get("/api/v1/async-echo", headers=headers), 405)
+    assert_problem(post(client, "/api/v1/async-echo", "{nope", key), 400)
