@@ -348,3 +348,51 @@ def test_page_of_another_tenant_is_404(two_tenants: tuple[Seeded, Seeded], route
     if anonymous.status_code == 302:
         assert "/accounts/login/" in anonymous["Location"]
     assert leaks(anonymous, theirs) == []
+
+
+# --- below the API: the database itself --------------------------------------------------------
+
+
+def test_raw_sql_without_a_tenant_sees_none_of_the_seeded_rows(
+    two_tenants: tuple[Seeded, Seeded],
+) -> None:
+    """test_rls proves the policy exists on every tenant table; this proves it bites on
+    real data of every kind the API writes (members, keys, invitations, events, stored
+    idempotent responses...)."""
+    from django.db import connection
+
+    from autocrm.core.tests.test_rls import tenant_tables
+
+    mine, theirs = two_tenants
+    response = Client().post(
+        "/api/v1/users/invitations",
+        json.dumps({"email": f"idem-{mine.marker}@example.test", "role": "agent"}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {mine.raw_key}", "Idempotency-Key": "rls"},
+    )
+    assert response.status_code == 201
+    tables = tenant_tables()
+
+    def counts(where: str = "") -> dict[str, int]:
+        result = {}
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f'SELECT count(*) FROM "{table}" {where}')
+                result[table] = cursor.fetchone()[0]
+        return result
+
+    with tenant_context(mine.tenant):
+        visible = {table for table, n in counts().items() if n}
+        assert set(counts(f"WHERE tenant_id = {theirs.tenant.pk}").values()) == {0}
+    assert {
+        "accounts_membership",
+        "accounts_apikey",
+        "accounts_invitation",
+        "core_event",
+        "core_idempotencykey",
+    } <= visible
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('app.tenant_id', '', true), set_config('app.user_id', '', true)"
+        )
+    assert set(counts().values()) == {0}
