@@ -11,7 +11,8 @@ def things_list(request, cursor: str | None = None, limit: int = 50):
 """
 
 from autocrm.core.api.auth import Caller, Level, caller, require
-from autocrm.core.api.base import AutoCrmApi, problems
+from autocrm.core.api.base import AutoCrmApi
+from autocrm.core.api.openapi import problems
 from autocrm.core.api.pagination import KeysetPage, keyset_page
 from autocrm.core.api.schemas import ProblemOut, RequestSchema, page_of
 from autocrm.core.idempotency import secret_response
