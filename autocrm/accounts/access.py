@@ -17,7 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
-from autocrm.accounts.models import ADMIN_ROLES, STAFF_ROLES, Membership
+from autocrm.accounts.models import ADMIN_ROLES, STAFF_ROLES, Membership, User
 from autocrm.core.models import Tenant
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
@@ -60,3 +60,11 @@ def tenant_member_required(roles: Iterable[str] | None = None) -> Callable[[View
 staff_required = tenant_member_required(roles=STAFF_ROLES)
 admin_required = tenant_member_required(roles=ADMIN_ROLES)
 member_required = tenant_member_required()
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The request's user, for views behind ``tenant_member_required`` or ``login_required``."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in first.")
+    return user

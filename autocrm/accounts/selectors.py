@@ -68,7 +68,9 @@ def membership_get(*, tenant: Tenant, user_id: int) -> Membership | None:
 
 
 # Reads of the settings pages (appended; kept together below).
-from autocrm.accounts.models import Invitation, Role  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from autocrm.accounts.models import Invitation, Role, User  # noqa: E402
 
 
 def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
@@ -134,8 +136,22 @@ def api_key_get(*, tenant: Tenant, api_key_id: int) -> ApiKey | None:
 def user_labels(*, tenant: Tenant, user_ids: set[int]) -> dict[int, str]:
     """Emails of users named in the tenant's own records (e.g. audit events of members who
     have since left). Users are global rows; the ids come from the tenant's events."""
-    from autocrm.accounts.models import User
-
     if not user_ids:
         return {}
     return dict(User.objects.filter(pk__in=user_ids).values_list("pk", "email"))
+
+
+@dataclass(frozen=True)
+class AccountSecurity:
+    mfa_enabled: bool
+    # allauth refuses to add an authenticator while any address is unverified.
+    email_verified: bool
+
+
+def account_security(*, user: User) -> AccountSecurity:
+    """Whether the user has two-factor on, and whether they may turn it on now."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.utils import is_mfa_enabled
+
+    unverified = EmailAddress.objects.filter(user_id=user.pk, verified=False).exists()
+    return AccountSecurity(mfa_enabled=is_mfa_enabled(user), email_verified=not unverified)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from allauth.mfa.utils import is_mfa_enabled
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
-from autocrm.accounts.access import member_required
+from autocrm.accounts import selectors
+from autocrm.accounts.access import TenantRequest, member_required, signed_in_user
 
 
 @member_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: TenantRequest) -> HttpResponse:
     """The portal's start page: who you are here and where to manage your account."""
+    user = signed_in_user(request)
     return render(
         request,
         "portal/home.html",
         {
-            "mfa_enabled": is_mfa_enabled(request.user),
+            "security": selectors.account_security(user=user),
         },
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import Form
@@ -11,7 +10,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts import selectors, services
-from autocrm.accounts.access import TenantRequest, admin_required, member_required
+from autocrm.accounts.access import (
+    TenantRequest,
+    admin_required,
+    member_required,
+    signed_in_user,
+)
 from autocrm.accounts.models import ADMIN_ROLES, Role, User
 from autocrm.core.selectors import audit_timeline
 from autocrm.workspace import timeline
@@ -27,8 +31,7 @@ NEW_API_KEY_SESSION_KEY = "workspace.new_api_key"
 
 
 def _actor(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
+    return signed_in_user(request)
 
 
 def _add_errors(form: Form, exc: ValidationError) -> None:
@@ -65,7 +68,7 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             "api_key_count": selectors.api_key_list(tenant=tenant).count() if is_admin else None,
             "timeline": timeline.describe_all(events, labels),
             "is_admin": is_admin,
-            "mfa_enabled": is_mfa_enabled(request.user),
+            "security": selectors.account_security(user=_actor(request)),
         },
     )
 

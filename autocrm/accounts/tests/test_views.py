@@ -218,3 +218,22 @@ def test_dashboard_and_members_page_queries_do_not_grow_with_the_team(
     for path, count in small.items():
         with django_assert_max_num_queries(count):
             client.get(path)
+
+
+def test_dashboard_two_factor_prompt_follows_the_email_state(tenant_a: Tenant) -> None:
+    from allauth.account.models import EmailAddress
+
+    admin = member(tenant_a, "admin")
+    client = signed_in(admin)
+    assert (
+        'href="/accounts/2fa/totp/activate/">Turn it on</a>'
+        in client.get("/acme/").content.decode()
+    )
+    address = EmailAddress.objects.create(
+        user=admin, email=admin.email, verified=False, primary=True
+    )
+    body = client.get("/acme/").content.decode()
+    assert 'href="/accounts/email/">Verify your email address</a>' in body
+    address.verified = True
+    address.save()
+    assert "Turn it on" in client.get("/acme/").content.decode()

@@ -40,3 +40,15 @@ def test_the_portal_of_another_tenant_is_404(tenant_a: Tenant, tenant_b: Tenant)
     client = Client()
     client.force_login(member(tenant_b, "customer"))
     assert client.get("/acme/portal/").status_code == 404
+
+
+def test_an_unverified_address_is_asked_to_verify_before_two_factor(tenant_a: Tenant) -> None:
+    from allauth.account.models import EmailAddress
+
+    user = member(tenant_a, "customer")
+    EmailAddress.objects.create(user=user, email=user.email, verified=False, primary=True)
+    client = Client()
+    client.force_login(user)
+    body = client.get("/acme/portal/").content.decode()
+    assert "Verify your email address first" in body
+    assert 'href="/accounts/2fa/totp/activate/"' not in body
