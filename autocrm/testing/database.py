@@ -67,14 +67,33 @@ def setup_test_database(worker_id: str) -> str:
                 for (name,) in stale:
                     conn.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        dbname = f"autocrm_test_{worker_id}"
+        # The pid keeps two test sessions on one checkout (or one machine) from dropping
+        # each other's databases; databases of sessions that died are dropped here.
+        dbname = f"autocrm_test_{worker_id}_{os.getpid()}"
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            for (name,) in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'autocrm_test_%%'"
+            ).fetchall():
+                if name == dbname or not _session_alive(name):
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(
                 f'CREATE DATABASE "{dbname}" TEMPLATE "{template}" OWNER {embedded_db.OWNER_ROLE}'
             )
     _point_connections_at(dbname)
     return dbname
+
+
+def _session_alive(dbname: str) -> bool:
+    pid = dbname.rsplit("_", 1)[-1]
+    if not pid.isdigit():
+        return True  # named by an older version of this module: may still be in use
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def teardown_test_database(dbname: str) -> None:
