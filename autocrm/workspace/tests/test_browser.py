@@ -240,3 +240,28 @@ def test_keyboard_users_reach_a_visible_skip_link_and_focus_ring(page: Page) -> 
     outline = email.evaluate("el => getComputedStyle(el).outlineStyle")
     assert outline == "solid"
     screenshot(page, "login-keyboard-focus-desktop")
+
+
+def test_password_reset_in_the_browser(page: Page) -> None:
+    from django.core import mail
+
+    tenant = Tenant.objects.create(slug="acme", name="Acme")
+    user = member(tenant, "agent", email="alex@acme.test", name="Alex Agent")
+    page.goto("/accounts/login/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.locator("h1")).to_have_text("Password Reset")
+    screenshot(page, "password-reset-done-desktop")
+    [message] = mail.outbox
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", str(message.body))
+    assert link is not None
+    page.goto(link.group(1))
+    expect(page.locator("h1")).to_have_text("Change Password")
+    screenshot(page, "password-reset-from-key-desktop")
+    page.get_by_label("New Password", exact=True).fill("a-brand-new-phrase-42")
+    page.get_by_label("New Password (again)").fill("a-brand-new-phrase-42")
+    page.get_by_role("button", name="Change Password").click()
+    expect(page.get_by_text("Your password is now changed.")).to_be_visible()
+    sign_in(page, user.email, "a-brand-new-phrase-42")
+    expect(page).to_have_url(re.compile(r"/acme/$"))
