@@ -34,6 +34,18 @@ def test_sign_up_creates_a_workspace_and_lands_on_its_dashboard(page: Page) -> N
     expect(page.get_by_text("Olivia Owner created the workspace Initech Support")).to_be_visible()
     assert Tenant.objects.filter(slug="initech-support").exists()
 
+    # The verification email confirms the address in the same layout.
+    from django.core import mail
+
+    [message] = [m for m in mail.outbox if "olivia@initech.test" in m.to]
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", str(message.body))
+    assert link is not None
+    page.goto(link.group(1))
+    expect(page.locator("h1")).to_have_text("Confirm Email Address")
+    screenshot(page, "email-confirm-desktop")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("You have confirmed olivia@initech.test.")).to_be_visible()
+
 
 def test_sign_up_shows_the_services_error_for_a_reserved_address(page: Page) -> None:
     page.goto("/accounts/signup/")
