@@ -263,6 +263,8 @@ WORKER_STALE_SECONDS = int(os.environ.get("WORKER_STALE_SECONDS", "60"))
 PROCRASTINATE_DATABASE_ALIAS = "default"
 # Every job's log lines carry job_id and task (tenant comes from tenant_context).
 PROCRASTINATE_WORKER_DEFAULTS = {"worker_middleware": [bind_job_log_context]}
+# Finished jobs are deleted after this many days by the core.jobs_cleanup periodic task.
+JOB_RETENTION_DAYS = int(os.environ.get("JOB_RETENTION_DAYS", "14"))
 
 # --- Channels ---------------------------------------------------------------------------------
 if os.environ.get("REDIS_URL"):

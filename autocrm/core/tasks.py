@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import structlog
+from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.job_context import JobContext
 
 from autocrm.core.events import handlers_for
 from autocrm.core.models import Event, EventHandling, Tenant
@@ -106,3 +108,19 @@ def events_sweep(timestamp: int) -> int:
     if requeued:
         logger.warning("events_sweep.requeued", count=requeued)
     return requeued
+
+
+@app.periodic(cron="17 3 * * *", periodic_id="jobs_cleanup")
+@app.task(
+    name="core.jobs_cleanup", queue="maintenance", queueing_lock="jobs_cleanup", pass_context=True
+)
+async def jobs_cleanup(context: JobContext, timestamp: int) -> None:
+    """Delete finished jobs older than JOB_RETENTION_DAYS, daily, so procrastinate_jobs does
+    not grow forever. Failed jobs are kept: an operator retries or deletes them (and the event
+    sweeper leaves events with a failed job to the operator)."""
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=settings.JOB_RETENTION_DAYS * 24,
+        include_failed=False,
+        include_cancelled=True,
+        include_aborted=True,
+    )
