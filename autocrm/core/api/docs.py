@@ -19,6 +19,10 @@ TEMPLATE = Path(__file__).with_name("docs.html")
 
 
 class SelfHostedSwagger(Swagger):
+    # Swagger UI would otherwise show a badge image from validator.swagger.io on any
+    # non-localhost host, sending the document's URL there.
+    default_settings = {**Swagger.default_settings, "validatorUrl": None}
+
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
         self.settings["url"] = self.get_openapi_url(api, kwargs)
         template = engines["django"].from_string(TEMPLATE.read_text())

@@ -124,6 +124,7 @@ def test_docs_page_loads_swagger_from_our_static_files_only(client: Client) -> N
     assert external == []
     assert not re.search(r"https?://(?!autocrm\.dev/)", html), "no absolute URL but ours"
     assert "cdn" not in html.lower()
+    assert '"validatorUrl": null' in html  # no badge fetched from validator.swagger.io
 
 
 @pytest.mark.django_db
