@@ -79,7 +79,8 @@ class _CounterPool:
         params = {
             key: value
             for key, value in connections["default"].get_connection_params().items()
-            if isinstance(value, str | int) and key != "client_encoding"
+            # libpq parameters only (Django adds Python objects: cursor_factory, context).
+            if isinstance(value, str | int) and not isinstance(value, bool)
         }
         ident = tuple(sorted(params.items()))
         with self._lock:
