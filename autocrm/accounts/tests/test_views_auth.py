@@ -187,3 +187,18 @@ def test_signup_sends_a_verification_email_that_confirms_the_address(client: Cli
     from allauth.account.models import EmailAddress
 
     assert EmailAddress.objects.get(email="vera@example.test").verified
+
+
+def test_pages_link_static_files_that_exist(client: Client) -> None:
+    from django.contrib.staticfiles import finders
+
+    body = client.get("/accounts/login/").content.decode()
+    paths = re.findall(r'(?:href|src)="/static/([^"]+)"', body)
+    assert {
+        "css/app.css",
+        "vendor/inter/index.css",
+        "vendor/htmx/htmx.min.js",
+        "img/favicon.svg",
+    } <= set(paths)
+    for path in paths:
+        assert finders.find(path), path
