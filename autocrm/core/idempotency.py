@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import inspect
+import json
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
@@ -66,7 +68,18 @@ def secret_response(func: F) -> F:
 def request_fingerprint(request: HttpRequest) -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method}\n{request.get_full_path()}\n".encode())
-    digest.update(request.body)
+    try:
+        digest.update(request.body)
+    except RawPostDataException:
+        # A multipart upload was streamed into request.POST/FILES; hash what it carried.
+        for name, values in sorted(request.POST.lists()):
+            digest.update(json.dumps([name, values]).encode())
+        for name, files in sorted(request.FILES.lists()):
+            for upload in files:
+                digest.update(json.dumps([name, upload.name, upload.size]).encode())
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                upload.seek(0)
     return digest.hexdigest()
 
 

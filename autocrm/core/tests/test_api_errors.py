@@ -344,3 +344,24 @@ def test_async_operations_get_the_same_rate_limits_errors_and_idempotency(
     assert "RateLimit-Remaining" in first
     assert_problem(client.get("/api/v1/async-echo", headers=headers), 405)
     assert_problem(post(client, "/api/v1/async-echo", "{nope", key), 400)
+
+
+@pytest.mark.urls(__name__)
+def test_idempotency_key_on_a_multipart_upload(client: Client, key: str) -> None:
+    """The fingerprint of a streamed upload is taken from its fields and files."""
+
+    def upload_file(content: bytes) -> Any:
+        return client.post(
+            "/api/v1/upload",
+            {
+                "meta": json.dumps({"count": 1, "name": "notes"}),
+                "file": SimpleUploadedFile("a.txt", content, "text/plain"),
+            },
+            headers={**bearer(key), "Idempotency-Key": "upload-1"},
+        )
+
+    first = upload_file(b"hello")
+    assert first.status_code == 200, first.content
+    again = upload_file(b"hello")
+    assert again["Idempotent-Replayed"] == "true"
+    assert upload_file(b"other").status_code == 422
