@@ -22,15 +22,29 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 
 
 def run_worker_until_idle(queues: Sequence[str] | None = None) -> None:
+    """Run a worker until no job is due. In its own thread: a test session may have an event
+    loop running in the main thread (Playwright's sync API does), where asyncio.run fails."""
     connector = app.connector
     assert isinstance(connector, DjangoConnector)
-    with app.replace_connector(connector.get_worker_connector()):
-        app.run_worker(
-            queues=list(queues) if queues else None,
-            wait=False,
-            install_signal_handlers=False,
-            listen_notify=False,
-        )
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with app.replace_connector(connector.get_worker_connector()):
+                app.run_worker(
+                    queues=list(queues) if queues else None,
+                    wait=False,
+                    install_signal_handlers=False,
+                    listen_notify=False,
+                )
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=work, name="procrastinate-test-worker")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def clear_jobs() -> None:
