@@ -1,4 +1,5 @@
-"""Account pages outside any tenant: the start page and invitation acceptance."""
+"""Account pages outside any tenant: the start page, creating a further workspace and
+accepting an invitation."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from autocrm.accounts import selectors, services
+from autocrm.accounts.access import signed_in_user
 from autocrm.accounts.forms import WorkspaceForm
 from autocrm.accounts.models import Membership, User
 
@@ -38,14 +40,14 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def workspace_create(request: HttpRequest) -> HttpResponse:
     """A signed-in user creates another tenant and becomes its owner."""
-    assert isinstance(request.user, User)
+    user = signed_in_user(request)
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             tenant = services.tenant_create(
                 slug=form.cleaned_data["workspace_slug"],
                 name=form.cleaned_data["organization"],
-                owner=request.user,
+                owner=user,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
