@@ -303,6 +303,8 @@ LOGGING = {
             ],
             "foreign_pre_chain": [
                 structlog.contextvars.merge_contextvars,
+                # Fields passed as `extra=` by stdlib loggers (procrastinate's job, action).
+                structlog.stdlib.ExtraAdder(allow=["action", "job", "worker"]),
                 structlog.processors.TimeStamper(fmt="iso"),
                 structlog.stdlib.add_logger_name,
                 structlog.stdlib.add_log_level,

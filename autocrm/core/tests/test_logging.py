@@ -107,3 +107,24 @@ def test_job_lines_carry_job_id_task_and_tenant(
     assert line["tenant"] == "acme"
     assert line["task"] == "core.events_dispatch"
     assert isinstance(line["job_id"], int) and line["event_id"] == event.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_failures_are_logged_with_the_job(captured: Captured) -> None:
+    from procrastinate.contrib.django import app
+
+    clear_jobs()
+    try:
+        job_id = app.configure_task("core.no_such_task", queue="log-test").defer()
+        run_worker_until_idle(["log-test"])
+    finally:
+        clear_jobs()
+    failures = [
+        line
+        for line in captured.lines()
+        if line["logger"].startswith("procrastinate") and line["level"] == "error"
+    ]
+    assert failures, captured.lines()
+    assert all(line["job"]["id"] == job_id for line in failures)
+    assert {line["job"]["task_name"] for line in failures} == {"core.no_such_task"}
+    assert any("TaskNotFound" in line.get("exception", "") for line in failures)
