@@ -112,6 +112,25 @@ class Ticket(TenantOwned):
                 models.F("id").desc(),
                 name="tickets_ticket_queue",
             ),
+            # Lists sorted by priority (the default sort without search text) that do not
+            # filter by team: all tickets, and every team's open tickets at once
+            # (``GET /api/v1/tickets?status=open``). Without them each page top-N sorts all
+            # of the tenant's (open) tickets.
+            models.Index(
+                "tenant",
+                models.F("priority").desc(),
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="tickets_ticket_prio",
+            ),
+            models.Index(
+                "tenant",
+                "status",
+                models.F("priority").desc(),
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="tickets_ticket_status_prio",
+            ),
             models.Index(
                 "tenant",
                 "status",

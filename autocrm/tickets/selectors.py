@@ -200,8 +200,11 @@ def ticket_list(
     if cursor:
         tickets = tickets.filter(_after_cursor(sort, _decode_cursor(cursor, sort)))
     order = [f"-{column}" if desc else column for column, desc in SORT_KEYS[sort]]
+    # search_vector (kilobytes per ticket) is only ever matched in SQL, never read here
     rows = list(
-        tickets.select_related("requester", "assignee", "team").order_by(*order)[: limit + 1]
+        tickets.select_related("requester", "assignee", "team")
+        .defer("search_vector")
+        .order_by(*order)[: limit + 1]
     )
     next_cursor = None
     if len(rows) > limit:

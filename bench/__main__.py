@@ -1,0 +1,260 @@
+"""``make bench`` / ``python -m bench``: the ticket benchmarks of docs/tickets-performance.md.
+
+Builds (once per ``BENCH_TICKETS``, default 1,000,000) the database ``autocrm_bench`` in the
+embedded PostgreSQL, then measures with warm-up: the agent queue (page 1 and 200), full-text
+search, the same SQL with and without RLS, ``GET /api/v1/tickets?status=open`` and ticket
+creation over real HTTP (uvicorn). Writes ``bench/results/tickets.json`` (other sizes:
+``tickets-<N>.json``) and ``bench/results/explain/*.txt``, and prints a summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import dataset
+
+RESULTS = dataset.ROOT / "bench" / "results"
+TARGETS = {  # name -> (metric path, limit, "max" = at most / "min" = at least)
+    "queue_page_1_p95_ms": (("selectors", "queue_page_1", "p95_ms"), 15.0, "max"),
+    "queue_page_200_p95_ms": (("selectors", "queue_page_200", "p95_ms"), 15.0, "max"),
+    "search_p95_ms": (("selectors", "search_highlight", "p95_ms"), 50.0, "max"),
+    "api_list_open_p95_ms": (("http", "list_open", "p95_ms"), 40.0, "max"),
+    "api_create_per_second": (("http", "create", "tickets_per_second"), 300.0, "min"),
+    "rls_queue_page_1_p50_diff_pct": (("rls", "queue_page_1", "p50_diff_pct"), 5.0, "max"),
+    "rls_queue_page_200_p50_diff_pct": (("rls", "queue_page_200", "p50_diff_pct"), 5.0, "max"),
+    "rls_search_p50_diff_pct": (("rls", "search_highlight", "p50_diff_pct"), 5.0, "max"),
+}
+
+
+def _git_commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH
+        cwd=dataset.ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "autocrm/tickets", "bench", "config"],  # noqa: S607
+        cwd=dataset.ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def _machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except OSError:
+        mem_kb = 0
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def _setup_django() -> None:
+    os.environ["AUTOCRM_DB_NAME"] = dataset.DB_NAME
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["DEBUG"] = "0"  # DEBUG on would record every query in memory
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _verdicts(report: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, (path, limit, kind) in TARGETS.items():
+        value = _get(report, path)
+        if value is None:
+            out[name] = {
+                "value": None,
+                "target": limit,
+                "kind": kind,
+                "pass": None,
+                "note": "not measured",
+            }
+            continue
+        ok = value <= limit if kind == "max" else value >= limit
+        out[name] = {"value": value, "target": limit, "kind": kind, "pass": ok}
+    return out
+
+
+def _http(tenant: Any, report: dict[str, Any], echo: Any) -> None:
+    from autocrm.accounts.services import api_key_create, api_key_revoke
+    from bench import http
+    from bench.tickets import owner_query
+
+    api_key, raw = api_key_create(tenant=tenant, actor=None, name="bench", scope="write")
+    try:
+        with http.uvicorn_server() as base:
+            if not http.routes_available(base, raw):
+                report["http"] = {"note": "GET /api/v1/tickets is not available: not measured"}
+                return
+            echo("HTTP: GET /api/v1/tickets?status=open")
+            report["http"] = {
+                "uvicorn_workers": http.UVICORN_WORKERS,
+                "list_open": http.list_latency(base, raw, warmup=30, iterations=300),
+            }
+            before = {
+                table: owner_query(f'SELECT coalesce(max(id), 0) FROM "{table}"')[0][0]
+                for table in (
+                    "tickets_ticket",
+                    "tickets_message",
+                    "crm_contact",
+                    "core_event",
+                    "procrastinate_jobs",
+                )
+            }
+            echo("HTTP: POST /api/v1/tickets, 4 clients, 20 s")
+            http.create_throughput(base, raw, clients=4, seconds=3)  # warm-up
+            report["http"]["create"] = http.create_throughput(base, raw, clients=4, seconds=20)
+            _remove_created(tenant.pk, before)
+    finally:
+        api_key_revoke(tenant=tenant, actor=None, api_key=api_key)
+
+
+def _remove_created(tenant_id: int, before: dict[str, int]) -> None:
+    """Delete what the create benchmark added, so the data set stays the same size."""
+    import psycopg
+
+    from bench.tickets import _owner_conninfo
+
+    with psycopg.connect(_owner_conninfo()) as conn, conn.transaction():
+        conn.execute(
+            "DELETE FROM procrastinate_jobs WHERE id > %s AND status = 'todo'",
+            [before["procrastinate_jobs"]],
+        )
+        conn.execute(
+            "DELETE FROM core_event WHERE id > %s AND tenant_id = %s",
+            [before["core_event"], tenant_id],
+        )
+        conn.execute(
+            "DELETE FROM tickets_message WHERE id > %s AND tenant_id = %s",
+            [before["tickets_message"], tenant_id],
+        )
+        conn.execute(
+            "DELETE FROM tickets_ticket WHERE id > %s AND tenant_id = %s",
+            [before["tickets_ticket"], tenant_id],
+        )
+        conn.execute(
+            "DELETE FROM crm_contact WHERE id > %s AND tenant_id = %s",
+            [before["crm_contact"], tenant_id],
+        )
+        conn.execute(
+            "UPDATE tickets_ticketcounter SET last_number = (SELECT max(number) FROM "
+            "tickets_ticket WHERE tenant_id = %s) WHERE tenant_id = %s",
+            [tenant_id, tenant_id],
+        )
+
+
+def main() -> int:
+    def echo(line: str) -> None:
+        print(line, flush=True)
+
+    tickets = int(os.environ.get("BENCH_TICKETS", "1000000"))
+    started = time.time()
+    info = dataset.ensure(tickets, echo)
+    _setup_django()
+    import logging
+
+    from bench import tickets as tb
+
+    for noisy in ("httpx", "httpcore"):  # one log line per request otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    load_before = os.getloadavg()
+    tenant = tb.big_tenant()
+    team_id, open_in_team = tb.busiest_team(tenant)
+    words, rare = tb.search_words()
+    echo(f"queue: team {team_id} ({open_in_team} open tickets); search: {words}, rare: {rare}")
+    cases, rows = tb.build_cases(tenant, team_id, words, rare)
+    report: dict[str, Any] = {
+        "bench_tickets": tickets,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "git_commit": _git_commit(),
+        "machine": _machine(),
+        "postgres": dict(
+            tb.owner_query(
+                "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN "
+                "('server_version', 'shared_buffers', 'work_mem', 'effective_cache_size', 'jit', "
+                "'random_page_cost', 'max_parallel_workers_per_gather')"
+            )
+        ),
+        "dataset": {**info, "counts": tb.data_counts(tenant, team_id, words, rare)},
+        "queries": {
+            "queue": f"status:open team:{team_id} sort:priority (limit 50; page 1 and page "
+            f"{tb.QUEUE_PAGE} by keyset cursor)",
+            "search": " ".join(words),
+            "search_rare_word": rare,
+            "rows_returned": rows,
+        },
+    }
+    echo("selectors (in process, inside tenant_context, runtime role)")
+    report["selectors"] = tb.time_cases(
+        cases,
+        warmup=20,
+        iterations={
+            "queue_page_1": 300,
+            "queue_page_200": 300,
+            "search_highlight": 150,
+            "search_no_highlight": 150,
+            "search_rare_word": 40,
+        },
+    )
+    echo("RLS: the same SQL as runtime role vs owner role")
+    report["rls"] = tb.rls_overhead(tenant, cases, warmup=20, iterations=150)
+    echo("EXPLAIN (ANALYZE, BUFFERS)")
+    tb.explain_all(tenant, cases, RESULTS / "explain")
+    tb.explain_api_list(tenant, RESULTS / "explain")
+    echo("index usage: representative reads, EXPLAIN as runtime and owner role")
+    from bench import indexes
+
+    report["index_usage"] = indexes.run(tenant, rare, RESULTS / "explain" / "indexes")
+    report["index_sizes"] = indexes.index_sizes()
+    _http(tenant, report, echo)
+    report["load_average"] = {"before": load_before, "after": os.getloadavg()}
+    report["targets"] = _verdicts(report)
+    report["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "tickets.json" if tickets == 1_000_000 else f"tickets-{tickets}.json"
+    (RESULTS / name).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    echo(f"\nwritten {RESULTS / name}")
+    for target, verdict in report["targets"].items():
+        mark = {True: "PASS", False: "FAIL", None: "n/a "}[verdict["pass"]]
+        bound = "<=" if verdict["kind"] == "max" else ">="
+        echo(f"  {mark}  {target}: {verdict['value']} (target {bound} {verdict['target']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

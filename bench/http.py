@@ -1,0 +1,160 @@
+"""The API over real HTTP: uvicorn on a free local port, httpx clients."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.dataset import ROOT, child_env
+from bench.stats import measure, summary
+
+UVICORN_WORKERS = 2  # one per core of the benchmark machine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_server(workers: int = UVICORN_WORKERS) -> Iterator[str]:
+    """A production-like server (DEBUG off, no autoreload); yields its base URL."""
+    port = free_port()
+    env = child_env(
+        DEBUG="0",
+        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        # The create benchmark sends thousands of requests a minute with one key: the
+        # limiter still counts every request (its cost is measured), it just never refuses.
+        API_RATE_LIMIT_PER_MINUTE="100000000",
+    )
+    log = Path(ROOT / "bench" / "results" / "uvicorn.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            [
+                str(ROOT / ".venv" / "bin" / "uvicorn"),
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"uvicorn exited with {proc.returncode}; see {log}")
+                try:
+                    httpx.get(f"{base}/healthz", timeout=1.0)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"uvicorn did not start; see {log}") from None
+                    time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def routes_available(base: str, key: str) -> bool:
+    response = httpx.get(
+        f"{base}/api/v1/tickets", params={"limit": 1}, headers=_auth(key), timeout=30
+    )
+    return response.status_code == 200
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def list_latency(base: str, key: str, *, warmup: int, iterations: int) -> dict[str, Any]:
+    """``GET /api/v1/tickets?status=open``: one keep-alive client, sequential requests."""
+    rows: list[int] = []
+    with httpx.Client(base_url=base, headers=_auth(key), timeout=30) as client:
+
+        def call() -> None:
+            response = client.get("/api/v1/tickets", params={"status": "open"})
+            response.raise_for_status()
+            rows.append(len(response.json()["items"]))
+
+        samples = measure(call, warmup=warmup, iterations=iterations)
+    return {**summary(samples), "rows_per_page": max(rows) if rows else 0}
+
+
+def create_throughput(
+    base: str, key: str, *, clients: int, seconds: float, requesters: int = 500
+) -> dict[str, Any]:
+    """``POST /api/v1/tickets`` from ``clients`` threads for ``seconds``: created/s."""
+    stop_at = time.monotonic() + seconds
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[dict[str, int]] = [{} for _ in range(clients)]
+
+    def worker(index: int) -> None:
+        n = 0
+        with httpx.Client(base_url=base, headers=_auth(key), timeout=30) as client:
+            while time.monotonic() < stop_at:
+                n += 1
+                body = {
+                    "subject": f"Benchmark order {index}-{n} cannot be delivered",
+                    "body": "Hello, my order did not arrive and the tracking page shows no "
+                    f"update since last week. Reference {index}-{n}. Thanks for your help.",
+                    "requester_email": f"bench-client-{(index * 7919 + n) % requesters}"
+                    "@customers.example",
+                }
+                t0 = time.perf_counter()
+                response = client.post("/api/v1/tickets", json=body)
+                took = (time.perf_counter() - t0) * 1000.0
+                if response.status_code == 201:
+                    latencies[index].append(took)
+                else:
+                    code = str(response.status_code)
+                    errors[index][code] = errors[index].get(code, 0) + 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    all_latencies = [ms for per_client in latencies for ms in per_client]
+    merged: dict[str, int] = {}
+    for per_client in errors:
+        for code, count in per_client.items():
+            merged[code] = merged.get(code, 0) + count
+    return {
+        "clients": clients,
+        "seconds": round(elapsed, 2),
+        "created": len(all_latencies),
+        "errors": merged,
+        "tickets_per_second": round(len(all_latencies) / elapsed, 1),
+        "latency": summary(all_latencies),
+    }

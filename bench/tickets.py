@@ -1,0 +1,271 @@
+"""Ticket read benchmarks through the real selectors, their SQL with and without RLS, and the
+EXPLAIN of every benchmarked query. Needs Django set up on the bench database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from autocrm.core.actors import Actor
+from autocrm.core.models import Tenant
+from autocrm.core.tenancy import tenant_context
+from autocrm.tickets import benchdata
+from autocrm.tickets.query import parse_query
+from autocrm.tickets.selectors import TicketPage, ticket_list
+from bench.stats import measure, measure_pair, summary
+
+QUEUE_PAGE = 200
+
+
+@dataclass
+class Case:
+    """One benchmarked read: how to run it through the selector, and the SQL it sent."""
+
+    name: str
+    run: Callable[[], TicketPage]
+    sql: list[str]
+
+
+def big_tenant() -> Tenant:
+    return Tenant.objects.get(slug=benchdata.BIG_SLUG)
+
+
+def _owner_conninfo() -> str:
+    db = settings.DATABASES["owner"]
+    return f"host={db['HOST']} dbname={db['NAME']} user={db['USER']}"
+
+
+def _runtime_conninfo() -> str:
+    db = settings.DATABASES["default"]
+    return f"host={db['HOST']} dbname={db['NAME']} user={db['USER']}"
+
+
+def owner_query(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with psycopg.connect(_owner_conninfo(), autocommit=True) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def busiest_team(tenant: Tenant) -> tuple[int, int]:
+    """The team with the most open tickets, and that count."""
+    row = owner_query(
+        "SELECT team_id, count(*) FROM tickets_ticket WHERE tenant_id = %s AND status = 'open' "
+        "AND team_id IS NOT NULL GROUP BY team_id ORDER BY 2 DESC LIMIT 1",
+        [tenant.pk],
+    )[0]
+    return int(row[0]), int(row[1])
+
+
+def search_words() -> tuple[list[str], str]:
+    """Three of the most frequent (non stop) words, and one of the rarest."""
+    with connection.cursor() as cursor:
+        vocab = benchdata.Vocabulary.build(benchdata.lexemes_via_sql(cursor))
+    rare = next(
+        w for i, w in reversed(list(enumerate(vocab.words))) if vocab.lexeme_of_word[i] >= 0
+    )
+    return vocab.common_words(3), rare
+
+
+def _selector(tenant: Tenant, query: str, cursor: str | None, highlight: bool) -> TicketPage:
+    with tenant_context(tenant):
+        return ticket_list(
+            tenant=tenant,
+            actor=Actor.system(),
+            filters=parse_query(query),
+            cursor=cursor,
+            limit=50,
+            highlight=highlight,
+        )
+
+
+def _captured(fn: Callable[[], TicketPage]) -> tuple[TicketPage, list[str]]:
+    """Run once and keep the SQL it sent, minus the tenant-context bookkeeping."""
+    with CaptureQueriesContext(connection) as captured:
+        page = fn()
+    sql = [
+        q["sql"]
+        for q in captured.captured_queries
+        if "app.tenant_id" not in q["sql"] and q["sql"] not in {"BEGIN", "COMMIT"}
+    ]
+    return page, sql
+
+
+def build_cases(
+    tenant: Tenant, team_id: int, words: list[str], rare: str
+) -> tuple[list[Case], dict[str, Any]]:
+    queue = f"status:open team:{team_id} sort:priority"
+    cursor: str | None = None
+    for _ in range(QUEUE_PAGE - 1):  # walk the keyset cursors once to reach page 200
+        page = _selector(tenant, queue, cursor, False)
+        cursor = page.next_cursor
+        if cursor is None:
+            raise RuntimeError(f"team {team_id} has fewer than {QUEUE_PAGE} pages of open tickets")
+    page200_cursor = cursor
+    text = " ".join(words)
+    specs: list[tuple[str, Callable[[], TicketPage]]] = [
+        ("queue_page_1", lambda: _selector(tenant, queue, None, False)),
+        ("queue_page_200", lambda: _selector(tenant, queue, page200_cursor, False)),
+        ("search_highlight", lambda: _selector(tenant, text, None, True)),
+        ("search_no_highlight", lambda: _selector(tenant, text, None, False)),
+        ("search_rare_word", lambda: _selector(tenant, rare, None, True)),
+    ]
+    cases: list[Case] = []
+    rows: dict[str, Any] = {}
+    for name, run in specs:
+        page, sql = _captured(run)
+        rows[name] = len(page.items)
+        cases.append(Case(name=name, run=run, sql=sql))
+    return cases, rows
+
+
+def time_cases(cases: list[Case], *, warmup: int, iterations: dict[str, int]) -> dict[str, Any]:
+    return {
+        case.name: summary(
+            measure(
+                case.run,
+                warmup=min(warmup, iterations[case.name]),
+                iterations=iterations[case.name],
+            )
+        )
+        for case in cases
+    }
+
+
+def _replay(conn: psycopg.Connection[Any], tenant_id: int, sql: list[str]) -> Callable[[], None]:
+    def run() -> None:
+        with conn.transaction():
+            conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+            for statement in sql:
+                conn.execute(statement).fetchall()
+
+    return run
+
+
+def rls_overhead(
+    tenant: Tenant, cases: list[Case], *, warmup: int, iterations: int
+) -> dict[str, Any]:
+    """Each case's SQL replayed as the runtime role (RLS applies) and as the owner role
+    (BYPASSRLS; the SQL filters tenant_id explicitly anyway), interleaved."""
+    result: dict[str, Any] = {}
+    with (
+        psycopg.connect(_runtime_conninfo(), prepare_threshold=None) as runtime,
+        psycopg.connect(_owner_conninfo(), prepare_threshold=None) as owner,
+    ):
+        for case in cases:
+            if case.name == "search_no_highlight":
+                continue  # its SQL is part of search_highlight
+            rare = case.name == "search_rare_word"  # slow without its index: fewer rounds
+            with_rls, without = measure_pair(
+                _replay(runtime, tenant.pk, case.sql),
+                _replay(owner, tenant.pk, case.sql),
+                warmup=3 if rare else warmup,
+                iterations=20 if rare else iterations,
+            )
+            a, b = summary(with_rls), summary(without)
+            result[case.name] = {
+                "with_rls": a,
+                "without_rls_owner": b,
+                "p50_diff_pct": round((a["p50_ms"] / b["p50_ms"] - 1) * 100, 1),
+                "p95_diff_pct": round((a["p95_ms"] / b["p95_ms"] - 1) * 100, 1),
+            }
+    return result
+
+
+def explain_all(tenant: Tenant, cases: list[Case], out_dir: Path) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of every statement of every case, as the runtime role in
+    the tenant context and as the owner role."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in out_dir.glob("*.txt"):
+        path.unlink()
+    for role, conninfo in (("rls", _runtime_conninfo()), ("owner", _owner_conninfo())):
+        with psycopg.connect(conninfo, prepare_threshold=None) as conn:
+            for case in cases:
+                parts: list[str] = []
+                with conn.transaction():
+                    conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant.pk)])
+                    for statement in case.sql:
+                        if not statement.lstrip().upper().startswith("SELECT"):
+                            continue
+                        if "set_config(" in statement:
+                            conn.execute(statement)
+                            continue
+                        plan = conn.execute(
+                            "EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + statement
+                        ).fetchall()
+                        parts.append(statement + "\n\n" + "\n".join(r[0] for r in plan))
+                (out_dir / f"{case.name}.{role}.txt").write_text("\n\n-----\n\n".join(parts) + "\n")
+
+
+def explain_api_list(tenant: Tenant, out_dir: Path) -> None:
+    """The query behind ``GET /api/v1/tickets?status=open`` (same selector and filters as
+    the API handler builds for that URL)."""
+    page, sql = _captured(lambda: _selector(tenant, "status:open", None, True))
+    del page
+    explain_all(
+        tenant,
+        [
+            Case(
+                name="api_list_open",
+                run=lambda: _selector(tenant, "status:open", None, True),
+                sql=sql,
+            )
+        ],
+        out_dir / "api",
+    )
+
+
+def data_counts(tenant: Tenant, team_id: int, words: list[str], rare: str) -> dict[str, Any]:
+    counts: dict[str, Any] = {}
+    for table in (
+        "tickets_ticket",
+        "tickets_message",
+        "crm_contact",
+        "crm_company",
+        "core_tenant",
+        "accounts_membership",
+        "routing_team",
+    ):
+        counts[table] = owner_query(f'SELECT count(*) FROM "{table}"')[0][0]
+    big = tenant.pk
+    counts["big_tenant"] = {
+        "tickets": owner_query("SELECT count(*) FROM tickets_ticket WHERE tenant_id = %s", [big])[
+            0
+        ][0],
+        "messages": owner_query("SELECT count(*) FROM tickets_message WHERE tenant_id = %s", [big])[
+            0
+        ][0],
+        "open_tickets": owner_query(
+            "SELECT count(*) FROM tickets_ticket WHERE tenant_id = %s AND status = 'open'", [big]
+        )[0][0],
+        "open_in_benchmarked_team": owner_query(
+            "SELECT count(*) FROM tickets_ticket WHERE tenant_id = %s AND status = 'open' "
+            "AND team_id = %s",
+            [big, team_id],
+        )[0][0],
+        "matching_search_words": owner_query(
+            "SELECT count(*) FROM tickets_ticket WHERE tenant_id = %s AND search_vector @@ "
+            "plainto_tsquery('english', %s)",
+            [big, " ".join(words)],
+        )[0][0],
+        "matching_rare_word": owner_query(
+            "SELECT count(*) FROM tickets_ticket WHERE tenant_id = %s AND search_vector @@ "
+            "plainto_tsquery('english', %s)",
+            [big, rare],
+        )[0][0],
+    }
+    counts["sizes"] = {
+        name: size
+        for name, size in owner_query(
+            "SELECT c.relname, pg_size_pretty(pg_relation_size(c.oid)) FROM pg_class c "
+            "WHERE c.relname LIKE 'tickets_ticket%%' OR c.relname LIKE 'tickets_message%%' "
+            "ORDER BY pg_relation_size(c.oid) DESC"
+        )
+        if size != "0 bytes"
+    }
+    return counts
