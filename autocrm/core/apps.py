@@ -7,5 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        # Imported for their side effects: built-in event handlers, tenant on request logs.
-        from autocrm.core import event_handlers, request_logging  # noqa: F401
+        # Connects the receivers that put the tenant on each request's last log line.
+        # (Event handlers live in each app's own module, registered with @event_handler.)
+        from autocrm.core import request_logging  # noqa: F401
