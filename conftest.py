@@ -11,6 +11,27 @@ from autocrm.testing.database import setup_test_database, teardown_test_database
 pytest_plugins = ["autocrm.testing.browser"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_storage_and_hashing(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Uploaded files go to a temporary folder, never var/media; passwords use a fast hasher
+    (Argon2 is memory-hard by design and would dominate tests that create users;
+    autocrm/accounts/tests/test_hashing.py checks production settings still use Argon2)."""
+    from django.conf import settings
+    from django.core.files.storage import default_storage, storages
+    from django.utils.functional import empty
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path_factory.mktemp("media"))},
+        },
+    }
+    storages._storages = {}  # type: ignore[attr-defined]
+    default_storage._wrapped = empty
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_blocker: pytest.FixtureRequest, worker_id: str) -> Iterator[None]:
     with django_db_blocker.unblock():  # type: ignore[attr-defined]

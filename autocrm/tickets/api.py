@@ -488,31 +488,33 @@ def _custom_field(tenant: Tenant, field_id: int) -> CustomField:
 
 
 @router.patch(
-    "/custom-fields/{field_id}",
+    "/custom-fields/{custom_field_id}",
     response=CustomFieldOut,
     tags=["configuration"],
     summary="Change a custom field",
 )
-def custom_fields_update(request: HttpRequest, field_id: int, payload: CustomFieldUpdateIn) -> Any:
+def custom_fields_update(
+    request: HttpRequest, custom_field_id: int, payload: CustomFieldUpdateIn
+) -> Any:
     tenant, actor = _who(request, "admin")
     return config_services.custom_field_update(
         tenant=tenant,
         actor=actor,
-        field=_custom_field(tenant, field_id),
+        field=_custom_field(tenant, custom_field_id),
         changes=payload.model_dump(exclude_unset=True),
     )
 
 
 @router.delete(
-    "/custom-fields/{field_id}",
+    "/custom-fields/{custom_field_id}",
     response={204: None},
     tags=["configuration"],
     summary="Delete a custom field",
 )
-def custom_fields_delete(request: HttpRequest, field_id: int) -> Status[None]:
+def custom_fields_delete(request: HttpRequest, custom_field_id: int) -> Status[None]:
     tenant, actor = _who(request, "admin")
     config_services.custom_field_delete(
-        tenant=tenant, actor=actor, field=_custom_field(tenant, field_id)
+        tenant=tenant, actor=actor, field=_custom_field(tenant, custom_field_id)
     )
     return Status(204, None)
 
@@ -544,37 +546,39 @@ def _view(tenant: Tenant, actor: Actor, view_id: int) -> TicketView:
     )
 
 
-@router.patch("/views/{view_id}", response=ViewOut, tags=["views"], summary="Change a view")
-def views_update(request: HttpRequest, view_id: int, payload: ViewUpdateIn) -> Any:
+@router.patch("/views/{ticket_view_id}", response=ViewOut, tags=["views"], summary="Change a view")
+def views_update(request: HttpRequest, ticket_view_id: int, payload: ViewUpdateIn) -> Any:
     tenant, actor = _who(request, "write")
     return config_services.ticket_view_update(
         tenant=tenant,
         actor=actor,
-        view=_view(tenant, actor, view_id),
+        view=_view(tenant, actor, ticket_view_id),
         changes=payload.model_dump(exclude_unset=True),
     )
 
 
-@router.delete("/views/{view_id}", response={204: None}, tags=["views"], summary="Delete a view")
-def views_delete(request: HttpRequest, view_id: int) -> Status[None]:
+@router.delete(
+    "/views/{ticket_view_id}", response={204: None}, tags=["views"], summary="Delete a view"
+)
+def views_delete(request: HttpRequest, ticket_view_id: int) -> Status[None]:
     tenant, actor = _who(request, "write")
     config_services.ticket_view_delete(
-        tenant=tenant, actor=actor, view=_view(tenant, actor, view_id)
+        tenant=tenant, actor=actor, view=_view(tenant, actor, ticket_view_id)
     )
     return Status(204, None)
 
 
 @router.get(
-    "/views/{view_id}/tickets",
+    "/views/{ticket_view_id}/tickets",
     response=page_of(TicketListItemOut),
     tags=["views"],
     summary="The tickets of a view",
 )
 def views_tickets(
-    request: HttpRequest, view_id: int, cursor: str | None = Cursor, limit: int = Limit
+    request: HttpRequest, ticket_view_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
     tenant, actor = _who(request, "read")
-    view = _view(tenant, actor, view_id)
+    view = _view(tenant, actor, ticket_view_id)
     filters = parse_query(view.query)
     filters.sort = filters.sort or view.sort
     try:

@@ -36,6 +36,8 @@ from autocrm.accounts.tests.factories import member
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant, TenantOwned
 from autocrm.core.tenancy import tenant_context
+from autocrm.notifications.tests.seeders import seed_webhooks
+from autocrm.tickets.tests.seeders import seed_tickets
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +70,7 @@ def seed_accounts(tenant: Tenant, marker: str) -> None:
 
 
 # Each: (tenant, marker) -> None, creating that app's rows with ``marker`` in them.
-SEEDERS: list[Callable[[Tenant, str], None]] = [seed_accounts]
+SEEDERS: list[Callable[[Tenant, str], None]] = [seed_accounts, seed_webhooks, seed_tickets]
 
 
 def seed(tenant: Tenant) -> Seeded:
