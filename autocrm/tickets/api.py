@@ -405,6 +405,16 @@ def attachments_create(
     summary="Download an attachment",
     description="Always as a download (`Content-Disposition: attachment`), never rendered inline.",
     response={200: None},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file, with its sniffed content type.",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        }
+    },
 )
 def attachments_download(request: HttpRequest, attachment_id: int) -> FileResponse:
     tenant, actor = _who(request, "read")

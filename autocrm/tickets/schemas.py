@@ -188,6 +188,10 @@ class TicketUpdateIn(RequestSchema):
 
 
 class TagsChangeIn(RequestSchema):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"add": ["vip"], "remove": ["spam"]}]}
+    )
+
     add: list[str] = Field(default_factory=list, max_length=50)
     remove: list[str] = Field(default_factory=list, max_length=50)
 
@@ -217,10 +221,19 @@ class BulkUpdateOut(Schema):
 
 
 class MergeIn(RequestSchema):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"target_id": 41}]})
+
     target_id: int = Field(description="The ticket that receives the conversation.")
 
 
 class SplitIn(RequestSchema):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"message_ids": [310, 311], "subject": "Invoice address is wrong"}]
+        },
+    )
+
     message_ids: list[int] = Field(min_length=1, max_length=500)
     subject: str | None = Field(default=None, min_length=1, max_length=500)
 
@@ -291,6 +304,10 @@ class EventOut(Schema):
 
 
 class TagIn(RequestSchema):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "billing", "color": "#1f6feb"}]}
+    )
+
     name: str = Field(min_length=1, max_length=50)
     color: str = Field(default="", max_length=7)
 
