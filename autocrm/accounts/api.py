@@ -100,7 +100,11 @@ def invitations_list(
 def invitations_create(request: HttpRequest, payload: InvitationIn) -> Any:
     who = require(request, "admin")
     invitation, _token = services.invitation_create(
-        tenant=who.tenant, actor=who.actor, email=payload.email, role=payload.role
+        tenant=who.tenant,
+        actor=who.actor,
+        email=payload.email,
+        role=payload.role,
+        actor_label=who.label,
     )
     return invitation
 
@@ -117,7 +121,9 @@ def invitations_revoke(request: HttpRequest, invitation_id: int) -> None:
     invitation = selectors.invitation_get_pending(tenant=who.tenant, invitation_id=invitation_id)
     if invitation is None:
         raise NotFound("No open invitation with this id.", type_="not-found")
-    services.invitation_revoke(tenant=who.tenant, actor=who.actor, invitation=invitation)
+    services.invitation_revoke(
+        tenant=who.tenant, actor=who.actor, invitation=invitation, actor_label=who.label
+    )
 
 
 @router.get(
@@ -153,7 +159,11 @@ def api_keys_list(
 def api_keys_create(request: HttpRequest, payload: ApiKeyIn) -> Any:
     who = require(request, "admin")
     key, raw_key = services.api_key_create(
-        tenant=who.tenant, actor=who.actor, name=payload.name, scope=payload.scope
+        tenant=who.tenant,
+        actor=who.actor,
+        name=payload.name,
+        scope=payload.scope,
+        actor_label=who.label,
     )
     # Already validated as ApiKeyOut; the raw key is added without a second pass.
     return ApiKeyCreatedOut.model_construct(**ApiKeyOut.from_orm(key).model_dump(), key=raw_key)
@@ -171,4 +181,4 @@ def api_keys_revoke(request: HttpRequest, api_key_id: int) -> None:
     key = selectors.api_key_get(tenant=who.tenant, api_key_id=api_key_id)
     if key is None:
         raise NotFound("No API key with this id.", type_="not-found")
-    services.api_key_revoke(tenant=who.tenant, actor=who.actor, api_key=key)
+    services.api_key_revoke(tenant=who.tenant, actor=who.actor, api_key=key, actor_label=who.label)

@@ -100,10 +100,10 @@ class ApiKey(TenantOwned):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
-    scope = models.CharField(max_length=10, choices=ApiKeyScope.choices,
-                             default=ApiKeyScope.READ)
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    scope = models.CharField(max_length=10, choices=ApiKeyScope.choices, default=ApiKeyScope.READ)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -125,13 +125,15 @@ class Invitation(TenantOwned):
     email = models.EmailField()
     role = models.CharField(max_length=20, choices=Role.choices)
     token_hash = models.CharField(max_length=64, unique=True)
-    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -27,8 +27,7 @@ def api_key_authenticate(*, raw_key: str) -> tuple[Tenant, ApiKey] | None:
     if len(parts) != 3 or f"{parts[0]}_" != API_KEY_PREFIX or not parts[1] or not parts[2]:
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, tenant_id, key_hash FROM autocrm_api_key_lookup(%s)",
-                       [parts[1]])
+        cursor.execute("SELECT id, tenant_id, key_hash FROM autocrm_api_key_lookup(%s)", [parts[1]])
         row = cursor.fetchone()
     if row is None or not hmac.compare_digest(row[2], api_key_hash(raw_key)):
         return None
@@ -46,8 +45,9 @@ def api_key_authenticate(*, raw_key: str) -> tuple[Tenant, ApiKey] | None:
 def user_memberships(*, user_id: int) -> QuerySet[Membership]:
     """The user's memberships in every tenant (readable through the own_rows policy; the
     caller must be in ``user_context`` or a tenant context with this user id)."""
-    return Membership.objects.filter(user_id=user_id).select_related("tenant").order_by(
-        "tenant__name")
+    return (
+        Membership.objects.filter(user_id=user_id).select_related("tenant").order_by("tenant__name")
+    )
 
 
 def tenant_for_session(*, user_id: int, slug: str) -> Tenant | None:
@@ -63,8 +63,7 @@ def tenant_for_session(*, user_id: int, slug: str) -> Tenant | None:
 
 
 def membership_get(*, tenant: Tenant, user_id: int) -> Membership | None:
-    return Membership.objects.filter(tenant=tenant, user_id=user_id).select_related(
-        "user").first()
+    return Membership.objects.filter(tenant=tenant, user_id=user_id).select_related("user").first()
 
 
 # Reads of the settings pages (appended; kept together below).

@@ -63,8 +63,13 @@ def tenant_create(*, slug: str, name: str, owner: User | None = None) -> Tenant:
     except IntegrityError as exc:
         raise ValidationError({"slug": f"'{slug}' is taken."}) from exc
     with tenant_context(tenant):
-        event_append(tenant=tenant, type="tenant.created", subject=tenant, actor=owner,
-                     payload={"slug": slug, "name": tenant.name})
+        event_append(
+            tenant=tenant,
+            type="tenant.created",
+            subject=tenant,
+            actor=owner,
+            payload={"slug": slug, "name": tenant.name},
+        )
         if owner is not None:
             membership_create(tenant=tenant, actor=None, user=owner, role=Role.OWNER)
     return tenant
@@ -78,13 +83,19 @@ def membership_create(*, tenant: Tenant, actor: User | None, user: User, role: s
         if Membership.objects.filter(tenant=tenant, user=user).exists():
             raise ValidationError({"email": f"{user.email} is already a member."})
         membership = Membership.objects.create(tenant=tenant, user=user, role=role)
-        event_append(tenant=tenant, type="membership.created", subject=membership, actor=actor,
-                     payload={"user_id": user.pk, "email": user.email, "role": role})
+        event_append(
+            tenant=tenant,
+            type="membership.created",
+            subject=membership,
+            actor=actor,
+            payload={"user_id": user.pk, "email": user.email, "role": role},
+        )
     return membership
 
 
-def membership_change_role(*, tenant: Tenant, actor: User | None, membership: Membership,
-                           role: str) -> Membership:
+def membership_change_role(
+    *, tenant: Tenant, actor: User | None, membership: Membership, role: str
+) -> Membership:
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role '{role}'."})
     with tenant_context(tenant):
@@ -95,9 +106,13 @@ def membership_change_role(*, tenant: Tenant, actor: User | None, membership: Me
             _ensure_another_owner(tenant=tenant, membership=membership)
         membership.role = role
         membership.save(update_fields=["role"])
-        event_append(tenant=tenant, type="membership.role_changed", subject=membership,
-                     actor=actor, payload={"user_id": membership.user_id,
-                                           "role": {"from": old, "to": role}})
+        event_append(
+            tenant=tenant,
+            type="membership.role_changed",
+            subject=membership,
+            actor=actor,
+            payload={"user_id": membership.user_id, "role": {"from": old, "to": role}},
+        )
     return membership
 
 
@@ -107,8 +122,13 @@ def membership_remove(*, tenant: Tenant, actor: User | None, membership: Members
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.role == Role.OWNER:
             _ensure_another_owner(tenant=tenant, membership=membership)
-        event_append(tenant=tenant, type="membership.removed", subject=membership, actor=actor,
-                     payload={"user_id": membership.user_id, "role": membership.role})
+        event_append(
+            tenant=tenant,
+            type="membership.removed",
+            subject=membership,
+            actor=actor,
+            payload={"user_id": membership.user_id, "role": membership.role},
+        )
         membership.delete()
 
 
@@ -122,8 +142,15 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invitation_create(*, tenant: Tenant, actor: User | None, email: str, role: str,
-                      send: bool = True) -> tuple[Invitation, str]:
+def invitation_create(
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    email: str,
+    role: str,
+    send: bool = True,
+    actor_label: str = "",
+) -> tuple[Invitation, str]:
     """Invite ``email`` to the tenant; returns the invitation and the one-time token (which is
     emailed and never stored in clear). Re-inviting replaces an open invitation."""
     validate_email(email)
@@ -136,22 +163,38 @@ def invitation_create(*, tenant: Tenant, actor: User | None, email: str, role: s
         if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
             raise ValidationError({"email": f"{email} is already a member."})
         now = timezone.now()
-        Invitation.objects.filter(tenant=tenant, email=email, accepted_at__isnull=True,
-                                  revoked_at__isnull=True).update(revoked_at=now)
+        Invitation.objects.filter(
+            tenant=tenant, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
         invitation = Invitation.objects.create(
-            tenant=tenant, email=email, role=role, token_hash=_token_hash(token),
-            invited_by=actor, expires_at=now + INVITATION_TTL)
-        event_append(tenant=tenant, type="invitation.created", subject=invitation, actor=actor,
-                     payload={"email": email, "role": role})
+            tenant=tenant,
+            email=email,
+            role=role,
+            token_hash=_token_hash(token),
+            invited_by=actor,
+            expires_at=now + INVITATION_TTL,
+        )
+        event_append(
+            tenant=tenant,
+            actor_label=actor_label,
+            type="invitation.created",
+            subject=invitation,
+            actor=actor,
+            payload={"email": email, "role": role},
+        )
         if send:
             url = f"{settings.SITE_URL}/invitations/{token}/"
             inviter = actor.display_name if actor else "An administrator"
-            transaction.on_commit(lambda: send_mail(
-                subject=f"You're invited to {tenant.name} on AutoCRM",
-                message=f"{inviter} invited you to join {tenant.name} on AutoCRM as "
-                        f"{Role(role).label.lower()}.\n\nAccept the invitation: {url}\n\n"
-                        f"The link expires in {INVITATION_TTL.days} days.",
-                from_email=None, recipient_list=[email]))
+            transaction.on_commit(
+                lambda: send_mail(
+                    subject=f"You're invited to {tenant.name} on AutoCRM",
+                    message=f"{inviter} invited you to join {tenant.name} on AutoCRM as "
+                    f"{Role(role).label.lower()}.\n\nAccept the invitation: {url}\n\n"
+                    f"The link expires in {INVITATION_TTL.days} days.",
+                    from_email=None,
+                    recipient_list=[email],
+                )
+            )
     return invitation, token
 
 
@@ -160,8 +203,9 @@ def invitation_find(*, token: str) -> tuple[Tenant, Invitation] | None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, tenant_id FROM autocrm_invitation_lookup(%s)",
-                       [_token_hash(token)])
+        cursor.execute(
+            "SELECT id, tenant_id FROM autocrm_invitation_lookup(%s)", [_token_hash(token)]
+        )
         row = cursor.fetchone()
     if row is None:
         return None
@@ -188,26 +232,44 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
-        membership = membership_create(tenant=tenant, actor=None, user=user,
-                                       role=invitation.role)
-        event_append(tenant=tenant, type="invitation.accepted", subject=invitation, actor=user,
-                     payload={"email": invitation.email, "role": invitation.role})
+        membership = membership_create(tenant=tenant, actor=None, user=user, role=invitation.role)
+        event_append(
+            tenant=tenant,
+            type="invitation.accepted",
+            subject=invitation,
+            actor=user,
+            payload={"email": invitation.email, "role": invitation.role},
+        )
     return membership
 
 
-def invitation_revoke(*, tenant: Tenant, actor: User | None, invitation: Invitation) -> None:
+def invitation_revoke(
+    *, tenant: Tenant, actor: User | None, invitation: Invitation, actor_label: str = ""
+) -> None:
     with tenant_context(tenant):
         _require_admin(tenant=tenant, actor=actor)
-        updated = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True,
-                                            revoked_at__isnull=True).update(
-                                                revoked_at=timezone.now())
+        updated = Invitation.objects.filter(
+            pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
         if updated:
-            event_append(tenant=tenant, type="invitation.revoked", subject=invitation,
-                         actor=actor, payload={"email": invitation.email})
+            event_append(
+                tenant=tenant,
+                actor_label=actor_label,
+                type="invitation.revoked",
+                subject=invitation,
+                actor=actor,
+                payload={"email": invitation.email},
+            )
 
 
-def api_key_create(*, tenant: Tenant, actor: User | None, name: str,
-                   scope: str = ApiKeyScope.READ) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    name: str,
+    scope: str = ApiKeyScope.READ,
+    actor_label: str = "",
+) -> tuple[ApiKey, str]:
     """A new key; returns it with the raw key, which is shown once and never stored."""
     if scope not in ApiKeyScope.values:
         raise ValidationError({"scope": f"Unknown scope '{scope}'."})
@@ -217,23 +279,42 @@ def api_key_create(*, tenant: Tenant, actor: User | None, name: str,
     raw_key = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32).replace('_', '-')}"
     with tenant_context(tenant):
         _require_admin(tenant=tenant, actor=actor)
-        key = ApiKey.objects.create(tenant=tenant, name=name.strip()[:100], prefix=prefix,
-                                    key_hash=api_key_hash(raw_key), scope=scope,
-                                    created_by=actor)
-        event_append(tenant=tenant, type="api_key.created", subject=key, actor=actor,
-                     payload={"name": key.name, "prefix": prefix, "scope": scope})
+        key = ApiKey.objects.create(
+            tenant=tenant,
+            name=name.strip()[:100],
+            prefix=prefix,
+            key_hash=api_key_hash(raw_key),
+            scope=scope,
+            created_by=actor,
+        )
+        event_append(
+            tenant=tenant,
+            actor_label=actor_label,
+            type="api_key.created",
+            subject=key,
+            actor=actor,
+            payload={"name": key.name, "prefix": prefix, "scope": scope},
+        )
     return key, raw_key
 
 
-def api_key_revoke(*, tenant: Tenant, actor: User | None, api_key: ApiKey) -> ApiKey:
+def api_key_revoke(
+    *, tenant: Tenant, actor: User | None, api_key: ApiKey, actor_label: str = ""
+) -> ApiKey:
     with tenant_context(tenant):
         _require_admin(tenant=tenant, actor=actor)
         key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
-            event_append(tenant=tenant, type="api_key.revoked", subject=key, actor=actor,
-                         payload={"name": key.name, "prefix": key.prefix})
+            event_append(
+                tenant=tenant,
+                actor_label=actor_label,
+                type="api_key.revoked",
+                subject=key,
+                actor=actor,
+                payload={"name": key.name, "prefix": key.prefix},
+            )
     return key
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import factory
 
@@ -70,3 +70,8 @@ def totp(secret: str, offset: int = 0) -> str:
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
+
+
+def make_user(**kwargs: Any) -> User:
+    """A saved user (typed wrapper around UserFactory)."""
+    return cast(User, UserFactory(**kwargs))

@@ -249,3 +249,18 @@ def test_api_key_input_is_validated(
     response = post(client, "/api/v1/api-keys", body, admin_headers)
     assert response.status_code == 422
     assert [e["field"] for e in json.loads(response.content)["errors"]] == [field]
+
+
+def test_audit_log_names_the_api_key_that_acted(client: Client, tenant_a: Tenant) -> None:
+    raw = api_key(tenant_a, scope="admin")
+    response = client.post(
+        "/api/v1/users/invitations",
+        json.dumps({"email": "keyed@example.test", "role": "agent"}),
+        content_type="application/json",
+        headers=bearer(raw),
+    )
+    assert response.status_code == 201
+    prefix = raw.split("_")[1]
+    with tenant_context(tenant_a):
+        event = Event.objects.get(type="invitation.created")
+    assert event.actor_id is None and event.actor_label == f"api-key:{prefix}"

@@ -1,25 +1,29 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from autocrm.accounts import selectors, services
 from autocrm.accounts.models import Membership
-from autocrm.accounts.tests.factories import UserFactory, member
-from autocrm.core.models import Event
+from autocrm.accounts.tests.factories import make_user, member
+from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
 
 pytestmark = pytest.mark.django_db
 
 
 def test_tenant_create_makes_the_owner_and_records_events() -> None:
-    owner = UserFactory()
+    owner = make_user()
     tenant = services.tenant_create(slug="initech", name="Initech", owner=owner)
     with tenant_context(tenant):
         assert Membership.objects.get().role == "owner"
         assert set(Event.objects.values_list("type", flat=True)) == {
-            "tenant.created", "membership.created"}
+            "tenant.created",
+            "membership.created",
+        }
 
 
 @pytest.mark.parametrize("slug", ["api", "Has Space", "-dash", ""])
@@ -33,17 +37,21 @@ def test_tenant_create_refuses_a_taken_slug(tenant_a) -> None:  # type: ignore[n
         services.tenant_create(slug=tenant_a.slug, name="Other")
 
 
-def test_only_admins_invite_and_the_invitee_accepts(tenant_a, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_only_admins_invite_and_the_invitee_accepts(
+    tenant_a: Tenant, django_capture_on_commit_callbacks: Any
+) -> None:
     admin = member(tenant_a, "admin")
     agent = member(tenant_a, "agent")
     with pytest.raises(PermissionDenied):
-        services.invitation_create(tenant=tenant_a, actor=agent, email="new@example.test",
-                                   role="agent")
+        services.invitation_create(
+            tenant=tenant_a, actor=agent, email="new@example.test", role="agent"
+        )
     with django_capture_on_commit_callbacks(execute=True):
-        _, token = services.invitation_create(tenant=tenant_a, actor=admin,
-                                              email="New@Example.test", role="light_agent")
+        _, token = services.invitation_create(
+            tenant=tenant_a, actor=admin, email="New@Example.test", role="light_agent"
+        )
     assert len(mail.outbox) == 1 and token in mail.outbox[0].body
-    invitee = UserFactory(email="new@example.test")
+    invitee = make_user(email="new@example.test")
     membership = services.invitation_accept(token=token, user=invitee)
     assert membership.role == "light_agent"
     with pytest.raises(ValidationError):
@@ -51,10 +59,11 @@ def test_only_admins_invite_and_the_invitee_accepts(tenant_a, django_capture_on_
 
 
 def test_an_invitation_cannot_be_accepted_by_someone_else(tenant_a) -> None:  # type: ignore[no-untyped-def]
-    _, token = services.invitation_create(tenant=tenant_a, actor=None, email="x@example.test",
-                                          role="agent", send=False)
+    _, token = services.invitation_create(
+        tenant=tenant_a, actor=None, email="x@example.test", role="agent", send=False
+    )
     with pytest.raises(PermissionDenied):
-        services.invitation_accept(token=token, user=UserFactory(email="y@example.test"))
+        services.invitation_accept(token=token, user=make_user(email="y@example.test"))
 
 
 def test_the_last_owner_cannot_be_demoted(tenant_a) -> None:  # type: ignore[no-untyped-def]
@@ -62,8 +71,9 @@ def test_the_last_owner_cannot_be_demoted(tenant_a) -> None:  # type: ignore[no-
     with tenant_context(tenant_a):
         membership = Membership.objects.get(user=owner)
     with pytest.raises(ValidationError, match="owner"):
-        services.membership_change_role(tenant=tenant_a, actor=owner, membership=membership,
-                                        role="agent")
+        services.membership_change_role(
+            tenant=tenant_a, actor=owner, membership=membership, role="agent"
+        )
 
 
 def test_api_key_is_stored_hashed_and_authenticates_until_revoked(tenant_a, tenant_b) -> None:  # type: ignore[no-untyped-def]

@@ -52,6 +52,13 @@ class Caller:
         return self.user
 
     @property
+    def label(self) -> str:
+        """How the audit log names this caller: the user's email or ``api-key:<prefix>``."""
+        if self.api_key is not None:
+            return f"api-key:{self.api_key.prefix}"
+        return self.user.email if self.user is not None else "system"
+
+    @property
     def role(self) -> str | None:
         return self.membership.role if self.membership is not None else None
 
