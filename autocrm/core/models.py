@@ -13,10 +13,27 @@ SLUG_VALIDATOR = RegexValidator(
     "Use 1-50 lowercase letters, digits and inner hyphens.",
 )
 # Slugs that would collide with top-level URL paths.
-RESERVED_SLUGS = frozenset({
-    "accounts", "api", "admin", "static", "media", "healthz", "metrics", "ws", "app",
-    "signup", "login", "logout", "invite", "invitations", "settings", "portal", "www",
-})
+RESERVED_SLUGS = frozenset(
+    {
+        "accounts",
+        "api",
+        "admin",
+        "static",
+        "media",
+        "healthz",
+        "metrics",
+        "ws",
+        "app",
+        "signup",
+        "login",
+        "logout",
+        "invite",
+        "invitations",
+        "settings",
+        "portal",
+        "www",
+    }
+)
 
 
 class Tenant(models.Model):
@@ -64,7 +81,10 @@ class Event(TenantOwned):
     subject_type = models.CharField(max_length=100)
     subject_id = models.CharField(max_length=64)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     actor_label = models.CharField(max_length=200, blank=True)
@@ -74,11 +94,16 @@ class Event(TenantOwned):
 
     class Meta:
         indexes = [
-            models.Index(fields=["tenant", "subject_type", "subject_id", "created_at"],
-                         name="core_event_subject"),
+            models.Index(
+                fields=["tenant", "subject_type", "subject_id", "created_at"],
+                name="core_event_subject",
+            ),
             models.Index(fields=["tenant", "created_at"], name="core_event_created"),
-            models.Index(fields=["created_at"], name="core_event_undispatched",
-                         condition=models.Q(dispatched_at__isnull=True)),
+            models.Index(
+                fields=["created_at"],
+                name="core_event_undispatched",
+                condition=models.Q(dispatched_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -98,6 +123,9 @@ class EventHandling(TenantOwned):
         ]
         indexes = [models.Index(fields=["tenant", "event"], name="core_eventhandling_event")]
 
+    def __str__(self) -> str:
+        return f"{self.handler} handled event {self.event_id}"
+
 
 class SystemContextLog(models.Model):
     """Audit of every use of the cross-tenant system context (no tenant_id: it spans them)."""
@@ -107,6 +135,9 @@ class SystemContextLog(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M:%S} {self.reason}"
 
 
 class RateLimitCounter(models.Model):
@@ -121,6 +152,9 @@ class RateLimitCounter(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["window_start"], name="core_ratelimit_window")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket} @ {self.window_start}"
 
 
 class IdempotencyKey(TenantOwned):
@@ -138,8 +172,9 @@ class IdempotencyKey(TenantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "caller", "key"],
-                                    name="core_idempotency_once")
+            models.UniqueConstraint(
+                fields=["tenant", "caller", "key"], name="core_idempotency_once"
+            )
         ]
         indexes = [models.Index(fields=["tenant", "created_at"], name="core_idempotency_age")]
 

@@ -124,3 +124,18 @@ async def jobs_cleanup(context: JobContext, timestamp: int) -> None:
         include_cancelled=True,
         include_aborted=True,
     )
+
+
+@app.periodic(cron="23 * * * *", periodic_id="idempotency_purge")
+@app.task(
+    name="core.idempotency_purge",
+    queue="maintenance",
+    queueing_lock="idempotency_purge",
+    pass_context=False,
+)
+def idempotency_purge(timestamp: int) -> int:
+    """Hourly: forget Idempotency-Key records older than their 24 h lifetime, in every tenant
+    (tenants that stop sending POSTs never trigger the per-tenant cleanup)."""
+    from autocrm.core.idempotency import idempotency_purge_expired
+
+    return idempotency_purge_expired()

@@ -200,3 +200,27 @@ def test_stored_responses_are_row_level_secured(
         cursor.execute("SELECT set_config('app.tenant_id', '', true)")
         cursor.execute("SELECT count(*) FROM core_idempotencykey")
         assert cursor.fetchone() == (0,)
+
+
+@pytest.mark.django_db(databases=["default", "owner"])
+def test_the_worker_purges_expired_keys_hourly() -> None:
+    from procrastinate.contrib.django import app
+
+    from autocrm.core.tasks import idempotency_purge
+
+    scheduled = {key[1]: task for key, task in app.periodic_registry.periodic_tasks.items()}
+    assert scheduled["idempotency_purge"].cron == "23 * * * *"
+    tenant = Tenant.objects.using("owner").create(slug="purge-task", name="P")
+    record = IdempotencyKey.objects.using("owner").create(
+        tenant=tenant,
+        caller="key:1",
+        key="old",
+        fingerprint="f",
+        status_code=201,
+        response_body=b"{}",
+    )
+    IdempotencyKey.objects.using("owner").filter(pk=record.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=2)
+    )
+    assert idempotency_purge(timestamp=0) == 1
+    assert not IdempotencyKey.objects.using("owner").filter(tenant=tenant).exists()
