@@ -28,7 +28,7 @@ def _test_storage_and_hashing(tmp_path_factory: pytest.TempPathFactory) -> None:
         },
     }
     storages._storages = {}  # type: ignore[attr-defined]
-    default_storage._wrapped = empty
+    default_storage._wrapped = empty  # type: ignore[attr-defined]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -1,41 +1,22 @@
 """The API docs in headless Chromium: Swagger UI renders from our own static files (no
 request leaves the server) and "Try it out" works with an API key.
 
-Playwright is started and stopped inside this test (not the session-wide ``browser``
-fixture), so no Playwright event loop outlives it on this worker: later tests that call
-asyncio.run() (the procrastinate worker tests) would otherwise fail."""
+It uses the shared ``page`` fixture of autocrm.testing.browser: one Playwright per test
+process (a second sync_playwright() in the same thread is refused)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, Request, expect, sync_playwright
+from playwright.sync_api import Page, Request, expect
 
 from autocrm.accounts.tests.factories import api_key
 from autocrm.core.models import Tenant
-from autocrm.testing.browser import CHROMIUM, CHROMIUM_ARGS, new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip("Chromium is not installed (make browser)")
-    # The ORM calls between browser steps run beside Playwright's loop in this thread.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield new_page(browser, live_server.url)
-        finally:
-            browser.close()
 
 
 def test_docs_render_offline_and_try_it_out_calls_the_api(page: Page, live_server: Any) -> None:
