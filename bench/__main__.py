@@ -205,9 +205,9 @@ def main() -> int:
         "machine": _machine(),
         "postgres": dict(
             tb.owner_query(
-                "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN "
+                "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
                 "('server_version', 'shared_buffers', 'work_mem', 'effective_cache_size', 'jit', "
-                "'random_page_cost', 'max_parallel_workers_per_gather')"
+                "'random_page_cost', 'max_parallel_workers_per_gather', 'synchronous_commit')"
             )
         ),
         "dataset": {**info, "counts": tb.data_counts(tenant, team_id, words, rare)},
@@ -231,8 +231,10 @@ def main() -> int:
             "search_rare_word": 40,
         },
     )
+    echo("CPU per call (load-independent cost)")
+    report["cpu_per_call"] = tb.cpu_cost(cases)
     echo("RLS: the same SQL as runtime role vs owner role")
-    report["rls"] = tb.rls_overhead(tenant, cases, warmup=20, iterations=150)
+    report["rls"] = tb.rls_overhead(tenant, cases, warmup=20, iterations=300)
     echo("EXPLAIN (ANALYZE, BUFFERS)")
     tb.explain_all(tenant, cases, RESULTS / "explain")
     tb.explain_api_list(tenant, RESULTS / "explain")

@@ -27,6 +27,56 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of the whole embedded server: live processes plus the exited children
+    the postmaster has reaped (connections that closed), i.e. every database on it."""
+    from autocrm.core.embedded_db import default_data_dir
+
+    postmaster = int((default_data_dir() / "postmaster.pid").read_text().split()[0])
+    try:
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # incl. reaped children
+    return own + sum(_proc_cpu(p) for p in _children(postmaster))
+
+
+class CpuMeter:
+    """CPU seconds of the server (uvicorn and its workers) and of PostgreSQL, so a request's
+    cost can be stated apart from machine load."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def sample(self) -> tuple[float, float]:
+        server = sum(_proc_cpu(p) for p in [self.server_pid, *_children(self.server_pid)])
+        return server, _postgres_cpu()
+
+
+SERVER_PIDS: dict[str, int] = {}
+
+
 @contextmanager
 def uvicorn_server(workers: int = UVICORN_WORKERS) -> Iterator[str]:
     """A production-like server (DEBUG off, no autoreload); yields its base URL."""
@@ -39,7 +89,7 @@ def uvicorn_server(workers: int = UVICORN_WORKERS) -> Iterator[str]:
         # limiter still counts every request (its cost is measured), it just never refuses.
         API_RATE_LIMIT_PER_MINUTE="100000000",
     )
-    log = Path(ROOT / "bench" / "results" / "uvicorn.log")
+    log = Path(ROOT / "var" / "bench-uvicorn.log")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         proc = subprocess.Popen(  # noqa: S603 - fixed argv
@@ -62,6 +112,7 @@ def uvicorn_server(workers: int = UVICORN_WORKERS) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
+        SERVER_PIDS[base] = proc.pid
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -105,8 +156,18 @@ def list_latency(base: str, key: str, *, warmup: int, iterations: int) -> dict[s
             response.raise_for_status()
             rows.append(len(response.json()["items"]))
 
-        samples = measure(call, warmup=warmup, iterations=iterations)
-    return {**summary(samples), "rows_per_page": max(rows) if rows else 0}
+        for _ in range(warmup):
+            call()
+        meter = CpuMeter(SERVER_PIDS[base])
+        server0, db0 = meter.sample()
+        samples = measure(call, warmup=0, iterations=iterations)
+        server1, db1 = meter.sample()
+    return {
+        **summary(samples),
+        "rows_per_page": max(rows) if rows else 0,
+        "server_cpu_ms_per_request": round((server1 - server0) / iterations * 1000, 2),
+        "postgres_cpu_ms_per_request": round((db1 - db0) / iterations * 1000, 2),
+    }
 
 
 def create_throughput(
@@ -138,6 +199,8 @@ def create_throughput(
                     code = str(response.status_code)
                     errors[index][code] = errors[index].get(code, 0) + 1
 
+    meter = CpuMeter(SERVER_PIDS[base])
+    server0, db0 = meter.sample()
     started = time.monotonic()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -145,6 +208,7 @@ def create_throughput(
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
+    server1, db1 = meter.sample()
     all_latencies = [ms for per_client in latencies for ms in per_client]
     merged: dict[str, int] = {}
     for per_client in errors:
@@ -157,4 +221,8 @@ def create_throughput(
         "errors": merged,
         "tickets_per_second": round(len(all_latencies) / elapsed, 1),
         "latency": summary(all_latencies),
+        "server_cpu_ms_per_request": round(
+            (server1 - server0) / max(1, len(all_latencies)) * 1000, 2
+        ),
+        "postgres_cpu_ms_per_request": round((db1 - db0) / max(1, len(all_latencies)) * 1000, 2),
     }

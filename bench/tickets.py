@@ -3,6 +3,8 @@ EXPLAIN of every benchmarked query. Needs Django set up on the bench database.""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +137,35 @@ def time_cases(cases: list[Case], *, warmup: int, iterations: dict[str, int]) ->
         )
         for case in cases
     }
+
+
+def _backend_cpu_seconds(pid: int) -> float:
+    """user + system CPU of one PostgreSQL backend so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_cost(cases: list[Case], iterations: int = 60) -> dict[str, Any]:
+    """CPU milliseconds per call, in this process (Python) and in its database backend:
+    unlike wall-clock percentiles, this barely depends on what else runs on the machine."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = int(cursor.fetchone()[0])
+    result: dict[str, Any] = {}
+    for case in cases:
+        n = max(5, iterations // 10) if case.name == "search_rare_word" else iterations
+        case.run()
+        py0, pg0, wall0 = time.process_time(), _backend_cpu_seconds(pid), time.perf_counter()
+        for _ in range(n):
+            case.run()
+        py1, pg1, wall1 = time.process_time(), _backend_cpu_seconds(pid), time.perf_counter()
+        result[case.name] = {
+            "n": n,
+            "python_cpu_ms": round((py1 - py0) / n * 1000, 2),
+            "postgres_cpu_ms": round((pg1 - pg0) / n * 1000, 2),
+            "wall_ms": round((wall1 - wall0) / n * 1000, 2),
+        }
+    return result
 
 
 def _replay(conn: psycopg.Connection[Any], tenant_id: int, sql: list[str]) -> Callable[[], None]:
