@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from autocrm.core.api import keyset_page, page_of, require, secret_response
 from autocrm.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -65,7 +65,7 @@ def webhooks_create(request: HttpRequest, payload: WebhookIn) -> Any:
         description=payload.description,
         active=payload.active,
     )
-    return 201, subscription
+    return Status(201, subscription)
 
 
 @router.get(
@@ -112,7 +112,7 @@ def webhooks_update(
     summary="Delete a webhook",
     description="With its delivery log; pending retries stop. Admin only.",
 )
-def webhooks_delete(request: HttpRequest, webhook_subscription_id: int) -> tuple[int, None]:
+def webhooks_delete(request: HttpRequest, webhook_subscription_id: int) -> Status[None]:
     who = require(request, "admin")
     subscription = selectors.webhook_subscription_get(
         tenant=who.tenant, actor=who.actor, subscription_id=webhook_subscription_id
@@ -120,7 +120,7 @@ def webhooks_delete(request: HttpRequest, webhook_subscription_id: int) -> tuple
     services.webhook_subscription_delete(
         tenant=who.tenant, actor=who.actor, subscription=subscription
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -214,4 +214,6 @@ def webhook_deliveries_redeliver(
         delivery_id=webhook_delivery_id,
         subscription_id=webhook_subscription_id,
     )
-    return 202, services.webhook_redeliver(tenant=who.tenant, actor=who.actor, delivery=delivery)
+    return Status(
+        202, services.webhook_redeliver(tenant=who.tenant, actor=who.actor, delivery=delivery)
+    )
