@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from autocrm.core.models import TenantOwned
@@ -37,6 +38,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects: ClassVar[UserManager] = UserManager()
+
+    class Meta:
+        indexes = [models.Index(Lower("email"), name="accounts_user_email_lower")]
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -44,7 +44,7 @@ def user_create(*, email: str, password: str | None, name: str = "") -> User:
     """A global user. ``password=None`` leaves it unusable (for invitations, customers)."""
     validate_email(email)
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email__lower=email.strip().lower()).exists():
         raise ValidationError({"email": "A user with this email already exists."})
     return User.objects.create_user(email, password, name=name)
 
@@ -160,7 +160,7 @@ def invitation_create(
     token = secrets.token_urlsafe(32)
     with tenant_context(tenant):
         _require_admin(tenant=tenant, actor=actor)
-        if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+        if Membership.objects.filter(tenant=tenant, user__email__lower=email).exists():
             raise ValidationError({"email": f"{email} is already a member."})
         now = timezone.now()
         Invitation.objects.filter(

@@ -27,7 +27,7 @@ def tenant_by_slug(slug: str) -> Tenant:
 
 
 def user_by_email(email: str) -> User:
-    user = User.objects.filter(email__iexact=email.strip()).first()
+    user = User.objects.filter(email__lower=email.strip().lower()).first()
     if user is None:
         raise CommandError(f"No user with email '{email}' (create it with user_create).")
     return user

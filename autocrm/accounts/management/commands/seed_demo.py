@@ -53,7 +53,7 @@ class Command(BaseCommand):
                 tenant = services.tenant_create(slug=DEMO_SLUG, name=DEMO_NAME)
                 created.append(f"tenant '{DEMO_SLUG}'")
             for email, name, role in DEMO_USERS:
-                user = User.objects.filter(email__iexact=email).first()
+                user = User.objects.filter(email__lower=email.lower()).first()
                 if user is None:
                     user = services.user_create(email=email, password=DEMO_PASSWORD, name=name)
                     created.append(f"user {email}")
