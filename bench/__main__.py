@@ -34,22 +34,26 @@ TARGETS = {  # name -> (metric path, limit, "max" = at most / "min" = at least)
 }
 
 
-def _git_commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH
-        cwd=dataset.ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "autocrm/tickets", "bench", "config"],  # noqa: S607
-        cwd=dataset.ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+def _git_commit() -> dict[str, Any]:
+    """The commit, and the paths that differed from it while measuring (other people's
+    work in progress included: the tree is shared)."""
+
+    def git(*args: str) -> str:
+        result = subprocess.run(  # noqa: S603 - git with fixed arguments
+            ["git", *args],  # noqa: S607 - git from PATH
+            cwd=dataset.ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout
+
+    dirty = [
+        line[3:]
+        for line in git("status", "--porcelain", "--", "autocrm", "config", "bench").splitlines()
+        if not line[3:].startswith("bench/results")
+    ]
+    return {"commit": git("rev-parse", "HEAD").strip(), "uncommitted_paths": dirty}
 
 
 def _machine() -> dict[str, Any]:
