@@ -19,26 +19,38 @@ def api_key_hash(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+API_KEY_COLUMNS = (
+    "id",
+    "tenant_id",
+    "key_hash",
+    "name",
+    "prefix",
+    "scope",
+    "created_by_id",
+    "created_at",
+    "last_used_at",
+)
+
+
 def api_key_authenticate(*, raw_key: str) -> tuple[Tenant, ApiKey] | None:
     """Find the tenant and key for a presented key, or None. Runs before any tenant is known,
     so the lookup goes through the SECURITY DEFINER function autocrm_api_key_lookup, which
-    returns one row by its public prefix and nothing else."""
+    returns one unrevoked key by its public prefix and nothing else."""
     parts = raw_key.split("_")
     if len(parts) != 3 or f"{parts[0]}_" != API_KEY_PREFIX or not parts[1] or not parts[2]:
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, tenant_id, key_hash FROM autocrm_api_key_lookup(%s)", [parts[1]])
+        cursor.execute(
+            f"SELECT {', '.join(API_KEY_COLUMNS)} FROM autocrm_api_key_lookup(%s)", [parts[1]]
+        )
         row = cursor.fetchone()
     if row is None or not hmac.compare_digest(row[2], api_key_hash(raw_key)):
         return None
     tenant = Tenant.objects.get(pk=row[1])
-    from autocrm.core.tenancy import tenant_context
-
-    with tenant_context(tenant):
-        key = ApiKey.objects.get(pk=row[0])
-        now = timezone.now()
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    # from_db takes the values in the model's field order (absent fields stay deferred).
+    values = dict(zip(API_KEY_COLUMNS, row, strict=True))
+    attnames = [f.attname for f in ApiKey._meta.concrete_fields if f.attname in values]
+    key = ApiKey.from_db(connection.alias, attnames, [values[name] for name in attnames])
     return tenant, key
 
 

@@ -362,3 +362,16 @@ def tenant_settings_update(
             )
     tenant.name, tenant.settings = locked.name, locked.settings
     return locked
+
+
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def api_key_mark_used(*, tenant: Tenant, api_key: ApiKey) -> None:
+    """Record that a key was used (at most once a minute; bookkeeping like a last login, so
+    no event). Runs in the request's tenant transaction."""
+    now = timezone.now()
+    last = api_key.last_used_at
+    if last is None or (now - last).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        ApiKey.objects.filter(tenant=tenant, pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now

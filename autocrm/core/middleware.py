@@ -98,6 +98,10 @@ class TenantMiddleware:
                 request.membership = account_selectors.membership_get(  # type: ignore[attr-defined]
                     tenant=tenant, user_id=user_id
                 )
+            if request.api_key is not None:  # type: ignore[attr-defined]
+                from autocrm.accounts.services import api_key_mark_used
+
+                api_key_mark_used(tenant=tenant, api_key=request.api_key)  # type: ignore[attr-defined]
             return self._respond(request)
 
     def _respond(self, request: HttpRequest) -> HttpResponse:

@@ -54,8 +54,11 @@ def tenant_context(
     tenant: Tenant, *, user_id: int | None = None, using: str = "default"
 ) -> Iterator[Tenant]:
     """Run the block in a transaction where only ``tenant``'s rows exist."""
+    # Outermost (a request, a job): the settings are transaction-local and vanish at commit,
+    # so there is nothing to read first or restore after (two queries saved per request).
+    outermost = not connections[using].in_atomic_block
     with transaction.atomic(using=using):
-        previous = _get_db_context(using)
+        previous = (None, None) if outermost else _get_db_context(using)
         _set_db_context(using, tenant.pk, user_id)
         token = _current_tenant.set(tenant)
         try:
@@ -67,7 +70,7 @@ def tenant_context(
             _current_tenant.reset(token)
         # Only on a normal exit: an exception rolls this atomic block back, settings included
         # (and in an aborted transaction set_config would fail and hide the real error).
-        if not connections[using].needs_rollback:
+        if not outermost and not connections[using].needs_rollback:
             _set_db_context(using, *previous)
 
 

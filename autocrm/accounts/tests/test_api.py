@@ -264,3 +264,13 @@ def test_audit_log_names_the_api_key_that_acted(client: Client, tenant_a: Tenant
     with tenant_context(tenant_a):
         event = Event.objects.get(type="invitation.created")
     assert event.actor_id is None and event.actor_label == f"api-key:{prefix}"
+
+
+def test_a_request_records_when_its_key_was_last_used(client: Client, tenant_a: Tenant) -> None:
+    raw = api_key(tenant_a, scope="read")
+    prefix = raw.split("_")[1]
+    with tenant_context(tenant_a):
+        assert ApiKey.objects.get(prefix=prefix).last_used_at is None
+    assert client.get("/api/v1/me", headers=bearer(raw)).status_code == 200
+    with tenant_context(tenant_a):
+        assert ApiKey.objects.get(prefix=prefix).last_used_at is not None
