@@ -87,7 +87,9 @@ class _CounterPool:
             pool = self._pools.get(ident)
             if pool is None:
                 pool = ConnectionPool(
-                    kwargs={**params, "autocommit": True},
+                    # Counters are disposable: no WAL flush wait per request (a crash may
+                    # forget the last few increments of a one-minute window, nothing else).
+                    kwargs={**params, "autocommit": True, "options": "-c synchronous_commit=off"},
                     min_size=1,
                     max_size=4,
                     name="autocrm-ratelimit",
