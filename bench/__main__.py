@@ -246,6 +246,7 @@ def main() -> int:
     from bench import indexes
 
     report["index_usage"] = indexes.run(tenant, rare, RESULTS / "explain" / "indexes")
+    report["rls_index_probes"] = indexes.probes(tenant, rare, RESULTS / "explain" / "probes")
     report["index_sizes"] = indexes.index_sizes()
     _http(tenant, report, echo)
     report["load_average"] = {"before": load_before, "after": os.getloadavg()}

@@ -132,6 +132,38 @@ def run(tenant: Tenant, rare: str, out_dir: Path) -> list[dict[str, Any]]:
     return report
 
 
+def probes(tenant: Tenant, rare: str, out_dir: Path) -> list[dict[str, Any]]:
+    """Single conditions that show what row-level security does to index use: each as
+    runtime role (RLS) and as owner role (BYPASSRLS)."""
+    typo = rare[:-2] + rare[-1] + rare[-2]
+    sql = {
+        "trigram_only": "SELECT id FROM tickets_ticket WHERE tenant_id = %(t)s AND subject %%> "
+        "%(typo)s ORDER BY updated_at DESC, id DESC LIMIT 51",
+        "fulltext_only": "SELECT id FROM tickets_ticket WHERE tenant_id = %(t)s AND search_vector "
+        "@@ plainto_tsquery('english', %(rare)s) ORDER BY updated_at DESC, id DESC LIMIT 51",
+        "contact_by_lower_email": "SELECT id FROM crm_contact WHERE tenant_id = %(t)s "
+        "AND lower(email) = 'nobody@customers.example'",
+    }
+    params = {"t": tenant.pk, "typo": typo, "rare": rare}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report: list[dict[str, Any]] = []
+    with (
+        psycopg.connect(_runtime_conninfo(), prepare_threshold=None) as runtime,
+        psycopg.connect(_owner_conninfo(), prepare_threshold=None) as owner,
+    ):
+        for name, statement in sql.items():
+            text = psycopg.ClientCursor(owner).mogrify(statement, params)
+            entry: dict[str, Any] = {"probe": name, "sql": text}
+            parts = []
+            for role, conn in (("rls", runtime), ("owner", owner)):
+                plan = _explain(conn, tenant.pk, text)
+                entry[role] = _summary(plan)
+                parts.append(f"-- {role}\n{text}\n\n{plan}")
+            (out_dir / f"{name}.txt").write_text("\n\n-----\n\n".join(parts) + "\n")
+            report.append(entry)
+    return report
+
+
 def index_sizes() -> dict[str, str]:
     return dict(
         owner_query(
