@@ -3,8 +3,9 @@
 Builds (once per ``BENCH_TICKETS``, default 1,000,000) the database ``autocrm_bench`` in the
 embedded PostgreSQL, then measures with warm-up: the agent queue (page 1 and 200), full-text
 search, the same SQL with and without RLS, ``GET /api/v1/tickets?status=open`` and ticket
-creation over real HTTP (uvicorn). Writes ``bench/results/tickets.json`` (other sizes:
-``tickets-<N>.json``) and ``bench/results/explain/*.txt``, and prints a summary.
+creation over real HTTP (uvicorn). Writes ``bench/results/tickets.json`` and
+``bench/results/explain/`` (other sizes: ``tickets-<N>.json``, ``explain-<N>/``), and prints
+a summary.
 """
 
 from __future__ import annotations
@@ -239,14 +240,15 @@ def main() -> int:
     report["cpu_per_call"] = tb.cpu_cost(cases)
     echo("RLS: the same SQL as runtime role vs owner role")
     report["rls"] = tb.rls_overhead(tenant, cases, warmup=20, iterations=300)
+    explain_dir = RESULTS / ("explain" if tickets == 1_000_000 else f"explain-{tickets}")
     echo("EXPLAIN (ANALYZE, BUFFERS)")
-    tb.explain_all(tenant, cases, RESULTS / "explain")
-    tb.explain_api_list(tenant, RESULTS / "explain")
+    tb.explain_all(tenant, cases, explain_dir)
+    tb.explain_api_list(tenant, explain_dir)
     echo("index usage: representative reads, EXPLAIN as runtime and owner role")
     from bench import indexes
 
-    report["index_usage"] = indexes.run(tenant, rare, RESULTS / "explain" / "indexes")
-    report["rls_index_probes"] = indexes.probes(tenant, rare, RESULTS / "explain" / "probes")
+    report["index_usage"] = indexes.run(tenant, rare, explain_dir / "indexes")
+    report["rls_index_probes"] = indexes.probes(tenant, rare, explain_dir / "probes")
     report["index_sizes"] = indexes.index_sizes()
     _http(tenant, report, echo)
     report["load_average"] = {"before": load_before, "after": os.getloadavg()}
