@@ -293,7 +293,6 @@ def _load(
         with timer.phase("drop indexes and foreign keys"):
             for table in bd.LOAD_TABLES:
                 restore += _detach(cursor, table, indexes=big_load and table.startswith("tickets"))
-        rng = np.random.default_rng([seed, 999])
         plans: list[bd.TenantPlan] = []
         with timer.phase("companies and contacts"):
             for index, setup in enumerate(setups):
@@ -360,7 +359,6 @@ def _load(
                         tags=list(bd.TAG_NAMES),
                     )
                 )
-        del rng
         bd.set_generation_state(vocab, tables, plans, seed, now_us)
         tasks = [(i, a, b) for i, plan in enumerate(plans) for a, b in plan.chunks()]
         with timer.phase("generate + COPY tickets and messages"):
