@@ -51,7 +51,12 @@ class Contact(TenantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint("tenant", Lower("email"), name="crm_contact_email_once"),
+            # Stored lowercase (checked) and matched with plain equality: under row-level
+            # security only leakproof operators can use an index, and lower() is not one.
+            models.UniqueConstraint(fields=["tenant", "email"], name="crm_contact_email_once"),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="crm_contact_email_lowercase"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "company"], name="crm_contact_company")]
 

@@ -17,7 +17,7 @@ def contact_get_or_create(
     """The tenant's contact with this email (case-insensitive), created if new."""
     validate_email(email)
     email = email.strip()
-    existing = Contact.objects.filter(tenant=tenant, email__lower=email.lower()).first()
+    existing = Contact.objects.filter(tenant=tenant, email=email.lower()).first()
     if existing is not None:
         return existing, False
     try:
@@ -34,5 +34,5 @@ def contact_get_or_create(
                 payload={"email": contact.email, "name": contact.name},
             )
     except IntegrityError:  # created concurrently by another request
-        return Contact.objects.get(tenant=tenant, email__lower=email.lower()), False
+        return Contact.objects.get(tenant=tenant, email=email.lower()), False
     return contact, True

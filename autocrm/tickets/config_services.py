@@ -56,7 +56,7 @@ def tag_create(*, tenant: Tenant, actor: Actor, name: str, color: str = "") -> T
 
     if color and not re.match(COLOR, color):
         raise ValidationError({"color": "Use a colour like #1f6feb."})
-    if Tag.objects.filter(tenant=tenant, name__lower=clean.lower()).exists():
+    if Tag.objects.filter(tenant=tenant, name=clean).exists():
         raise ValidationError({"name": f"The tag '{clean}' exists."})
     tag = Tag.objects.create(tenant=tenant, name=clean, color=color)
     _event(tenant, actor, "tag.created", tag, {"name": clean, "color": color})

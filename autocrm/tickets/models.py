@@ -230,7 +230,13 @@ class Tag(TenantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint("tenant", Lower("name"), name="tickets_tag_once")]
+        # Lowercase (checked), unique by plain equality so the index works under RLS.
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="tickets_tag_once"),
+            models.CheckConstraint(
+                condition=models.Q(name=Lower("name")), name="tickets_tag_lowercase"
+            ),
+        ]
 
 
 class FieldType(models.TextChoices):

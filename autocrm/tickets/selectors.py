@@ -130,7 +130,7 @@ def _filtered(*, tenant: Tenant, actor: Actor, filters: TicketFilters) -> QueryS
     if filters.requester_id is not None:
         tickets = tickets.filter(requester_id=filters.requester_id)
     if filters.requester_email:
-        tickets = tickets.filter(requester__email__lower=filters.requester_email.lower())
+        tickets = tickets.filter(requester__email=filters.requester_email.lower())
     if filters.organization_id is not None:
         tickets = tickets.filter(organization_id=filters.organization_id)
     for key, value in filters.custom_fields.items():
