@@ -141,8 +141,11 @@ def probes(tenant: Tenant, rare: str, out_dir: Path) -> list[dict[str, Any]]:
         "%(typo)s ORDER BY updated_at DESC, id DESC LIMIT 51",
         "fulltext_only": "SELECT id FROM tickets_ticket WHERE tenant_id = %(t)s AND search_vector "
         "@@ plainto_tsquery('english', %(rare)s) ORDER BY updated_at DESC, id DESC LIMIT 51",
+        # the requester lookup of every ticket create, before and after crm 0003
         "contact_by_lower_email": "SELECT id FROM crm_contact WHERE tenant_id = %(t)s "
         "AND lower(email) = 'nobody@customers.example'",
+        "contact_by_email": "SELECT id FROM crm_contact WHERE tenant_id = %(t)s "
+        "AND email = 'nobody@customers.example'",
     }
     params = {"t": tenant.pk, "typo": typo, "rare": rare}
     out_dir.mkdir(parents=True, exist_ok=True)
