@@ -135,10 +135,32 @@ else:
         dj_database_url.parse(os.environ.get("DATABASE_OWNER_URL") or os.environ["DATABASE_URL"])
     )
 
-_conn_age = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+# Under ASGI every request may run in another thread, so Django's per-thread persistent
+# connections pile up (one per thread, until the server runs out of slots). A psycopg pool
+# per process hands connections back after each request instead. DB_POOL_MAX_SIZE=0 turns
+# the pool off (then DB_CONN_MAX_AGE applies, e.g. behind PgBouncer).
+_pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", "8"))
+
+
+def _db(base: dict[str, Any], min_size: int) -> dict[str, Any]:
+    if _pool_max <= 0:
+        return {
+            **base,
+            "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+            "CONN_HEALTH_CHECKS": True,
+        }
+    pool = {
+        "min_size": min(min_size, _pool_max),
+        "max_size": _pool_max,
+        "timeout": 10,
+        "max_idle": 300,
+    }
+    return {**base, "CONN_MAX_AGE": 0, "OPTIONS": {**base.get("OPTIONS", {}), "pool": pool}}
+
+
 DATABASES = {
-    "default": {**_runtime, "CONN_MAX_AGE": _conn_age, "CONN_HEALTH_CHECKS": True},
-    "owner": {**_owner, "CONN_MAX_AGE": _conn_age, "CONN_HEALTH_CHECKS": True},
+    "default": _db(_runtime, min_size=2),
+    "owner": _db(_owner, min_size=0),
 }
 DATABASE_ROUTERS = ["autocrm.core.db_router.OwnerMigratesRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
