@@ -30,7 +30,7 @@ def _point_connections_at(dbname: str) -> None:
     for alias, role in (("default", embedded_db.RUNTIME_ROLE), ("owner", embedded_db.OWNER_ROLE)):
         conn = connections[alias]
         conn.close()
-        conn.close_pool()  # a pool keeps connections to the database it was made for
+        conn.close_pool()  # type: ignore[attr-defined]  # a pool keeps connections to its database
         conn.settings_dict.update(
             NAME=dbname, HOST=str(TEST_PG_DIR), USER=role, PASSWORD="", PORT="", CONN_MAX_AGE=0
         )
@@ -50,7 +50,7 @@ def setup_test_database(worker_id: str) -> str:
             _point_connections_at(template)
             call_command("migrate", database="owner", verbosity=0, interactive=False)
             connections["owner"].close()
-            connections["owner"].close_pool()
+            connections["owner"].close_pool()  # type: ignore[attr-defined]
             with psycopg.connect(
                 embedded_db.superuser_uri(TEST_PG_DIR, template), autocommit=True
             ) as conn:
@@ -101,6 +101,6 @@ def _session_alive(dbname: str) -> bool:
 def teardown_test_database(dbname: str) -> None:
     for alias in ("default", "owner"):
         connections[alias].close()
-        connections[alias].close_pool()
+        connections[alias].close_pool()  # type: ignore[attr-defined]
     with psycopg.connect(embedded_db.superuser_uri(TEST_PG_DIR), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

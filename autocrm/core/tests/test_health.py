@@ -58,13 +58,13 @@ def unreachable_database(django_db_blocker: pytest.FixtureRequest) -> Iterator[N
     original = dict(conn.settings_dict)
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         conn.close()
-        conn.close_pool()  # the pool would keep handing out connections to the real server
+        conn.close_pool()  # type: ignore[attr-defined]  # else it hands out live connections
         conn.settings_dict.update(HOST="/nonexistent-autocrm-socket-dir", PORT="5432")
         try:
             yield
         finally:
             conn.close()
-            conn.close_pool()
+            conn.close_pool()  # type: ignore[attr-defined]
             conn.settings_dict.clear()
             conn.settings_dict.update(original)
 
