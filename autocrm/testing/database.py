@@ -23,6 +23,8 @@ def _migrations_fingerprint() -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     digest.update(Path(settings.BASE_DIR, "uv.lock").read_bytes())
+    # Provisioning (roles, extensions, LEAKPROOF operators) shapes the template too.
+    digest.update(Path(embedded_db.__file__).read_bytes())
     return digest.hexdigest()[:12]
 
 
