@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import fasteners
 import psycopg
@@ -28,11 +29,17 @@ def _migrations_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
+def _close_pool(conn: Any) -> None:
+    """Close the alias's pool if one was made (the ``pool`` property would create one)."""
+    if conn.alias in getattr(conn, "_connection_pools", {}):
+        conn.close_pool()
+
+
 def _point_connections_at(dbname: str) -> None:
     for alias, role in (("default", embedded_db.RUNTIME_ROLE), ("owner", embedded_db.OWNER_ROLE)):
         conn = connections[alias]
         conn.close()
-        conn.close_pool()  # type: ignore[attr-defined]  # a pool keeps connections to its database
+        _close_pool(conn)  # a pool keeps connections to the database it was made for
         conn.settings_dict.update(
             NAME=dbname, HOST=str(TEST_PG_DIR), USER=role, PASSWORD="", PORT="", CONN_MAX_AGE=0
         )
@@ -52,7 +59,7 @@ def setup_test_database(worker_id: str) -> str:
             _point_connections_at(template)
             call_command("migrate", database="owner", verbosity=0, interactive=False)
             connections["owner"].close()
-            connections["owner"].close_pool()  # type: ignore[attr-defined]
+            _close_pool(connections["owner"])
             with psycopg.connect(
                 embedded_db.superuser_uri(TEST_PG_DIR, template), autocommit=True
             ) as conn:
@@ -103,6 +110,6 @@ def _session_alive(dbname: str) -> bool:
 def teardown_test_database(dbname: str) -> None:
     for alias in ("default", "owner"):
         connections[alias].close()
-        connections[alias].close_pool()  # type: ignore[attr-defined]
+        _close_pool(connections[alias])
     with psycopg.connect(embedded_db.superuser_uri(TEST_PG_DIR), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
