@@ -675,6 +675,24 @@ def ticket_message_add(
 # --- merge and split ----------------------------------------------------------------------
 
 
+def _system_note(
+    *, tenant: Tenant, ticket: Ticket, actor: Actor, text: str, now: dt.datetime
+) -> Message:
+    """An internal note that records what an action did (merge, split) in the conversation."""
+    import html
+
+    return Message.objects.create(
+        tenant=tenant,
+        ticket=ticket,
+        public=False,
+        author_user=actor.user,
+        body_html=f"<p>{html.escape(text)}</p>",
+        body_text=text,
+        channel=Channel.INTERNAL,
+        created_at=now,
+    )
+
+
 @transaction.atomic
 def ticket_merge(*, tenant: Tenant, actor: Actor, source_id: int, target_id: int) -> Ticket:
     """Move the source's conversation into the target and close the source."""
@@ -697,25 +715,19 @@ def ticket_merge(*, tenant: Tenant, actor: Actor, source_id: int, target_id: int
     moved = Message.objects.filter(tenant=tenant, ticket=source).update(ticket=target)
     Attachment.objects.filter(tenant=tenant, ticket=source).update(ticket=target)
     now = timezone.now()
-    Message.objects.create(
+    _system_note(
         tenant=tenant,
         ticket=target,
-        public=False,
-        author_user=actor.user,
-        body_html=f"<p>Ticket #{source.number} was merged into this ticket.</p>",
-        body_text=f"Ticket #{source.number} was merged into this ticket.",
-        channel=Channel.INTERNAL,
-        created_at=now,
+        actor=actor,
+        text=f"Ticket #{source.number} was merged into this ticket.",
+        now=now,
     )
-    Message.objects.create(
+    _system_note(
         tenant=tenant,
         ticket=source,
-        public=False,
-        author_user=actor.user,
-        body_html=f"<p>Merged into ticket #{target.number}.</p>",
-        body_text=f"Merged into ticket #{target.number}.",
-        channel=Channel.INTERNAL,
-        created_at=now,
+        actor=actor,
+        text=f"Merged into ticket #{target.number}.",
+        now=now,
     )
     target_diff = _apply_changes(
         tenant=tenant,
@@ -806,15 +818,12 @@ def ticket_split(
     from autocrm.tickets.models import Attachment
 
     Attachment.objects.filter(tenant=tenant, message_id__in=ids).update(ticket=new)
-    Message.objects.create(
+    _system_note(
         tenant=tenant,
         ticket=original,
-        public=False,
-        author_user=actor.user,
-        body_html=f"<p>{len(ids)} message(s) moved to ticket #{new.number}.</p>",
-        body_text=f"{len(ids)} message(s) moved to ticket #{new.number}.",
-        channel=Channel.INTERNAL,
-        created_at=now,
+        actor=actor,
+        text=f"{len(ids)} message(s) moved to ticket #{new.number}.",
+        now=now,
     )
     original.updated_at = now
     original.version += 1
