@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from autocrm.accounts.models import User
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
@@ -36,3 +37,20 @@ def contact_get_or_create(
     except IntegrityError:  # created concurrently by another request
         return Contact.objects.get(tenant=tenant, email=email.lower()), False
     return contact, True
+
+
+@transaction.atomic
+def contact_link_user(*, tenant: Tenant, actor: Actor, contact: Contact, user: User) -> Contact:
+    """Link a portal login to a contact that has none yet (a customer's own tickets)."""
+    linked = Contact.objects.filter(tenant=tenant, pk=contact.pk, user=None).update(user=user)
+    if linked:
+        contact.user = user
+        event_append(
+            tenant=tenant,
+            type="contact.user_linked",
+            subject=contact,
+            actor=actor.user,
+            actor_label=actor.label,
+            payload={"email": contact.email, "user_id": user.pk},
+        )
+    return contact

@@ -20,7 +20,7 @@ from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.crm.models import Contact
-from autocrm.crm.services import contact_get_or_create
+from autocrm.crm.services import contact_get_or_create, contact_link_user
 from autocrm.routing.models import Team
 from autocrm.tickets import access
 from autocrm.tickets.content import normalize_body
@@ -234,7 +234,7 @@ def _requester_for(*, tenant: Tenant, actor: Actor, email: str | None, name: str
             contact, _ = contact_get_or_create(
                 tenant=tenant, actor=actor, email=actor.user.email, name=name
             )
-            Contact.objects.filter(pk=contact.pk, user=None).update(user=actor.user)
+            contact_link_user(tenant=tenant, actor=actor, contact=contact, user=actor.user)
         return contact
     if not email:
         raise ValidationError({"requester_email": "A requester email is required."})

@@ -211,6 +211,9 @@ def test_customers_see_and_reply_to_their_own_tickets_only(ctx) -> None:  # type
     visible = Ticket.objects.filter(access.ticket_scope(tenant=ctx, actor=customer))
     assert list(visible) == [mine]
     assert Contact.objects.get(pk=mine.requester_id).user_id == customer.user_id
+    assert Event.objects.filter(
+        type="contact.user_linked", subject_id=str(mine.requester_id)
+    ).exists()
     msg = services.ticket_message_add(
         tenant=ctx, actor=customer, ticket_id=mine.pk, body="any news?", public=False
     )
