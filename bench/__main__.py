@@ -175,11 +175,7 @@ def _remove_created(tenant_id: int, before: dict[str, int]) -> None:
             "DELETE FROM crm_contact WHERE id > %s AND tenant_id = %s",
             [before["crm_contact"], tenant_id],
         )
-        conn.execute(
-            "UPDATE tickets_ticketcounter SET last_number = (SELECT max(number) FROM "
-            "tickets_ticket WHERE tenant_id = %s) WHERE tenant_id = %s",
-            [tenant_id, tenant_id],
-        )
+        conn.execute("SELECT autocrm_ticket_number_reset(%s)", [tenant_id])
 
 
 def main() -> int:

@@ -35,22 +35,37 @@ API_KEY_COLUMNS = (
 def api_key_authenticate(*, raw_key: str) -> tuple[Tenant, ApiKey] | None:
     """Find the tenant and key for a presented key, or None. Runs before any tenant is known,
     so the lookup goes through the SECURITY DEFINER function autocrm_api_key_lookup, which
-    returns one unrevoked key by its public prefix and nothing else."""
+    returns one unrevoked key by its public prefix and nothing else. The tenant row comes in
+    the same query (one round trip for every API request)."""
     parts = raw_key.split("_")
     if len(parts) != 3 or f"{parts[0]}_" != API_KEY_PREFIX or not parts[1] or not parts[2]:
         return None
+    tenant_fields = Tenant._meta.concrete_fields
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(API_KEY_COLUMNS)} FROM autocrm_api_key_lookup(%s)", [parts[1]]
+            f"SELECT {', '.join(f'k.{c}' for c in API_KEY_COLUMNS)}, "
+            f"{', '.join(f't.{f.column}' for f in tenant_fields)} "
+            f"FROM autocrm_api_key_lookup(%s) k JOIN {Tenant._meta.db_table} t "
+            "ON t.id = k.tenant_id",
+            [parts[1]],
         )
         row = cursor.fetchone()
     if row is None or not hmac.compare_digest(row[2], api_key_hash(raw_key)):
         return None
-    tenant = Tenant.objects.get(pk=row[1])
+    key_values, tenant_values = row[: len(API_KEY_COLUMNS)], row[len(API_KEY_COLUMNS) :]
+    tenant = Tenant.from_db(
+        connection.alias,
+        [f.attname for f in tenant_fields],
+        [  # the converters a queryset would apply (JSON settings arrive as text)
+            f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
+            for f, v in zip(tenant_fields, tenant_values, strict=True)
+        ],
+    )
     # from_db takes the values in the model's field order (absent fields stay deferred).
-    values = dict(zip(API_KEY_COLUMNS, row, strict=True))
+    values = dict(zip(API_KEY_COLUMNS, key_values, strict=True))
     attnames = [f.attname for f in ApiKey._meta.concrete_fields if f.attname in values]
     key = ApiKey.from_db(connection.alias, attnames, [values[name] for name in attnames])
+    key.tenant = tenant
     return tenant, key
 
 

@@ -166,7 +166,9 @@ def tickets_create(
     ticket = services.ticket_create(tenant=tenant, actor=actor, **data)
     response["ETag"] = etag(ticket.version)
     response["Location"] = f"/api/v1/tickets/{ticket.pk}"
-    return Status(201, selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket.pk))
+    # The service's ticket is complete (requester attached; assignee and team load on
+    # access only when set), so no second read of the row just written.
+    return Status(201, ticket)
 
 
 # Declared before /tickets/{ticket_id}: the router matches paths in order.

@@ -10,7 +10,7 @@ Shape of the data set (``--tickets N --tenants T``):
   solved/closed with a real backlog (new 4 %, open 14 %, pending 6 %, on hold 2 %, solved
   24 %, closed 50 %), priorities low 20 / normal 55 / high 18 / urgent 7 %, 92 % routed to a
   team (team sizes skewed), 0-3 tags, custom field values, numbers 1..n per tenant in
-  creation order, ``TicketCounter`` at the maximum;
+  creation order, the number sequence at the maximum;
 - 1 + Poisson(4) messages per ticket (mean ~5, at most 12): the requester's request, then
   agent replies and customer answers alternating, 12 % of agent messages internal notes;
 - text: subjects and message bodies drawn from a ~12,000 word vocabulary with Zipf-like

@@ -57,17 +57,16 @@ class Channel(models.TextChoices):
     INTERNAL = "internal", "Internal"
 
 
-class TicketCounter(TenantOwned):
-    """The last ticket number handed out in a tenant (numbers are gap-free per tenant)."""
+class TicketNumberField(models.BigIntegerField):
+    """The per-tenant ticket number. Services insert it as
+    ``autocrm_ticket_number_next(tenant_id)`` (a PostgreSQL sequence per tenant, see
+    migration 0005) and read the value back from the INSERT's RETURNING clause."""
 
-    last_number = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant"], name="tickets_counter_once")]
+    db_returning = True
 
 
 class Ticket(TenantOwned):
-    number = models.BigIntegerField()
+    number = TicketNumberField()
     subject = models.CharField(max_length=500)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, TextField, Value
+from django.db.models import BigIntegerField, F, Func, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -34,7 +34,6 @@ from autocrm.tickets.models import (
     Message,
     Status,
     Ticket,
-    TicketCounter,
     TicketType,
 )
 
@@ -168,19 +167,13 @@ def _custom_field_definitions(tenant: Tenant) -> dict[str, CustomField]:
     return {f.key: f for f in CustomField.objects.filter(tenant=tenant)}
 
 
-def _next_number(tenant: Tenant) -> int:
-    """Gap-free per-tenant numbers: the counter row stays locked until commit."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {TicketCounter._meta.db_table} (tenant_id, last_number) "
-            "VALUES (%s, 1) ON CONFLICT (tenant_id) DO UPDATE SET "
-            f"last_number = {TicketCounter._meta.db_table}.last_number + 1 "
-            "RETURNING last_number",
-            [tenant.pk],
-        )
-        return int(cursor.fetchone()[0])
+def _next_number(tenant: Tenant) -> Func:
+    """The ticket number, drawn inside the INSERT from the tenant's sequence. A sequence
+    never blocks, so concurrent creates in one tenant do not queue behind each other's
+    commit; a rolled-back create leaves a gap (numbers are unique and increasing)."""
+    return Func(
+        Value(tenant.pk), function="autocrm_ticket_number_next", output_field=BigIntegerField()
+    )
 
 
 def _json_value(value: Any) -> Any:

@@ -89,7 +89,7 @@ class Command(BaseCommand):
             timer=timer,
         )
         with timer.phase("vacuum analyze"), connections[OWNER].cursor() as cursor:
-            for table in (*bd.LOAD_TABLES, "tickets_ticketcounter"):
+            for table in bd.LOAD_TABLES:
                 cursor.execute(f'VACUUM (ANALYZE) "{table}"')
         with timer.phase("verify search vectors"):
             checked = _verify_search_vectors(options["verify"], options["seed"])
@@ -373,11 +373,9 @@ def _load(
                 if counts["tickets"] // 100_000 != (counts["tickets"] - chunk.n_tickets) // 100_000:
                     timer.echo(f"    {counts['tickets']} tickets loaded ({timer.total:.0f}s)")
             timer.echo(f"    of which waiting for COPY: {copy_seconds:.1f}s")
+        # The number sequences continue after the loaded tickets.
         cursor.execute(
-            "INSERT INTO tickets_ticketcounter (tenant_id, last_number) "
-            "SELECT tenant_id, max(number) FROM tickets_ticket WHERE tenant_id = ANY(%s) "
-            "GROUP BY tenant_id ON CONFLICT (tenant_id) DO UPDATE SET last_number = "
-            "GREATEST(tickets_ticketcounter.last_number, EXCLUDED.last_number)",
+            "SELECT autocrm_ticket_number_reset(t) FROM unnest(%s::bigint[]) AS t",
             [[p.tenant_id for p in plans]],
         )
         with timer.phase("rebuild indexes, validate foreign keys"):
