@@ -1,21 +1,32 @@
-"""ASGI entry point: Django views and the REST API over HTTP, Channels for websockets."""
+"""ASGI entry point: uvicorn serves HTTP and websockets.
+
+HTTP requests run Django's synchronous (WSGI) handler on a thread pool through a2wsgi:
+every view and middleware here is synchronous and the tenant middleware holds one
+transaction per request, so Django's ASGI handler would only add thread hops
+(sync → async → sync) to each request (ADR 0005). Websockets go to Channels.
+"""
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_asgi_app = get_asgi_application()
 
+from django.core.wsgi import get_wsgi_application
+
+django_wsgi_app = get_wsgi_application()
+
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
 
+http_application = WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS)  # type: ignore[arg-type]
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_application,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -135,11 +135,14 @@ else:
         dj_database_url.parse(os.environ.get("DATABASE_OWNER_URL") or os.environ["DATABASE_URL"])
     )
 
-# Under ASGI every request may run in another thread, so Django's per-thread persistent
-# connections pile up (one per thread, until the server runs out of slots). A psycopg pool
-# per process hands connections back after each request instead. DB_POOL_MAX_SIZE=0 turns
-# the pool off (then DB_CONN_MAX_AGE applies, e.g. behind PgBouncer).
-_pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", "8"))
+# HTTP requests run on a pool of WEB_THREADS threads per server process (config/asgi.py).
+WEB_THREADS = int(os.environ.get("WEB_THREADS", "8"))
+
+# Django's per-thread persistent connections would pile up with the threads serving
+# requests (one per thread, until the server runs out of slots). A psycopg pool per process
+# hands connections back after each request instead; it holds one per request thread.
+# DB_POOL_MAX_SIZE=0 turns the pool off (then DB_CONN_MAX_AGE applies, e.g. behind PgBouncer).
+_pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", str(WEB_THREADS)))
 
 
 def _db(base: dict[str, Any], min_size: int) -> dict[str, Any]:
