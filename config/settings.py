@@ -6,6 +6,7 @@ embedded PostgreSQL under AUTOCRM_VAR_DIR/pg (started by `make run` / the test s
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -345,6 +346,9 @@ LOGGING = {
         "procrastinate": {"level": os.environ.get("WORKER_LOG_LEVEL", "WARNING")},
     },
 }
+# One line per request: request_finished carries method, path, status, request id, tenant,
+# IP and user. request_started (before the tenant is known) only with LOG_LEVEL=DEBUG.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
 structlog.configure(
     processors=[
         structlog.contextvars.merge_contextvars,

@@ -16,8 +16,8 @@ def contact_get_or_create(
     *, tenant: Tenant, actor: Actor, email: str, name: str = ""
 ) -> tuple[Contact, bool]:
     """The tenant's contact with this email (case-insensitive), created if new."""
-    validate_email(email)
     email = email.strip()
+    validate_email(email)
     existing = Contact.objects.filter(tenant=tenant, email=email.lower()).first()
     if existing is not None:
         return existing, False
