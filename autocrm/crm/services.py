@@ -18,9 +18,10 @@ def contact_get_or_create(
     """The tenant's contact with this email (case-insensitive), created if new."""
     email = email.strip()
     validate_email(email)
-    existing = Contact.objects.filter(tenant=tenant, email=email.lower()).first()
-    if existing is not None:
-        return existing, False
+    try:  # unique per tenant, so get() (no ORDER BY for first() to compile)
+        return Contact.objects.get(tenant=tenant, email=email.lower()), False
+    except Contact.DoesNotExist:
+        pass
     try:
         with transaction.atomic():
             contact = Contact.objects.create(
