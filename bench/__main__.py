@@ -217,6 +217,8 @@ def main() -> int:
             f"{tb.QUEUE_PAGE} by keyset cursor)",
             "search": " ".join(words),
             "search_rare_word": rare,
+            "search_typo": tb.typo_of(words[0]),
+            "search_no_match": "xqzvbnwk",
             "rows_returned": rows,
         },
     }
@@ -230,6 +232,8 @@ def main() -> int:
             "search_highlight": 150,
             "search_no_highlight": 150,
             "search_rare_word": 40,
+            "search_typo": 20,
+            "search_no_match": 20,
         },
     )
     echo("CPU per call (load-independent cost)")

@@ -38,18 +38,25 @@ def measure(fn: Callable[[], Any], *, warmup: int, iterations: int) -> list[floa
 def measure_pair(
     first: Callable[[], Any], second: Callable[[], Any], *, warmup: int, iterations: int
 ) -> tuple[list[float], list[float]]:
-    """Two variants interleaved (A, B, A, B...), so drifting machine load hits both alike."""
+    """Two variants interleaved, so drifting machine load hits both alike, and in
+    alternating order (A B, B A, ...): whichever runs second finds the first one's pages
+    and plans warm, which would otherwise always favour the same variant."""
     for _ in range(warmup):
         first()
         second()
     a: list[float] = []
     b: list[float] = []
-    for _ in range(iterations):
+
+    def timed(fn: Callable[[], Any]) -> float:
         t0 = time.perf_counter()
-        first()
-        t1 = time.perf_counter()
-        second()
-        t2 = time.perf_counter()
-        a.append((t1 - t0) * 1000.0)
-        b.append((t2 - t1) * 1000.0)
+        fn()
+        return (time.perf_counter() - t0) * 1000.0
+
+    for i in range(iterations):
+        if i % 2 == 0:
+            a.append(timed(first))
+            b.append(timed(second))
+        else:
+            b.append(timed(second))
+            a.append(timed(first))
     return a, b

@@ -98,6 +98,14 @@ def _captured(fn: Callable[[], TicketPage]) -> tuple[TicketPage, list[str]]:
     return page, sql
 
 
+def typo_of(word: str) -> str:
+    """The word with its second and third letters swapped ("please" -> "plaese")."""
+    return word[0] + word[2] + word[1] + word[3:] if len(word) > 3 else word + word[-1]
+
+
+SLOW_CASES = ("search_rare_word", "search_typo", "search_no_match")
+
+
 def build_cases(
     tenant: Tenant, team_id: int, words: list[str], rare: str
 ) -> tuple[list[Case], dict[str, Any]]:
@@ -118,6 +126,9 @@ def build_cases(
         ("search_highlight", lambda: _selector(tenant, text, None, True)),
         ("search_no_highlight", lambda: _selector(tenant, text, None, False)),
         ("search_rare_word", lambda: _selector(tenant, rare, None, True)),
+        # nothing matches exactly: typo-tolerant subject matching takes over
+        ("search_typo", lambda: _selector(tenant, typo_of(words[0]), None, True)),
+        ("search_no_match", lambda: _selector(tenant, "xqzvbnwk", None, True)),
     ]
     cases: list[Case] = []
     rows: dict[str, Any] = {}
@@ -156,7 +167,7 @@ def cpu_cost(cases: list[Case], iterations: int = 60) -> dict[str, Any]:
         pid = int(cursor.fetchone()[0])
     result: dict[str, Any] = {}
     for case in cases:
-        n = max(5, iterations // 10) if case.name == "search_rare_word" else iterations
+        n = max(5, iterations // 10) if case.name in SLOW_CASES else iterations
         case.run()
         py0, pg0, wall0 = time.process_time(), _backend_cpu_seconds(pid), time.perf_counter()
         for _ in range(n):
@@ -194,7 +205,7 @@ def rls_overhead(
         for case in cases:
             if case.name == "search_no_highlight":
                 continue  # its SQL is part of search_highlight
-            rare = case.name == "search_rare_word"  # slow without its index: fewer rounds
+            rare = case.name in SLOW_CASES  # slower: fewer rounds
             with_rls, without = measure_pair(
                 _replay(runtime, tenant.pk, case.sql),
                 _replay(owner, tenant.pk, case.sql),

@@ -45,12 +45,26 @@ class TicketPage:
     next_cursor: str | None
 
 
-def _encode_cursor(sort: str, values: list[Any]) -> str:
-    raw = json.dumps(
-        {"s": sort, "v": [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]},
-        separators=(",", ":"),
-    )
+def _encode_cursor(sort: str, values: list[Any], mode: str = "") -> str:
+    data: dict[str, Any] = {
+        "s": sort,
+        "v": [v.isoformat() if isinstance(v, dt.datetime) else v for v in values],
+    }
+    if mode:
+        data["m"] = mode
+    raw = json.dumps(data, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_mode(cursor: str) -> str:
+    """The text-match mode a cursor was made for ("" or "typo"); errors surface in
+    _decode_cursor."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return ""
+    mode = data.get("m", "") if isinstance(data, dict) else ""
+    return mode if mode in MATCH_MODES else ""
 
 
 def _decode_cursor(cursor: str, sort: str) -> list[Any]:
@@ -161,6 +175,14 @@ def _text_query(tenant: Tenant, filters: TicketFilters) -> SearchQuery | None:
 
 
 TYPO_THRESHOLD = "0.5"  # pg_trgm word similarity; the default 0.6 misses one-letter typos
+MATCH_MODES = ("", "typo")  # full text; else (nothing matched) typo-tolerant subject match
+# Text search reads the newest rows of the sort order first and stops at a page of matches;
+# when this many rows hold too few matches, the term is rare: all matches come from the
+# GIN index instead (see _text_page and docs/tickets-performance.md).
+SEARCH_WINDOW = 2000
+# Typo matching checks each row's subject cheaply, while its GIN path rechecks many rows
+# that share trigrams with the words: walk further before taking that path.
+TYPO_WINDOW_FACTOR = 5
 
 
 def _set_typo_tolerance() -> None:
@@ -170,6 +192,81 @@ def _set_typo_tolerance() -> None:
         cursor.execute(
             "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [TYPO_THRESHOLD]
         )
+
+
+def _match_sql(tenant: Tenant, filters: TicketFilters, mode: str, table: str) -> RawSQL:
+    """The text condition on ``table``: the full-text vector matches every word and phrase,
+    or (mode "typo") the subject is word-similar to the words."""
+    if mode == "typo":
+        return RawSQL(  # noqa: S611 - constant SQL and alias; the words are a parameter
+            f'{table}."subject" %%> %s', [filters.text], output_field=BooleanField()
+        )
+    config = search_config(tenant)
+    parts: list[str] = []
+    params: list[str] = []
+    if filters.words:
+        parts.append("plainto_tsquery(%s::regconfig, %s)")
+        params += [config, filters.text]
+    for phrase in filters.phrases:
+        parts.append("phraseto_tsquery(%s::regconfig, %s)")
+        params += [config, phrase]
+    # The SQL text is built from constants and the table alias; values are parameters.
+    return RawSQL(  # noqa: S611
+        f'{table}."search_vector" @@ ({" && ".join(parts)})', params, output_field=BooleanField()
+    )
+
+
+def _text_page(
+    tenant: Tenant,
+    tickets: QuerySet[Ticket],
+    filters: TicketFilters,
+    mode: str,
+    sort: str,
+    take: int,
+) -> list[int]:
+    """Ids of the first ``take`` matching tickets in ``sort`` order, in two shapes because
+    PostgreSQL's row estimate for a text match is a guess (for a word that matches nothing
+    it walks the whole tenant):
+
+    1. walk the first SEARCH_WINDOW rows of the sort order (an index scan) and stop at
+       ``take`` matches: a common term is answered here;
+    2. otherwise take every match from the GIN index (the CTE is MATERIALIZED so the
+       planner cannot turn it back into a walk) and sort those: a rare term has few."""
+    from django.db import connection
+
+    window = SEARCH_WINDOW * (TYPO_WINDOW_FACTOR if mode == "typo" else 1)
+    keys = SORT_KEYS[sort]
+    columns = [column for column, _ in keys]
+    order = ", ".join(f'"{c}" {"DESC" if desc else "ASC"}' for c, desc in keys)
+    needed = list(dict.fromkeys(["id", *columns, "search_vector", "subject"]))
+    window_sql, window_params = (
+        tickets.order_by(*[f"-{c}" if d else c for c, d in keys])
+        .values(*needed)[:window]
+        .query.sql_with_params()
+    )
+    match = _match_sql(tenant, filters, mode, "w")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT w.id FROM ({window_sql}) w WHERE {match.sql} ORDER BY {order} LIMIT %s",
+            [*window_params, *match.params, take],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        if len(ids) == take:
+            return ids
+        cursor.execute(f"SELECT count(*) FROM ({window_sql}) w", window_params)
+        if cursor.fetchone()[0] < window:
+            return ids  # the window held every candidate row
+        every_sql, every_params = (
+            tickets.filter(_match_sql(tenant, filters, mode, '"tickets_ticket"'))
+            .order_by()
+            .values(*dict.fromkeys(["id", *columns]))
+            .query.sql_with_params()
+        )
+        cursor.execute(
+            f"WITH m AS MATERIALIZED ({every_sql}) SELECT id FROM m ORDER BY {order} LIMIT %s",
+            [*every_params, take],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def ticket_list(
@@ -182,38 +279,51 @@ def ticket_list(
     highlight: bool = True,
 ) -> TicketPage:
     """One page of tickets. Free text matches the weighted full-text vector (subject, then
-    messages) or, for partial words and typos, the subject by trigram word similarity."""
+    messages); when nothing matches it, words match the subject by trigram word similarity
+    (partial words and typos), and the cursor keeps that mode for the next pages."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     tickets = _filtered(tenant=tenant, actor=actor, filters=filters)
     text_query = _text_query(tenant, filters) if filters.has_text else None
     sort = filters.sort or ("priority" if not filters.has_text else "-updated_at")
-    if text_query is not None:
+    mode = ""
+    if text_query is not None and sort == "relevance":
         _set_typo_tolerance()
         match = Q(search_vector=text_query)
         if filters.words and not filters.phrases:
             match |= Q(subject__trigram_word_similar=filters.text)
-        tickets = tickets.filter(match)
-        if sort == "relevance":
-            tickets = tickets.annotate(rank=SearchRank(F("search_vector"), text_query))
+        tickets = tickets.filter(match).annotate(rank=SearchRank(F("search_vector"), text_query))
     elif sort == "relevance":
         sort = "-updated_at"
     if cursor:
         tickets = tickets.filter(_after_cursor(sort, _decode_cursor(cursor, sort)))
+        mode = _cursor_mode(cursor)
+        if mode == "typo":
+            _set_typo_tolerance()
+    rows = _select_rows(tickets)
     order = [f"-{column}" if desc else column for column, desc in SORT_KEYS[sort]]
-    # search_vector (kilobytes per ticket) is only ever matched in SQL, never read here
-    rows = list(
-        tickets.select_related("requester", "assignee", "team")
-        .defer("search_vector")
-        .order_by(*order)[: limit + 1]
-    )
+    if text_query is not None and sort != "relevance":
+        ids = _text_page(tenant, tickets, filters, mode, sort, limit + 1)
+        if not ids and not cursor and filters.words and not filters.phrases:
+            _set_typo_tolerance()
+            mode = "typo"
+            ids = _text_page(tenant, tickets, filters, mode, sort, limit + 1)
+        by_id = {t.pk: t for t in rows.filter(pk__in=ids)}
+        page = [by_id[i] for i in ids if i in by_id]
+    else:
+        page = list(rows.order_by(*order)[: limit + 1])
     next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = _encode_cursor(sort, [getattr(last, c) for c, _ in SORT_KEYS[sort]])
-    if highlight and text_query is not None and rows:
-        _attach_highlights(tenant=tenant, actor=actor, tickets=rows, filters=filters)
-    return TicketPage(items=rows, next_cursor=next_cursor)
+    if len(page) > limit:
+        page = page[:limit]
+        last = page[-1]
+        next_cursor = _encode_cursor(sort, [getattr(last, c) for c, _ in SORT_KEYS[sort]], mode)
+    if highlight and text_query is not None and page:
+        _attach_highlights(tenant=tenant, actor=actor, tickets=page, filters=filters)
+    return TicketPage(items=page, next_cursor=next_cursor)
+
+
+def _select_rows(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    # search_vector (kilobytes per ticket) is only ever matched in SQL, never read here
+    return tickets.select_related("requester", "assignee", "team").defer("search_vector")
 
 
 def _attach_highlights(

@@ -149,3 +149,44 @@ def test_timeline_shows_who_changed_what(ctx) -> None:  # type: ignore[no-untype
     services.ticket_update(tenant=ctx, actor=SYSTEM, ticket_id=t.pk, changes={"priority": "high"})
     types = [e.type for e in selectors.ticket_timeline(tenant=ctx, actor=SYSTEM, ticket=t)]
     assert types == ["ticket.updated", "ticket.created"]
+
+
+def _all_pages(tenant, query: str, limit: int) -> list[int]:  # type: ignore[no-untyped-def]
+    found: list[int] = []
+    cursor = None
+    while True:
+        page = listing(tenant, query, limit=limit, cursor=cursor, highlight=False)
+        found += numbers(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 5, 50])
+def test_text_search_pages_are_the_same_whichever_shape_answers(  # type: ignore[no-untyped-def]
+    ctx, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """A small window makes the search take the rare-term path (all matches from the index);
+    a large one answers from the walk. Both give every match once, newest first."""
+    made = [
+        ticket(ctx, subject=f"Refund request {n}" if n % 3 == 0 else f"Shipping {n}", body="Hi")
+        for n in range(12)
+    ]
+    refunds = [t.number for t in reversed(made) if t.subject.startswith("Refund")]
+    monkeypatch.setattr(selectors, "SEARCH_WINDOW", window)
+    assert _all_pages(ctx, "refund", limit=2) == refunds
+    assert _all_pages(ctx, "refund status:new", limit=1) == refunds
+    assert _all_pages(ctx, "nothingmatchesthis", limit=2) == []
+
+
+def test_typos_are_matched_only_when_nothing_matches_exactly(  # type: ignore[no-untyped-def]
+    ctx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(selectors, "SEARCH_WINDOW", 2)
+    invoices = [ticket(ctx, subject=f"Invoice {n} is wrong", body="Hi") for n in range(3)]
+    exact = ticket(ctx, subject="Invoce printed on paper", body="Hi")  # the typo, as a word
+    # "invoce" matches one ticket exactly: no typo-tolerant results are mixed in
+    assert numbers(listing(ctx, "invoce")) == [exact.number]
+    # "invoise" matches nothing exactly: similar subjects, newest first, page after page
+    expected = [t.number for t in reversed([*invoices, exact])]
+    assert _all_pages(ctx, "invoise", limit=1) == expected
