@@ -68,3 +68,22 @@ def test_the_runtime_role_cannot_draw_another_tenants_numbers(
         cursor.execute("SELECT autocrm_ticket_number_next(%s)", [tenant_b.pk])
     with tenant_context(tenant_b):
         assert ticket(tenant_b).number == 1  # nothing was drawn from tenant B's sequence
+
+
+def test_the_runtime_role_reaches_number_sequences_only_through_the_function(
+    tenant_a: Tenant,
+) -> None:
+    with tenant_context(tenant_a):
+        ticket(tenant_a)
+    with (
+        pytest.raises(DatabaseError, match="permission denied"),
+        tenant_context(tenant_a),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT nextval(%s)", [f"tickets_number_{tenant_a.pk}"])
+    with (
+        pytest.raises(DatabaseError, match="permission denied"),
+        tenant_context(tenant_a),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT autocrm_ticket_number_reset(%s)", [tenant_a.pk])
