@@ -76,6 +76,17 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def _cpu_calibration_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (best of 5). The machine is shared and
+    its speed drifts by tens of percent; results are comparable only at similar values."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.process_time()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.process_time() - t0)
+    return round(best * 1000, 1)
+
+
 def _setup_django() -> None:
     os.environ["AUTOCRM_DB_NAME"] = dataset.DB_NAME
     os.environ.pop("DATABASE_URL", None)
@@ -194,6 +205,7 @@ def main() -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     load_before = os.getloadavg()
+    speed_before = _cpu_calibration_ms()
     tenant = tb.big_tenant()
     team_id, open_in_team = tb.busiest_team(tenant)
     words, rare = tb.search_words()
@@ -252,6 +264,7 @@ def main() -> int:
     report["index_sizes"] = indexes.index_sizes()
     _http(tenant, report, echo)
     report["load_average"] = {"before": load_before, "after": os.getloadavg()}
+    report["cpu_calibration_ms"] = {"before": speed_before, "after": _cpu_calibration_ms()}
     report["targets"] = _verdicts(report)
     report["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -143,7 +143,16 @@ class Ticket(TenantOwned):
                 models.F("id").desc(),
                 name="tickets_ticket_updated",
             ),
-            models.Index("tenant", "assignee", "status", name="tickets_ticket_assignee"),
+            # "My open tickets" (assignee:me status:open, default sort) as one ordered range.
+            models.Index(
+                "tenant",
+                "assignee",
+                "status",
+                models.F("priority").desc(),
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="tickets_ticket_assignee_queue",
+            ),
             models.Index("tenant", "requester", name="tickets_ticket_requester"),
             models.Index("tenant", "organization", name="tickets_ticket_org"),
             GinIndex(fields=["search_vector"], name="tickets_ticket_fts"),
