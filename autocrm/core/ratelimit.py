@@ -94,7 +94,8 @@ class _CounterPool:
                     max_size=4,
                     name="autocrm-ratelimit",
                     open=True,
-                    check=ConnectionPool.check_connection,
+                    # No check on every checkout (one more round trip per API request):
+                    # a connection that died is dropped and the statement retried once.
                 )
                 self._pools[ident] = pool
             return pool
@@ -111,11 +112,21 @@ atexit.register(_pools.close_all)
 
 
 def _execute(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
-    with _pools.get().connection() as conn:
-        cursor: psycopg.Cursor[Any]
-        with conn.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone() if cursor.description else None
+    pool = _pools.get()
+    for attempt in (1, 2):
+        try:
+            with pool.connection() as conn:
+                cursor: psycopg.Cursor[Any]
+                with conn.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    return cursor.fetchone() if cursor.description else None
+        except psycopg.OperationalError:
+            # After a server restart (or an idle timeout) every pooled connection may be
+            # dead: test them all once, replacing the dead ones, and retry the statement.
+            if attempt == 2:
+                raise
+            pool.check()
+    raise AssertionError("unreachable")
 
 
 def rate_limit_hit(

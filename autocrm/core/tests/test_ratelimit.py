@@ -144,3 +144,16 @@ def test_old_windows_are_deleted(pinned_clock: None) -> None:
     assert buckets() == {"key:long-ago", "key:last-minute"}
     ratelimit.rate_limit_hit("key:someone-new")  # opens a new window: sweeps expired ones
     assert buckets() == {"key:last-minute", "key:someone-new"}
+
+
+def test_a_counter_connection_that_died_is_replaced_without_an_error(pinned_clock: None) -> None:
+    assert ratelimit.rate_limit_hit("key:restart").count == 1
+    with _other_process_connection() as admin:  # the same role may end its own sessions
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND usename = current_user "
+            "AND pid <> pg_backend_pid() AND query LIKE %s",
+            ["%core_ratelimitcounter%"],
+        ).fetchone()
+    assert ended is not None and ended[0] >= 1
+    assert ratelimit.rate_limit_hit("key:restart").count == 2
