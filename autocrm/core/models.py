@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +44,10 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=50, unique=True, validators=[SLUG_VALIDATOR])
     name = models.CharField(max_length=200)
     settings = models.JSONField(default=dict, blank=True)
+    # Replaced whenever configuration that processes cache changes (custom field
+    # definitions, ...): see autocrm.core.config_cache. A random value, so the stamp of a
+    # rolled-back change never comes back.
+    config_stamp = models.UUIDField(default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

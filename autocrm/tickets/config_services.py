@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from autocrm.core.actors import Actor
+from autocrm.core.config_cache import tenant_config_changed
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.tickets import access
@@ -121,6 +122,7 @@ def custom_field_create(
             )
     except IntegrityError as exc:
         raise ValidationError({"key": f"The key '{key}' is taken."}) from exc
+    tenant_config_changed(tenant=tenant)
     _event(
         tenant,
         actor,
@@ -155,6 +157,7 @@ def custom_field_update(
     diff = _diff(field, changes)
     if diff:
         field.save()
+        tenant_config_changed(tenant=tenant)
         _event(tenant, actor, "custom_field.updated", field, {"key": field.key, "changes": diff})
     return field
 
@@ -165,6 +168,7 @@ def custom_field_delete(*, tenant: Tenant, actor: Actor, field: CustomField) -> 
     access.require_admin(actor)
     _event(tenant, actor, "custom_field.deleted", field, {"key": field.key})
     field.delete()
+    tenant_config_changed(tenant=tenant)
 
 
 # --- saved views ----------------------------------------------------------------------------

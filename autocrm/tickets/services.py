@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from autocrm.accounts.models import Membership, Role
 from autocrm.core.actors import Actor
+from autocrm.core.config_cache import tenant_config_cached
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.crm.models import Contact
@@ -165,7 +166,12 @@ def _clean_organization(tenant: Tenant, company_id: int | None) -> int | None:
 
 
 def _custom_field_definitions(tenant: Tenant) -> dict[str, CustomField]:
-    return {f.key: f for f in CustomField.objects.filter(tenant=tenant)}
+    """Cached per process until the definitions change (config_services bump the stamp)."""
+    return tenant_config_cached(
+        tenant,
+        "tickets.custom_fields",
+        lambda: {f.key: f for f in CustomField.objects.filter(tenant=tenant)},
+    )
 
 
 def _next_number(tenant: Tenant) -> Func:

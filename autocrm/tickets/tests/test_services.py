@@ -99,6 +99,29 @@ def test_custom_fields_are_validated_against_definitions(ctx) -> None:  # type: 
         )
 
 
+def test_definition_changes_reach_the_next_ticket_write(ctx) -> None:  # type: ignore[no-untyped-def]
+    from autocrm.core.models import Tenant
+    from autocrm.tickets import config_services
+
+    ticket(ctx)  # the definitions (none yet) are now cached in this process
+    admin = actor_for(ctx, "admin")
+    plan = config_services.custom_field_create(
+        tenant=Tenant.objects.get(pk=ctx.pk), actor=admin, label="Plan", field_type="text",
+        required=True,
+    )  # fmt: skip
+    next_request = Tenant.objects.get(pk=ctx.pk)
+    with pytest.raises(ValidationError) as exc:
+        ticket(next_request)
+    assert set(exc.value.message_dict) == {"custom_fields.plan"}
+    config_services.custom_field_update(
+        tenant=next_request, actor=admin, field=plan, changes={"required": False}
+    )
+    assert ticket(Tenant.objects.get(pk=ctx.pk)).custom_fields == {}
+    config_services.custom_field_delete(tenant=next_request, actor=admin, field=plan)
+    with pytest.raises(ValidationError, match="plan"):
+        ticket(Tenant.objects.get(pk=ctx.pk), custom_fields={"plan": "pro"})
+
+
 def test_update_records_from_and_to_and_bumps_the_version(ctx) -> None:  # type: ignore[no-untyped-def]
     agent = actor_for(ctx, "agent")
     t = ticket(ctx)
