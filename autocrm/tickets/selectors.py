@@ -179,10 +179,13 @@ MATCH_MODES = ("", "typo")  # full text; else (nothing matched) typo-tolerant su
 # Text search reads the newest rows of the sort order first and stops at a page of matches;
 # when this many rows hold too few matches, the term is rare: all matches come from the
 # GIN index instead (see _text_page and docs/tickets-performance.md).
-SEARCH_WINDOW = 2000
+SEARCH_WINDOW = 5000
 # Typo matching checks each row's subject cheaply, while its GIN path rechecks many rows
 # that share trigrams with the words: walk further before taking that path.
-TYPO_WINDOW_FACTOR = 5
+TYPO_WINDOW_FACTOR = 2
+# Up to this many matches are fetched through the GIN index and sorted; more means a term
+# common enough that walking the sort order finds a page soon.
+MATCH_CAP = 5000
 
 
 def _set_typo_tolerance() -> None:
@@ -224,14 +227,16 @@ def _text_page(
     sort: str,
     take: int,
 ) -> list[int]:
-    """Ids of the first ``take`` matching tickets in ``sort`` order, in two shapes because
-    PostgreSQL's row estimate for a text match is a guess (for a word that matches nothing
-    it walks the whole tenant):
+    """Ids of the first ``take`` matching tickets in ``sort`` order. PostgreSQL's row
+    estimate for a text match is a guess (for a word that matches nothing it walked the
+    whole tenant's recency index), so the shape is chosen from what the data shows:
 
-    1. walk the first SEARCH_WINDOW rows of the sort order (an index scan) and stop at
-       ``take`` matches: a common term is answered here;
-    2. otherwise take every match from the GIN index (the CTE is MATERIALIZED so the
-       planner cannot turn it back into a walk) and sort those: a rare term has few."""
+    1. walk the first SEARCH_WINDOW rows of the sort order and stop at ``take`` matches:
+       a term common among recent tickets is answered here;
+    2. otherwise count the matches from the GIN index alone (bitmap scan, at most
+       MATCH_CAP rows read): up to MATCH_CAP of them are sorted and answered directly;
+    3. more than that means a common term, just not among the newest rows: walk on in
+       sort order until a page is found."""
     from django.db import connection
 
     window = SEARCH_WINDOW * (TYPO_WINDOW_FACTOR if mode == "typo" else 1)
@@ -245,6 +250,7 @@ def _text_page(
         .query.sql_with_params()
     )
     match = _match_sql(tenant, filters, mode, "w")
+    matching = tickets.filter(_match_sql(tenant, filters, mode, '"tickets_ticket"'))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT w.id FROM ({window_sql}) w WHERE {match.sql} ORDER BY {order} LIMIT %s",
@@ -257,16 +263,30 @@ def _text_page(
         if cursor.fetchone()[0] < window:
             return ids  # the window held every candidate row
         every_sql, every_params = (
-            tickets.filter(_match_sql(tenant, filters, mode, '"tickets_ticket"'))
-            .order_by()
-            .values(*dict.fromkeys(["id", *columns]))
-            .query.sql_with_params()
+            matching.order_by().values(*dict.fromkeys(["id", *columns])).query.sql_with_params()
         )
+        # Only a bitmap scan of the GIN index may answer this (a walk or a sequential scan
+        # is what the guess would pick); the settings are transaction-local and restored.
         cursor.execute(
-            f"WITH m AS MATERIALIZED ({every_sql}) SELECT id FROM m ORDER BY {order} LIMIT %s",
-            [*every_params, take],
+            "SELECT set_config('enable_seqscan', 'off', true), "
+            "set_config('enable_indexscan', 'off', true)"
         )
-        return [row[0] for row in cursor.fetchall()]
+        try:
+            cursor.execute(
+                f"WITH m AS MATERIALIZED ({every_sql} LIMIT %s) "
+                f"SELECT id, (SELECT count(*) FROM m) FROM m ORDER BY {order} LIMIT %s",
+                [*every_params, MATCH_CAP + 1, take],
+            )
+            rows = cursor.fetchall()
+        finally:
+            cursor.execute(
+                "SELECT set_config('enable_seqscan', 'on', true), "
+                "set_config('enable_indexscan', 'on', true)"
+            )
+        if not rows or rows[0][1] <= MATCH_CAP:
+            return [row[0] for row in rows]
+    order_by = [f"-{c}" if d else c for c, d in keys]
+    return list(matching.order_by(*order_by).values_list("id", flat=True)[:take])
 
 
 def ticket_list(

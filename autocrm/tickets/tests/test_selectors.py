@@ -162,18 +162,28 @@ def _all_pages(tenant, query: str, limit: int) -> list[int]:  # type: ignore[no-
             return found
 
 
-@pytest.mark.parametrize("window", [1, 2, 3, 5, 50])
+@pytest.mark.parametrize(
+    ("window", "cap"),
+    [
+        (1, 1),  # window too small, too many matches for the index path: the ordered walk
+        (1, 50),  # window too small: every match from the GIN index, sorted
+        (2, 3),
+        (3, 100),
+        (50, 5000),  # the window holds everything
+    ],
+)
 def test_text_search_pages_are_the_same_whichever_shape_answers(  # type: ignore[no-untyped-def]
-    ctx, monkeypatch: pytest.MonkeyPatch, window: int
+    ctx, monkeypatch: pytest.MonkeyPatch, window: int, cap: int
 ) -> None:
-    """A small window makes the search take the rare-term path (all matches from the index);
-    a large one answers from the walk. Both give every match once, newest first."""
+    """Small limits force the other plan shapes; each gives every match once, newest
+    first, page after page."""
     made = [
         ticket(ctx, subject=f"Refund request {n}" if n % 3 == 0 else f"Shipping {n}", body="Hi")
         for n in range(12)
     ]
     refunds = [t.number for t in reversed(made) if t.subject.startswith("Refund")]
     monkeypatch.setattr(selectors, "SEARCH_WINDOW", window)
+    monkeypatch.setattr(selectors, "MATCH_CAP", cap)
     assert _all_pages(ctx, "refund", limit=2) == refunds
     assert _all_pages(ctx, "refund status:new", limit=1) == refunds
     assert _all_pages(ctx, "nothingmatchesthis", limit=2) == []
