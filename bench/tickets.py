@@ -196,28 +196,49 @@ def rls_overhead(
     tenant: Tenant, cases: list[Case], *, warmup: int, iterations: int
 ) -> dict[str, Any]:
     """Each case's SQL replayed as the runtime role (RLS applies) and as the owner role
-    (BYPASSRLS; the SQL filters tenant_id explicitly anyway), interleaved."""
+    (BYPASSRLS; the SQL filters tenant_id explicitly anyway), interleaved in pairs.
+
+    ``p50_diff_pct`` compares the two medians; ``paired_p50_diff_pct`` is the median of the
+    per-pair differences over the owner's median, which cancels what a pair shares (the
+    machine's speed in that moment) and is the verdict. ``backend_cpu_diff_pct`` compares
+    the CPU each role's backend process used over all pairs (10 ms clock ticks)."""
+    import statistics
+
     result: dict[str, Any] = {}
     with (
         psycopg.connect(_runtime_conninfo(), prepare_threshold=None) as runtime,
         psycopg.connect(_owner_conninfo(), prepare_threshold=None) as owner,
     ):
+        pids = [
+            int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
+            for conn in (runtime, owner)
+        ]
         for case in cases:
             if case.name == "search_no_highlight":
                 continue  # its SQL is part of search_highlight
             rare = case.name in SLOW_CASES  # slower: fewer rounds
+            cpu0 = [_backend_cpu_seconds(pid) for pid in pids]
             with_rls, without = measure_pair(
                 _replay(runtime, tenant.pk, case.sql),
                 _replay(owner, tenant.pk, case.sql),
                 warmup=3 if rare else warmup,
                 iterations=20 if rare else iterations,
             )
+            cpu1 = [_backend_cpu_seconds(pid) for pid in pids]
             a, b = summary(with_rls), summary(without)
+            paired = statistics.median(x - y for x, y in zip(with_rls, without, strict=True))
+            rls_cpu, owner_cpu = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
             result[case.name] = {
                 "with_rls": a,
                 "without_rls_owner": b,
                 "p50_diff_pct": round((a["p50_ms"] / b["p50_ms"] - 1) * 100, 1),
                 "p95_diff_pct": round((a["p95_ms"] / b["p95_ms"] - 1) * 100, 1),
+                "paired_p50_diff_ms": round(paired, 3),
+                "paired_p50_diff_pct": round(paired / b["p50_ms"] * 100, 1),
+                "backend_cpu_s": {"with_rls": round(rls_cpu, 2), "owner": round(owner_cpu, 2)},
+                "backend_cpu_diff_pct": (
+                    round((rls_cpu / owner_cpu - 1) * 100, 1) if owner_cpu > 0 else None
+                ),
             }
     return result
 
