@@ -37,16 +37,34 @@ def _listing(tenant: Tenant, query: str) -> Callable[[], Any]:
     return run
 
 
+_GUC = re.compile(r"set_config\('(enable_\w+)', '(on|off)', true\)")
+_SETTINGS_PREFIX = "-- settings: "
+
+
 def _sql_of(tenant: Tenant, fn: Callable[[], Any]) -> list[str]:
+    """The reads of tickets/messages a selector sent. Planner settings it switched for a
+    statement (text search's index-only path) travel with that statement as a comment."""
     with tenant_context(tenant), CaptureQueriesContext(connection) as captured:
         fn()
-    return [
-        q["sql"]
-        for q in captured.captured_queries
-        if q["sql"].lstrip().upper().startswith("SELECT")
-        and "app.tenant_id" not in q["sql"]
-        and ("tickets_ticket" in q["sql"] or "tickets_message" in q["sql"])
-    ]
+    statements: list[str] = []
+    settings: dict[str, str] = {}
+    for q in captured.captured_queries:
+        sql = q["sql"]
+        guc = dict(_GUC.findall(sql))
+        if guc:
+            settings.update(guc)
+            continue
+        if (
+            sql.lstrip().upper().startswith(("SELECT", "WITH"))
+            and "app.tenant_id" not in sql
+            and ("tickets_ticket" in sql or "tickets_message" in sql)
+        ):
+            switched = {k: v for k, v in settings.items() if v == "off"}
+            if switched:
+                header = ", ".join(f"{k}={v}" for k, v in sorted(switched.items()))
+                sql = f"{_SETTINGS_PREFIX}{header}\n{sql}"
+            statements.append(sql)
+    return statements
 
 
 def queries(tenant: Tenant, rare: str) -> list[tuple[str, str, list[str]]]:
@@ -99,6 +117,11 @@ def _explain(conn: psycopg.Connection[Any], tenant_id: int, sql: str) -> str:
     with conn.transaction():
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
         conn.execute("SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', true)")
+        if sql.startswith(_SETTINGS_PREFIX):
+            header, sql = sql.split("\n", 1)
+            for item in header[len(_SETTINGS_PREFIX) :].split(", "):
+                name, value = item.split("=")
+                conn.execute("SELECT set_config(%s, %s, true)", [name, value])
         rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql).fetchall()
     return "\n".join(r[0] for r in rows)
 

@@ -256,7 +256,7 @@ def explain_all(tenant: Tenant, cases: list[Case], out_dir: Path) -> None:
                 with conn.transaction():
                     conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant.pk)])
                     for statement in case.sql:
-                        if not statement.lstrip().upper().startswith("SELECT"):
+                        if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                             continue
                         if "set_config(" in statement:
                             conn.execute(statement)
