@@ -266,23 +266,22 @@ def _text_page(
             matching.order_by().values(*dict.fromkeys(["id", *columns])).query.sql_with_params()
         )
         # Only a bitmap scan of the GIN index may answer this (a walk or a sequential scan
-        # is what the guess would pick); the settings are transaction-local and restored.
+        # is what the guess would pick). The settings are transaction-local: an error
+        # discards them with the transaction, success switches them back.
         cursor.execute(
             "SELECT set_config('enable_seqscan', 'off', true), "
             "set_config('enable_indexscan', 'off', true)"
         )
-        try:
-            cursor.execute(
-                f"WITH m AS MATERIALIZED ({every_sql} LIMIT %s) "
-                f"SELECT id, (SELECT count(*) FROM m) FROM m ORDER BY {order} LIMIT %s",
-                [*every_params, MATCH_CAP + 1, take],
-            )
-            rows = cursor.fetchall()
-        finally:
-            cursor.execute(
-                "SELECT set_config('enable_seqscan', 'on', true), "
-                "set_config('enable_indexscan', 'on', true)"
-            )
+        cursor.execute(
+            f"WITH m AS MATERIALIZED ({every_sql} LIMIT %s) "
+            f"SELECT id, (SELECT count(*) FROM m) FROM m ORDER BY {order} LIMIT %s",
+            [*every_params, MATCH_CAP + 1, take],
+        )
+        rows = cursor.fetchall()
+        cursor.execute(
+            "SELECT set_config('enable_seqscan', 'on', true), "
+            "set_config('enable_indexscan', 'on', true)"
+        )
         if not rows or rows[0][1] <= MATCH_CAP:
             return [row[0] for row in rows]
     order_by = [f"-{c}" if d else c for c, d in keys]

@@ -187,6 +187,14 @@ def test_text_search_pages_are_the_same_whichever_shape_answers(  # type: ignore
     assert _all_pages(ctx, "refund", limit=2) == refunds
     assert _all_pages(ctx, "refund status:new", limit=1) == refunds
     assert _all_pages(ctx, "nothingmatchesthis", limit=2) == []
+    # the index-only path switches planner settings for one statement, not the request
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')"
+        )
+        assert cursor.fetchone() == ("on", "on")
 
 
 def test_typos_are_matched_only_when_nothing_matches_exactly(  # type: ignore[no-untyped-def]
