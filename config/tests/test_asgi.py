@@ -70,3 +70,31 @@ def test_concurrent_api_creates_are_each_committed_once(tenant_a: Tenant) -> Non
         assert Ticket.objects.count() == 6 and Message.objects.count() == 6
     body = json.loads(responses[0].content)
     assert body["requester"]["email"].endswith("@example.com")
+
+
+def test_uploads_and_file_downloads_stream_through(tenant_a: Tenant) -> None:
+    raw = api_key(tenant_a, scope="write")
+    [created] = call(
+        (
+            "POST",
+            "/api/v1/tickets",
+            {
+                "headers": bearer(raw),
+                "json": {"subject": "Scan", "body": "Attached.", "requester_email": "s@x.com"},
+            },
+        )
+    )
+    data = b"%PDF-1.4\n" + bytes(range(256)) * 2048  # ~0.5 MB, binary
+    [uploaded] = call(
+        (
+            "POST",
+            f"/api/v1/tickets/{created.json()['id']}/attachments",
+            {"headers": bearer(raw), "files": {"file": ("scan.pdf", data, "application/pdf")}},
+        )
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["size"] == len(data)
+    [download] = call(("GET", uploaded.json()["download_url"], {"headers": bearer(raw)}))
+    assert download.status_code == 200
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert download.content == data
