@@ -113,3 +113,13 @@ def teardown_test_database(dbname: str) -> None:
         _close_pool(connections[alias])
     with psycopg.connect(embedded_db.superuser_uri(TEST_PG_DIR), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def runtime_connection(*, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """A separate connection to the test database as the runtime role: what another
+    process (web worker, job) would hold while the test's own connection works."""
+    params = connections["default"].get_connection_params()
+    conninfo = " ".join(
+        f"{key}={params[key]}" for key in ("host", "port", "dbname", "user") if params.get(key)
+    )
+    return psycopg.connect(conninfo, autocommit=autocommit)

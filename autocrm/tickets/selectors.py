@@ -56,23 +56,17 @@ def _encode_cursor(sort: str, values: list[Any], mode: str = "") -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _cursor_mode(cursor: str) -> str:
-    """The text-match mode a cursor was made for ("" or "typo"); errors surface in
-    _decode_cursor."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        return ""
-    mode = data.get("m", "") if isinstance(data, dict) else ""
-    return mode if mode in MATCH_MODES else ""
-
-
-def _decode_cursor(cursor: str, sort: str) -> list[Any]:
+def _decode_cursor(cursor: str, sort: str) -> tuple[list[Any], str]:
+    """The sort key values after which the page starts, and the text-match mode the cursor
+    was made for ("" or "typo")."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(data, dict) or data.get("s") != sort:
             raise CursorError("The cursor belongs to another sort order.")
+        mode = data.get("m", "")
+        if mode not in MATCH_MODES:
+            raise CursorError("The cursor is malformed.")
         raw_values = data["v"]
         keys = SORT_KEYS[sort]
         if not isinstance(raw_values, list) or len(raw_values) != len(keys):
@@ -87,7 +81,7 @@ def _decode_cursor(cursor: str, sort: str) -> list[Any]:
                 values.append(value)
             else:
                 raise CursorError("The cursor is malformed.")
-        return values
+        return values, mode
     except CursorError:
         raise
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
@@ -314,8 +308,8 @@ def ticket_list(
     elif sort == "relevance":
         sort = "-updated_at"
     if cursor:
-        tickets = tickets.filter(_after_cursor(sort, _decode_cursor(cursor, sort)))
-        mode = _cursor_mode(cursor)
+        after, mode = _decode_cursor(cursor, sort)
+        tickets = tickets.filter(_after_cursor(sort, after))
         if mode == "typo":
             _set_typo_tolerance()
     rows = _select_rows(tickets)

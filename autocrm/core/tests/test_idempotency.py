@@ -6,7 +6,6 @@ import datetime as dt
 import json
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connections
 from django.test import Client
@@ -17,6 +16,7 @@ from autocrm.accounts.tests.factories import api_key, bearer
 from autocrm.core.idempotency import advisory_lock_id, idempotency_purge_expired
 from autocrm.core.models import Event, IdempotencyKey, Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.testing.database import runtime_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -85,13 +85,8 @@ def test_a_duplicate_while_the_first_is_in_flight_is_409(client: Client, tenant_
     raw = api_key(tenant_a)
     with tenant_context(tenant_a):
         key = ApiKey.objects.get(prefix=raw.split("_")[1])
-    params: dict[str, Any] = {
-        k: v
-        for k, v in connections["default"].get_connection_params().items()
-        if isinstance(v, str | int)
-    }
     # Another process is still running the first request: it holds the key's lock.
-    with psycopg.connect(**params) as other, other.transaction():
+    with runtime_connection() as other, other.transaction():
         other.execute(
             "SELECT pg_advisory_xact_lock(%s)",
             [advisory_lock_id(tenant_a.pk, f"key:{key.pk}", "busy")],

@@ -10,14 +10,13 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
-from django.db import connections
 from django.test import Client
 
 from autocrm.accounts.tests.factories import api_key, bearer, member
 from autocrm.core import ratelimit
 from autocrm.core.models import Tenant
+from autocrm.testing.database import runtime_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +30,6 @@ def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ratelimit.rate_limit_reset()
     yield
     ratelimit.rate_limit_reset()
-
-
-def _other_process_connection() -> psycopg.Connection[Any]:
-    params: dict[str, Any] = {
-        k: v
-        for k, v in connections["default"].get_connection_params().items()
-        if isinstance(v, str | int)
-    }
-    return psycopg.connect(**params, autocommit=True)
 
 
 def test_every_api_response_carries_the_headers(
@@ -101,7 +91,7 @@ def test_counts_are_shared_with_other_processes(
     headers = bearer(api_key(tenant_a))
     assert client.get("/api/v1/me", headers=headers)["RateLimit-Remaining"] == "599"
     key_id = json.loads(client.get("/api/v1/me", headers=headers).content)["api_key"]["id"]
-    with _other_process_connection() as other:
+    with runtime_connection(autocommit=True) as other:
         # Another web process counts 10 requests of the same key in this window.
         for _ in range(10):
             other.execute(
@@ -133,12 +123,12 @@ def test_concurrent_hits_are_counted_exactly(pinned_clock: None) -> None:
 
 def test_old_windows_are_deleted(pinned_clock: None) -> None:
     def buckets() -> set[str]:
-        with _other_process_connection() as other:
+        with runtime_connection(autocommit=True) as other:
             rows = other.execute("SELECT bucket FROM core_ratelimitcounter").fetchall()
         return {row[0] for row in rows}
 
     window = ratelimit.WINDOW_SECONDS * (int(NOW) // ratelimit.WINDOW_SECONDS)
-    with _other_process_connection() as other:
+    with runtime_connection(autocommit=True) as other:
         other.execute(ratelimit._UPSERT, ["key:long-ago", window - 3600])
         other.execute(ratelimit._UPSERT, ["key:last-minute", window - 60])
     assert buckets() == {"key:long-ago", "key:last-minute"}
@@ -148,7 +138,7 @@ def test_old_windows_are_deleted(pinned_clock: None) -> None:
 
 def test_a_counter_connection_that_died_is_replaced_without_an_error(pinned_clock: None) -> None:
     assert ratelimit.rate_limit_hit("key:restart").count == 1
-    with _other_process_connection() as admin:  # the same role may end its own sessions
+    with runtime_connection(autocommit=True) as admin:  # the same role may end its own sessions
         ended = admin.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND usename = current_user "

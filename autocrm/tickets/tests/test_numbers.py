@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
 import pytest
-from django.db import DatabaseError, connection, connections
+from django.db import DatabaseError, connection
 
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.testing.database import runtime_connection
 from autocrm.tickets.models import Ticket
 from autocrm.tickets.tests.factories import ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def runtime_connection() -> psycopg.Connection[Any]:
-    params = connections["default"].get_connection_params()
-    return psycopg.connect(
-        " ".join(f"{k}={v}" for k, v in params.items() if k in ("host", "port", "dbname", "user"))
-    )
 
 
 def test_creates_in_one_tenant_do_not_wait_for_each_others_commit(tenant_a: Tenant) -> None:
