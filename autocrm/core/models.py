@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
@@ -64,6 +64,17 @@ TENANT_SETTING_DEFAULTS: dict[str, Any] = {
     # When true, agents see only tickets of their own teams plus those assigned to them.
     "restrict_agents_to_own_teams": False,
 }
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def as_stored(instance: _M) -> _M:
+    """Mark an instance built from an INSERT's RETURNING values as a stored row, like a
+    fetched one: ``save()`` then updates it instead of inserting a second row."""
+    instance._state.adding = False
+    instance._state.db = DEFAULT_DB_ALIAS
+    return instance
 
 
 class TenantOwned(models.Model):

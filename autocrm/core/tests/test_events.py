@@ -98,6 +98,22 @@ def test_event_append_refuses_to_run_outside_a_transaction(tenant: Tenant) -> No
         event_append(tenant=tenant, type="test.happened", subject=("test.thing", 1), actor=None)
 
 
+def test_the_appended_event_is_returned_as_stored(tenant: Tenant, calls: Calls) -> None:
+    with tenant_context(tenant):
+        event = event_append(
+            tenant=tenant,
+            type="test.happened",
+            subject=("test.thing", 7),
+            actor=None,
+            payload={"from": "a", "to": ["b", 2]},
+        )
+    stored = reload(event)
+    fields = [f.attname for f in Event._meta.concrete_fields]
+    assert {f: getattr(event, f) for f in fields} == {f: getattr(stored, f) for f in fields}
+    assert (event.actor_label, event.subject_id) == ("system", "7")
+    assert not event._state.adding
+
+
 def test_a_committed_event_runs_each_matching_handler_once(tenant: Tenant, calls: Calls) -> None:
     event = append(tenant)
     [job] = dispatch_jobs(event)

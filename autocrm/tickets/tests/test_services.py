@@ -9,7 +9,8 @@ from autocrm.accounts.tests.factories import member
 from autocrm.core.actors import Actor
 from autocrm.core.models import Event
 from autocrm.core.tenancy import tenant_context
-from autocrm.crm.models import Contact
+from autocrm.crm.models import Company, Contact
+from autocrm.crm.services import contact_get_or_create
 from autocrm.routing.models import Team, TeamMember
 from autocrm.tickets import access, services
 from autocrm.tickets.errors import TicketClosedError, VersionConflictError
@@ -49,6 +50,52 @@ def test_create_numbers_per_tenant_and_records_the_first_message(ctx, tenant_b) 
     assert msg.public and msg.author_contact_id == first.requester_id
     assert "<p>" in msg.body_html and "password is wrong" in msg.body_text
     assert [e.type for e in events(ctx, first)] == ["ticket.created"]
+
+
+def test_create_returns_the_ticket_as_stored(ctx) -> None:  # type: ignore[no-untyped-def]
+    """The service builds its answer from the INSERT's RETURNING row: it must equal a read."""
+    company = Company.objects.create(tenant=ctx, name="Acme")
+    contact, _ = contact_get_or_create(tenant=ctx, actor=SYSTEM, email="kim@acme.test")
+    Contact.objects.filter(pk=contact.pk).update(company=company, name="Kim")
+    team = Team.objects.create(tenant=ctx, name="Billing")
+    created = ticket(
+        ctx,
+        requester_email=" KIM@acme.test ",
+        status="solved",
+        priority="high",
+        type="incident",
+        tags=["Billing", "vip"],
+        team_id=team.pk,
+        metadata={"source": "test"},
+    )
+    stored = Ticket.objects.select_related("requester").get(pk=created.pk)
+    fields = [f.attname for f in Ticket._meta.concrete_fields if f.name != "search_vector"]
+    assert {f: getattr(created, f) for f in fields} == {f: getattr(stored, f) for f in fields}
+    assert created.organization_id == company.pk and created.solved_at is not None
+    assert (created.requester.pk, created.requester.email, created.requester.name) == (
+        contact.pk,
+        "kim@acme.test",
+        "Kim",
+    )
+    assert not created._state.adding  # a saved row: save() updates it, never inserts
+    assert Ticket.objects.filter(
+        pk=created.pk,
+        search_vector=SearchQuery("password"),  # the body is indexed
+    ).exists()
+    (event,) = events(ctx, created)
+    message = Message.objects.get(ticket=created)
+    assert event.payload["message_id"] == message.pk
+    assert event.payload["requester"] == {"id": contact.pk, "email": "kim@acme.test"}
+
+
+def test_create_for_a_new_requester_creates_the_contact(ctx) -> None:  # type: ignore[no-untyped-def]
+    created = ticket(ctx, requester_email="New.Person@Example.test", requester_name="New")
+    contact = Contact.objects.get(pk=created.requester_id)
+    assert (contact.email, contact.name) == ("new.person@example.test", "New")
+    assert Event.objects.filter(
+        tenant=ctx, type="contact.created", subject_id=str(contact.pk)
+    ).exists()
+    assert Message.objects.get(ticket=created).author_contact_id == contact.pk
 
 
 def test_create_sanitizes_html(ctx) -> None:  # type: ignore[no-untyped-def]
