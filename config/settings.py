@@ -311,6 +311,9 @@ else:
 # --- Logging: structlog JSON with request id and tenant ---------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+# The client address is REMOTE_ADDR (autocrm/core/request_logging.py), not ipware's guess
+# from X-Forwarded-For headers anyone can send.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 _renderer = (
     structlog.processors.JSONRenderer()
     if LOG_FORMAT == "json"

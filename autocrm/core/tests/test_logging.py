@@ -66,6 +66,15 @@ def test_request_lines_carry_request_id_and_tenant(client: Client, captured: Cap
 
 
 @pytest.mark.django_db
+def test_the_logged_address_is_the_peer_not_a_forwarded_header(
+    client: Client, captured: Captured
+) -> None:
+    client.get("/healthz", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    [finished] = [line for line in captured.lines() if line["event"] == "request_finished"]
+    assert finished["ip"] == "198.51.100.7"
+
+
+@pytest.mark.django_db
 def test_requests_without_a_tenant_have_no_tenant(client: Client, captured: Captured) -> None:
     client.get("/healthz")
     [finished] = [line for line in captured.lines() if line["event"] == "request_finished"]
