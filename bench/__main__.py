@@ -128,7 +128,6 @@ def _verdicts(report: dict[str, Any]) -> dict[str, Any]:
 def _http(tenant: Any, report: dict[str, Any], echo: Any) -> None:
     from autocrm.accounts.services import api_key_create, api_key_revoke
     from bench import http
-    from bench.tickets import owner_query
 
     api_key, raw = api_key_create(tenant=tenant, actor=None, name="bench", scope="write")
     try:
@@ -141,52 +140,14 @@ def _http(tenant: Any, report: dict[str, Any], echo: Any) -> None:
                 "uvicorn_workers": http.UVICORN_WORKERS,
                 "list_open": http.list_latency(base, raw, warmup=30, iterations=300),
             }
-            before = {
-                table: owner_query(f'SELECT coalesce(max(id), 0) FROM "{table}"')[0][0]
-                for table in (
-                    "tickets_ticket",
-                    "tickets_message",
-                    "crm_contact",
-                    "core_event",
-                    "procrastinate_jobs",
-                )
-            }
+            bench_uri = dataset.bench_uri()
+            before = dataset.high_water(bench_uri)
             echo("HTTP: POST /api/v1/tickets, 4 clients, 20 s")
             http.create_throughput(base, raw, clients=4, seconds=3)  # warm-up
             report["http"]["create"] = http.create_throughput(base, raw, clients=4, seconds=20)
-            _remove_created(tenant.pk, before)
+            dataset.remove_above(bench_uri, before)  # the data set stays as seeded
     finally:
         api_key_revoke(tenant=tenant, actor=None, api_key=api_key)
-
-
-def _remove_created(tenant_id: int, before: dict[str, int]) -> None:
-    """Delete what the create benchmark added, so the data set stays the same size."""
-    import psycopg
-
-    from bench.tickets import _owner_conninfo
-
-    with psycopg.connect(_owner_conninfo()) as conn, conn.transaction():
-        conn.execute(
-            "DELETE FROM procrastinate_jobs WHERE id > %s AND status = 'todo'",
-            [before["procrastinate_jobs"]],
-        )
-        conn.execute(
-            "DELETE FROM core_event WHERE id > %s AND tenant_id = %s",
-            [before["core_event"], tenant_id],
-        )
-        conn.execute(
-            "DELETE FROM tickets_message WHERE id > %s AND tenant_id = %s",
-            [before["tickets_message"], tenant_id],
-        )
-        conn.execute(
-            "DELETE FROM tickets_ticket WHERE id > %s AND tenant_id = %s",
-            [before["tickets_ticket"], tenant_id],
-        )
-        conn.execute(
-            "DELETE FROM crm_contact WHERE id > %s AND tenant_id = %s",
-            [before["crm_contact"], tenant_id],
-        )
-        conn.execute("SELECT autocrm_ticket_number_reset(%s)", [tenant_id])
 
 
 def main() -> int:

@@ -2,7 +2,10 @@
 
 The size and the seed run's report are kept as the database's comment, so the next run
 reuses the data when ``BENCH_TICKETS`` is unchanged and reseeds (from an empty, freshly
-migrated database) when it differs."""
+migrated database) when it differs. The comment also keeps the highest id of each table the
+benchmarks write to, as seeded: a reused data set is trimmed back to them first, so rows an
+interrupted run (or a profiling session) left behind cannot skew the next run. Recent
+tickets matter: the search walks the newest rows first."""
 
 from __future__ import annotations
 
@@ -23,6 +26,14 @@ DB_NAME = os.environ.get("BENCH_DB_NAME", "autocrm_bench")
 DATA_FORMAT = 1  # bump when the generator changes so old data sets are rebuilt
 TENANTS = 10
 SEED = 1
+# Tables the benchmarks add rows to, children before parents (the order rows are removed in).
+WRITTEN_TABLES = (
+    "tickets_message",
+    "tickets_ticket",
+    "crm_contact",
+    "core_event",
+    "procrastinate_jobs",
+)
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -65,7 +76,14 @@ def ensure(tickets: int, echo: Any = print) -> dict[str, Any]:
     if info and info.get("tickets") == tickets and info.get("format") == DATA_FORMAT:
         echo(f"reusing {DB_NAME}: {tickets} tickets, seeded {info.get('seeded_at')}")
         _manage("migrate", "--verbosity", "0", DEBUG="1")  # new index migrations apply here
-        return {**info, "reused": True}
+        bench_uri = embedded_db.superuser_uri(data_dir, DB_NAME)
+        if "high_water" not in info:  # recorded before marks existed: take them if intact
+            info["high_water"] = _marks_of_intact(bench_uri, info)
+            _record(admin, info)
+        removed = remove_above(bench_uri, info["high_water"])
+        if any(removed.values()):
+            echo(f"removed rows left by an earlier run: {removed}")
+        return {**info, "reused": True, "removed_leftovers": removed}
     echo(f"building {DB_NAME} with {tickets} tickets (this takes a while)")
     embedded_db.provision(admin, DB_NAME, recreate=True)
     _manage("migrate", "--verbosity", "0", DEBUG="1")
@@ -83,11 +101,84 @@ def ensure(tickets: int, echo: Any = print) -> dict[str, Any]:
         "seeded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seed_wall_seconds": round(wall, 1),
         "seed_report": report,
+        "high_water": high_water(embedded_db.superuser_uri(data_dir, DB_NAME)),
     }
-    with psycopg.connect(admin, autocommit=True) as conn:
+    _record(admin, info)
+    return {**info, "reused": False}
+
+
+def _record(admin_uri: str, info: dict[str, Any]) -> None:
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
         conn.execute(
             psycopg.sql.SQL("COMMENT ON DATABASE {} IS {}").format(
                 psycopg.sql.Identifier(DB_NAME), psycopg.sql.Literal(json.dumps(info))
             )
         )
-    return {**info, "reused": False}
+
+
+def bench_uri() -> str:
+    """A superuser URI for the bench database (the server must be up)."""
+    return embedded_db.superuser_uri(embedded_db.default_data_dir(), DB_NAME)
+
+
+def high_water(uri: str) -> dict[str, int]:
+    """The highest id in each table the benchmarks write to."""
+    with psycopg.connect(uri, autocommit=True) as conn:
+        return {
+            table: int(
+                conn.execute(  # type: ignore[index]
+                    psycopg.sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(
+                        psycopg.sql.Identifier(table)
+                    )
+                ).fetchone()[0]
+            )
+            for table in WRITTEN_TABLES
+        }
+
+
+def remove_above(uri: str, marks: dict[str, int]) -> dict[str, int]:
+    """Delete every row above the marks (as the owner, all tenants: nothing but the
+    benchmarks writes here), restart the ticket numbers after the highest one left, and
+    vacuum what changed so dead rows and pending index entries are gone. Rows removed per
+    table."""
+    removed: dict[str, int] = {}
+    with psycopg.connect(uri, autocommit=True) as conn:
+        with conn.transaction():
+            for table in WRITTEN_TABLES:
+                removed[table] = conn.execute(
+                    psycopg.sql.SQL("DELETE FROM {} WHERE id > %s").format(
+                        psycopg.sql.Identifier(table)
+                    ),
+                    [marks[table]],
+                ).rowcount
+            if removed["tickets_ticket"]:
+                conn.execute("SELECT autocrm_ticket_number_reset(id) FROM core_tenant")
+        for table, count in removed.items():
+            if count:
+                conn.execute(
+                    psycopg.sql.SQL("VACUUM (ANALYZE) {}").format(psycopg.sql.Identifier(table))
+                )
+    return removed
+
+
+def _marks_of_intact(uri: str, info: dict[str, Any]) -> dict[str, int]:
+    """Marks for a data set seeded before they were recorded: its current highest ids, if
+    its row counts are still the seeded ones; otherwise it must be rebuilt."""
+    report = info.get("seed_report", {})
+    with psycopg.connect(uri, autocommit=True) as conn:
+        counts = {
+            key: conn.execute(  # type: ignore[index]
+                psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table))
+            ).fetchone()[0]
+            for key, table in (
+                ("tickets", "tickets_ticket"),
+                ("messages", "tickets_message"),
+                ("contacts", "crm_contact"),
+            )
+        }
+    if any(counts[key] != report.get(key) for key in counts):
+        raise RuntimeError(
+            f"{DB_NAME} has rows the seed did not write ({counts} vs the seed report); "
+            f"drop it (DROP DATABASE {DB_NAME}) and run make bench again to rebuild it"
+        )
+    return high_water(uri)
