@@ -23,6 +23,10 @@ from typing import Any
 from bench import dataset
 
 RESULTS = dataset.ROOT / "bench" / "results"
+# "Sustained": long enough that a slow minute of this shared machine shows in the per-window
+# rates instead of deciding the verdict alone.
+CREATE_SECONDS = 60
+
 TARGETS = {  # name -> (metric path, limit, "max" = at most / "min" = at least)
     "queue_page_1_p95_ms": (("selectors", "queue_page_1", "p95_ms"), 15.0, "max"),
     "queue_page_200_p95_ms": (("selectors", "queue_page_200", "p95_ms"), 15.0, "max"),
@@ -142,9 +146,11 @@ def _http(tenant: Any, report: dict[str, Any], echo: Any) -> None:
             }
             bench_uri = dataset.bench_uri()
             before = dataset.high_water(bench_uri)
-            echo("HTTP: POST /api/v1/tickets, 4 clients, 20 s")
+            echo(f"HTTP: POST /api/v1/tickets, 4 clients, {CREATE_SECONDS} s")
             http.create_throughput(base, raw, clients=4, seconds=3)  # warm-up
-            report["http"]["create"] = http.create_throughput(base, raw, clients=4, seconds=20)
+            report["http"]["create"] = http.create_throughput(
+                base, raw, clients=4, seconds=CREATE_SECONDS
+            )
             dataset.remove_above(bench_uri, before)  # the data set stays as seeded
     finally:
         api_key_revoke(tenant=tenant, actor=None, api_key=api_key)

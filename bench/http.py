@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import secrets
 import socket
@@ -219,11 +220,19 @@ def list_latency(base: str, key: str, *, warmup: int, iterations: int) -> dict[s
 
 
 def create_throughput(
-    base: str, key: str, *, clients: int, seconds: float, requesters: int = 500
+    base: str,
+    key: str,
+    *,
+    clients: int,
+    seconds: float,
+    requesters: int = 500,
+    window_seconds: float = 10.0,
 ) -> dict[str, Any]:
-    """``POST /api/v1/tickets`` from ``clients`` threads for ``seconds``: created/s."""
+    """``POST /api/v1/tickets`` from ``clients`` threads for ``seconds``: created/s over the
+    whole run, and per ``window_seconds`` to show whether the rate held."""
     stop_at = time.monotonic() + seconds
     latencies: list[list[float]] = [[] for _ in range(clients)]
+    finished_at: list[list[float]] = [[] for _ in range(clients)]
     errors: list[dict[str, int]] = [{} for _ in range(clients)]
 
     def worker(index: int) -> None:
@@ -244,6 +253,7 @@ def create_throughput(
                 took = (time.perf_counter() - t0) * 1000.0
                 if status == 201:
                     latencies[index].append(took)
+                    finished_at[index].append(time.monotonic())
                 else:
                     code = str(status)
                     errors[index][code] = errors[index].get(code, 0) + 1
@@ -263,6 +273,10 @@ def create_throughput(
     server1, db1 = meter.sample()
     client_cpu = time.process_time() - client0
     all_latencies = [ms for per_client in latencies for ms in per_client]
+    windows = [0] * max(1, math.ceil(elapsed / window_seconds - 1e-9))
+    for moments in finished_at:
+        for moment in moments:
+            windows[min(len(windows) - 1, int((moment - started) / window_seconds))] += 1
     merged: dict[str, int] = {}
     for per_client in errors:
         for code, count in per_client.items():
@@ -273,6 +287,13 @@ def create_throughput(
         "created": len(all_latencies),
         "errors": merged,
         "tickets_per_second": round(len(all_latencies) / elapsed, 1),
+        "per_window": {
+            "seconds": window_seconds,
+            "tickets_per_second": [
+                round(count / min(window_seconds, elapsed - i * window_seconds), 1)
+                for i, count in enumerate(windows)
+            ],
+        },
         "latency": summary(all_latencies),
         "server_cpu_ms_per_request": round(
             (server1 - server0) / max(1, len(all_latencies)) * 1000, 2
