@@ -159,7 +159,15 @@ def _db(base: dict[str, Any], min_size: int) -> dict[str, Any]:
         "timeout": 10,
         "max_idle": 300,
     }
-    return {**base, "CONN_MAX_AGE": 0, "OPTIONS": {**base.get("OPTIONS", {}), "pool": pool}}
+    options = {
+        **base.get("OPTIONS", {}),
+        "pool": pool,
+        # Lets autocrm.core.sql prepare its few hot statements once per pooled connection
+        # (Django's own cursors bind client-side and never prepare). Not without the pool:
+        # PgBouncer in transaction mode cannot keep prepared statements.
+        "prepare_threshold": 5,
+    }
+    return {**base, "CONN_MAX_AGE": 0, "OPTIONS": options}
 
 
 DATABASES = {

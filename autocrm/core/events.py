@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, LiteralString
 
 from django.db import connection, models
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from autocrm.core import sql
 from autocrm.core.models import Event, Tenant, as_stored
 
 if TYPE_CHECKING:
@@ -38,17 +39,20 @@ _handlers: dict[str, _Registration] = {}
 
 # The event row and its dispatch job in one statement on Django's connection, so in the
 # caller's transaction. The job goes through procrastinate's own defer function (the one its
-# JobManager calls); one round trip instead of two, and no ORM compile (ADR 0003).
-_APPEND_SQL = """
+# JobManager calls); one round trip instead of two, no ORM compile, and prepared once per
+# connection (autocrm.core.sql, hence a cast on every parameter; ADR 0003).
+_APPEND_SQL: LiteralString = """
 WITH event AS (
     INSERT INTO core_event
         (tenant_id, type, subject_type, subject_id, actor_id, actor_label, payload, created_at)
-    VALUES (%(tenant)s, %(type)s, %(subject_type)s, %(subject_id)s, %(actor)s, %(actor_label)s,
-            %(payload)s, %(created_at)s)
+    VALUES (%(tenant)s::bigint, %(type)s::text, %(subject_type)s::text, %(subject_id)s::text,
+            %(actor)s::bigint, %(actor_label)s::text, %(payload)s::jsonb,
+            %(created_at)s::timestamptz)
     RETURNING id
 )
 SELECT event.id, procrastinate_defer_jobs_v1(ARRAY[ROW(
-    %(queue)s, %(task)s, %(priority)s, %(lock)s, %(queueing_lock)s,
+    %(queue)s::text, %(task)s::text, %(priority)s::integer, %(lock)s::text,
+    %(queueing_lock)s::text,
     jsonb_build_object('tenant_id', %(tenant)s::bigint, 'event_id', event.id),
     NULL
 )::procrastinate_job_to_defer_v1])
@@ -122,7 +126,7 @@ def event_append(
         "lock": events_dispatch.lock,
         "queueing_lock": events_dispatch.queueing_lock,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_APPEND_SQL, params)
-        event.pk, _job_ids = cursor.fetchone()
+    row = sql.fetch_one(_APPEND_SQL, params)
+    assert row is not None  # an INSERT ... RETURNING of one row
+    event.pk = row[0]
     return as_stored(event)

@@ -11,13 +11,14 @@ from typing import Any
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import BigIntegerField, F, Func, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from autocrm.accounts.models import Membership, Role
+from autocrm.core import sql
 from autocrm.core.actors import Actor
 from autocrm.core.config_cache import tenant_config_cached
 from autocrm.core.events import event_append
@@ -344,12 +345,13 @@ def _check_requester_email(email: str | None) -> None:
 
 # The ticket and its first message in one statement, for a requester looked up in the same
 # statement (by contact id, or by email: then no row comes back when the contact is new).
-# One round trip and no ORM compile; creating tickets is the API's hottest write
+# One round trip, no ORM compile, prepared once per connection (autocrm.core.sql, hence a
+# cast on every parameter); creating tickets is the API's hottest write
 # (docs/tickets-performance.md). The search vector is built as in _search_vector_from.
 _TICKET_INSERT_SQL = """
 WITH requester AS (
     SELECT id, company_id, email, name FROM crm_contact
-    WHERE tenant_id = %(tenant)s AND {requester_match}
+    WHERE tenant_id = %(tenant)s::bigint AND {requester_match}
 ), ticket AS (
     INSERT INTO tickets_ticket (
         tenant_id, number, subject, status, priority, type, channel,
@@ -358,14 +360,15 @@ WITH requester AS (
         created_at, updated_at, solved_at, due_at, search_vector
     )
     SELECT
-        %(tenant)s, autocrm_ticket_number_next(%(tenant)s), %(subject)s, %(status)s,
-        %(priority)s, %(type)s, %(channel)s,
+        %(tenant)s::bigint, autocrm_ticket_number_next(%(tenant)s::bigint),
+        %(subject)s::text, %(status)s::text,
+        %(priority)s::smallint, %(type)s::text, %(channel)s::text,
         requester.id, requester.company_id, %(assignee)s::bigint, %(team)s::bigint,
         %(tags)s::varchar(50)[], %(custom_fields)s::jsonb, %(metadata)s::jsonb, 1,
         %(now)s::timestamptz, %(now)s::timestamptz, %(solved_at)s::timestamptz,
         %(due_at)s::timestamptz,
-        setweight(to_tsvector(%(config)s::regconfig, %(subject)s), 'A')
-        || setweight(to_tsvector(%(config)s::regconfig, %(search_text)s), 'B')
+        setweight(to_tsvector(%(config)s::regconfig, %(subject)s::text), 'A')
+        || setweight(to_tsvector(%(config)s::regconfig, %(search_text)s::text), 'B')
     FROM requester
     RETURNING id, number
 ), message AS (
@@ -373,8 +376,9 @@ WITH requester AS (
         tenant_id, ticket_id, author_contact_id, public,
         body_html, body_text, channel, channel_message_id, created_at
     )
-    SELECT %(tenant)s, ticket.id, requester.id, true,
-        %(body_html)s, %(body_text)s, %(channel)s, %(channel_message_id)s, %(now)s::timestamptz
+    SELECT %(tenant)s::bigint, ticket.id, requester.id, true,
+        %(body_html)s::text, %(body_text)s::text, %(channel)s::text,
+        %(channel_message_id)s::text, %(now)s::timestamptz
     FROM ticket, requester
     RETURNING id
 )
@@ -382,8 +386,12 @@ SELECT ticket.id, ticket.number, message.id,
     requester.id, requester.company_id, requester.email, requester.name
 FROM ticket, message, requester
 """
-_TICKET_INSERT_FOR_CONTACT = _TICKET_INSERT_SQL.format(requester_match="id = %(requester)s")
-_TICKET_INSERT_FOR_EMAIL = _TICKET_INSERT_SQL.format(requester_match="email = %(requester)s")
+_TICKET_INSERT_FOR_CONTACT = _TICKET_INSERT_SQL.replace(
+    "{requester_match}", "id = %(requester)s::bigint"
+)
+_TICKET_INSERT_FOR_EMAIL = _TICKET_INSERT_SQL.replace(
+    "{requester_match}", "email = %(requester)s::text"
+)
 
 
 def _ticket_insert(
@@ -438,13 +446,13 @@ def _ticket_insert(
     row = None
     if not actor.is_customer and requester_email:  # usually a known contact: one statement
         params["requester"] = requester_email.strip().lower()
-        row = _execute_one(_TICKET_INSERT_FOR_EMAIL, params)
+        row = sql.fetch_one(_TICKET_INSERT_FOR_EMAIL, params)
     if row is None:  # a customer's own ticket, or a requester seen for the first time
         requester = _requester_for(
             tenant=tenant, actor=actor, email=requester_email, name=requester_name
         )
         params["requester"] = requester.pk
-        row = _execute_one(_TICKET_INSERT_FOR_CONTACT, params)
+        row = sql.fetch_one(_TICKET_INSERT_FOR_CONTACT, params)
         assert row is not None, "the requester contact exists in this transaction"
     ticket_id, number, message_id, requester_id, company_id, email, name = row
     requester = as_stored(
@@ -492,12 +500,6 @@ def _ticket_insert(
         },
     )
     return ticket
-
-
-def _execute_one(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
 
 
 def _apply_changes(

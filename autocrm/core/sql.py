@@ -1,0 +1,36 @@
+"""Hot, fixed statements: parameters bound by the server, the statement prepared once.
+
+Django's cursors bind parameters client-side (psycopg quotes the values into the SQL
+text), so PostgreSQL parses and plans every statement anew. For the few hand-written
+statements on the hottest write paths (a ticket and its first message; an event and its
+dispatch job) that was about 0.4 ms of PostgreSQL CPU per API create, half of what the
+statements cost to run (docs/tickets-performance.md).
+
+``fetch_one`` runs such a statement on Django's default connection, in whatever
+transaction Django has open there, with a plain psycopg cursor: parameters travel
+separately and psycopg prepares the statement on first use, once per pooled connection.
+Give every parameter an explicit cast: a server-side parameter used in two places must
+have one type. Preparing needs the connection's ``prepare_threshold`` (set with the pool in
+settings); without the pool (``DB_POOL_MAX_SIZE=0``, e.g. behind PgBouncer in transaction
+mode) statements are still bound server-side but never prepared. These statements bypass
+Django's query logging and ``CaptureQueriesContext``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, LiteralString
+
+import psycopg
+from django.db import connection
+
+
+def fetch_one(sql: LiteralString, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The first row of ``sql`` (None without rows); database errors arrive as Django's."""
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        cursor: psycopg.Cursor[tuple[Any, ...]]
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchone()
