@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import math
 import os
 import secrets
 import socket
@@ -273,10 +272,12 @@ def create_throughput(
     server1, db1 = meter.sample()
     client_cpu = time.process_time() - client0
     all_latencies = [ms for per_client in latencies for ms in per_client]
-    windows = [0] * max(1, math.ceil(elapsed / window_seconds - 1e-9))
+    # Whole windows; the last one also takes the few milliseconds after its end.
+    windows = [0] * max(1, int(elapsed // window_seconds))
     for moments in finished_at:
         for moment in moments:
-            windows[min(len(windows) - 1, int((moment - started) / window_seconds))] += 1
+            windows[min(len(windows) - 1, int((moment - started) // window_seconds))] += 1
+    last = elapsed - (len(windows) - 1) * window_seconds
     merged: dict[str, int] = {}
     for per_client in errors:
         for code, count in per_client.items():
@@ -290,7 +291,7 @@ def create_throughput(
         "per_window": {
             "seconds": window_seconds,
             "tickets_per_second": [
-                round(count / min(window_seconds, elapsed - i * window_seconds), 1)
+                round(count / (window_seconds if i < len(windows) - 1 else last), 1)
                 for i, count in enumerate(windows)
             ],
         },
