@@ -273,7 +273,7 @@ def create_throughput(
     client_cpu = time.process_time() - client0
     all_latencies = [ms for per_client in latencies for ms in per_client]
     # Whole windows; the last one also takes the few milliseconds after its end.
-    windows = [0] * max(1, int(elapsed // window_seconds))
+    windows = [0] * max(1, round(elapsed / window_seconds))
     for moments in finished_at:
         for moment in moments:
             windows[min(len(windows) - 1, int((moment - started) // window_seconds))] += 1
