@@ -1,9 +1,10 @@
 """ASGI entry point: uvicorn serves HTTP and websockets.
 
-HTTP requests run Django's synchronous (WSGI) handler on a thread pool through a2wsgi:
-every view and middleware here is synchronous and the tenant middleware holds one
-transaction per request, so Django's ASGI handler would only add thread hops
-(sync → async → sync) to each request (ADR 0005). Websockets go to Channels.
+HTTP requests run Django's synchronous (WSGI) handler on a thread pool: every view and
+middleware here is synchronous and the tenant middleware holds one transaction per request,
+so Django's ASGI handler would only add thread hops (sync → async → sync) to each request.
+``BufferedWSGI`` hands a request over once each way; large uploads stream through a2wsgi
+(ADR 0005). Websockets go to Channels.
 """
 
 import os
@@ -14,15 +15,19 @@ from django.core.wsgi import get_wsgi_application
 
 django_wsgi_app = get_wsgi_application()
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from autocrm.core.asgi_bridge import BufferedWSGI  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
-http_application = WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS)  # type: ignore[arg-type]
+http_application = BufferedWSGI(
+    django_wsgi_app,
+    workers=settings.WEB_THREADS,
+    buffer_limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+)
 
 application = ProtocolTypeRouter(
     {

@@ -1,4 +1,5 @@
-"""config.asgi: what uvicorn serves. HTTP runs Django's WSGI handler on a2wsgi's threads."""
+"""config.asgi: what uvicorn serves. HTTP runs Django's WSGI handler on a thread pool (BufferedWSGI;
+uploads over DATA_UPLOAD_MAX_MEMORY_SIZE stream through a2wsgi)."""
 
 from __future__ import annotations
 
@@ -72,7 +73,8 @@ def test_concurrent_api_creates_are_each_committed_once(tenant_a: Tenant) -> Non
     assert body["requester"]["email"].endswith("@example.com")
 
 
-def test_uploads_and_file_downloads_stream_through(tenant_a: Tenant) -> None:
+@pytest.mark.parametrize("size", [512 * 1024, 3 * 1024 * 1024], ids=["buffered", "streamed"])
+def test_uploads_and_file_downloads_come_through_intact(tenant_a: Tenant, size: int) -> None:
     raw = api_key(tenant_a, scope="write")
     [created] = call(
         (
@@ -84,7 +86,7 @@ def test_uploads_and_file_downloads_stream_through(tenant_a: Tenant) -> None:
             },
         )
     )
-    data = b"%PDF-1.4\n" + bytes(range(256)) * 2048  # ~0.5 MB, binary
+    data = (b"%PDF-1.4\n" + bytes(range(256)) * (size // 256))[:size]  # binary
     [uploaded] = call(
         (
             "POST",
