@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from autocrm.accounts.models import STAFF_ROLES, ApiKey, Membership
+from autocrm.core import sql
 from autocrm.core.models import Tenant
 
 API_KEY_PREFIX = "acrm_"
@@ -32,6 +33,17 @@ API_KEY_COLUMNS = (
 )
 
 
+_TENANT_FIELDS = Tenant._meta.concrete_fields
+# The key and its tenant in one statement, prepared once per connection (autocrm.core.sql):
+# it runs before every API request.
+_API_KEY_LOOKUP = (
+    f"SELECT {', '.join(f'k.{c}' for c in API_KEY_COLUMNS)}, "
+    f"{', '.join(f't.{f.column}' for f in _TENANT_FIELDS)} "
+    f"FROM autocrm_api_key_lookup(%(prefix)s::text) k JOIN {Tenant._meta.db_table} t "
+    "ON t.id = k.tenant_id"
+)
+
+
 def api_key_authenticate(*, raw_key: str) -> tuple[Tenant, ApiKey] | None:
     """Find the tenant and key for a presented key, or None. Runs before any tenant is known,
     so the lookup goes through the SECURITY DEFINER function autocrm_api_key_lookup, which
@@ -40,16 +52,8 @@ def api_key_authenticate(*, raw_key: str) -> tuple[Tenant, ApiKey] | None:
     parts = raw_key.split("_")
     if len(parts) != 3 or f"{parts[0]}_" != API_KEY_PREFIX or not parts[1] or not parts[2]:
         return None
-    tenant_fields = Tenant._meta.concrete_fields
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(f'k.{c}' for c in API_KEY_COLUMNS)}, "
-            f"{', '.join(f't.{f.column}' for f in tenant_fields)} "
-            f"FROM autocrm_api_key_lookup(%s) k JOIN {Tenant._meta.db_table} t "
-            "ON t.id = k.tenant_id",
-            [parts[1]],
-        )
-        row = cursor.fetchone()
+    tenant_fields = _TENANT_FIELDS
+    row = sql.fetch_one(_API_KEY_LOOKUP, {"prefix": parts[1]})
     if row is None or not hmac.compare_digest(row[2], api_key_hash(raw_key)):
         return None
     key_values, tenant_values = row[: len(API_KEY_COLUMNS)], row[len(API_KEY_COLUMNS) :]

@@ -2,9 +2,10 @@
 
 Django's cursors bind parameters client-side (psycopg quotes the values into the SQL
 text), so PostgreSQL parses and plans every statement anew. For the few hand-written
-statements on the hottest write paths (a ticket and its first message; an event and its
-dispatch job) that was about 0.4 ms of PostgreSQL CPU per API create, half of what the
-statements cost to run (docs/tickets-performance.md).
+statements on the hottest paths (a ticket and its first message; an event and its
+dispatch job; the API key lookup before every API request) that was about 0.4 ms of
+PostgreSQL CPU per API create, half of what the statements cost to run
+(docs/tickets-performance.md).
 
 ``fetch_one`` runs such a statement on Django's default connection, in whatever
 transaction Django has open there, with a plain psycopg cursor: parameters travel

@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from autocrm.accounts import selectors, services
-from autocrm.accounts.models import Membership
+from autocrm.accounts.models import ApiKey, Membership
 from autocrm.accounts.tests.factories import make_user, member
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
@@ -74,6 +74,23 @@ def test_the_last_owner_cannot_be_demoted(tenant_a) -> None:  # type: ignore[no-
         services.membership_change_role(
             tenant=tenant_a, actor=owner, membership=membership, role="agent"
         )
+
+
+def test_api_key_authentication_returns_the_key_and_tenant_as_stored(tenant_a) -> None:  # type: ignore[no-untyped-def]
+    Tenant.objects.filter(pk=tenant_a.pk).update(settings={"search_language": "german"})
+    key, raw = services.api_key_create(tenant=tenant_a, actor=None, name="CI", scope="write")
+    found = selectors.api_key_authenticate(raw_key=raw)
+    assert found is not None
+    tenant, api_key = found
+    stored_tenant = Tenant.objects.get(pk=tenant_a.pk)
+    assert {f.attname: getattr(tenant, f.attname) for f in Tenant._meta.concrete_fields} == {
+        f.attname: getattr(stored_tenant, f.attname) for f in Tenant._meta.concrete_fields
+    }
+    assert tenant.settings == {"search_language": "german"}  # JSON, not its text
+    with tenant_context(tenant_a):
+        stored_key = ApiKey.objects.get(pk=key.pk)
+    for name in selectors.API_KEY_COLUMNS:
+        assert getattr(api_key, name) == getattr(stored_key, name), name
 
 
 def test_api_key_is_stored_hashed_and_authenticates_until_revoked(tenant_a, tenant_b) -> None:  # type: ignore[no-untyped-def]
