@@ -52,17 +52,16 @@ def api_key_authenticate(*, raw_key: str) -> tuple[Tenant, ApiKey] | None:
     parts = raw_key.split("_")
     if len(parts) != 3 or f"{parts[0]}_" != API_KEY_PREFIX or not parts[1] or not parts[2]:
         return None
-    tenant_fields = _TENANT_FIELDS
     row = sql.fetch_one(_API_KEY_LOOKUP, {"prefix": parts[1]})
     if row is None or not hmac.compare_digest(row[2], api_key_hash(raw_key)):
         return None
     key_values, tenant_values = row[: len(API_KEY_COLUMNS)], row[len(API_KEY_COLUMNS) :]
     tenant = Tenant.from_db(
         connection.alias,
-        [f.attname for f in tenant_fields],
+        [f.attname for f in _TENANT_FIELDS],
         [  # the converters a queryset would apply (JSON settings arrive as text)
             f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
-            for f, v in zip(tenant_fields, tenant_values, strict=True)
+            for f, v in zip(_TENANT_FIELDS, tenant_values, strict=True)
         ],
     )
     # from_db takes the values in the model's field order (absent fields stay deferred).

@@ -60,8 +60,9 @@ class BufferedWSGI:
         if stream is None:
             await send({"type": "http.response.body", "body": content})
             return
+        chunks = iter(stream)
         try:
-            while chunk := await loop.run_in_executor(self.executor, context.run, _next, stream):
+            while chunk := await loop.run_in_executor(self.executor, context.run, _next, chunks):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         finally:
@@ -94,8 +95,8 @@ class BufferedWSGI:
 
     def _run(
         self, environ: dict[str, Any]
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, Iterator[bytes] | None]:
-        """Run the app on a pool thread: the finished response, or its iterator to stream."""
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, Iterable[bytes] | None]:
+        """Run the app on a pool thread: the finished response, or the iterable to stream."""
         started: list[Any] = []
 
         def start_response(
@@ -107,7 +108,7 @@ class BufferedWSGI:
         result = self.app(environ, start_response)
         if getattr(result, "streaming", False):  # Django's streaming responses
             status, headers = started
-            return _status(status), _headers(headers), b"", _Stream(result)
+            return _status(status), _headers(headers), b"", result
         try:
             content = b"".join(result)
         finally:
@@ -128,20 +129,6 @@ def _status(status: str) -> int:
 
 def _headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
-
-
-class _Stream:
-    """A response iterable as an iterator that still has its ``close``."""
-
-    def __init__(self, result: Iterable[bytes]) -> None:
-        self._iterator = iter(result)
-        self.close = getattr(result, "close", None)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        return next(self._iterator)
 
 
 def _next(stream: Iterator[bytes]) -> bytes:
