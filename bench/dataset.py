@@ -43,8 +43,13 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 def _manage(*args: str, **extra_env: str) -> str:
-    cmd = [sys.executable, str(ROOT / "manage.py"), *args]
-    result = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+    return _run(str(ROOT / "manage.py"), *args, **extra_env)
+
+
+def _run(*args: str, **extra_env: str) -> str:
+    """Python with ``args`` (our manage.py or a bench module) in the bench environment."""
+    cmd = [sys.executable, *args]
+    result = subprocess.run(  # noqa: S603 - our own scripts with fixed arguments
         cmd, cwd=ROOT, env=child_env(**extra_env), capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
@@ -90,8 +95,9 @@ def ensure(tickets: int, echo: Any = print) -> dict[str, Any]:
     embedded_db.provision(admin, DB_NAME, recreate=True)
     _manage("migrate", "--verbosity", "0", DEBUG="1")
     t0 = time.perf_counter()
-    out = _manage(
-        "seed_bench", "--tickets", str(tickets), "--tenants", str(TENANTS), "--seed", str(SEED),
+    out = _run(
+        "-m", "bench.seed",
+        "--tickets", str(tickets), "--tenants", str(TENANTS), "--seed", str(SEED),
         DEBUG="1",
     )  # fmt: skip
     wall = time.perf_counter() - t0

@@ -18,9 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
-from autocrm.tickets import benchdata
 from autocrm.tickets.query import parse_query
 from autocrm.tickets.selectors import TicketPage, ticket_list
+from bench import generators
 from bench.stats import measure, measure_pair, summary
 
 QUEUE_PAGE = 200
@@ -36,7 +36,7 @@ class Case:
 
 
 def big_tenant() -> Tenant:
-    return Tenant.objects.get(slug=benchdata.BIG_SLUG)
+    return Tenant.objects.get(slug=generators.BIG_SLUG)
 
 
 def _owner_conninfo() -> str:
@@ -67,7 +67,7 @@ def busiest_team(tenant: Tenant) -> tuple[int, int]:
 def search_words() -> tuple[list[str], str]:
     """Three of the most frequent (non stop) words, and one of the rarest."""
     with connection.cursor() as cursor:
-        vocab = benchdata.Vocabulary.build(benchdata.lexemes_via_sql(cursor))
+        vocab = generators.Vocabulary.build(generators.lexemes_via_sql(cursor))
     rare = next(
         w for i, w in reversed(list(enumerate(vocab.words))) if vocab.lexeme_of_word[i] >= 0
     )

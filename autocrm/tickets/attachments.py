@@ -18,7 +18,7 @@ from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.tickets import access
 from autocrm.tickets.models import Attachment, Message, Ticket
-from autocrm.tickets.services import _ensure_open, _locked_ticket
+from autocrm.tickets.services.changes import ticket_ensure_open, ticket_locked
 
 TEXT_TYPES = {
     ".txt": "text/plain",
@@ -73,8 +73,8 @@ def attachment_create(
         raise ValidationError({"file": f"The file is {size} bytes; the limit is {limit}."})
     if size == 0:
         raise ValidationError({"file": "The file is empty."})
-    ticket = _locked_ticket(tenant=tenant, actor=actor, ticket_id=ticket_id)
-    _ensure_open(ticket)
+    ticket = ticket_locked(tenant=tenant, actor=actor, ticket_id=ticket_id)
+    ticket_ensure_open(ticket)
     if actor.role == "customer" and message_id is not None:
         raise ValidationError({"message_id": "Customers attach files to the ticket."})
     message = None

@@ -15,12 +15,8 @@ from autocrm.core.models import Tenant
 from autocrm.tickets import access
 from autocrm.tickets.models import CustomField, FieldType, Macro, Tag, TicketView
 from autocrm.tickets.query import QuerySyntaxError, parse_query
-from autocrm.tickets.services import (
-    PLACEHOLDER,
-    PLACEHOLDERS,
-    _clean_tags,
-    macro_actions_to_changes,
-)
+from autocrm.tickets.services.cleaning import clean_tags
+from autocrm.tickets.services.macros import PLACEHOLDER, PLACEHOLDERS, macro_actions_to_changes
 
 COLOR = r"^#[0-9a-fA-F]{6}$"
 
@@ -52,7 +48,7 @@ def _diff(obj: Any, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @transaction.atomic
 def tag_create(*, tenant: Tenant, actor: Actor, name: str, color: str = "") -> Tag:
     access.require_edit(actor)
-    [clean] = _clean_tags([name])
+    [clean] = clean_tags([name])
     import re
 
     if color and not re.match(COLOR, color):

@@ -19,7 +19,7 @@ from autocrm.core.selectors import audit_timeline
 from autocrm.tickets import access
 from autocrm.tickets.models import Attachment, CustomField, Macro, Message, Tag, Ticket, TicketView
 from autocrm.tickets.query import TicketFilters
-from autocrm.tickets.services import search_config
+from autocrm.tickets.search import search_config
 
 MAX_PAGE_SIZE = 100
 # sort name -> ordered (column, descending) keys; the last key is always the unique id

@@ -1,4 +1,4 @@
-"""seed_bench: a small data set loaded into the test database, checked end to end."""
+"""bench.seed: a small data set loaded into the test database, checked end to end."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from django.db import connections
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
-from autocrm.tickets import benchdata, selectors, services
+from autocrm.tickets import selectors, services
 from autocrm.tickets.models import Message, Ticket
 from autocrm.tickets.query import parse_query
+from bench import generators
+from bench.seed_command import Command
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 SYSTEM = Actor.system()
@@ -23,7 +25,7 @@ SYSTEM = Actor.system()
 def seed(**options: object) -> str:
     out = StringIO()
     call_command(
-        "seed_bench", tickets=300, tenants=3, seed=7, workers=0, verify=40, stdout=out, **options
+        Command(), tickets=300, tenants=3, seed=7, workers=0, verify=40, stdout=out, **options
     )
     return out.getvalue()
 
@@ -98,7 +100,7 @@ def test_seed_counts_numbering_vectors_isolation_and_search() -> None:
 
     # the selectors find seeded tickets by text, queue filter, cursor and number
     big = tenants["bench-big"]
-    word = benchdata.SUPPORT_WORDS[0]
+    word = generators.SUPPORT_WORDS[0]
     with tenant_context(big):
         found = selectors.ticket_list(tenant=big, actor=SYSTEM, filters=parse_query(word))
         assert found.items and all(t.tenant_id == big.pk for t in found.items)

@@ -1,4 +1,4 @@
-"""Realistic benchmark data, loaded fast (``manage.py seed_bench``; docs/tickets-performance.md).
+"""Realistic benchmark data, loaded fast (``python -m bench.seed``; docs/tickets-performance.md).
 
 Shape of the data set (``--tickets N --tenants T``):
 

@@ -1,0 +1,152 @@
+"""A ticket's conversation: its audit timeline, messages and attachments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import FileResponse, HttpRequest
+from ninja import File, Form, Router, Status
+from ninja.files import UploadedFile
+
+from autocrm.core.api import keyset_page, page_of, problems
+from autocrm.tickets import attachments, selectors, services
+from autocrm.tickets.api.common import Cursor, Limit, domain_errors, who
+from autocrm.tickets.schemas import AttachmentOut, EventOut, MessageIn, MessageOut
+
+router = Router(tags=["tickets"])
+
+UploadFile = File(..., description="The file.")
+MessageIdForm = Form(None, description="Attach to this message of the ticket.")
+
+
+@router.get(
+    "/tickets/{ticket_id}/events",
+    response=page_of(EventOut),
+    summary="Audit timeline of a ticket",
+    description="Who changed what from → to, and when; newest first.",
+)
+def tickets_events(
+    request: HttpRequest, ticket_id: int, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
+    tenant, actor = who(request, "read")
+    ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
+    page = keyset_page(
+        selectors.ticket_timeline(tenant=tenant, actor=actor, ticket=ticket),
+        ordering=("-created_at", "-id"),
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+# --- messages and attachments ---------------------------------------------------------------
+
+
+@router.get(
+    "/tickets/{ticket_id}/messages",
+    response=page_of(MessageOut),
+    summary="The conversation",
+    description="Oldest first; public replies and internal notes (notes only for staff).",
+)
+def messages_list(
+    request: HttpRequest, ticket_id: int, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
+    tenant, actor = who(request, "read")
+    ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
+    page = keyset_page(
+        selectors.message_list(tenant=tenant, actor=actor, ticket=ticket),
+        ordering=("created_at", "id"),
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/tickets/{ticket_id}/messages",
+    response={201: MessageOut},
+    summary="Reply or add an internal note",
+    description="`public: false` adds an internal note. A requester's reply "
+    "(`as_requester`) re-opens a solved ticket.",
+    openapi_extra=problems(409),
+)
+def messages_create(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Status[Any]:
+    tenant, actor = who(request, "write")
+    with domain_errors():
+        message = services.ticket_message_add(
+            tenant=tenant, actor=actor, ticket_id=ticket_id, **payload.model_dump()
+        )
+    return Status(201, message)
+
+
+@router.get(
+    "/tickets/{ticket_id}/attachments",
+    response=list[AttachmentOut],
+    summary="A ticket's attachments",
+)
+def attachments_list(request: HttpRequest, ticket_id: int) -> Any:
+    tenant, actor = who(request, "read")
+    ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
+    return selectors.attachment_list(tenant=tenant, actor=actor, ticket=ticket)
+
+
+@router.post(
+    "/tickets/{ticket_id}/attachments",
+    response={201: AttachmentOut},
+    summary="Upload an attachment",
+    description="multipart/form-data with `file` (and optionally `message_id`). The "
+    "content type is sniffed from the bytes; the size limit is "
+    "ATTACHMENT_MAX_BYTES.",
+    openapi_extra=problems(409),
+)
+def attachments_create(
+    request: HttpRequest,
+    ticket_id: int,
+    file: UploadedFile = UploadFile,
+    message_id: int | None = MessageIdForm,
+) -> Status[Any]:
+    tenant, actor = who(request, "write")
+    with domain_errors():
+        attachment = attachments.attachment_create(
+            tenant=tenant,
+            actor=actor,
+            ticket_id=ticket_id,
+            upload=file,
+            filename=file.name or "attachment",
+            size=file.size or 0,
+            message_id=message_id,
+        )
+    return Status(201, attachment)
+
+
+@router.get(
+    "/attachments/{attachment_id}/download",
+    summary="Download an attachment",
+    description="Always as a download (`Content-Disposition: attachment`), never rendered inline.",
+    response={200: None},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file, with its sniffed content type.",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        }
+    },
+)
+def attachments_download(request: HttpRequest, attachment_id: int) -> FileResponse:
+    tenant, actor = who(request, "read")
+    attachment = attachments.attachment_get(tenant=tenant, actor=actor, attachment_id=attachment_id)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- configuration: tags, custom fields, views, macros --------------------------------------

@@ -1,0 +1,130 @@
+"""Replies and internal notes on a ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from autocrm.core.actors import Actor
+from autocrm.core.events import event_append
+from autocrm.core.models import Tenant
+from autocrm.tickets import access
+from autocrm.tickets.content import normalize_body
+from autocrm.tickets.models import Channel, Message, Status, Ticket
+from autocrm.tickets.search import SEARCH_TEXT_LIMIT, search_config
+from autocrm.tickets.services.changes import ticket_ensure_open, ticket_locked
+from autocrm.tickets.services.cleaning import clean_choice
+
+
+@transaction.atomic
+def ticket_message_add(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    ticket_id: int,
+    body: str,
+    public: bool = True,
+    body_format: str = "auto",
+    channel: str | None = None,
+    channel_message_id: str = "",
+    as_requester: bool = False,
+) -> Message:
+    """A public reply or internal note. Replies from the requester re-open solved and pending
+    tickets; an agent's first public reply sets ``first_response_at``."""
+    access.require_write(actor)
+    if not body.strip():
+        raise ValidationError({"body": "A body is required."})
+    if actor.is_customer:
+        public, as_requester = True, True
+    elif actor.role == "light_agent" and public:
+        raise PermissionDenied("Light agents can add internal notes only.")
+    if as_requester and not public:
+        raise ValidationError({"public": "A requester's message is always public."})
+    if channel_message_id:
+        duplicate = Message.objects.filter(
+            tenant=tenant, channel_message_id=channel_message_id
+        ).first()
+        if duplicate is not None:
+            return duplicate
+    ticket = ticket_locked(tenant=tenant, actor=actor, ticket_id=ticket_id)
+    ticket_ensure_open(ticket)
+    try:
+        body_html, body_text = normalize_body(body, body_format)
+    except ValueError as exc:
+        raise ValidationError({"body_format": str(exc)}) from exc
+    channel = clean_choice(
+        "channel", channel or (Channel.PORTAL if actor.is_customer else Channel.API), Channel.values
+    )
+    now = timezone.now()
+    message = Message.objects.create(
+        tenant=tenant,
+        ticket=ticket,
+        public=public,
+        body_html=body_html,
+        body_text=body_text,
+        author_user=None if as_requester else actor.user,
+        author_contact=ticket.requester if as_requester else None,
+        channel=channel,
+        channel_message_id=channel_message_id,
+        created_at=now,
+    )
+
+    diff: dict[str, dict[str, Any]] = {}
+    new_status = ticket.status
+    if as_requester and ticket.status in {Status.SOLVED, Status.PENDING}:
+        new_status = Status.OPEN
+    elif not as_requester and public and ticket.status == Status.NEW:
+        new_status = Status.OPEN
+    if new_status != ticket.status:
+        diff["status"] = {"from": ticket.status, "to": new_status}
+    updates: dict[str, Any] = {
+        "status": new_status,
+        "updated_at": now,
+        "version": F("version") + 1,
+        "search_vector": RawSQL(
+            "coalesce(search_vector, ''::tsvector) || "
+            "setweight(to_tsvector(%s::regconfig, %s), 'B')",
+            (search_config(tenant), body_text[:SEARCH_TEXT_LIMIT]),
+        ),
+    }
+    if new_status != Status.SOLVED and ticket.status == Status.SOLVED:
+        updates["solved_at"] = None
+    if not as_requester and public and ticket.first_response_at is None:
+        updates["first_response_at"] = now
+    Ticket.objects.filter(pk=ticket.pk).update(**updates)
+    event_append(
+        tenant=tenant,
+        type="message.created",
+        subject=message,
+        actor=actor.user,
+        actor_label=actor.label,
+        payload={
+            "ticket_id": ticket.pk,
+            "number": ticket.number,
+            "public": public,
+            "from_requester": as_requester,
+            "channel": channel,
+        },
+    )
+    if diff:
+        event_append(
+            tenant=tenant,
+            type="ticket.updated",
+            subject=ticket,
+            actor=actor.user,
+            actor_label=actor.label,
+            payload={
+                "number": ticket.number,
+                "changes": diff,
+                "reason": "requester replied" if as_requester else "agent replied",
+            },
+        )
+    return message
+
+
+# --- merge and split ----------------------------------------------------------------------
