@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Router
 
 from autocrm.accounts import selectors, services
 from autocrm.accounts.schemas import (
@@ -19,13 +19,10 @@ from autocrm.accounts.schemas import (
     MeOut,
 )
 from autocrm.core.api import keyset_page, page_of, require, secret_response
-from autocrm.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from autocrm.core.api.pagination import Cursor, Limit, page_response
 from autocrm.core.problems import NotFound
 
 router = Router()
-
-Cursor = Query(None, description="`next_cursor` of the previous page.")
-Limit = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")
 
 
 @router.get(
@@ -66,7 +63,7 @@ def users_list(
         cursor=cursor,
         limit=limit,
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_response(page)
 
 
 @router.get(
@@ -86,7 +83,7 @@ def invitations_list(
         cursor=cursor,
         limit=limit,
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_response(page)
 
 
 @router.post(
@@ -143,7 +140,7 @@ def api_keys_list(
         cursor=cursor,
         limit=limit,
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_response(page)
 
 
 @router.post(

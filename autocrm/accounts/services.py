@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from autocrm.accounts import events
 from autocrm.accounts.models import (
     ADMIN_ROLES,
     ApiKey,
@@ -65,7 +66,7 @@ def tenant_create(*, slug: str, name: str, owner: User | None = None) -> Tenant:
     with tenant_context(tenant):
         event_append(
             tenant=tenant,
-            type="tenant.created",
+            type=events.TENANT_CREATED,
             subject=tenant,
             actor=owner,
             payload={"slug": slug, "name": tenant.name},
@@ -85,7 +86,7 @@ def membership_create(*, tenant: Tenant, actor: User | None, user: User, role: s
         membership = Membership.objects.create(tenant=tenant, user=user, role=role)
         event_append(
             tenant=tenant,
-            type="membership.created",
+            type=events.MEMBERSHIP_CREATED,
             subject=membership,
             actor=actor,
             payload={"user_id": user.pk, "email": user.email, "role": role},
@@ -108,7 +109,7 @@ def membership_change_role(
         membership.save(update_fields=["role"])
         event_append(
             tenant=tenant,
-            type="membership.role_changed",
+            type=events.MEMBERSHIP_ROLE_CHANGED,
             subject=membership,
             actor=actor,
             payload={"user_id": membership.user_id, "role": {"from": old, "to": role}},
@@ -124,7 +125,7 @@ def membership_remove(*, tenant: Tenant, actor: User | None, membership: Members
             _ensure_another_owner(tenant=tenant, membership=membership)
         event_append(
             tenant=tenant,
-            type="membership.removed",
+            type=events.MEMBERSHIP_REMOVED,
             subject=membership,
             actor=actor,
             payload={"user_id": membership.user_id, "role": membership.role},
@@ -177,7 +178,7 @@ def invitation_create(
         event_append(
             tenant=tenant,
             actor_label=actor_label,
-            type="invitation.created",
+            type=events.INVITATION_CREATED,
             subject=invitation,
             actor=actor,
             payload={"email": email, "role": role},
@@ -235,7 +236,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         membership = membership_create(tenant=tenant, actor=None, user=user, role=invitation.role)
         event_append(
             tenant=tenant,
-            type="invitation.accepted",
+            type=events.INVITATION_ACCEPTED,
             subject=invitation,
             actor=user,
             payload={"email": invitation.email, "role": invitation.role},
@@ -255,7 +256,7 @@ def invitation_revoke(
             event_append(
                 tenant=tenant,
                 actor_label=actor_label,
-                type="invitation.revoked",
+                type=events.INVITATION_REVOKED,
                 subject=invitation,
                 actor=actor,
                 payload={"email": invitation.email},
@@ -290,7 +291,7 @@ def api_key_create(
         event_append(
             tenant=tenant,
             actor_label=actor_label,
-            type="api_key.created",
+            type=events.API_KEY_CREATED,
             subject=key,
             actor=actor,
             payload={"name": key.name, "prefix": prefix, "scope": scope},
@@ -310,7 +311,7 @@ def api_key_revoke(
             event_append(
                 tenant=tenant,
                 actor_label=actor_label,
-                type="api_key.revoked",
+                type=events.API_KEY_REVOKED,
                 subject=key,
                 actor=actor,
                 payload={"name": key.name, "prefix": key.prefix},
@@ -355,7 +356,7 @@ def tenant_settings_update(
             locked.save(update_fields=["name", "settings"])
             event_append(
                 tenant=locked,
-                type="tenant.settings_updated",
+                type=events.TENANT_SETTINGS_UPDATED,
                 subject=locked,
                 actor=actor,
                 payload={"changes": changes},

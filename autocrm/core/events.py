@@ -7,11 +7,16 @@ app's own connector is a separate pool: the job is always written through the Dj
 connection.
 The worker then runs every registered handler once per event (``EventHandling`` records
 it), so redelivery after a crash is harmless. See docs/adr/0003-events-outbox.md.
+
+Each app declares the types it emits as constants in its ``events.py`` and registers their
+tuple ``EVENT_TYPES`` from its AppConfig.ready() with :func:`event_types_register`; webhook
+subscriptions are validated against :func:`event_types_registered`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, LiteralString
 
@@ -36,6 +41,25 @@ class _Registration:
 
 
 _handlers: dict[str, _Registration] = {}
+
+# Dotted lowercase names: `ticket.created`, `api_key.revoked`, `ticket.message.created`.
+EVENT_TYPE_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+_event_types: set[str] = set()
+
+
+def event_types_register(types: Iterable[str]) -> None:
+    """Declare event types an app emits (from its AppConfig.ready(); repeating is harmless)."""
+    types = tuple(types)
+    malformed = [t for t in types if not EVENT_TYPE_PATTERN.match(t)]
+    if malformed:
+        raise ValueError(f"Not dotted lowercase event types: {', '.join(malformed)}")
+    _event_types.update(types)
+
+
+def event_types_registered() -> frozenset[str]:
+    """Every event type some installed app emits."""
+    return frozenset(_event_types)
+
 
 # The event row and its dispatch job in one statement on Django's connection, so in the
 # caller's transaction. The job goes through procrastinate's own defer function (the one its

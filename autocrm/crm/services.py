@@ -9,6 +9,7 @@ from autocrm.accounts.models import User
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
+from autocrm.crm import events
 from autocrm.crm.models import Contact
 
 
@@ -29,7 +30,7 @@ def contact_get_or_create(
             )
             event_append(
                 tenant=tenant,
-                type="contact.created",
+                type=events.CONTACT_CREATED,
                 subject=contact,
                 actor=actor.user,
                 actor_label=actor.label,
@@ -48,7 +49,7 @@ def contact_link_user(*, tenant: Tenant, actor: Actor, contact: Contact, user: U
         contact.user = user
         event_append(
             tenant=tenant,
-            type="contact.user_linked",
+            type=events.CONTACT_USER_LINKED,
             subject=contact,
             actor=actor.user,
             actor_label=actor.label,

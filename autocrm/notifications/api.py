@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Router, Status
 
 from autocrm.core.api import keyset_page, page_of, require, secret_response
-from autocrm.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from autocrm.core.api.pagination import Cursor, Limit, page_response
 from autocrm.notifications import selectors, services
 from autocrm.notifications.schemas import (
     DeliveryStatusName,
@@ -22,9 +22,6 @@ from autocrm.notifications.schemas import (
 )
 
 router = Router(tags=["webhooks"])
-
-Cursor = Query(None, description="`next_cursor` of the previous page.")
-Limit = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")
 
 
 @router.get(
@@ -43,7 +40,7 @@ def webhooks_list(
         cursor=cursor,
         limit=limit,
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_response(page)
 
 
 @router.post(
@@ -166,7 +163,7 @@ def webhook_deliveries_list(
         cursor=cursor,
         limit=limit,
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_response(page)
 
 
 @router.get(

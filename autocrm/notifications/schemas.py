@@ -17,7 +17,7 @@ DeliveryStatusName = Literal["pending", "succeeded", "retrying", "failed", "aban
 
 EVENT_TYPES_HELP = (
     "Event types to receive: exact types (`ticket.created`) or `prefix.*` wildcards "
-    "(`ticket.*`). Empty: every event."
+    "(`ticket.*`). Empty: every event. A type or pattern that no event has is refused (422)."
 )
 
 

@@ -30,7 +30,7 @@ from procrastinate.jobs import JobDeferrer
 from procrastinate.manager import JobManager
 
 from autocrm.accounts.models import ADMIN_ROLES, Membership
-from autocrm.core.events import event_append
+from autocrm.core.events import event_append, event_types_registered
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.notifications import events, transport
@@ -86,6 +86,14 @@ def event_types_clean(value: Any) -> list[str]:
     if bad:
         raise ValidationError(
             {"event_types": f"Not an event type or 'prefix.*' pattern: {', '.join(bad)}."}
+        )
+    # A typo (`ticket.create`, `tickets.*`) would otherwise be a subscription that silently
+    # never fires.
+    known = event_types_registered()
+    unknown = [v for v in cleaned if not any(event_type_matches([v], t) for t in known)]
+    if unknown:
+        raise ValidationError(
+            {"event_types": f"No event has this type or matches it: {', '.join(unknown)}."}
         )
     return cleaned
 

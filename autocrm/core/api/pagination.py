@@ -1,7 +1,10 @@
 """Keyset (cursor) pagination: stable under inserts, O(limit) at any depth.
 
-    page = keyset_page(memberships, ordering=("user__email", "id"), cursor=cursor, limit=limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+Every list endpoint takes the same two query parameters and returns the same shape::
+
+    def things_list(request, cursor: str | None = Cursor, limit: int = Limit):
+        page = keyset_page(things, ordering=("user__email", "id"), cursor=cursor, limit=limit)
+        return page_response(page)
 
 The ordering must end with a unique, non-null field (the primary key), every field in it
 must be non-null. The cursor is opaque to clients: URL-safe base64 of the last row's
@@ -16,11 +19,12 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from ninja import Query
 
 from autocrm.core.problems import InvalidInput
 
@@ -30,11 +34,31 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 CURSOR_FIELD = "query.cursor"
 
+# The query parameters of every list endpoint (``cursor: str | None = Cursor``,
+# ``limit: int = Limit``): one description, and the advertised maximum is the enforced one.
+Cursor: Any = Query(None, description="`next_cursor` of the previous page.")
+Limit: Any = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")
+
 
 @dataclass(frozen=True)
 class KeysetPage(Generic[M]):
     items: list[M]
     next_cursor: str | None
+
+
+class Page(Protocol):
+    """Any page of a listing: a :class:`KeysetPage` or an app's own (tickets' search)."""
+
+    @property
+    def items(self) -> Sequence[Any]: ...
+
+    @property
+    def next_cursor(self) -> str | None: ...
+
+
+def page_response(page: Page) -> dict[str, Any]:
+    """The body of every list endpoint (the ``page_of(Item)`` schema)."""
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 def _model_field(model: type[models.Model], path: str) -> models.Field[Any, Any]:

@@ -92,6 +92,34 @@ def test_every_operation_is_fully_documented(
         assert "409" in responses
 
 
+def test_every_list_operation_shares_one_page_shape() -> None:
+    """One list shape: every operation answering ``{"items", "next_cursor"}`` takes the
+    shared ``cursor`` and ``limit`` (core.api.pagination), and the advertised maximum is the
+    enforced one."""
+    from autocrm.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+    schemas = document()["components"]["schemas"]
+    lists = 0
+    for path, method, operation in operations():
+        media = operation["responses"].get("200", {}).get("content", {}).get("application/json")
+        ref = (media or {}).get("schema", {}).get("$ref", "")
+        if set(schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})) != {
+            "items",
+            "next_cursor",
+        }:
+            continue
+        lists += 1
+        params = {p["name"]: p for p in operation["parameters"]}
+        assert "cursor" in params, f"{method} {path}"
+        limit = params["limit"]["schema"]
+        assert (limit["minimum"], limit["maximum"], limit["default"]) == (
+            1,
+            MAX_LIMIT,
+            DEFAULT_LIMIT,
+        ), f"{method} {path}"
+    assert lists >= 5  # the walk found the list endpoints
+
+
 def test_operation_ids_are_unique() -> None:
     ids = [op["operationId"] for _, _, op in operations()]
     assert len(ids) == len(set(ids))

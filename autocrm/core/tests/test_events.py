@@ -255,3 +255,18 @@ def test_the_sweeper_does_not_queue_an_event_twice(tenant: Tenant, calls: Calls)
     assert events_sweep(timestamp=0) == 1
     assert events_sweep(timestamp=0) == 0
     assert len(dispatch_jobs(event)) == 1
+
+
+def test_every_apps_event_types_are_registered_and_malformed_ones_refused() -> None:
+    from autocrm.accounts.events import EVENT_TYPES as ACCOUNTS
+    from autocrm.crm.events import EVENT_TYPES as CRM
+    from autocrm.notifications.events import EVENT_TYPES as NOTIFICATIONS
+    from autocrm.tickets.events import EVENT_TYPES as TICKETS
+
+    registered = events.event_types_registered()
+    for app_types in (ACCOUNTS, CRM, NOTIFICATIONS, TICKETS):
+        assert set(app_types) <= registered
+    for bad in ("Ticket.created", "ticket", "ticket.*", "ticket created"):
+        with pytest.raises(ValueError, match="event types"):
+            events.event_types_register([bad])
+    assert events.event_types_registered() == registered

@@ -77,6 +77,30 @@ def test_private_urls_are_a_422_naming_the_url(
     assert [e["field"] for e in _json(response)["errors"]] == ["body.url"]
 
 
+def test_unknown_event_types_are_a_422_naming_the_field(
+    client: Client, tenant_a: Tenant, admin_headers: dict[str, str]
+) -> None:
+    response = _post(
+        client,
+        "/api/v1/webhooks",
+        {"url": PUBLIC_URL, "event_types": ["ticket.created", "ticket.creatd"]},
+        admin_headers,
+    )
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/problem+json"
+    [error] = _json(response)["errors"]
+    assert error["field"] == "body.event_types" and "ticket.creatd" in error["message"]
+    sub = services.webhook_subscription_create(tenant=tenant_a, actor=None, url=PUBLIC_URL)
+    response = client.patch(
+        f"/api/v1/webhooks/{sub.pk}",
+        json.dumps({"event_types": ["deal.*"]}),
+        content_type="application/json",
+        headers=admin_headers,
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in _json(response)["errors"]] == ["body.event_types"]
+
+
 def test_patch_and_delete(client: Client, tenant_a: Tenant, admin_headers: dict[str, str]) -> None:
     sub = services.webhook_subscription_create(tenant=tenant_a, actor=None, url=PUBLIC_URL)
     path = f"/api/v1/webhooks/{sub.pk}"

@@ -72,6 +72,42 @@ def test_create_refuses_bad_event_type_patterns(tenant_a: Tenant, types: Any) ->
     assert "event_types" in info.value.message_dict
 
 
+@pytest.mark.parametrize(
+    "types", [["ticket.create"], ["tickets.*"], ["ticket.created", "nothing.*"], ["webhook.x.*"]]
+)
+def test_create_and_update_refuse_types_that_no_event_has(tenant_a: Tenant, types: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        services.webhook_subscription_create(
+            tenant=tenant_a, actor=None, url=PUBLIC_URL, event_types=types
+        )
+    assert "event_types" in info.value.message_dict
+    sub = services.webhook_subscription_create(tenant=tenant_a, actor=None, url=PUBLIC_URL)
+    with pytest.raises(ValidationError) as info:
+        services.webhook_subscription_update(
+            tenant=tenant_a, actor=None, subscription=sub, event_types=types
+        )
+    assert "event_types" in info.value.message_dict
+    with tenant_context(tenant_a):
+        assert WebhookSubscription.objects.get().event_types == []
+
+
+def test_every_registered_type_and_its_prefix_pattern_is_accepted(tenant_a: Tenant) -> None:
+    from autocrm.core.events import event_types_registered
+
+    known = sorted(event_types_registered())
+    assert {"ticket.created", "membership.role_changed", "webhook.created"} <= set(known)
+    prefixes = sorted({t.split(".", 1)[0] + ".*" for t in known})
+    for chunk in (known[i : i + 50] for i in range(0, len(known), 50)):
+        sub = services.webhook_subscription_create(
+            tenant=tenant_a, actor=None, url=PUBLIC_URL, event_types=chunk
+        )
+        assert sub.event_types == chunk
+    sub = services.webhook_subscription_create(
+        tenant=tenant_a, actor=None, url=PUBLIC_URL, event_types=["*", *prefixes]
+    )
+    assert sub.event_types == sorted(["*", *prefixes])
+
+
 def test_only_owners_and_admins_manage_and_see_webhooks(tenant_a: Tenant) -> None:
     agent = member(tenant_a, "agent")
     owner = member(tenant_a, "owner")

@@ -1,0 +1,25 @@
+"""Event types the accounts app emits (tenants, memberships, invitations, API keys)."""
+
+TENANT_CREATED = "tenant.created"
+TENANT_SETTINGS_UPDATED = "tenant.settings_updated"
+MEMBERSHIP_CREATED = "membership.created"
+MEMBERSHIP_ROLE_CHANGED = "membership.role_changed"
+MEMBERSHIP_REMOVED = "membership.removed"
+INVITATION_CREATED = "invitation.created"
+INVITATION_ACCEPTED = "invitation.accepted"
+INVITATION_REVOKED = "invitation.revoked"
+API_KEY_CREATED = "api_key.created"
+API_KEY_REVOKED = "api_key.revoked"
+
+EVENT_TYPES = (
+    TENANT_CREATED,
+    TENANT_SETTINGS_UPDATED,
+    MEMBERSHIP_CREATED,
+    MEMBERSHIP_ROLE_CHANGED,
+    MEMBERSHIP_REMOVED,
+    INVITATION_CREATED,
+    INVITATION_ACCEPTED,
+    INVITATION_REVOKED,
+    API_KEY_CREATED,
+    API_KEY_REVOKED,
+)

@@ -1,0 +1,43 @@
+"""Event types the tickets app emits (tickets, messages, attachments, configuration)."""
+
+TICKET_CREATED = "ticket.created"
+TICKET_UPDATED = "ticket.updated"
+TICKET_DELETED = "ticket.deleted"
+TICKET_MERGED = "ticket.merged"
+TICKET_MERGED_INTO = "ticket.merged_into"
+TICKET_SPLIT = "ticket.split"
+MESSAGE_CREATED = "message.created"
+ATTACHMENT_CREATED = "attachment.created"
+TAG_CREATED = "tag.created"
+TAG_DELETED = "tag.deleted"
+CUSTOM_FIELD_CREATED = "custom_field.created"
+CUSTOM_FIELD_UPDATED = "custom_field.updated"
+CUSTOM_FIELD_DELETED = "custom_field.deleted"
+TICKET_VIEW_CREATED = "ticket_view.created"
+TICKET_VIEW_UPDATED = "ticket_view.updated"
+TICKET_VIEW_DELETED = "ticket_view.deleted"
+MACRO_CREATED = "macro.created"
+MACRO_UPDATED = "macro.updated"
+MACRO_DELETED = "macro.deleted"
+
+EVENT_TYPES = (
+    TICKET_CREATED,
+    TICKET_UPDATED,
+    TICKET_DELETED,
+    TICKET_MERGED,
+    TICKET_MERGED_INTO,
+    TICKET_SPLIT,
+    MESSAGE_CREATED,
+    ATTACHMENT_CREATED,
+    TAG_CREATED,
+    TAG_DELETED,
+    CUSTOM_FIELD_CREATED,
+    CUSTOM_FIELD_UPDATED,
+    CUSTOM_FIELD_DELETED,
+    TICKET_VIEW_CREATED,
+    TICKET_VIEW_UPDATED,
+    TICKET_VIEW_DELETED,
+    MACRO_CREATED,
+    MACRO_UPDATED,
+    MACRO_DELETED,
+)
