@@ -3,8 +3,8 @@
 HTTP requests run Django's synchronous (WSGI) handler on a thread pool: every view and
 middleware here is synchronous and the tenant middleware holds one transaction per request,
 so Django's ASGI handler would only add thread hops (sync → async → sync) to each request.
-``BufferedWSGI`` hands a request over once each way; large uploads stream through a2wsgi
-(ADR 0005). Websockets go to Channels.
+``BufferedWSGI`` reads every body on the event loop within a deadline, so a slow client never
+holds a thread, then hands the request over once each way (ADR 0005). Websockets go to Channels.
 """
 
 import os
@@ -26,7 +26,10 @@ from config.routing import websocket_urlpatterns  # noqa: E402
 http_application = BufferedWSGI(
     django_wsgi_app,
     workers=settings.WEB_THREADS,
-    buffer_limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    max_body=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    max_upload=settings.MAX_UPLOAD_BYTES,
+    body_timeout=settings.REQUEST_BODY_TIMEOUT,
+    idle_timeout=settings.REQUEST_BODY_IDLE_TIMEOUT,
 )
 
 application = ProtocolTypeRouter(

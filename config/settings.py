@@ -287,6 +287,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(2
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(25 * 1024 * 1024)))
 # Multipart requests (attachment uploads) may carry one attachment plus form overhead.
 MAX_UPLOAD_BYTES = ATTACHMENT_MAX_BYTES + 1024 * 1024
+# Every request body is read on the event loop before a thread runs Django (ADR 0005): a
+# client that leaves more than REQUEST_BODY_IDLE_TIMEOUT seconds between two parts of its
+# body, or takes more than REQUEST_BODY_TIMEOUT seconds in all, gets 408.
+REQUEST_BODY_TIMEOUT = float(os.environ.get("REQUEST_BODY_TIMEOUT", "120"))
+REQUEST_BODY_IDLE_TIMEOUT = float(os.environ.get("REQUEST_BODY_IDLE_TIMEOUT", "15"))
 API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "600"))
 ALLOW_PRIVATE_WEBHOOK_TARGETS = env_bool("ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
 METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -35,11 +37,11 @@ def serve(
     app: Callable[..., Iterable[bytes]],
     request_scope: Environ,
     body_messages: list[dict[str, Any]],
-    *,
-    buffer_limit: int = 1024,
+    **limits: Any,
 ) -> list[dict[str, Any]]:
     """Run one request through the bridge; return what it sent."""
-    bridge = BufferedWSGI(app, workers=2, buffer_limit=buffer_limit)
+    limits = {"max_body": 1024, "max_upload": 8192, "spool_memory": 512, **limits}
+    bridge = BufferedWSGI(app, workers=2, **limits)
     sent: list[dict[str, Any]] = []
 
     async def run() -> None:
@@ -114,21 +116,99 @@ def test_a_request_without_a_body_is_buffered_too() -> None:
 @pytest.mark.parametrize(
     "headers",
     [
-        [(b"content-length", b"4096")],  # over the buffer limit: an upload
-        [(b"transfer-encoding", b"chunked")],  # length unknown
-        [(b"content-length", b"lots")],  # unreadable: Django reports it
+        [(b"content-length", b"2096"), (b"content-type", b"multipart/form-data; boundary=x")],
+        [(b"transfer-encoding", b"chunked"), (b"content-type", b"multipart/form-data")],
     ],
+    ids=["upload", "chunked"],
 )
-def test_large_chunked_or_odd_bodies_stream_through_a2wsgi(
+def test_a_large_or_chunked_body_is_spooled_on_the_loop_then_read_whole(
     headers: list[tuple[bytes, bytes]],
 ) -> None:
     app = Echo()
-    sent = serve(app, scope(headers=headers), [body(b"x" * 2000, more=True), body(b"y")])
+    sent = serve(
+        app,
+        scope(headers=headers),
+        [
+            body(b"x" * 1000, more=True),
+            body(b"y" * 95, more=True),
+            body(b"z" * 1000, more=True),
+            body(b"!"),
+        ],
+    )
     assert sent[0]["status"] == 201
-    # a2wsgi sends the response in pieces ("more_body": True) then an empty end
-    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"got:" + b"x" * 2000 + b"y"
-    assert sent[1].get("more_body") is True
-    assert app.threads[0].startswith("WSGI")  # a2wsgi's threads: the same pool
+    assert sent[1]["body"] == b"got:" + b"x" * 1000 + b"y" * 95 + b"z" * 1000 + b"!"
+    # Django learns the length of a chunked body (it reads CONTENT_LENGTH bytes).
+    assert app.calls[0]["CONTENT_LENGTH"] == "2096"
+    assert "HTTP_TRANSFER_ENCODING" not in app.calls[0]
+    assert app.threads[0].startswith("WSGI")
+
+
+def test_a_client_that_stops_sending_its_body_gets_408_and_django_never_runs() -> None:
+    app = Echo()
+    started = time.monotonic()
+    sent = serve(
+        app,
+        scope(headers=[(b"content-length", b"1000")]),
+        [body(b"x" * 100, more=True)],  # then nothing
+        idle_timeout=0.2,
+    )
+    assert time.monotonic() - started < 5
+    assert app.calls == []
+    assert sent[0]["status"] == 408
+    assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"])["type"].endswith("/request-timeout")
+
+
+def test_a_trickling_body_gets_408_at_the_overall_deadline() -> None:
+    async def trickle(n: int) -> dict[str, Any]:
+        await asyncio.sleep(0.05)  # always within the idle deadline
+        return body(b"x", more=True)
+
+    app = Echo()
+    bridge = BufferedWSGI(app, workers=1, max_body=1024, body_timeout=0.5, idle_timeout=0.2)
+    sent: list[dict[str, Any]] = []
+    calls = iter(range(10_000))
+
+    async def run() -> None:
+        async def receive() -> dict[str, Any]:
+            return await trickle(next(calls))
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await asyncio.wait_for(
+            bridge(scope(headers=[(b"content-length", b"1000")]), receive, send), timeout=5
+        )
+
+    asyncio.run(run())
+    bridge.executor.shutdown()
+    assert sent[0]["status"] == 408 and app.calls == []
+
+
+def test_a_chunked_body_over_the_limit_gets_413_without_running_django() -> None:
+    app = Echo()
+    sent = serve(
+        app,
+        scope(headers=[(b"transfer-encoding", b"chunked")]),
+        [body(b"x" * 1000, more=True), body(b"x" * 1000, more=True)],
+    )
+    assert sent[0]["status"] == 413 and app.calls == []
+
+
+def test_a_declared_length_over_the_limit_reaches_django_unread() -> None:
+    """RequestBodyLimitMiddleware answers 413 from the header alone; the bridge reads no
+    byte of it (a client that then sends nothing costs no wait)."""
+    app = Echo()
+    sent = serve(app, scope(headers=[(b"content-length", b"5000")]), [])
+    assert sent[0]["status"] == 201 and sent[1]["body"] == b"got:"
+
+
+@pytest.mark.parametrize("value", [b"lots", b"-1", b"\xc2\xb2"])
+def test_an_unreadable_content_length_is_a_400(value: bytes) -> None:
+    app = Echo()
+    sent = serve(app, scope(headers=[(b"content-length", value)]), [body(b"")])
+    assert sent[0]["status"] == 400 and app.calls == []
 
 
 def test_a_client_gone_before_its_body_arrived_runs_nothing() -> None:
