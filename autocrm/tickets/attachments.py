@@ -16,7 +16,7 @@ from django.db import transaction
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
-from autocrm.tickets import access
+from autocrm.tickets import access, events
 from autocrm.tickets.models import Attachment, Message, Ticket
 from autocrm.tickets.services.changes import ticket_ensure_open, ticket_locked
 
@@ -106,7 +106,7 @@ def attachment_create(
             attachment.save()
             event_append(
                 tenant=tenant,
-                type="attachment.created",
+                type=events.ATTACHMENT_CREATED,
                 subject=attachment,
                 actor=actor.user,
                 actor_label=actor.label,

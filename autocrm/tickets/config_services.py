@@ -12,7 +12,7 @@ from autocrm.core.actors import Actor
 from autocrm.core.config_cache import tenant_config_changed
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
-from autocrm.tickets import access
+from autocrm.tickets import access, events
 from autocrm.tickets.models import CustomField, FieldType, Macro, Tag, TicketView
 from autocrm.tickets.query import QuerySyntaxError, parse_query
 from autocrm.tickets.services.cleaning import clean_tags
@@ -56,7 +56,7 @@ def tag_create(*, tenant: Tenant, actor: Actor, name: str, color: str = "") -> T
     if Tag.objects.filter(tenant=tenant, name=clean).exists():
         raise ValidationError({"name": f"The tag '{clean}' exists."})
     tag = Tag.objects.create(tenant=tenant, name=clean, color=color)
-    _event(tenant, actor, "tag.created", tag, {"name": clean, "color": color})
+    _event(tenant, actor, events.TAG_CREATED, tag, {"name": clean, "color": color})
     return tag
 
 
@@ -64,7 +64,7 @@ def tag_create(*, tenant: Tenant, actor: Actor, name: str, color: str = "") -> T
 def tag_delete(*, tenant: Tenant, actor: Actor, tag: Tag) -> None:
     """Removes the tag definition (tickets keep the tag text they carry)."""
     access.require_admin(actor)
-    _event(tenant, actor, "tag.deleted", tag, {"name": tag.name})
+    _event(tenant, actor, events.TAG_DELETED, tag, {"name": tag.name})
     tag.delete()
 
 
@@ -122,7 +122,7 @@ def custom_field_create(
     _event(
         tenant,
         actor,
-        "custom_field.created",
+        events.CUSTOM_FIELD_CREATED,
         field,
         {
             "key": key,
@@ -154,7 +154,9 @@ def custom_field_update(
     if diff:
         field.save()
         tenant_config_changed(tenant=tenant)
-        _event(tenant, actor, "custom_field.updated", field, {"key": field.key, "changes": diff})
+        _event(
+            tenant, actor, events.CUSTOM_FIELD_UPDATED, field, {"key": field.key, "changes": diff}
+        )
     return field
 
 
@@ -162,7 +164,7 @@ def custom_field_update(
 def custom_field_delete(*, tenant: Tenant, actor: Actor, field: CustomField) -> None:
     """Deletes the definition; tickets keep their stored values in ``custom_fields``."""
     access.require_admin(actor)
-    _event(tenant, actor, "custom_field.deleted", field, {"key": field.key})
+    _event(tenant, actor, events.CUSTOM_FIELD_DELETED, field, {"key": field.key})
     field.delete()
     tenant_config_changed(tenant=tenant)
 
@@ -217,7 +219,7 @@ def ticket_view_create(
     _event(
         tenant,
         actor,
-        "ticket_view.created",
+        events.TICKET_VIEW_CREATED,
         view,
         {"name": view.name, "query": query, "sort": sort, "shared": shared},
     )
@@ -246,14 +248,14 @@ def ticket_view_update(
     diff = _diff(view, changes)
     if diff:
         view.save()
-        _event(tenant, actor, "ticket_view.updated", view, {"changes": diff})
+        _event(tenant, actor, events.TICKET_VIEW_UPDATED, view, {"changes": diff})
     return view
 
 
 @transaction.atomic
 def ticket_view_delete(*, tenant: Tenant, actor: Actor, view: TicketView) -> None:
     _check_view_editable(actor, view)
-    _event(tenant, actor, "ticket_view.deleted", view, {"name": view.name})
+    _event(tenant, actor, events.TICKET_VIEW_DELETED, view, {"name": view.name})
     view.delete()
 
 
@@ -301,7 +303,7 @@ def macro_create(
         description=description[:500],
         owner=None if shared else actor.user,
     )
-    _event(tenant, actor, "macro.created", macro, {"name": macro.name, "actions": actions})
+    _event(tenant, actor, events.MACRO_CREATED, macro, {"name": macro.name, "actions": actions})
     return macro
 
 
@@ -319,7 +321,7 @@ def macro_update(*, tenant: Tenant, actor: Actor, macro: Macro, changes: dict[st
     diff = _diff(macro, changes)
     if diff:
         macro.save()
-        _event(tenant, actor, "macro.updated", macro, {"changes": diff})
+        _event(tenant, actor, events.MACRO_UPDATED, macro, {"changes": diff})
     return macro
 
 
@@ -329,5 +331,5 @@ def macro_delete(*, tenant: Tenant, actor: Actor, macro: Macro) -> None:
         access.require_admin(actor)
     elif macro.owner_id != actor.user_id:
         raise PermissionDenied("This is someone else's macro.")
-    _event(tenant, actor, "macro.deleted", macro, {"name": macro.name})
+    _event(tenant, actor, events.MACRO_DELETED, macro, {"name": macro.name})
     macro.delete()

@@ -1,11 +1,17 @@
-"""Event types the tickets app emits (tickets, messages, attachments, configuration)."""
+"""The event types the tickets app appends (webhook subscriptions validate against them).
+
+Services use these constants, never the strings: a renamed or new type then shows in one
+place, and the registry (TicketsConfig.ready) knows every type this app can emit.
+"""
+
+from __future__ import annotations
 
 TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
+TICKET_MERGED = "ticket.merged"  # the source ticket, now closed
+TICKET_MERGED_INTO = "ticket.merged_into"  # the target ticket, which received the messages
+TICKET_SPLIT = "ticket.split"  # the original ticket; the new one gets TICKET_CREATED
 TICKET_DELETED = "ticket.deleted"
-TICKET_MERGED = "ticket.merged"
-TICKET_MERGED_INTO = "ticket.merged_into"
-TICKET_SPLIT = "ticket.split"
 MESSAGE_CREATED = "message.created"
 ATTACHMENT_CREATED = "attachment.created"
 TAG_CREATED = "tag.created"
@@ -23,10 +29,10 @@ MACRO_DELETED = "macro.deleted"
 EVENT_TYPES = (
     TICKET_CREATED,
     TICKET_UPDATED,
-    TICKET_DELETED,
     TICKET_MERGED,
     TICKET_MERGED_INTO,
     TICKET_SPLIT,
+    TICKET_DELETED,
     MESSAGE_CREATED,
     ATTACHMENT_CREATED,
     TAG_CREATED,

@@ -12,7 +12,7 @@ from django.db.models import BigIntegerField, Func, Value
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
-from autocrm.tickets import access
+from autocrm.tickets import access, events
 from autocrm.tickets.customfields import custom_fields_validate
 from autocrm.tickets.errors import TicketClosedError
 from autocrm.tickets.models import Status, Ticket, TicketType
@@ -128,7 +128,7 @@ def changes_save(
     ticket: Ticket,
     diff: dict[str, dict[str, Any]],
     now: dt.datetime,
-    event_type: str = "ticket.updated",
+    event_type: str = events.TICKET_UPDATED,
     extra: dict[str, Any] | None = None,
 ) -> None:
     if not diff:

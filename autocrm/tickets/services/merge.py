@@ -12,7 +12,7 @@ from django.utils import timezone
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
-from autocrm.tickets import access
+from autocrm.tickets import access, events
 from autocrm.tickets.models import Attachment, Channel, Message, Status, Ticket
 from autocrm.tickets.search import search_vector_rebuild
 from autocrm.tickets.services.changes import (
@@ -92,7 +92,7 @@ def ticket_merge(*, tenant: Tenant, actor: Actor, source_id: int, target_id: int
     search_vector_rebuild(tenant, source)
     event_append(
         tenant=tenant,
-        type="ticket.merged",
+        type=events.TICKET_MERGED,
         subject=source,
         actor=actor.user,
         actor_label=actor.label,
@@ -105,7 +105,7 @@ def ticket_merge(*, tenant: Tenant, actor: Actor, source_id: int, target_id: int
     )
     event_append(
         tenant=tenant,
-        type="ticket.merged_into",
+        type=events.TICKET_MERGED_INTO,
         subject=target,
         actor=actor.user,
         actor_label=actor.label,
@@ -174,7 +174,7 @@ def ticket_split(
     search_vector_rebuild(tenant, new)
     event_append(
         tenant=tenant,
-        type="ticket.created",
+        type=events.TICKET_CREATED,
         subject=new,
         actor=actor.user,
         actor_label=actor.label,
@@ -187,7 +187,7 @@ def ticket_split(
     )
     event_append(
         tenant=tenant,
-        type="ticket.split",
+        type=events.TICKET_SPLIT,
         subject=original,
         actor=actor.user,
         actor_label=actor.label,

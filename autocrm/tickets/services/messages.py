@@ -13,7 +13,7 @@ from django.utils import timezone
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
-from autocrm.tickets import access
+from autocrm.tickets import access, events
 from autocrm.tickets.content import normalize_body
 from autocrm.tickets.models import Channel, Message, Status, Ticket
 from autocrm.tickets.search import SEARCH_TEXT_LIMIT, search_config
@@ -99,7 +99,7 @@ def ticket_message_add(
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
     event_append(
         tenant=tenant,
-        type="message.created",
+        type=events.MESSAGE_CREATED,
         subject=message,
         actor=actor.user,
         actor_label=actor.label,
@@ -114,7 +114,7 @@ def ticket_message_add(
     if diff:
         event_append(
             tenant=tenant,
-            type="ticket.updated",
+            type=events.TICKET_UPDATED,
             subject=ticket,
             actor=actor.user,
             actor_label=actor.label,

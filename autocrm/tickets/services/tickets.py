@@ -18,7 +18,7 @@ from autocrm.core.events import event_append
 from autocrm.core.models import Tenant, as_stored
 from autocrm.crm.models import Contact
 from autocrm.crm.services import contact_get_or_create, contact_link_user
-from autocrm.tickets import access
+from autocrm.tickets import access, events
 from autocrm.tickets.content import normalize_body
 from autocrm.tickets.customfields import custom_fields_validate
 from autocrm.tickets.errors import VersionConflictError
@@ -292,7 +292,7 @@ def _ticket_insert(
     )
     event_append(
         tenant=tenant,
-        type="ticket.created",
+        type=events.TICKET_CREATED,
         subject=ticket,
         actor=actor.user,
         actor_label=actor.label,
@@ -425,7 +425,7 @@ def ticket_delete(*, tenant: Tenant, actor: Actor, ticket_id: int) -> None:
     files = [(a.file.storage, a.file.name) for a in Attachment.objects.filter(ticket=ticket)]
     event_append(
         tenant=tenant,
-        type="ticket.deleted",
+        type=events.TICKET_DELETED,
         subject=ticket,
         actor=actor.user,
         actor_label=actor.label,
