@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from autocrm.accounts.models import STAFF_ROLES, ApiKey, Membership
+from autocrm.accounts.models import ApiKey, Membership
 from autocrm.core import sql
 from autocrm.core.models import Tenant
 
@@ -56,14 +56,7 @@ def api_key_authenticate(*, raw_key: str) -> tuple[Tenant, ApiKey] | None:
     if row is None or not hmac.compare_digest(row[2], api_key_hash(raw_key)):
         return None
     key_values, tenant_values = row[: len(API_KEY_COLUMNS)], row[len(API_KEY_COLUMNS) :]
-    tenant = Tenant.from_db(
-        connection.alias,
-        [f.attname for f in _TENANT_FIELDS],
-        [  # the converters a queryset would apply (JSON settings arrive as text)
-            f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
-            for f, v in zip(_TENANT_FIELDS, tenant_values, strict=True)
-        ],
-    )
+    tenant = _tenant_from_row(tenant_values)
     # from_db takes the values in the model's field order (absent fields stay deferred).
     values = dict(zip(API_KEY_COLUMNS, key_values, strict=True))
     attnames = [f.attname for f in ApiKey._meta.concrete_fields if f.attname in values]
@@ -80,16 +73,43 @@ def user_memberships(*, user_id: int) -> QuerySet[Membership]:
     )
 
 
-def tenant_for_session(*, user_id: int, slug: str) -> Tenant | None:
-    """The tenant an API call with a browser session acts in: the X-Tenant slug if the user
-    is staff there, else the user's only staff tenant."""
-    from autocrm.core.tenancy import user_context
+_MEMBERSHIP_COLUMNS = ("id", "tenant_id", "user_id", "role", "created_at")
+# Prepared once per connection (autocrm.core.sql): it runs before every API request signed
+# in with a browser session, as the API key lookup does for keys.
+_SESSION_MEMBERSHIP_LOOKUP = (
+    f"SELECT {', '.join(f'm.{c}' for c in _MEMBERSHIP_COLUMNS)}, "
+    f"{', '.join(f't.{f.column}' for f in _TENANT_FIELDS)}, count(*) OVER () "
+    "FROM autocrm_session_membership(%(user_id)s::bigint, %(slug)s::text) m "
+    f"JOIN {Tenant._meta.db_table} t ON t.id = m.tenant_id"
+)
 
-    with user_context(user_id):
-        staff = [m for m in user_memberships(user_id=user_id) if m.role in STAFF_ROLES]
-    if slug:
-        return next((m.tenant for m in staff if m.tenant.slug == slug), None)
-    return staff[0].tenant if len(staff) == 1 else None
+
+def _tenant_from_row(values: tuple[object, ...]) -> Tenant:
+    return Tenant.from_db(
+        connection.alias,
+        [f.attname for f in _TENANT_FIELDS],
+        [  # the converters a queryset would apply (JSON settings arrive as text)
+            f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
+            for f, v in zip(_TENANT_FIELDS, values, strict=True)
+        ],
+    )
+
+
+def membership_for_session(*, user: User, slug: str) -> Membership | None:
+    """The staff membership an API call with a browser session acts in (tenant attached):
+    the X-Tenant slug's if the user is staff there, else the user's only staff membership.
+    One statement before any tenant context, through the SECURITY DEFINER function
+    autocrm_session_membership (only that user's staff rows), so the request needs no
+    separate transaction to find its tenant. ``membership.user`` is ``user`` (not read
+    again)."""
+    row = sql.fetch_one(_SESSION_MEMBERSHIP_LOOKUP, {"user_id": user.pk, "slug": slug})
+    if row is None or row[-1] != 1:  # none, or several and no slug to choose
+        return None
+    count = len(_MEMBERSHIP_COLUMNS)
+    membership = Membership.from_db(connection.alias, list(_MEMBERSHIP_COLUMNS), list(row[:count]))
+    membership.tenant = _tenant_from_row(row[count:-1])
+    membership.user = user
+    return membership
 
 
 def membership_get(*, tenant: Tenant, user_id: int) -> Membership | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import structlog
 from django.conf import settings
@@ -12,6 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from autocrm.core.models import RESERVED_SLUGS, Tenant
 from autocrm.core.problems import problem_response
 from autocrm.core.tenancy import tenant_context, user_context
+
+if TYPE_CHECKING:
+    from autocrm.accounts.models import Membership
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 API_PREFIX = "/api/"
@@ -63,6 +67,7 @@ class TenantMiddleware:
         user_id = user.pk if user is not None and user.is_authenticated else None
 
         tenant: Tenant | None = None
+        membership: Membership | None = None
         if request.path.startswith(API_PREFIX):
             auth = request.META.get("HTTP_AUTHORIZATION", "")
             if auth[:7].lower() == "bearer ":
@@ -76,10 +81,12 @@ class TenantMiddleware:
                     )
                 tenant, request.api_key = found  # type: ignore[attr-defined]
                 user_id = None  # a key acts for its tenant, not for the browser user
-            elif user_id is not None:
-                tenant = account_selectors.tenant_for_session(
-                    user_id=user_id, slug=request.META.get(TENANT_HEADER, "")
+            elif user is not None and user_id is not None:
+                membership = account_selectors.membership_for_session(
+                    user=user, slug=request.META.get(TENANT_HEADER, "")
                 )
+                if membership is not None:
+                    tenant = membership.tenant
         else:
             slug = request.path.lstrip("/").split("/", 1)[0]
             if slug and slug not in RESERVED_SLUGS:
@@ -94,7 +101,9 @@ class TenantMiddleware:
         with tenant_context(tenant, user_id=user_id):
             request.tenant = tenant  # type: ignore[attr-defined]
             structlog.contextvars.bind_contextvars(tenant=tenant.slug)
-            if user_id is not None:
+            if membership is not None:  # found with the tenant, as staff
+                request.membership = membership  # type: ignore[attr-defined]
+            elif user_id is not None:
                 request.membership = account_selectors.membership_get(  # type: ignore[attr-defined]
                     tenant=tenant, user_id=user_id
                 )
