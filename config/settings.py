@@ -44,7 +44,25 @@ SECRET_KEY = _secret
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def default_site_url(host: str, port: str) -> str:
+    """Where ``make run`` serves (HOST, PORT): the public base URL when SITE_URL is unset.
+    A wildcard listen address (all interfaces) is reached locally through the loopback."""
+    host = host.strip() or "127.0.0.1"
+    if host in {"0.0.0.0", "::", "[::]"}:  # noqa: S104 - compared, not bound
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):  # an IPv6 literal needs brackets in a URL
+        host = f"[{host}]"
+    return f"http://{host}:{port.strip() or '8000'}"
+
+
+# Public base URL of e-mailed links (invitations), the sign-up address prefix and the demo
+# sign-in hint. Production sets it; unset, it follows make run's HOST and PORT.
+SITE_URL = (
+    os.environ.get("SITE_URL")
+    or default_site_url(os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000"))
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
