@@ -55,6 +55,10 @@ test: lint typecheck migrations-check pytest
 bench: install
 	$(PY) -m bench
 
+# Stops both embedded servers, then deletes their data: make run's database, the bench data
+# set (a database on the same server) and the test suite's server (README "Local data").
+VAR_DIR := $(or $(AUTOCRM_VAR_DIR),var)
 clean-db:
-	$(PY) -m autocrm.core.embedded_db down || true
-	rm -rf var/pg var/test-pg
+	-$(PY) -m autocrm.core.embedded_db down --data-dir $(VAR_DIR)/pg
+	-$(PY) -m autocrm.core.embedded_db down --data-dir $(VAR_DIR)/test-pg
+	rm -rf $(VAR_DIR)/pg $(VAR_DIR)/test-pg

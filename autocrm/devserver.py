@@ -1,6 +1,7 @@
 """``make run``: the whole product on one machine, supervised.
 
-Steps: load ``.env`` (or ``$AUTOCRM_ENV_FILE``); DEBUG defaults to 1; without DATABASE_URL
+Steps: load ``.env`` (or ``$AUTOCRM_ENV_FILE``); DEBUG defaults to 1 (and then a missing
+SECRET_KEY is generated into that file); without DATABASE_URL
 start the embedded PostgreSQL (data in ``$AUTOCRM_VAR_DIR/pg``, kept between runs) and
 provision its roles; migrate;
 collectstatic when DEBUG is off; ``seed_demo`` when DEBUG is on; then run the web server
@@ -23,6 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import IO
+
+from autocrm.envfile import ensure_secret_key, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 15.0  # seconds a child gets to stop before it is killed
@@ -115,13 +118,15 @@ def run_step(title: str, argv: Sequence[str]) -> None:
 
 
 def load_environment() -> None:
-    """``.env`` first (it never overrides the real environment), then dev defaults."""
-    from dotenv import load_dotenv
-
-    env_file = Path(os.environ.get("AUTOCRM_ENV_FILE", BASE_DIR / ".env"))
-    if env_file.is_file():
-        load_dotenv(env_file, override=False)
+    """``.env`` first (it never overrides the real environment), then dev defaults: DEBUG
+    on and, in development only, a generated SECRET_KEY saved to ``.env`` (see
+    autocrm/envfile.py) so that ``manage.py`` commands run later sign with the same key."""
+    load_env_file()
     os.environ.setdefault("DEBUG", "1")
+    if is_debug():
+        written = ensure_secret_key()
+        if written is not None:
+            say(f"generated a SECRET_KEY for development into {written}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["PYTHONUNBUFFERED"] = "1"
 

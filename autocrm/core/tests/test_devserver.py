@@ -55,6 +55,7 @@ class Run:
             AUTOCRM_ENV_FILE=str(var_dir / "no.env"),  # a developer's .env must not apply
         )
         self.port = port
+        self.env = env
         self.log = var_dir / f"run-{time.monotonic_ns()}.log"
         self._log_file = self.log.open("wb")
         self.process = subprocess.Popen(
@@ -69,10 +70,23 @@ class Run:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def get(self, path: str) -> tuple[int, bytes]:
+    def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A command typed in a second terminal: no DEBUG, no SECRET_KEY but the env file's."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         url = f"http://127.0.0.1:{self.port}{path}"
+        request = urllib.request.Request(url, headers=headers or {})
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(request, timeout=5) as response:
                 return response.status, response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
@@ -132,12 +146,21 @@ def test_run_stops_cleanly_on_sigint_reuses_its_data_and_stops_when_a_child_dies
         children = first.children()
         assert len(children) == 2  # web and worker
         postmaster_pid = int((var_dir / "pg" / "postmaster.pid").read_text().split()[0])
+        # README's API example, verbatim but for the port: the command signs with the key
+        # make run generated into the env file, and the key it prints works on the server.
+        created = first.manage("apikey_create", "--tenant", "demo", "--name", "curl")
+        assert created.returncode == 0, created.stderr
+        key = created.stdout.strip()
+        status, _ = first.get("/api/v1/tickets", {"Authorization": f"Bearer {key}"})
+        assert status == 200
         first.process.send_signal(signal.SIGINT)
     finally:
         code = first.finish()
     output = first.output()
     assert code == 0, output
     assert "(new)" in output and "Demo data created" in output and "stopped cleanly" in output
+    assert f"Sign in at http://127.0.0.1:{first.port}/accounts/login/" in output  # SITE_URL
+    assert "generated a SECRET_KEY" in output
     assert not any(alive(pid) for pid in [*children, postmaster_pid]), output
     assert not (var_dir / "pg" / "postmaster.pid").exists()
 
@@ -153,6 +176,8 @@ def test_run_stops_cleanly_on_sigint_reuses_its_data_and_stops_when_a_child_dies
         code = second.finish()
     output = second.output()
     assert "(existing data)" in output and "nothing changed" in output, output
+    assert "generated a SECRET_KEY" not in output  # the first run's key is reused
+    assert (var_dir / "no.env").read_text().count("SECRET_KEY=") == 1
     assert code == 1, output
     assert "worker exited unexpectedly with status -9" in output
     assert not alive(web)
