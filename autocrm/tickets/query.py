@@ -6,6 +6,9 @@
 
 Anything that is not ``key:value`` is free text (full-text + typo-tolerant subject match).
 Unknown keys and bad values raise ``QuerySyntaxError`` naming the term.
+
+The API's filter parameters (``?tag=…``) are not search text: ``filter_apply`` adds one
+typed value to the filters as it is, so quotes or spaces in it cannot become more terms.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ SORTS = (
     "relevance",
 )
 _TERM = re.compile(r"^(-?)([a-z_]+(?:\.[a-z0-9_-]+)?)(:|>=|<=|>|<)(.+)$", re.DOTALL)
+# Filters the API also takes as query parameters (each value applied by filter_apply).
+FILTER_KEYS = ("status", "priority", "assignee", "team", "tag", "type", "channel", "requester")
+# Ids are PostgreSQL bigints: a larger number can match nothing and would fail in SQL.
+MAX_ID = 2**63 - 1
 _DATE_KEYS = {
     "created": "created_at",
     "updated": "updated_at",
@@ -78,9 +85,13 @@ def _parse_date(term: str, value: str, *, end: bool) -> dt.datetime:
             moment = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
             return moment + dt.timedelta(days=1) if end else moment
         parsed = dt.datetime.fromisoformat(value)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        # In UTC, as the database compares it: an offset must not carry it past year 1-9999.
+        return parsed.astimezone(dt.UTC)
     except ValueError as exc:
         raise QuerySyntaxError(term, "expected a date like 2025-01-31") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    except OverflowError as exc:  # the day after 9999-12-31, or an offset past the range
+        raise QuerySyntaxError(term, "the date is out of range") from exc
 
 
 def _choices(term: str, value: str, allowed: list[str]) -> list[str]:
@@ -91,10 +102,18 @@ def _choices(term: str, value: str, allowed: list[str]) -> list[str]:
     return values
 
 
+def is_digits(value: str) -> bool:
+    """Only 0-9: ``str.isdigit`` also accepts "²" and other digits ``int()`` refuses."""
+    return value.isascii() and value.isdigit()
+
+
 def _int(term: str, value: str) -> int:
-    if not value.isdigit():
+    if not is_digits(value):
         raise QuerySyntaxError(term, "expected a number")
-    return int(value)
+    number = int(value)
+    if number > MAX_ID:
+        raise QuerySyntaxError(term, "the number is out of range")
+    return number
 
 
 def parse_query(query: str) -> TicketFilters:
@@ -120,6 +139,14 @@ def parse_query(query: str) -> TicketFilters:
     return filters
 
 
+def filter_apply(filters: TicketFilters, key: str, value: str) -> None:
+    """Add one filter given as a typed value (an API parameter): the value is taken whole,
+    never split into search terms. ``key`` is one of FILTER_KEYS or ``sort``."""
+    if key not in (*FILTER_KEYS, "sort"):
+        raise QuerySyntaxError(key, "unknown filter")
+    _apply_term(filters, f"{key}:{value}", False, key, ":", value)
+
+
 def _apply_term(f: TicketFilters, term: str, negate: bool, key: str, op: str, value: str) -> None:
     if negate and key != "tag":
         raise QuerySyntaxError(term, "only tag: can be negated")
@@ -140,8 +167,8 @@ def _apply_term(f: TicketFilters, term: str, negate: bool, key: str, op: str, va
     elif key == "team":
         f.team = "none" if value == "none" else _int(term, value)
     elif key == "requester":
-        if value.isdigit():
-            f.requester_id = int(value)
+        if is_digits(value):
+            f.requester_id = _int(term, value)
         else:
             f.requester_email = value
     elif key in {"organization", "org"}:

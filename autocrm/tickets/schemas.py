@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -18,6 +18,10 @@ TypeName = Literal["question", "incident", "problem", "task", ""]
 ChannelName = Literal["email", "chat", "web", "portal", "sms", "api", "phone", "internal"]
 BodyFormat = Literal["auto", "html", "text"]
 FieldTypeName = Literal["text", "number", "date", "dropdown", "multi_select", "checkbox"]
+
+# Numbers bounded by their PostgreSQL columns, so a larger one is a 422, not a failing query.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]  # bigint primary keys
+Position = Annotated[int, Field(ge=0, le=2**31 - 1)]  # integer
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
@@ -119,6 +123,26 @@ class TicketListItemOut(TicketOut):
         return getattr(obj, "highlight", None)
 
 
+class TicketListFilters(Schema):
+    """The query parameters of a ticket list. Each filter is one value taken as it is (never
+    re-read as search syntax); only ``q`` is the agent search syntax."""
+
+    q: str = Field(
+        default="",
+        max_length=2000,
+        description='Agent search syntax, e.g. `status:open tag:billing "exact phrase"`.',
+    )
+    status: str | None = Field(default=None, description="Statuses, comma-separated.")
+    priority: str | None = Field(default=None, description="Priorities, comma-separated.")
+    assignee: str | None = Field(default=None, description="A user id, `me` or `none`.")
+    team: str | None = Field(default=None, description="A team id or `none`.")
+    tag: str | None = Field(default=None, description="Tags the ticket has, comma-separated.")
+    type: str | None = Field(default=None, description="Types, comma-separated.")
+    channel: str | None = Field(default=None, description="Channels, comma-separated.")
+    requester: str | None = Field(default=None, description="A contact id or email address.")
+    sort: str | None = Field(default=None, description="The order (default: priority).")
+
+
 class TicketCreateIn(RequestSchema):
     model_config = ConfigDict(
         extra="forbid",
@@ -147,8 +171,8 @@ class TicketCreateIn(RequestSchema):
     tags: list[str] = Field(default_factory=list, max_length=50)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    team_id: int | None = None
-    assignee_id: int | None = None
+    team_id: Id | None = None
+    assignee_id: Id | None = None
     due_at: dt.datetime | None = None
     channel_message_id: str = Field(
         default="", max_length=500, description="The source's message id; a repeat is ignored."
@@ -176,9 +200,9 @@ class TicketUpdateIn(RequestSchema):
     status: StatusName | None = None
     priority: PriorityName | None = None
     type: TypeName | None = None
-    assignee_id: int | None = None
-    team_id: int | None = None
-    organization_id: int | None = None
+    assignee_id: Id | None = None
+    team_id: Id | None = None
+    organization_id: Id | None = None
     tags: list[str] | None = Field(default=None, max_length=50)
     custom_fields: dict[str, Any] | None = Field(
         default=None, description="Merged into the current values; null removes a value."
@@ -211,7 +235,7 @@ class BulkUpdateIn(RequestSchema):
         },
     )
 
-    ticket_ids: list[int] = Field(min_length=1, max_length=1000)
+    ticket_ids: list[Id] = Field(min_length=1, max_length=1000)
     changes: BulkChangesIn
 
 
@@ -223,7 +247,7 @@ class BulkUpdateOut(Schema):
 class MergeIn(RequestSchema):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"target_id": 41}]})
 
-    target_id: int = Field(description="The ticket that receives the conversation.")
+    target_id: Id = Field(description="The ticket that receives the conversation.")
 
 
 class SplitIn(RequestSchema):
@@ -234,7 +258,7 @@ class SplitIn(RequestSchema):
         },
     )
 
-    message_ids: list[int] = Field(min_length=1, max_length=500)
+    message_ids: list[Id] = Field(min_length=1, max_length=500)
     subject: str | None = Field(default=None, min_length=1, max_length=500)
 
 
@@ -338,7 +362,7 @@ class CustomFieldIn(RequestSchema):
     field_type: FieldTypeName
     options: list[str] = Field(default_factory=list, max_length=500)
     required: bool = False
-    position: int = Field(default=0, ge=0)
+    position: Position = 0
 
 
 class CustomFieldUpdateIn(RequestSchema):
@@ -346,7 +370,7 @@ class CustomFieldUpdateIn(RequestSchema):
     options: list[str] | None = Field(default=None, max_length=500)
     required: bool | None = None
     active: bool | None = None
-    position: int | None = Field(default=None, ge=0)
+    position: Position | None = None
 
 
 class CustomFieldOut(Schema):
@@ -379,14 +403,14 @@ class ViewIn(RequestSchema):
     query: str = Field(default="", max_length=1000)
     sort: str = "-updated_at"
     shared: bool = False
-    position: int = Field(default=0, ge=0)
+    position: Position = 0
 
 
 class ViewUpdateIn(RequestSchema):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     query: str | None = Field(default=None, max_length=1000)
     sort: str | None = None
-    position: int | None = Field(default=None, ge=0)
+    position: Position | None = None
 
 
 class ViewOut(Schema):

@@ -14,14 +14,15 @@ from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from autocrm.core.actors import Actor
+from autocrm.core.api.pagination import MAX_LIMIT
 from autocrm.core.models import Event, Tenant
 from autocrm.core.selectors import audit_timeline
 from autocrm.tickets import access
 from autocrm.tickets.models import Attachment, CustomField, Macro, Message, Tag, Ticket, TicketView
-from autocrm.tickets.query import TicketFilters
+from autocrm.tickets.query import TicketFilters, is_digits
 from autocrm.tickets.search import search_config
 
-MAX_PAGE_SIZE = 100
+MAX_PAGE_SIZE = MAX_LIMIT  # the maximum the API advertises is the one enforced
 # sort name -> ordered (column, descending) keys; the last key is always the unique id
 SORT_KEYS: dict[str, list[tuple[str, bool]]] = {
     "-updated_at": [("updated_at", True), ("id", True)],
@@ -145,7 +146,7 @@ def _filtered(*, tenant: Tenant, actor: Actor, filters: TicketFilters) -> QueryS
         candidates: list[Any] = [value]
         if value in {"true", "false"}:
             candidates.append(value == "true")
-        if value.lstrip("-").isdigit():
+        if is_digits(value.removeprefix("-")):
             candidates.append(int(value))
         match = Q()
         for candidate in candidates:
@@ -428,12 +429,20 @@ def attachment_list(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> QuerySet
     return attachments.order_by("created_at", "id")
 
 
-def tag_list(*, tenant: Tenant) -> QuerySet[Tag]:
+def tag_list(*, tenant: Tenant, actor: Actor) -> QuerySet[Tag]:
     return Tag.objects.filter(tenant=tenant).order_by("name")
 
 
-def custom_field_list(*, tenant: Tenant) -> QuerySet[CustomField]:
+def tag_get(*, tenant: Tenant, actor: Actor, tag_id: int) -> Tag | None:
+    return tag_list(tenant=tenant, actor=actor).filter(pk=tag_id).first()
+
+
+def custom_field_list(*, tenant: Tenant, actor: Actor) -> QuerySet[CustomField]:
     return CustomField.objects.filter(tenant=tenant).order_by("position", "id")
+
+
+def custom_field_get(*, tenant: Tenant, actor: Actor, field_id: int) -> CustomField | None:
+    return custom_field_list(tenant=tenant, actor=actor).filter(pk=field_id).first()
 
 
 def ticket_view_list(*, tenant: Tenant, actor: Actor) -> QuerySet[TicketView]:
@@ -443,9 +452,18 @@ def ticket_view_list(*, tenant: Tenant, actor: Actor) -> QuerySet[TicketView]:
     return views.filter(Q(owner__isnull=True) | own).order_by("position", "id")
 
 
+def ticket_view_get(*, tenant: Tenant, actor: Actor, view_id: int) -> TicketView | None:
+    return ticket_view_list(tenant=tenant, actor=actor).filter(pk=view_id).first()
+
+
 def macro_list(*, tenant: Tenant, actor: Actor, include_inactive: bool = False) -> QuerySet[Macro]:
     macros = Macro.objects.filter(tenant=tenant)
     if not include_inactive:
         macros = macros.filter(active=True)
     own = Q(owner_id=actor.user_id) if actor.user_id is not None else Q(pk__in=[])
     return macros.filter(Q(owner__isnull=True) | own).order_by("name", "id")
+
+
+def macro_get(*, tenant: Tenant, actor: Actor, macro_id: int) -> Macro | None:
+    """Inactive ones too (to change or delete them): the actor's own or shared."""
+    return macro_list(tenant=tenant, actor=actor, include_inactive=True).filter(pk=macro_id).first()

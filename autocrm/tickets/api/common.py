@@ -1,23 +1,21 @@
-"""What the tickets routers share: the caller, domain errors as problems, ETags, paging."""
+"""What the tickets routers share: the caller, domain errors as problems, ETags, 404s."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TypeVar
 
 from django.http import HttpRequest
-from ninja import Query
 
 from autocrm.core.actors import Actor, actor_for_caller
 from autocrm.core.api import require
-from autocrm.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from autocrm.core.models import Tenant
 from autocrm.core.problems import Conflict, NotFound, PreconditionFailed
 from autocrm.tickets.errors import TicketClosedError, VersionConflictError
+from autocrm.tickets.query import is_digits
 
-Cursor = Query(None, description="`next_cursor` of the previous page.")
-Limit = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")
+T = TypeVar("T")
 
 
 def who(request: HttpRequest, level: str) -> tuple[Tenant, Actor]:
@@ -44,18 +42,15 @@ def if_match_version(request: HttpRequest) -> int | None:
     if not header or header == "*":
         return None
     value = header.removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not is_digits(value):
         raise PreconditionFailed(
             "If-Match must be an ETag from GET /tickets/{id}.", type_="precondition-failed"
         )
     return int(value)
 
 
-# --- tickets --------------------------------------------------------------------------------
-
-
-def get_or_404(finder: Callable[[], Any], what: str) -> Any:
-    found = finder()
+def get_or_404(found: T | None, what: str) -> T:
+    """What a ``*_get`` selector found, else a 404 naming what was missing."""
     if found is None:
         raise NotFound(f"No {what} with this id.", type_="not-found")
     return found

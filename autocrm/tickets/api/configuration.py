@@ -8,12 +8,12 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from autocrm.core.actors import Actor
-from autocrm.core.api import page_of
+from autocrm.core.api import Cursor, Limit, page_of, page_response
 from autocrm.core.models import Tenant
 from autocrm.core.problems import InvalidInput
 from autocrm.tickets import config_services, selectors
-from autocrm.tickets.api.common import Cursor, Limit, get_or_404, who
-from autocrm.tickets.models import CustomField, Macro, Tag, TicketView
+from autocrm.tickets.api.common import get_or_404, who
+from autocrm.tickets.models import CustomField, Macro, TicketView
 from autocrm.tickets.query import parse_query
 from autocrm.tickets.schemas import (
     CustomFieldIn,
@@ -35,8 +35,8 @@ router = Router(tags=["tickets"])
 
 @router.get("/tags", response=list[TagOut], tags=["configuration"], summary="List tags")
 def tags_list(request: HttpRequest) -> Any:
-    tenant, _ = who(request, "read")
-    return selectors.tag_list(tenant=tenant)
+    tenant, actor = who(request, "read")
+    return selectors.tag_list(tenant=tenant, actor=actor)
 
 
 @router.post("/tags", response={201: TagOut}, tags=["configuration"], summary="Create a tag")
@@ -55,7 +55,7 @@ def tags_create(request: HttpRequest, payload: TagIn) -> Status[Any]:
 )
 def tags_delete(request: HttpRequest, tag_id: int) -> Status[None]:
     tenant, actor = who(request, "admin")
-    tag = get_or_404(lambda: Tag.objects.filter(tenant=tenant, pk=tag_id).first(), "tag")
+    tag = get_or_404(selectors.tag_get(tenant=tenant, actor=actor, tag_id=tag_id), "tag")
     config_services.tag_delete(tenant=tenant, actor=actor, tag=tag)
     return Status(204, None)
 
@@ -67,8 +67,8 @@ def tags_delete(request: HttpRequest, tag_id: int) -> Status[None]:
     summary="List custom fields",
 )
 def custom_fields_list(request: HttpRequest) -> Any:
-    tenant, _ = who(request, "read")
-    return selectors.custom_field_list(tenant=tenant)
+    tenant, actor = who(request, "read")
+    return selectors.custom_field_list(tenant=tenant, actor=actor)
 
 
 @router.post(
@@ -84,10 +84,9 @@ def custom_fields_create(request: HttpRequest, payload: CustomFieldIn) -> Status
     )
 
 
-def _custom_field(tenant: Tenant, field_id: int) -> CustomField:
-    return get_or_404(
-        lambda: CustomField.objects.filter(tenant=tenant, pk=field_id).first(), "custom field"
-    )
+def _custom_field(tenant: Tenant, actor: Actor, field_id: int) -> CustomField:
+    found = selectors.custom_field_get(tenant=tenant, actor=actor, field_id=field_id)
+    return get_or_404(found, "custom field")
 
 
 @router.patch(
@@ -103,7 +102,7 @@ def custom_fields_update(
     return config_services.custom_field_update(
         tenant=tenant,
         actor=actor,
-        field=_custom_field(tenant, custom_field_id),
+        field=_custom_field(tenant, actor, custom_field_id),
         changes=payload.model_dump(exclude_unset=True),
     )
 
@@ -117,7 +116,7 @@ def custom_fields_update(
 def custom_fields_delete(request: HttpRequest, custom_field_id: int) -> Status[None]:
     tenant, actor = who(request, "admin")
     config_services.custom_field_delete(
-        tenant=tenant, actor=actor, field=_custom_field(tenant, custom_field_id)
+        tenant=tenant, actor=actor, field=_custom_field(tenant, actor, custom_field_id)
     )
     return Status(204, None)
 
@@ -143,10 +142,8 @@ def views_create(request: HttpRequest, payload: ViewIn) -> Status[Any]:
 
 
 def _view(tenant: Tenant, actor: Actor, view_id: int) -> TicketView:
-    return get_or_404(
-        lambda: selectors.ticket_view_list(tenant=tenant, actor=actor).filter(pk=view_id).first(),
-        "view",
-    )
+    found = selectors.ticket_view_get(tenant=tenant, actor=actor, view_id=view_id)
+    return get_or_404(found, "view")
 
 
 @router.patch("/views/{ticket_view_id}", response=ViewOut, tags=["views"], summary="Change a view")
@@ -190,7 +187,7 @@ def views_tickets(
         )
     except selectors.CursorError as exc:
         raise InvalidInput.for_field("query.cursor", str(exc)) from exc
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_response(page)
 
 
 @router.get(
@@ -221,14 +218,7 @@ def macros_create(request: HttpRequest, payload: MacroIn) -> Status[Any]:
 
 
 def _macro(tenant: Tenant, actor: Actor, macro_id: int) -> Macro:
-    return get_or_404(
-        lambda: (
-            selectors.macro_list(tenant=tenant, actor=actor, include_inactive=True)
-            .filter(pk=macro_id)
-            .first()
-        ),
-        "macro",
-    )
+    return get_or_404(selectors.macro_get(tenant=tenant, actor=actor, macro_id=macro_id), "macro")
 
 
 @router.patch("/macros/{macro_id}", response=MacroOut, tags=["macros"], summary="Change a macro")

@@ -8,9 +8,9 @@ from django.http import FileResponse, HttpRequest
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
-from autocrm.core.api import keyset_page, page_of, problems
+from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response, problems
 from autocrm.tickets import attachments, selectors, services
-from autocrm.tickets.api.common import Cursor, Limit, domain_errors, who
+from autocrm.tickets.api.common import domain_errors, who
 from autocrm.tickets.schemas import AttachmentOut, EventOut, MessageIn, MessageOut
 
 router = Router(tags=["tickets"])
@@ -36,7 +36,7 @@ def tickets_events(
         cursor=cursor,
         limit=limit,
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_response(page)
 
 
 # --- messages and attachments ---------------------------------------------------------------
@@ -59,7 +59,7 @@ def messages_list(
         cursor=cursor,
         limit=limit,
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_response(page)
 
 
 @router.post(

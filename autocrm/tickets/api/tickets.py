@@ -5,20 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
-from autocrm.core.api import page_of, problems
+from autocrm.core.api import Cursor, Limit, page_of, page_response, problems
 from autocrm.core.problems import InvalidInput
 from autocrm.tickets import selectors, services
 from autocrm.tickets.api.common import (
-    Cursor,
-    Limit,
     domain_errors,
     etag,
     if_match_version,
     who,
 )
-from autocrm.tickets.query import QuerySyntaxError, TicketFilters, parse_query
+from autocrm.tickets.query import (
+    FILTER_KEYS,
+    QuerySyntaxError,
+    TicketFilters,
+    filter_apply,
+    parse_query,
+)
 from autocrm.tickets.schemas import (
     BulkUpdateIn,
     BulkUpdateOut,
@@ -26,6 +30,7 @@ from autocrm.tickets.schemas import (
     SplitIn,
     TagsChangeIn,
     TicketCreateIn,
+    TicketListFilters,
     TicketListItemOut,
     TicketOut,
     TicketUpdateIn,
@@ -33,31 +38,22 @@ from autocrm.tickets.schemas import (
 
 router = Router(tags=["tickets"])
 
-LIST_PARAMS = (
-    "status",
-    "priority",
-    "assignee",
-    "team",
-    "tag",
-    "type",
-    "channel",
-    "requester",
-    "sort",
-)
 
-
-def _filters(q: str, params: dict[str, str | None]) -> TicketFilters:
-    pieces = []
-    for name, value in [("q", q), *params.items()]:
+def _filters(params: TicketListFilters) -> TicketFilters:
+    """``q`` parsed as search syntax, then each filter parameter added as its typed value."""
+    try:
+        filters = parse_query(params.q)
+    except QuerySyntaxError as exc:
+        raise InvalidInput.for_field("query.q", str(exc)) from exc
+    for name in (*FILTER_KEYS, "sort"):
+        value = getattr(params, name)
         if not value:
             continue
-        piece = value if name == "q" else f"{name}:{value}"
         try:
-            parse_query(piece)
+            filter_apply(filters, name, value)
         except QuerySyntaxError as exc:
             raise InvalidInput.for_field(f"query.{name}", str(exc)) from exc
-        pieces.append(piece if name == "q" else f'{name}:"{value}"' if " " in value else piece)
-    return parse_query(" ".join(pieces))
+    return filters
 
 
 @router.get(
@@ -71,29 +67,19 @@ def _filters(q: str, params: dict[str, str | None]) -> TicketFilters:
 )
 def tickets_list(
     request: HttpRequest,
-    q: str = "",
-    status: str | None = None,
-    priority: str | None = None,
-    assignee: str | None = None,
-    team: str | None = None,
-    tag: str | None = None,
-    type: str | None = None,
-    channel: str | None = None,
-    requester: str | None = None,
-    sort: str | None = None,
+    params: Query[TicketListFilters],
     cursor: str | None = Cursor,
     limit: int = Limit,
 ) -> dict[str, Any]:
     tenant, actor = who(request, "read")
-    values = locals()
-    filters = _filters(q, {name: values[name] for name in LIST_PARAMS})
+    filters = _filters(params)
     try:
         page = selectors.ticket_list(
             tenant=tenant, actor=actor, filters=filters, cursor=cursor, limit=limit
         )
     except selectors.CursorError as exc:
         raise InvalidInput.for_field("query.cursor", str(exc)) from exc
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_response(page)
 
 
 @router.post(

@@ -2,49 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from autocrm.accounts.tests.factories import api_key, bearer
+from autocrm.accounts.tests.factories import api_key
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.tickets.models import Ticket
+from autocrm.tickets.tests.api_client import NEW, Api, create
 
 pytestmark = pytest.mark.django_db
-
-NEW = {
-    "subject": "Refund please",
-    "body": "I was charged twice for order 1234.",
-    "requester_email": "pat@customer.test",
-    "priority": "high",
-    "tags": ["billing"],
-}
-
-
-class Api:
-    def __init__(self, client: Client, raw_key: str) -> None:
-        self.client, self.headers = client, bearer(raw_key)
-
-    def call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
-        kwargs: dict[str, Any] = {"headers": {**self.headers, **headers}}
-        if body is not None:
-            kwargs.update(data=json.dumps(body), content_type="application/json")
-        return getattr(self.client, method)(f"/api/v1{path}", **kwargs)
-
-
-@pytest.fixture
-def api(client: Client, tenant_a: Tenant) -> Api:
-    return Api(client, api_key(tenant_a, scope="admin"))
-
-
-def create(api: Api, **overrides: Any) -> dict[str, Any]:
-    response = api.call("post", "/tickets", {**NEW, **overrides})
-    assert response.status_code == 201, response.content
-    return response.json()
 
 
 def test_create_returns_the_minimum_shape_with_etag(api: Api) -> None:
