@@ -9,7 +9,7 @@ from typing import IO
 
 import filetype
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.db import transaction
 
@@ -82,6 +82,12 @@ def attachment_create(
         message = Message.objects.filter(tenant=tenant, ticket=ticket, pk=message_id).first()
         if message is None:
             raise ValidationError({"message_id": "No such message on this ticket."})
+    if actor.role == "light_agent" and (
+        message is None or message.public or message.author_user_id != actor.user_id
+    ):
+        # Light agents add internal notes only; a file on the ticket or on a public reply
+        # would reach the customer.
+        raise PermissionDenied("Light agents can attach files to their own internal notes only.")
     digest = hashlib.sha256()
     upload.seek(0)
     head = upload.read(8192)

@@ -20,6 +20,10 @@ from autocrm.tickets.search import SEARCH_TEXT_LIMIT, search_config
 from autocrm.tickets.services.changes import ticket_ensure_open, ticket_locked
 from autocrm.tickets.services.cleaning import clean_choice
 
+# Who may post a message in the requester's name besides customers themselves: API keys
+# (read-only keys cannot write at all) and system jobs such as inbound channels.
+REQUESTER_VOICES = frozenset({"api", "system"})
+
 
 @transaction.atomic
 def ticket_message_add(
@@ -43,6 +47,11 @@ def ticket_message_add(
         public, as_requester = True, True
     elif actor.role == "light_agent" and public:
         raise PermissionDenied("Light agents can add internal notes only.")
+    elif as_requester and actor.role not in REQUESTER_VOICES:
+        # Staff signed in as themselves must not put words in the customer's mouth (it reads
+        # as the customer's own and re-opens solved tickets): integrations and inbound
+        # channels do that, with a key or as a named job, and the event names them.
+        raise PermissionDenied("Only API keys with write scope can post as the requester.")
     if as_requester and not public:
         raise ValidationError({"public": "A requester's message is always public."})
     if channel_message_id:
