@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator
 
-from autocrm.core.api import RequestSchema
+from autocrm.core.api import DateTimeIn, RequestSchema
 
 StatusName = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 PriorityName = Literal["low", "normal", "high", "urgent"]
@@ -173,7 +173,7 @@ class TicketCreateIn(RequestSchema):
     metadata: dict[str, Any] = Field(default_factory=dict)
     team_id: Id | None = None
     assignee_id: Id | None = None
-    due_at: dt.datetime | None = None
+    due_at: DateTimeIn | None = None
     channel_message_id: str = Field(
         default="", max_length=500, description="The source's message id; a repeat is ignored."
     )
@@ -208,7 +208,7 @@ class TicketUpdateIn(RequestSchema):
         default=None, description="Merged into the current values; null removes a value."
     )
     metadata: dict[str, Any] | None = None
-    due_at: dt.datetime | None = None
+    due_at: DateTimeIn | None = None
 
 
 class TagsChangeIn(RequestSchema):

@@ -14,13 +14,14 @@ from autocrm.core.api.auth import Caller, Level, caller, require
 from autocrm.core.api.base import AutoCrmApi
 from autocrm.core.api.openapi import problems
 from autocrm.core.api.pagination import Cursor, KeysetPage, Limit, keyset_page, page_response
-from autocrm.core.api.schemas import ProblemOut, RequestSchema, page_of
+from autocrm.core.api.schemas import DateTimeIn, ProblemOut, RequestSchema, page_of
 from autocrm.core.idempotency import secret_response
 
 __all__ = [
     "AutoCrmApi",
     "Caller",
     "Cursor",
+    "DateTimeIn",
     "KeysetPage",
     "Level",
     "Limit",

@@ -3,14 +3,36 @@
 - :class:`RequestSchema` for every request body: unknown fields are a 422, not ignored.
 - :class:`ProblemOut` documents the problem+json error body.
 - :func:`page_of` builds the ``{"items": [...], "next_cursor": ...}`` response schema.
+- :data:`DateTimeIn` for every date-time a client sends.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, create_model
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, create_model
+
+
+def _representable(value: dt.datetime) -> dt.datetime:
+    """PostgreSQL stores timestamps far outside years 1-9999, but psycopg cannot read them
+    back into a Python datetime: one stored ``0001-01-01T00:00:00+14:00`` (year 0 in UTC)
+    made every list of its tenant fail. So the value must exist as a UTC datetime."""
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("Must be between years 1 and 9999 in UTC.") from None
+    return value
+
+
+DateTimeIn = Annotated[
+    AwareDatetime,
+    AfterValidator(_representable),
+    Field(json_schema_extra={"description": "ISO 8601 with a UTC offset, years 1-9999 in UTC."}),
+]
+"""A date-time from a client: with a UTC offset (a naive time is ambiguous) and
+representable in UTC within years 1-9999."""
 
 
 class RequestSchema(Schema):
