@@ -7,7 +7,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from autocrm.core.actors import Actor
@@ -16,7 +15,7 @@ from autocrm.core.models import Tenant
 from autocrm.tickets import access, events
 from autocrm.tickets.content import normalize_body
 from autocrm.tickets.models import Channel, Message, Status, Ticket
-from autocrm.tickets.search import SEARCH_TEXT_LIMIT, search_config
+from autocrm.tickets.search import search_vector_after_reply
 from autocrm.tickets.services.changes import ticket_ensure_open, ticket_locked
 from autocrm.tickets.services.cleaning import clean_choice
 
@@ -95,10 +94,8 @@ def ticket_message_add(
         "status": new_status,
         "updated_at": now,
         "version": F("version") + 1,
-        "search_vector": RawSQL(
-            "coalesce(search_vector, ''::tsvector) || "
-            "setweight(to_tsvector(%s::regconfig, %s), 'B')",
-            (search_config(tenant), body_text[:SEARCH_TEXT_LIMIT]),
+        "search_vector": search_vector_after_reply(
+            tenant=tenant, ticket_id=ticket.pk, message_id=message.pk, text=body_text
         ),
     }
     if new_status != Status.SOLVED and ticket.status == Status.SOLVED:
