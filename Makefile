@@ -52,8 +52,14 @@ pytest: install browser
 
 test: lint typecheck migrations-check pytest
 
+# The bench data lives on make run's embedded server (var/pg): stopped at the end (even on
+# Ctrl-C) unless it was already running, e.g. under a make run in another terminal.
 bench: install
-	$(PY) -m bench
+	@if $(PY) -m autocrm.core.embedded_db status >/dev/null 2>&1; then \
+	  $(PY) -m bench; \
+	else \
+	  trap '$(PY) -m autocrm.core.embedded_db down' EXIT; $(PY) -m bench; \
+	fi
 
 # Stops both embedded servers, then deletes their data: make run's database, the bench data
 # set (a database on the same server) and the test suite's server (README "Local data").

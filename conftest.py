@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from autocrm.testing.database import setup_test_database, teardown_test_database
-
-pytest_plugins = ["autocrm.testing.browser"]
+# database: test databases, and stopping the test server the session started.
+pytest_plugins = ["autocrm.testing.browser", "autocrm.testing.database"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -34,6 +33,9 @@ def _test_storage_and_hashing(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_blocker: pytest.FixtureRequest, worker_id: str) -> Iterator[None]:
+    # Imported here: the module is also a plugin (above), registered after this file loads.
+    from autocrm.testing.database import setup_test_database, teardown_test_database
+
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         dbname = setup_test_database(worker_id)
         yield

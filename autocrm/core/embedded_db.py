@@ -52,6 +52,18 @@ def server_up(data_dir: Path) -> str:
     return str(server.get_uri())
 
 
+def server_running(data_dir: Path) -> bool:
+    """Whether a server runs on this data directory (its postmaster.pid names a live
+    postgres process; a file left by a crash, whose pid may be reused, does not count)."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError, IndexError):
+        return False
+    return comm == "postgres" and state != "Z"
+
+
 def server_down(data_dir: Path) -> None:
     """Stop the embedded server if it runs (fast shutdown: clients are disconnected)."""
     if not (data_dir / "postmaster.pid").exists():
@@ -129,7 +141,7 @@ def provision(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autocrm.core.embedded_db")
-    parser.add_argument("action", choices=["up", "down", "uri"])
+    parser.add_argument("action", choices=["up", "down", "uri", "status"])
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
     parser.add_argument("--db", default=os.environ.get("AUTOCRM_DB_NAME", "autocrm"))
     args = parser.parse_args(argv)
@@ -140,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.action == "down":
         server_down(args.data_dir)
         print("embedded PostgreSQL stopped")
+    elif args.action == "status":  # exit status 0: running, 3: not (like pg_ctl status)
+        running = server_running(args.data_dir)
+        print(f"embedded PostgreSQL {'running' if running else 'not running'} at {args.data_dir}")
+        return 0 if running else 3
     else:
         print(superuser_uri(args.data_dir, args.db))
     return 0

@@ -1,4 +1,10 @@
-"""Test databases: one migrated template per migration state, cloned per xdist worker."""
+"""Test databases: one migrated template per migration state, cloned per xdist worker.
+
+Also a pytest plugin (registered by conftest.py): the test suite's embedded server, started
+by the first worker that needs it, is stopped when the session ends (the controller's
+session, so after every xdist worker dropped its database) unless it was already running
+when the session began or another live test session still has a database on it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Any
 
 import fasteners
 import psycopg
+import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
@@ -123,3 +130,47 @@ def runtime_connection(*, autocommit: bool = False) -> psycopg.Connection[Any]:
         f"{key}={params[key]}" for key in ("host", "port", "dbname", "user") if params.get(key)
     )
     return psycopg.connect(conninfo, autocommit=autocommit)
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    """The process that owns the session: pytest itself, or xdist's controller (workers
+    have ``workerinput``)."""
+    return not hasattr(config, "workerinput")
+
+
+def _other_sessions_using(data_dir: Path) -> list[str]:
+    """Test databases of live sessions other than the caller's (its own are dropped by
+    the time the session finishes)."""
+    with psycopg.connect(embedded_db.superuser_uri(data_dir), autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'autocrm_test_%%'"
+        ).fetchall()
+    return [name for (name,) in names if _session_alive(name)]
+
+
+_started_by_session = pytest.StashKey[bool]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _is_controller(session.config):
+        session.config.stash[_started_by_session] = not embedded_db.server_running(TEST_PG_DIR)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Any:
+    # After the other implementations: pytest's own tears down the session fixtures (this
+    # process's test database) and, under xdist, the workers have all finished by then.
+    result = yield
+    config = session.config
+    if (
+        _is_controller(config)
+        and config.stash.get(_started_by_session, False)
+        and embedded_db.server_running(TEST_PG_DIR)
+    ):
+        try:
+            in_use = _other_sessions_using(TEST_PG_DIR)
+        except psycopg.OperationalError:
+            in_use = []  # not accepting connections (shutting down): stop it anyway
+        if not in_use:
+            embedded_db.server_down(TEST_PG_DIR)
+    return result
