@@ -37,6 +37,7 @@ from autocrm.core.api.errors import (
 )
 from autocrm.core.api.openapi import document_cross_cutting_behaviour
 from autocrm.core.idempotency import idempotent_operation, idempotent_run
+from autocrm.core.input_guard import reject_nul_in_json
 from autocrm.core.problems import problem_response
 from autocrm.core.ratelimit import RateLimitState, rate_limit_bucket, rate_limit_hit
 
@@ -52,9 +53,10 @@ class JsonBodyParser(Parser):
             reject_unsupported_media_type(request)
         try:
             data: DictStrAny = json.loads(request.body)
-            return data
         except ValueError as exc:
             raise MalformedJson(str(exc)) from exc
+        reject_nul_in_json(data)  # PostgreSQL text cannot hold U+0000
+        return data
 
 
 def _over_limit(state: RateLimitState) -> HttpResponseBase:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from autocrm.accounts.tests.factories import api_key, bearer
@@ -58,3 +59,83 @@ def test_a_due_date_outside_utc_years_1_to_9999_or_naive_is_a_422(
         row = ticket(tenant_a)
     assert_problem(api.call("patch", f"/tickets/{row.pk}", {"due_at": due_at}), 422, "body.due_at")
     assert api.call("get", "/tickets").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/tickets", {**NEW_TICKET, "subject": "Late\x00order"}, "body.subject"),
+        ("post", "/tickets", {**NEW_TICKET, "tags": ["ok", "b\x00d"]}, "body.tags.1"),
+        ("post", "/tickets", {**NEW_TICKET, "metadata": {"k\x00": 1}}, "body.metadata.k\x00"),
+        ("post", "/tags", {"name": "\x00"}, "body.name"),
+        ("post", "/views", {"name": "Mine\x00", "query": "status:open"}, "body.name"),
+        ("post", "/macros", {"name": "M", "actions": [{"type": "\x00"}]}, "body.actions.0.type"),
+        ("post", "/webhooks", {"url": "https://x.test/\x00", "events": []}, "body.url"),
+        ("post", "/users/invitations", {"email": "a\x00@x.test", "role": "agent"}, "body.email"),
+    ],
+)
+def test_a_nul_in_any_json_string_or_key_is_a_422_naming_the_field(
+    api: Api, method: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    problem = assert_problem(api.call(method, path, body), 422, field)
+    assert "NUL" in problem["errors"][0]["message"]
+
+
+def test_a_nul_in_a_reply_or_patch_is_a_422(api: Api, tenant_a: Tenant) -> None:
+    with tenant_context(tenant_a):
+        row = ticket(tenant_a)
+    reply = {"body": "Hi\x00there", "public": True}
+    assert_problem(api.call("post", f"/tickets/{row.pk}/messages", reply), 422, "body.body")
+    assert_problem(
+        api.call("patch", f"/tickets/{row.pk}", {"subject": "\x00"}), 422, "body.subject"
+    )
+
+
+@pytest.mark.parametrize("name", ["q", "tag", "requester", "cursor", "sort", "status"])
+def test_a_nul_in_any_query_parameter_is_a_422(api: Api, name: str) -> None:
+    assert_problem(api.call("get", f"/tickets?{name}=a%00b"), 422, f"query.{name}")
+
+
+def test_a_nul_in_an_api_path_or_header_is_a_422(api: Api, client: Client) -> None:
+    assert_problem(api.call("get", "/tickets/1%00"), 422, "path")
+    assert_problem(api.call("get", "/tags%00"), 422, "path")
+    response = client.get("/api/v1/me", headers={"X-Tenant": "acme\x00"})
+    assert_problem(response, 422, "header.x-tenant")
+
+
+@pytest.mark.parametrize("path", ["/x%00y/", "/acme/%00/", "/accounts/login/?next=%00"])
+def test_a_nul_in_a_page_address_is_a_400_page(client: Client, tenant_a: Tenant, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert b"Bad request" in response.content
+
+
+def test_a_nul_in_a_form_body_is_a_400_page(client: Client) -> None:
+    response = client.post("/accounts/login/", {"login": "a\x00b@x.test", "password": "x"})
+    assert response.status_code == 400
+
+
+def test_a_nul_in_a_multipart_field_is_a_422(api: Api, tenant_a: Tenant) -> None:
+    """(Django's multipart parser already drops a NUL from a file name.)"""
+    with tenant_context(tenant_a):
+        row = ticket(tenant_a)
+    upload = SimpleUploadedFile("a.txt", b"hello", content_type="text/plain")
+    response = api.client.post(
+        f"/api/v1/tickets/{row.pk}/attachments",
+        {"file": upload, "message_id": "1\x00"},
+        headers=api.headers,
+    )
+    assert_problem(response, 422, "body.message_id")
+
+
+def test_a_multipart_body_without_a_boundary_is_a_400(api: Api, tenant_a: Tenant) -> None:
+    with tenant_context(tenant_a):
+        row = ticket(tenant_a)
+    response = api.client.post(
+        f"/api/v1/tickets/{row.pk}/attachments",
+        data=b"--x\r\nContent-Disposition: form-data; name=file\r\n\r\nhi\r\n--x--\r\n",
+        content_type="multipart/form-data",
+        headers=api.headers,
+    )
+    assert_problem(response, 400)
