@@ -172,14 +172,22 @@ def custom_field_delete(*, tenant: Tenant, actor: Actor, field: CustomField) -> 
 # --- saved views ----------------------------------------------------------------------------
 
 
-def _check_view_owner(actor: Actor, shared: bool) -> None:
+def _sharing(actor: Actor, shared: bool | None, kind: str) -> bool:
+    """Whether a new view or macro (``kind``) is shared. Unless told, a person's own is
+    private (anyone on staff may keep their own); an API key or job has no private space,
+    so theirs are shared."""
     access.require_write(actor)
     if not actor.is_staff:
-        raise PermissionDenied("Only staff have views.")
+        raise PermissionDenied(f"Only staff have {kind}.")
+    if shared is None:
+        shared = actor.user is None
     if shared and not actor.is_admin:
-        raise PermissionDenied("Only owners and admins can share views.")
+        raise PermissionDenied(
+            f"Only owners and admins can share {kind}; leave out shared or send false."
+        )
     if not shared and actor.user is None:
-        raise ValidationError({"shared": "An API key can only create shared views."})
+        raise ValidationError({"shared": f"An API key can only create shared {kind}."})
+    return shared
 
 
 def _clean_view_query(query: str, sort: str) -> None:
@@ -201,10 +209,10 @@ def ticket_view_create(
     name: str,
     query: str,
     sort: str = "-updated_at",
-    shared: bool = False,
+    shared: bool | None = None,
     position: int = 0,
 ) -> TicketView:
-    _check_view_owner(actor, shared)
+    shared = _sharing(actor, shared, "views")
     if not name.strip():
         raise ValidationError({"name": "A name is required."})
     _clean_view_query(query, sort)
@@ -288,9 +296,9 @@ def macro_create(
     reply_body: str = "",
     reply_public: bool = True,
     description: str = "",
-    shared: bool = True,
+    shared: bool | None = None,
 ) -> Macro:
-    _check_view_owner(actor, shared)
+    shared = _sharing(actor, shared, "macros")
     if not name.strip():
         raise ValidationError({"name": "A name is required."})
     _clean_macro(actions, reply_body)

@@ -402,7 +402,11 @@ class ViewIn(RequestSchema):
     name: str = Field(min_length=1, max_length=100)
     query: str = Field(default="", max_length=1000)
     sort: str = "-updated_at"
-    shared: bool = False
+    shared: bool | None = Field(
+        default=None,
+        description="For everyone (owners and admins only). Default: private, or shared "
+        "when an API key creates it.",
+    )
     position: Position = 0
 
 
@@ -451,7 +455,11 @@ class MacroIn(RequestSchema):
     actions: list[MacroActionIn] = Field(default_factory=list, max_length=50)
     reply_body: str = Field(default="", max_length=100_000)
     reply_public: bool = True
-    shared: bool = True
+    shared: bool | None = Field(
+        default=None,
+        description="For everyone (owners and admins only). Default: private, or shared "
+        "when an API key creates it.",
+    )
 
 
 class MacroUpdateIn(RequestSchema):

@@ -8,7 +8,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import BigIntegerField, Func, Value
+from django.utils import timezone
 
+from autocrm.core import sql
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
@@ -138,6 +140,9 @@ def changes_save(
     ticket.save()
     if "subject" in diff:
         search_vector_rebuild(tenant, ticket)
+    if "tags" in diff:
+        added = [tag for tag in diff["tags"]["to"] if tag not in diff["tags"]["from"]]
+        tags_register(tenant=tenant, actor=actor, ticket=ticket, names=added)
     event_append(
         tenant=tenant,
         type=event_type,
@@ -146,3 +151,43 @@ def changes_save(
         actor_label=actor.label,
         payload={"number": ticket.number, "changes": diff, **(extra or {})},
     )
+
+
+# Tags are known by being used: a tag a ticket carries for the first time becomes a tag
+# definition (listed by GET /tags, given a colour there), as in helpdesks where tags are
+# free-form. Concurrent first uses meet at the unique (tenant, name) constraint.
+TAGS_REGISTER_SQL = """
+WITH new_tag AS (
+    INSERT INTO tickets_tag (tenant_id, name, color, created_at)
+    SELECT %(tenant)s::bigint, tag.name, '', %(now)s::timestamptz
+    FROM unnest(%(tags)s::varchar(50)[]) AS tag(name)
+    ON CONFLICT DO NOTHING
+    RETURNING id, name
+)
+SELECT json_agg(json_build_array(new_tag.id, new_tag.name)) FROM new_tag
+"""
+
+
+def tags_register(*, tenant: Tenant, actor: Actor, ticket: Ticket, names: list[str]) -> None:
+    """Define the tags among ``names`` (clean) that the tenant has not seen before."""
+    if not names:
+        return
+    row = sql.fetch_one(
+        TAGS_REGISTER_SQL, {"tenant": tenant.pk, "tags": names, "now": timezone.now()}
+    )
+    tags_registered(tenant=tenant, actor=actor, ticket=ticket, created=(row and row[0]) or [])
+
+
+def tags_registered(
+    *, tenant: Tenant, actor: Actor, ticket: Ticket, created: list[list[Any]]
+) -> None:
+    """The ``tag.created`` events of tags first used on ``ticket`` (``[[id, name], ...]``)."""
+    for tag_id, name in created:
+        event_append(
+            tenant=tenant,
+            type=events.TAG_CREATED,
+            subject=("tickets.tag", tag_id),
+            actor=actor.user,
+            actor_label=actor.label,
+            payload={"name": name, "color": "", "first_used_on": ticket.number},
+        )

@@ -27,6 +27,7 @@ from autocrm.tickets.search import SEARCH_TEXT_LIMIT, search_config
 from autocrm.tickets.services.changes import (
     changes_apply,
     changes_save,
+    tags_registered,
     ticket_ensure_open,
     ticket_locked,
 )
@@ -155,7 +156,8 @@ def _check_requester_email(email: str | None) -> None:
 # statement (by contact id, or by email: then no row comes back when the contact is new).
 # One round trip, no ORM compile, prepared once per connection (autocrm.core.sql, hence a
 # cast on every parameter); creating tickets is the API's hottest write
-# (docs/tickets-performance.md). The search vector is built as in search_vector_sql.
+# (docs/tickets-performance.md). The search vector is built as in search_vector_sql; tags
+# used for the first time become tag definitions as in changes.tags_register.
 _TICKET_INSERT_SQL = """
 WITH requester AS (
     SELECT id, company_id, email, name FROM crm_contact
@@ -189,9 +191,16 @@ WITH requester AS (
         %(channel_message_id)s::text, %(now)s::timestamptz
     FROM ticket, requester
     RETURNING id
+), new_tag AS (
+    INSERT INTO tickets_tag (tenant_id, name, color, created_at)
+    SELECT %(tenant)s::bigint, tag.name, '', %(now)s::timestamptz
+    FROM ticket, unnest(%(tags)s::varchar(50)[]) AS tag(name)
+    ON CONFLICT DO NOTHING
+    RETURNING id, name
 )
 SELECT ticket.id, ticket.number, message.id,
-    requester.id, requester.company_id, requester.email, requester.name
+    requester.id, requester.company_id, requester.email, requester.name,
+    (SELECT json_agg(json_build_array(new_tag.id, new_tag.name)) FROM new_tag)
 FROM ticket, message, requester
 """
 _TICKET_INSERT_FOR_CONTACT = _TICKET_INSERT_SQL.replace(
@@ -262,7 +271,7 @@ def _ticket_insert(
         params["requester"] = requester.pk
         row = sql.fetch_one(_TICKET_INSERT_FOR_CONTACT, params)
         assert row is not None, "the requester contact exists in this transaction"
-    ticket_id, number, message_id, requester_id, company_id, email, name = row
+    ticket_id, number, message_id, requester_id, company_id, email, name, new_tags = row
     requester = as_stored(
         Contact(id=requester_id, tenant=tenant, company_id=company_id, email=email, name=name)
     )
@@ -307,6 +316,7 @@ def _ticket_insert(
             "message_id": message_id,
         },
     )
+    tags_registered(tenant=tenant, actor=actor, ticket=ticket, created=new_tags or [])
     return ticket
 
 

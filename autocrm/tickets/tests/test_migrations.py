@@ -11,7 +11,7 @@ from django.test import Client
 from autocrm.accounts.tests.factories import api_key, bearer
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
-from autocrm.tickets.models import Ticket
+from autocrm.tickets.models import Tag, Ticket
 from autocrm.tickets.tests.factories import ticket
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +53,24 @@ def test_0009_clears_due_dates_psycopg_cannot_read_and_keeps_the_rest(
     low, high = due[edge_low.pk], due[edge_high.pk]
     assert low is not None and low.year == 1
     assert high is not None and high.year == 9999
+
+
+def test_0010_defines_the_tags_tickets_already_carry(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    migration = importlib.import_module("autocrm.tickets.migrations.0010_tags_in_use").Migration
+    with tenant_context(tenant_a):
+        carrying = ticket(tenant_a)
+        # Before tags were defined by use: the ticket carries tags no definition lists.
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM tickets_tag WHERE tenant_id = %s", [tenant_a.pk])
+            cursor.execute(
+                "UPDATE tickets_ticket SET tags = ARRAY['billing', 'vip'] WHERE id = %s",
+                [carrying.pk],
+            )
+        Tag.objects.create(tenant=tenant_a, name="vip", color="#ff0000")
+    with tenant_context(tenant_a), connection.cursor() as cursor:
+        for operation in migration.operations:
+            cursor.execute(operation.sql)
+    with tenant_context(tenant_a):
+        assert dict(Tag.objects.values_list("name", "color")) == {"billing": "", "vip": "#ff0000"}
+    with tenant_context(tenant_b):
+        assert not Tag.objects.exists()
