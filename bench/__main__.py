@@ -131,9 +131,11 @@ def _verdicts(report: dict[str, Any]) -> dict[str, Any]:
 
 def _http(tenant: Any, report: dict[str, Any], echo: Any) -> None:
     from autocrm.accounts.services import api_key_create, api_key_revoke
+    from autocrm.core.actors import Actor
     from bench import http
 
-    api_key, raw = api_key_create(tenant=tenant, actor=None, name="bench", scope="write")
+    bench_actor = Actor.system("bench")
+    api_key, raw = api_key_create(tenant=tenant, actor=bench_actor, name="bench", scope="write")
     try:
         with http.uvicorn_server() as base:
             if not http.routes_available(base, raw):
@@ -153,7 +155,7 @@ def _http(tenant: Any, report: dict[str, Any], echo: Any) -> None:
             )
             dataset.remove_above(bench_uri, before)  # the data set stays as seeded
     finally:
-        api_key_revoke(tenant=tenant, actor=None, api_key=api_key)
+        api_key_revoke(tenant=tenant, actor=bench_actor, api_key=api_key)
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ _SEQ = re.compile(r"Seq Scan on (tickets_\w+)")
 def _listing(tenant: Tenant, query: str) -> Callable[[], Any]:
     def run() -> Any:
         return selectors.ticket_list(
-            tenant=tenant, actor=Actor.system(), filters=parse_query(query), highlight=False
+            tenant=tenant, actor=Actor.system("bench"), filters=parse_query(query), highlight=False
         )
 
     return run
@@ -102,11 +102,11 @@ def queries(tenant: Tenant, rare: str) -> list[tuple[str, str, list[str]]]:
         ("text_typo", f"free text, a typo of it ({rare[:-2] + rare[-1] + rare[-2]})",
          _listing(tenant, rare[:-2] + rare[-1] + rare[-2])),
         ("by_number", "ticket_get_by_number", lambda: selectors.ticket_get_by_number(
-            tenant=tenant, actor=Actor.system(), number=number)),
+            tenant=tenant, actor=Actor.system("bench"), number=number)),
         ("by_id", "ticket_get", lambda: selectors.ticket_get(
-            tenant=tenant, actor=Actor.system(), ticket_id=ticket_id)),
+            tenant=tenant, actor=Actor.system("bench"), ticket_id=ticket_id)),
         ("messages", "message_list of one ticket", lambda: list(selectors.message_list(
-            tenant=tenant, actor=Actor.system(), ticket=ticket))),
+            tenant=tenant, actor=Actor.system("bench"), ticket=ticket))),
         ("message_dedupe", "inbound message already stored? (channel_message_id)",
          lambda: Message.objects.filter(tenant=tenant, channel_message_id="<x@mail>").first()),
     ]  # fmt: skip

@@ -22,12 +22,15 @@ from django.db import connections, transaction
 
 from autocrm.accounts import services as account_services
 from autocrm.accounts.models import Role, User
+from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import SYSTEM_DB, tenant_context
 from autocrm.routing.models import Team, TeamMember
 from autocrm.tickets.models import CustomField, Message, Tag, Ticket
 from autocrm.tickets.search import search_config, search_vector_sql
 from bench import generators as bd
+
+SEED = Actor.system("seed_bench")
 
 OWNER = SYSTEM_DB  # the owner role: BYPASSRLS, owns the tables (COPY, DDL)
 
@@ -177,7 +180,7 @@ def _create_tenant(index: int, n_tickets: int) -> dict[str, Any]:
     domain = f"{slug}.{bd.BENCH_EMAIL_DOMAIN}"
     owner = account_services.user_create(email=f"owner@{domain}", password=None, name="Bench Owner")
     tenant = account_services.tenant_create(
-        slug=slug, name=slug.replace("-", " ").title(), owner=owner
+        actor=SEED, slug=slug, name=slug.replace("-", " ").title(), owner=owner
     )
     n_agents, n_teams = (50, 10) if big else (5, 3)
     agents: list[User] = []
@@ -187,7 +190,7 @@ def _create_tenant(index: int, n_tickets: int) -> dict[str, Any]:
             password=None,
             name=f"{bd.FIRST_NAMES[i % len(bd.FIRST_NAMES)].title()} Agent{i + 1}",
         )
-        account_services.membership_create(tenant=tenant, actor=None, user=user, role=Role.AGENT)
+        account_services.membership_create(tenant=tenant, actor=SEED, user=user, role=Role.AGENT)
         agents.append(user)
     with tenant_context(tenant):
         teams = [Team.objects.create(tenant=tenant, name=name) for name in bd.TEAM_NAMES[:n_teams]]

@@ -78,7 +78,7 @@ def _selector(tenant: Tenant, query: str, cursor: str | None, highlight: bool) -
     with tenant_context(tenant):
         return ticket_list(
             tenant=tenant,
-            actor=Actor.system(),
+            actor=Actor.system("bench"),
             filters=parse_query(query),
             cursor=cursor,
             limit=50,

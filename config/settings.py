@@ -110,6 +110,11 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# How the API (autocrm.core.api.AutoCrmApi) authenticates: each turns a request into a Caller.
+API_AUTHENTICATION = [
+    "autocrm.accounts.api_auth.api_key_auth",
+    "autocrm.accounts.api_auth.session_auth",
+]
 ASGI_APPLICATION = "config.asgi.application"
 WSGI_APPLICATION = None
 

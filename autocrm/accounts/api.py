@@ -34,14 +34,17 @@ router = Router()
 )
 def me(request: HttpRequest) -> dict[str, Any]:
     who = require(request, "read")
-    user, key = who.user, who.api_key
+    # TenantMiddleware's key and member, already loaded.
+    key = getattr(request, "api_key", None)
+    membership = getattr(request, "membership", None) if key is None else None
+    user = who.actor.user
     return {
         "tenant": who.tenant,
         "user": None if user is None else {"id": user.pk, "email": user.email, "name": user.name},
         "api_key": None
         if key is None
         else {"id": key.pk, "name": key.name, "prefix": key.prefix, "scope": key.scope},
-        "role": who.role,
+        "role": None if membership is None else membership.role,
         "access": who.level,
     }
 
@@ -101,7 +104,6 @@ def invitations_create(request: HttpRequest, payload: InvitationIn) -> Any:
         actor=who.actor,
         email=payload.email,
         role=payload.role,
-        actor_label=who.label,
     )
     return invitation
 
@@ -118,9 +120,7 @@ def invitations_revoke(request: HttpRequest, invitation_id: int) -> None:
     invitation = selectors.invitation_get_pending(tenant=who.tenant, invitation_id=invitation_id)
     if invitation is None:
         raise NotFound("No open invitation with this id.", type_="not-found")
-    services.invitation_revoke(
-        tenant=who.tenant, actor=who.actor, invitation=invitation, actor_label=who.label
-    )
+    services.invitation_revoke(tenant=who.tenant, actor=who.actor, invitation=invitation)
 
 
 @router.get(
@@ -160,7 +160,6 @@ def api_keys_create(request: HttpRequest, payload: ApiKeyIn) -> Any:
         actor=who.actor,
         name=payload.name,
         scope=payload.scope,
-        actor_label=who.label,
     )
     # Already validated as ApiKeyOut; the raw key is added without a second pass.
     return ApiKeyCreatedOut.model_construct(**ApiKeyOut.from_orm(key).model_dump(), key=raw_key)
@@ -178,4 +177,4 @@ def api_keys_revoke(request: HttpRequest, api_key_id: int) -> None:
     key = selectors.api_key_get(tenant=who.tenant, api_key_id=api_key_id)
     if key is None:
         raise NotFound("No API key with this id.", type_="not-found")
-    services.api_key_revoke(tenant=who.tenant, actor=who.actor, api_key=key, actor_label=who.label)
+    services.api_key_revoke(tenant=who.tenant, actor=who.actor, api_key=key)

@@ -20,7 +20,8 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from autocrm.accounts import services
-from autocrm.accounts.models import Invitation, User
+from autocrm.accounts.models import Invitation, Role, User
+from autocrm.core.actors import Actor
 from autocrm.core.models import SLUG_VALIDATOR, Tenant
 
 INVITATION_PATH = re.compile(r"^/invitations/(?P<token>[A-Za-z0-9_-]{16,100})/$")
@@ -128,6 +129,7 @@ class SignupForm(AllauthSignupForm):
         if self.invitation is not None:
             return  # they accept the invitation on the page they came from
         tenant = services.tenant_create(
+            actor=Actor.for_user(user, role=Role.OWNER, tenant_id=None),
             slug=self.cleaned_data["workspace_slug"],
             name=self.cleaned_data["organization"],
             owner=user,

@@ -1,5 +1,6 @@
-"""Every write of the accounts app. Each takes the tenant and the acting user, runs in one
-transaction and appends an event (no event for global user rows: they have no tenant)."""
+"""Every write of the accounts app. Each takes the tenant and the :class:`Actor` (a member,
+an API key, or a named system job such as a CLI command), runs in one transaction and appends
+an event (no event for global user rows: they have no tenant)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from django.utils import timezone
 
 from autocrm.accounts import events
 from autocrm.accounts.models import (
-    ADMIN_ROLES,
     ApiKey,
     ApiKeyScope,
     Invitation,
@@ -25,6 +25,7 @@ from autocrm.accounts.models import (
     User,
 )
 from autocrm.accounts.selectors import API_KEY_PREFIX, api_key_hash
+from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import RESERVED_SLUGS, SLUG_VALIDATOR, Tenant
 from autocrm.core.tenancy import tenant_context
@@ -32,12 +33,10 @@ from autocrm.core.tenancy import tenant_context
 INVITATION_TTL = dt.timedelta(days=7)
 
 
-def _require_admin(*, tenant: Tenant, actor: User | None) -> None:
-    """Admins and owners manage a tenant; ``actor=None`` is the CLI/system."""
-    if actor is None:
-        return
-    membership = Membership.objects.filter(tenant=tenant, user=actor).first()
-    if membership is None or membership.role not in ADMIN_ROLES:
+def _require_admin(tenant: Tenant, actor: Actor) -> None:
+    """Owners, admins, admin-scoped API keys (of this tenant) and system jobs (the CLI)
+    manage a tenant."""
+    if not (actor.is_admin and actor.acts_in(tenant.pk)):
         raise PermissionDenied("Only owners and admins can do this.")
 
 
@@ -50,8 +49,9 @@ def user_create(*, email: str, password: str | None, name: str = "") -> User:
     return User.objects.create_user(email, password, name=name)
 
 
-def tenant_create(*, slug: str, name: str, owner: User | None = None) -> Tenant:
-    """A new tenant; with ``owner``, that user becomes its owner."""
+def tenant_create(*, actor: Actor, slug: str, name: str, owner: User | None = None) -> Tenant:
+    """A new tenant; with ``owner``, that user becomes its owner. ``actor`` is who creates
+    it: the signing-up user (their own owner) or a system job (the CLI)."""
     slug = slug.strip().lower()
     SLUG_VALIDATOR(slug)
     if slug in RESERVED_SLUGS:
@@ -68,19 +68,35 @@ def tenant_create(*, slug: str, name: str, owner: User | None = None) -> Tenant:
             tenant=tenant,
             type=events.TENANT_CREATED,
             subject=tenant,
-            actor=owner,
+            actor=actor,
             payload={"slug": slug, "name": tenant.name},
         )
         if owner is not None:
-            membership_create(tenant=tenant, actor=None, user=owner, role=Role.OWNER)
+            # Whoever creates a tenant makes its first owner (nobody is a member yet).
+            _membership_insert(tenant=tenant, actor=actor, user=owner, role=Role.OWNER)
     return tenant
 
 
-def membership_create(*, tenant: Tenant, actor: User | None, user: User, role: str) -> Membership:
+def _require_owner_for_ownership(actor: Actor) -> None:
+    """Only owners grant or remove ownership: otherwise an admin could make themselves owner
+    and then demote or remove the real owners."""
+    if not actor.is_owner:
+        raise PermissionDenied("Only owners can grant or remove ownership.")
+
+
+def membership_create(*, tenant: Tenant, actor: Actor, user: User, role: str) -> Membership:
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role '{role}'."})
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
+        if role == Role.OWNER:
+            _require_owner_for_ownership(actor)
+        return _membership_insert(tenant=tenant, actor=actor, user=user, role=role)
+
+
+def _membership_insert(*, tenant: Tenant, actor: Actor, user: User, role: str) -> Membership:
+    """Add ``user`` with ``role`` (the caller checked that ``actor`` may)."""
+    with transaction.atomic():
         if Membership.objects.filter(tenant=tenant, user=user).exists():
             raise ValidationError({"email": f"{user.email} is already a member."})
         membership = Membership.objects.create(tenant=tenant, user=user, role=role)
@@ -95,14 +111,16 @@ def membership_create(*, tenant: Tenant, actor: User | None, user: User, role: s
 
 
 def membership_change_role(
-    *, tenant: Tenant, actor: User | None, membership: Membership, role: str
+    *, tenant: Tenant, actor: Actor, membership: Membership, role: str
 ) -> Membership:
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role '{role}'."})
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         old = membership.role
+        if Role.OWNER in (old, role) and old != role:
+            _require_owner_for_ownership(actor)
         if old == Role.OWNER and role != Role.OWNER:
             _ensure_another_owner(tenant=tenant, membership=membership)
         membership.role = role
@@ -117,11 +135,12 @@ def membership_change_role(
     return membership
 
 
-def membership_remove(*, tenant: Tenant, actor: User | None, membership: Membership) -> None:
+def membership_remove(*, tenant: Tenant, actor: Actor, membership: Membership) -> None:
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.role == Role.OWNER:
+            _require_owner_for_ownership(actor)
             _ensure_another_owner(tenant=tenant, membership=membership)
         event_append(
             tenant=tenant,
@@ -146,11 +165,10 @@ def _token_hash(token: str) -> str:
 def invitation_create(
     *,
     tenant: Tenant,
-    actor: User | None,
+    actor: Actor,
     email: str,
     role: str,
     send: bool = True,
-    actor_label: str = "",
 ) -> tuple[Invitation, str]:
     """Invite ``email`` to the tenant; returns the invitation and the one-time token (which is
     emailed and never stored in clear). Re-inviting replaces an open invitation."""
@@ -160,7 +178,7 @@ def invitation_create(
         raise ValidationError({"role": f"Cannot invite with role '{role}'."})
     token = secrets.token_urlsafe(32)
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         if Membership.objects.filter(tenant=tenant, user__email__lower=email).exists():
             raise ValidationError({"email": f"{email} is already a member."})
         now = timezone.now()
@@ -172,12 +190,11 @@ def invitation_create(
             email=email,
             role=role,
             token_hash=_token_hash(token),
-            invited_by=actor,
+            invited_by=actor.user,
             expires_at=now + INVITATION_TTL,
         )
         event_append(
             tenant=tenant,
-            actor_label=actor_label,
             type=events.INVITATION_CREATED,
             subject=invitation,
             actor=actor,
@@ -185,7 +202,7 @@ def invitation_create(
         )
         if send:
             url = f"{settings.SITE_URL}/invitations/{token}/"
-            inviter = actor.display_name if actor else "An administrator"
+            inviter = actor.user.display_name if actor.user else "An administrator"
             transaction.on_commit(
                 lambda: send_mail(
                     subject=f"You're invited to {tenant.name} on AutoCRM",
@@ -233,29 +250,28 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
-        membership = membership_create(tenant=tenant, actor=None, user=user, role=invitation.role)
+        # The invitee acts, with the role an admin chose for them (not an admin themselves).
+        actor = Actor.for_user(user, role=invitation.role, tenant_id=tenant.pk)
+        membership = _membership_insert(tenant=tenant, actor=actor, user=user, role=invitation.role)
         event_append(
             tenant=tenant,
             type=events.INVITATION_ACCEPTED,
             subject=invitation,
-            actor=user,
+            actor=actor,
             payload={"email": invitation.email, "role": invitation.role},
         )
     return membership
 
 
-def invitation_revoke(
-    *, tenant: Tenant, actor: User | None, invitation: Invitation, actor_label: str = ""
-) -> None:
+def invitation_revoke(*, tenant: Tenant, actor: Actor, invitation: Invitation) -> None:
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         updated = Invitation.objects.filter(
             pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=timezone.now())
         if updated:
             event_append(
                 tenant=tenant,
-                actor_label=actor_label,
                 type=events.INVITATION_REVOKED,
                 subject=invitation,
                 actor=actor,
@@ -266,10 +282,9 @@ def invitation_revoke(
 def api_key_create(
     *,
     tenant: Tenant,
-    actor: User | None,
+    actor: Actor,
     name: str,
     scope: str = ApiKeyScope.READ,
-    actor_label: str = "",
 ) -> tuple[ApiKey, str]:
     """A new key; returns it with the raw key, which is shown once and never stored."""
     if scope not in ApiKeyScope.values:
@@ -279,18 +294,17 @@ def api_key_create(
     prefix = secrets.token_hex(6)
     raw_key = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32).replace('_', '-')}"
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         key = ApiKey.objects.create(
             tenant=tenant,
             name=name.strip()[:100],
             prefix=prefix,
             key_hash=api_key_hash(raw_key),
             scope=scope,
-            created_by=actor,
+            created_by=actor.user,
         )
         event_append(
             tenant=tenant,
-            actor_label=actor_label,
             type=events.API_KEY_CREATED,
             subject=key,
             actor=actor,
@@ -299,18 +313,15 @@ def api_key_create(
     return key, raw_key
 
 
-def api_key_revoke(
-    *, tenant: Tenant, actor: User | None, api_key: ApiKey, actor_label: str = ""
-) -> ApiKey:
+def api_key_revoke(*, tenant: Tenant, actor: Actor, api_key: ApiKey) -> ApiKey:
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
             event_append(
                 tenant=tenant,
-                actor_label=actor_label,
                 type=events.API_KEY_REVOKED,
                 subject=key,
                 actor=actor,
@@ -320,7 +331,7 @@ def api_key_revoke(
 
 
 def tenant_settings_update(
-    *, tenant: Tenant, actor: User | None, name: str, settings: dict[str, object]
+    *, tenant: Tenant, actor: Actor, name: str, settings: dict[str, object]
 ) -> Tenant:
     """Rename the tenant and change its settings (only keys of TENANT_SETTING_DEFAULTS,
     each of its default's type). The event records every change as from → to."""
@@ -339,7 +350,7 @@ def tenant_settings_update(
                 {key: f"'{key}' must be a {type(TENANT_SETTING_DEFAULTS[key]).__name__}."}
             )
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
         changes: dict[str, dict[str, object]] = {}
         if locked.name != name:

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_http_methods
 from autocrm.accounts import selectors, services
 from autocrm.accounts.access import signed_in_user
 from autocrm.accounts.forms import WorkspaceForm
-from autocrm.accounts.models import Membership, User
+from autocrm.accounts.models import Membership, Role, User
+from autocrm.core.actors import Actor
 
 
 def membership_home_url(membership: Membership) -> str:
@@ -45,6 +46,7 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             tenant = services.tenant_create(
+                actor=Actor.for_user(user, role=Role.OWNER, tenant_id=None),
                 slug=form.cleaned_data["workspace_slug"],
                 name=form.cleaned_data["organization"],
                 owner=user,

@@ -18,17 +18,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, LiteralString
+from typing import Any, LiteralString
 
 from django.db import connection, models
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from autocrm.core import sql
+from autocrm.core.actors import Actor
 from autocrm.core.models import Event, Tenant, as_stored
-
-if TYPE_CHECKING:
-    from autocrm.accounts.models import User
 
 EventHandler = Callable[[Event], None]
 
@@ -115,11 +113,11 @@ def event_append(
     tenant: Tenant,
     type: str,
     subject: models.Model | tuple[str, Any],
-    actor: User | None,
+    actor: Actor,
     payload: dict[str, Any] | None = None,
-    actor_label: str = "",
 ) -> Event:
-    """Append an event in the caller's transaction (required) and queue its dispatch."""
+    """Append an event in the caller's transaction (required) and queue its dispatch. The
+    row names the actor's user (if any) and its audit label."""
     if not connection.in_atomic_block:
         raise RuntimeError("event_append must run inside the service's transaction")
     subject_type, subject_id = _subject_of(subject)
@@ -128,8 +126,8 @@ def event_append(
         type=type,
         subject_type=subject_type,
         subject_id=subject_id,
-        actor=actor,
-        actor_label=actor_label or (actor.email if actor else "system"),
+        actor=actor.user,
+        actor_label=actor.label,
         payload=payload or {},
         created_at=timezone.now(),
     )

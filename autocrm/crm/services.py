@@ -32,8 +32,7 @@ def contact_get_or_create(
                 tenant=tenant,
                 type=events.CONTACT_CREATED,
                 subject=contact,
-                actor=actor.user,
-                actor_label=actor.label,
+                actor=actor,
                 payload={"email": contact.email, "name": contact.name},
             )
     except IntegrityError:  # created concurrently by another request
@@ -51,8 +50,7 @@ def contact_link_user(*, tenant: Tenant, actor: Actor, contact: Contact, user: U
             tenant=tenant,
             type=events.CONTACT_USER_LINKED,
             subject=contact,
-            actor=actor.user,
-            actor_label=actor.label,
+            actor=actor,
             payload={"email": contact.email, "user_id": user.pk},
         )
     return contact

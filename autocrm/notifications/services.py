@@ -1,10 +1,11 @@
 """Every write of outbound webhooks.
 
-Admin actions (create, update, delete, rotate, redeliver) take the tenant and the acting user
-(``actor=None`` is the system or an admin-scoped API key), run in one transaction and append
-an event. The fan-out and the delivery attempts are called by the worker; they append no
-event per delivery or attempt (that would loop through the webhooks), only ``webhook.disabled``
-when a subscription is switched off for persistent failure.
+Admin actions (create, update, delete, rotate, redeliver) take the tenant and the
+:class:`Actor` (owners, admins, admin-scoped API keys; audited under the actor's label), run
+in one transaction and append an event. The fan-out and the delivery attempts are called by
+the worker; they append no event per delivery or attempt (that would loop through the
+webhooks), only ``webhook.disabled`` when a subscription is switched off for persistent
+failure.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import random
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,6 +31,7 @@ from procrastinate.jobs import JobDeferrer
 from procrastinate.manager import JobManager
 
 from autocrm.accounts.models import ADMIN_ROLES, Membership
+from autocrm.core.actors import Actor
 from autocrm.core.events import event_append, event_types_registered
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
@@ -42,9 +44,6 @@ from autocrm.notifications.models import (
 )
 from autocrm.notifications.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from autocrm.notifications.targets import UnsafeTarget, resolve_target
-
-if TYPE_CHECKING:
-    from autocrm.accounts.models import User
 
 SECRET_PREFIX = "whsec_"
 USER_AGENT = "AutoCRM-Webhooks/1"
@@ -64,12 +63,10 @@ _EVENT_PATTERN = re.compile(r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$")
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _require_admin(*, tenant: Tenant, actor: User | None) -> None:
-    """Webhooks send tenant data anywhere: only owners and admins manage them."""
-    if actor is None:
-        return
-    membership = Membership.objects.filter(tenant=tenant, user=actor).first()
-    if membership is None or membership.role not in ADMIN_ROLES:
+def _require_admin(tenant: Tenant, actor: Actor) -> None:
+    """Webhooks send tenant data anywhere: only the tenant's owners and admins (and its
+    admin-scoped keys, and system jobs) manage them."""
+    if not (actor.is_admin and actor.acts_in(tenant.pk)):
         raise PermissionDenied("Only owners and admins can manage webhooks.")
 
 
@@ -191,7 +188,7 @@ def _defer_attempt(
 def webhook_subscription_create(
     *,
     tenant: Tenant,
-    actor: User | None,
+    actor: Actor,
     url: str,
     event_types: list[str] | None = None,
     description: str = "",
@@ -202,7 +199,7 @@ def webhook_subscription_create(
     cleaned_types = event_types_clean(event_types)
     description = (description or "").strip()[:200]
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         url = _url_clean(url)
         subscription = WebhookSubscription.objects.create(
             tenant=tenant,
@@ -211,7 +208,7 @@ def webhook_subscription_create(
             secret=_secret_new(),
             active=active,
             description=description,
-            created_by=actor,
+            created_by=actor.user,
             disabled_at=None if active else timezone.now(),
             disabled_reason="" if active else "Created disabled.",
         )
@@ -228,7 +225,7 @@ def webhook_subscription_create(
 def webhook_subscription_update(
     *,
     tenant: Tenant,
-    actor: User | None,
+    actor: Actor,
     subscription: WebhookSubscription,
     url: str | None = None,
     event_types: list[str] | None = None,
@@ -238,7 +235,7 @@ def webhook_subscription_update(
     """Change the given fields (``None`` leaves a field as is). Re-activating clears the
     failure streak and the disabled reason."""
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         sub = WebhookSubscription.objects.select_for_update().get(tenant=tenant, pk=subscription.pk)
         before = _subscription_summary(sub)
         fields: set[str] = set()
@@ -288,11 +285,11 @@ def webhook_subscription_update(
 
 
 def webhook_subscription_delete(
-    *, tenant: Tenant, actor: User | None, subscription: WebhookSubscription
+    *, tenant: Tenant, actor: Actor, subscription: WebhookSubscription
 ) -> None:
     """Remove the subscription and its delivery log; queued attempts find nothing and stop."""
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         sub = WebhookSubscription.objects.select_for_update().get(tenant=tenant, pk=subscription.pk)
         event_append(
             tenant=tenant,
@@ -305,11 +302,11 @@ def webhook_subscription_delete(
 
 
 def webhook_subscription_rotate_secret(
-    *, tenant: Tenant, actor: User | None, subscription: WebhookSubscription
+    *, tenant: Tenant, actor: Actor, subscription: WebhookSubscription
 ) -> WebhookSubscription:
     """Replace the secret at once: attempts from now on are signed with the new one."""
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         sub = WebhookSubscription.objects.select_for_update().get(tenant=tenant, pk=subscription.pk)
         sub.secret = _secret_new()
         sub.save(update_fields=["secret", "updated_at"])
@@ -324,12 +321,12 @@ def webhook_subscription_rotate_secret(
 
 
 def webhook_redeliver(
-    *, tenant: Tenant, actor: User | None, delivery: WebhookDelivery
+    *, tenant: Tenant, actor: Actor, delivery: WebhookDelivery
 ) -> WebhookDelivery:
     """Send a finished delivery again, now, as one more attempt (same body and delivery id,
     fresh timestamp and signature). A failed redelivery is not retried automatically."""
     with tenant_context(tenant):
-        _require_admin(tenant=tenant, actor=actor)
+        _require_admin(tenant, actor)
         found = (
             WebhookDelivery.objects.select_for_update()
             .filter(tenant=tenant, pk=delivery.pk)
@@ -408,7 +405,7 @@ def _request_headers(delivery: WebhookDelivery, secret: str) -> dict[str, str]:
 
 
 def webhook_delivery_attempt(
-    *, tenant: Tenant, delivery_id: int, attempt: int, manual: bool = False
+    *, tenant: Tenant, actor: Actor, delivery_id: int, attempt: int, manual: bool = False
 ) -> WebhookDelivery | None:
     """Make attempt number ``attempt`` of a delivery and record it.
 
@@ -498,6 +495,7 @@ def webhook_delivery_attempt(
             ):
                 webhook_subscription_disable(
                     tenant=tenant,
+                    actor=actor,
                     subscription=subscription,
                     reason=f"Every delivery failed since "
                     f"{subscription.failing_since:%Y-%m-%d %H:%M} UTC; last error: "
@@ -513,9 +511,9 @@ def _failure_summary(result: transport.SendResult) -> str:
 
 
 def webhook_subscription_disable(
-    *, tenant: Tenant, subscription: WebhookSubscription, reason: str
+    *, tenant: Tenant, actor: Actor, subscription: WebhookSubscription, reason: str
 ) -> WebhookSubscription:
-    """Switch a failing subscription off (system action), record why, append
+    """Switch a failing subscription off (the delivery job's system actor), record why, append
     ``webhook.disabled`` and email the tenant's owners and admins after commit."""
     with tenant_context(tenant):
         sub = WebhookSubscription.objects.select_for_update().get(tenant=tenant, pk=subscription.pk)
@@ -529,8 +527,7 @@ def webhook_subscription_disable(
             tenant=tenant,
             type=events.WEBHOOK_DISABLED,
             subject=sub,
-            actor=None,
-            actor_label="system",
+            actor=actor,
             payload={
                 "url": sub.url,
                 "reason": sub.disabled_reason,

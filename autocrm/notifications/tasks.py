@@ -7,6 +7,7 @@ import datetime as dt
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
+from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import system_context
 from autocrm.notifications import services
@@ -15,6 +16,8 @@ from autocrm.notifications.models import DeliveryStatus, WebhookDelivery
 # A scheduled attempt not started this long after its time lost its job (deleted, or the
 # worker died mid-attempt); the sweeper queues it again.
 OVERDUE_AFTER = dt.timedelta(minutes=15)
+# Who the delivery job acts as (e.g. when it disables a failing webhook).
+DELIVERY = Actor.system("webhook_deliver")
 
 
 @app.task(name="notifications.webhook_deliver", queue="webhooks", pass_context=False)
@@ -28,7 +31,7 @@ def webhook_deliver(
     if tenant is None:
         return
     services.webhook_delivery_attempt(
-        tenant=tenant, delivery_id=delivery_id, attempt=attempt, manual=manual
+        tenant=tenant, actor=DELIVERY, delivery_id=delivery_id, attempt=attempt, manual=manual
     )
 
 

@@ -114,8 +114,7 @@ def attachment_create(
                 tenant=tenant,
                 type=events.ATTACHMENT_CREATED,
                 subject=attachment,
-                actor=actor.user,
-                actor_label=actor.label,
+                actor=actor,
                 payload={
                     "ticket_id": ticket.pk,
                     "number": ticket.number,

@@ -26,8 +26,7 @@ def _event(tenant: Tenant, actor: Actor, type_: str, subject: Any, payload: dict
         tenant=tenant,
         type=type_,
         subject=subject,
-        actor=actor.user,
-        actor_label=actor.label,
+        actor=actor,
         payload=payload,
     )
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from autocrm.accounts.models import Role
+from autocrm.core.actors import SYSTEM_LABEL_PREFIX
 from autocrm.core.models import Event
 
 
@@ -78,7 +79,9 @@ def describe(event: Event, user_labels: dict[int, str] | None = None) -> Timelin
         payload["user_label"] = user_labels[payload["user_id"]]
     text = describer(payload) if describer else f"{event.type} on {event.subject_type}"
     actor = event.actor.display_name if event.actor else (event.actor_label or "System")
-    if event.actor is None and event.actor_label == "system":
+    if event.actor is None and (
+        event.actor_label == "system" or event.actor_label.startswith(SYSTEM_LABEL_PREFIX)
+    ):
         actor = "System"
     return TimelineEntry(actor=actor, text=text, created_at=event.created_at, type=event.type)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,7 +16,8 @@ from autocrm.accounts.access import (
     member_required,
     signed_in_user,
 )
-from autocrm.accounts.models import ADMIN_ROLES, Role, User
+from autocrm.accounts.models import ADMIN_ROLES, Role
+from autocrm.core.actors import Actor
 from autocrm.core.selectors import audit_timeline
 from autocrm.workspace import timeline
 from autocrm.workspace.forms import (
@@ -30,8 +31,11 @@ TIMELINE_LENGTH = 15
 NEW_API_KEY_SESSION_KEY = "workspace.new_api_key"
 
 
-def _actor(request: HttpRequest) -> User:
-    return signed_in_user(request)
+def _actor(request: TenantRequest) -> Actor:
+    """The signed-in member acting with their role in the URL's tenant."""
+    return Actor.for_user(
+        signed_in_user(request), role=request.membership.role, tenant_id=request.tenant.pk
+    )
 
 
 def _add_errors(form: Form, exc: ValidationError) -> None:
@@ -68,7 +72,7 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             "api_key_count": selectors.api_key_list(tenant=tenant).count() if is_admin else None,
             "timeline": timeline.describe_all(events, labels),
             "is_admin": is_admin,
-            "security": selectors.account_security(user=_actor(request)),
+            "security": selectors.account_security(user=signed_in_user(request)),
         },
     )
 
@@ -141,6 +145,8 @@ def member_change_role(request: TenantRequest, membership_id: int) -> HttpRespon
             membership=membership,
             role=form.cleaned_data["role"],
         )
+    except PermissionDenied as exc:
+        return _members_page(request, status=403, error=str(exc))
     except ValidationError as exc:
         return _members_page(request, status=400, error=" ".join(exc.messages))
     messages.success(
@@ -161,6 +167,8 @@ def member_remove(request: TenantRequest, membership_id: int) -> HttpResponse:
         services.membership_remove(
             tenant=request.tenant, actor=_actor(request), membership=membership
         )
+    except PermissionDenied as exc:
+        return _members_page(request, status=403, error=str(exc))
     except ValidationError as exc:
         return _members_page(request, status=400, error=" ".join(exc.messages))
     messages.success(request, f"{membership.user.email} was removed from the workspace.")

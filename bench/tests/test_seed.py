@@ -19,7 +19,7 @@ from bench import generators
 from bench.seed_command import Command
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
-SYSTEM = Actor.system()
+SYSTEM = Actor.system("bench")
 
 
 def seed(**options: object) -> str:
@@ -127,7 +127,7 @@ def test_seed_counts_numbering_vectors_isolation_and_search() -> None:
 def test_refuses_a_database_with_other_tenants_unless_forced() -> None:
     from autocrm.accounts.services import tenant_create
 
-    real = tenant_create(slug="realco", name="Real Co")
+    real = tenant_create(actor=SYSTEM, slug="realco", name="Real Co")
     with pytest.raises(CommandError, match="not bench data"):
         seed()
     assert not Tenant.objects.filter(slug__startswith="bench-").exists()

@@ -5,8 +5,11 @@ from typing import Any, cast
 import factory
 
 from autocrm.accounts.models import User
+from autocrm.core.actors import Actor
 
 DEFAULT_PASSWORD = "correct-horse-battery"
+# What tests act as when the actor is not the point (setting up rows): a named system actor.
+SYSTEM = Actor.system("tests")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -29,7 +32,7 @@ def member(tenant, role: str = "agent", **user_kwargs):  # type: ignore[no-untyp
     from autocrm.accounts.services import membership_create
 
     user = cast(User, UserFactory(**user_kwargs))
-    membership_create(tenant=tenant, actor=None, user=user, role=role)
+    membership_create(tenant=tenant, actor=SYSTEM, user=user, role=role)
     return user
 
 
@@ -46,14 +49,14 @@ def invitation(tenant, email: str = "invitee@example.test", role: str = "agent")
     """An open invitation and its one-time token (created through the service)."""
     from autocrm.accounts.services import invitation_create
 
-    return invitation_create(tenant=tenant, actor=None, email=email, role=role, send=False)
+    return invitation_create(tenant=tenant, actor=SYSTEM, email=email, role=role, send=False)
 
 
 def api_key(tenant, scope: str = "admin", name: str = "test key") -> str:  # type: ignore[no-untyped-def]
     """A new API key of ``tenant`` (through the service); returns the raw key."""
     from autocrm.accounts.services import api_key_create
 
-    _key, raw = api_key_create(tenant=tenant, actor=None, name=name, scope=scope)
+    _key, raw = api_key_create(tenant=tenant, actor=SYSTEM, name=name, scope=scope)
     return raw
 
 
@@ -75,3 +78,12 @@ def totp(secret: str, offset: int = 0) -> str:
 def make_user(**kwargs: Any) -> User:
     """A saved user (typed wrapper around UserFactory)."""
     return cast(User, UserFactory(**kwargs))
+
+
+def actor_of(tenant, user) -> Actor:  # type: ignore[no-untyped-def]
+    """``user`` acting with their role in ``tenant`` (as a request of theirs would)."""
+    from autocrm.accounts.actors import actor_for_membership
+
+    membership = membership_of(tenant, user)
+    assert membership is not None, f"{user} is not a member of {tenant}"
+    return actor_for_membership(membership)

@@ -11,7 +11,7 @@ from django.test import Client
 
 from autocrm.accounts.models import ApiKey, Invitation, User
 from autocrm.accounts.services import invitation_create
-from autocrm.accounts.tests.factories import api_key, bearer, member
+from autocrm.accounts.tests.factories import SYSTEM, api_key, bearer, member
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
 
@@ -169,7 +169,7 @@ def test_list_and_revoke_invitations(
     client: Client, tenant_a: Tenant, admin_headers: dict[str, str]
 ) -> None:
     for email in ("a@example.test", "b@example.test"):
-        invitation_create(tenant=tenant_a, actor=None, email=email, role="agent", send=False)
+        invitation_create(tenant=tenant_a, actor=SYSTEM, email=email, role="agent", send=False)
     listed = get(client, "/api/v1/users/invitations", admin_headers)
     assert [i["email"] for i in listed["items"]] == ["b@example.test", "a@example.test"]
     target = listed["items"][0]["id"]

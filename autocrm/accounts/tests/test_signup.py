@@ -7,6 +7,7 @@ from django.test import Client
 
 from autocrm.accounts import services
 from autocrm.accounts.models import Membership, User
+from autocrm.accounts.tests.factories import SYSTEM
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
 
@@ -84,7 +85,7 @@ def test_signup_from_an_invitation_joins_instead_of_creating_a_tenant(
     client: Client, tenant_a: Tenant
 ) -> None:
     _, token = services.invitation_create(
-        tenant=tenant_a, actor=None, role="agent", email="invitee@example.test", send=False
+        tenant=tenant_a, actor=SYSTEM, role="agent", email="invitee@example.test", send=False
     )
     next_url = f"/invitations/{token}/"
     page = client.get(f"/accounts/signup/?next={next_url}").content.decode()

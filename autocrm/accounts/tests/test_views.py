@@ -9,7 +9,14 @@ import pytest
 from django.test import Client
 
 from autocrm.accounts import services
-from autocrm.accounts.tests.factories import UserFactory, api_key, invitation, member
+from autocrm.accounts.tests.factories import (
+    SYSTEM,
+    UserFactory,
+    actor_of,
+    api_key,
+    invitation,
+    member,
+)
 from autocrm.core.models import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +48,7 @@ def test_home_takes_a_customer_to_the_portal(tenant_a: Tenant) -> None:
 
 def test_home_lets_a_member_of_several_tenants_choose(tenant_a: Tenant, tenant_b: Tenant) -> None:
     user = member(tenant_a, "admin")
-    services.membership_create(tenant=tenant_b, actor=None, user=user, role="customer")
+    services.membership_create(tenant=tenant_b, actor=SYSTEM, user=user, role="customer")
     response = signed_in(user).get("/")
     assert response.status_code == 200
     body = response.content.decode()
@@ -127,7 +134,11 @@ def test_dashboard_shows_real_counts_and_a_readable_timeline(tenant_a: Tenant) -
     member(tenant_a, "agent")
     member(tenant_a, "customer")
     services.invitation_create(
-        tenant=tenant_a, actor=admin, email="new@example.test", role="agent", send=False
+        tenant=tenant_a,
+        actor=actor_of(tenant_a, admin),
+        email="new@example.test",
+        role="agent",
+        send=False,
     )
     api_key(tenant_a, scope="read", name="Integration")
     response = signed_in(admin).get("/acme/")
@@ -146,7 +157,7 @@ def test_dashboard_timeline_shows_only_this_tenants_events(
     tenant_a: Tenant, tenant_b: Tenant
 ) -> None:
     services.invitation_create(
-        tenant=tenant_b, actor=None, email="secret@globex.test", role="agent", send=False
+        tenant=tenant_b, actor=SYSTEM, email="secret@globex.test", role="agent", send=False
     )
     response = signed_in(member(tenant_a, "agent")).get("/acme/")
     assert "secret@globex.test" not in response.content.decode()

@@ -1,6 +1,7 @@
 """AutoCrmApi: the NinjaAPI every router is mounted in, with the API's cross-cutting rules.
 
-- auth: API key or staff session on every operation (autocrm.core.api.auth);
+- auth: settings.API_AUTHENTICATION on every operation (the accounts app's API key or staff
+  session), giving a autocrm.core.api.auth.Caller;
 - JSON bodies only (415 otherwise), malformed JSON is a 400 problem;
 - every error is problem+json (autocrm.core.api.errors), 405 included;
 - rate limits per caller with ``RateLimit-*`` headers on every response (autocrm.core.ratelimit);
@@ -18,16 +19,17 @@ from functools import wraps
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver
+from django.utils.module_loading import import_string
 from ninja import NinjaAPI
 from ninja.errors import ValidationError, ValidationErrorContext
 from ninja.operation import Operation
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
-from autocrm.core.api.auth import DEFAULT_AUTH
 from autocrm.core.api.docs import SelfHostedSwagger
 from autocrm.core.api.errors import (
     MalformedJson,
@@ -127,9 +129,14 @@ def _with_rate_limit_and_problems(view: Callable[..., Any]) -> Callable[..., Any
     return wrapper
 
 
+def default_auth() -> list[Any]:
+    """The authentication classes named in settings (core knows no credential model)."""
+    return [import_string(path) for path in settings.API_AUTHENTICATION]
+
+
 class AutoCrmApi(NinjaAPI):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("auth", DEFAULT_AUTH)
+        kwargs.setdefault("auth", default_auth())
         kwargs.setdefault("docs", SelfHostedSwagger())
         kwargs.setdefault("parser", JsonBodyParser())
         super().__init__(**kwargs)

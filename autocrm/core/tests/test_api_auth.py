@@ -14,7 +14,7 @@ from ninja import Router
 
 from autocrm.accounts.models import ApiKey
 from autocrm.accounts.services import api_key_revoke
-from autocrm.accounts.tests.factories import api_key, bearer, member
+from autocrm.accounts.tests.factories import SYSTEM, api_key, bearer, member
 from autocrm.core.api import AutoCrmApi, caller, require
 from autocrm.core.api.errors import handler404, handler500  # noqa: F401 - URL conf handlers
 from autocrm.core.models import Tenant
@@ -34,7 +34,7 @@ def read_thing(request: HttpRequest) -> dict[str, Any]:
 @levels_router.post("/write-thing", summary="Write", tags=["test"])
 def write_thing(request: HttpRequest) -> dict[str, Any]:
     who = require(request, "write")
-    return {"level": who.level, "actor": who.actor.email if who.actor else None}
+    return {"level": who.level, "actor": who.actor.label}
 
 
 @levels_router.post("/admin-thing", summary="Admin", tags=["test"])
@@ -60,14 +60,16 @@ def problem_type(response: Any) -> str:
 def test_api_key_scopes(
     client: Client, tenant_a: Tenant, scope: str, read: int, write: int, admin: int
 ) -> None:
-    headers = bearer(api_key(tenant_a, scope))
+    raw_key = api_key(tenant_a, scope)
+    headers = bearer(raw_key)
     assert client.get("/api/v1/read-thing", headers=headers).status_code == read
     response = client.post("/api/v1/write-thing", headers=headers)
     assert response.status_code == write
     if write == 403:
         assert problem_type(response) == "insufficient-permission"
     else:
-        assert json.loads(response.content) == {"level": scope, "actor": None}
+        prefix = raw_key.split("_")[1]  # acrm_<prefix>_<secret>
+        assert json.loads(response.content) == {"level": scope, "actor": f"api-key:{prefix}"}
     response = client.post("/api/v1/admin-thing", headers=headers)
     assert response.status_code == admin
     if admin == 403:
@@ -93,7 +95,7 @@ def test_revoked_key_is_401(client: Client, tenant_a: Tenant) -> None:
     raw = api_key(tenant_a, "admin")
     with tenant_context(tenant_a):
         key = ApiKey.objects.get(prefix=raw.split("_")[1])
-    api_key_revoke(tenant=tenant_a, actor=None, api_key=key)
+    api_key_revoke(tenant=tenant_a, actor=SYSTEM, api_key=key)
     response = client.get("/api/v1/read-thing", headers=bearer(raw))
     assert response.status_code == 401
     assert problem_type(response) == "invalid-api-key"
@@ -155,7 +157,7 @@ def test_session_in_several_tenants_chooses_with_x_tenant(
     user = member(tenant_a, "agent")
     from autocrm.accounts.services import membership_create
 
-    membership_create(tenant=tenant_b, actor=None, user=user, role="agent")
+    membership_create(tenant=tenant_b, actor=SYSTEM, user=user, role="agent")
     client.force_login(user)
     response = client.get("/api/v1/read-thing")
     assert response.status_code == 403

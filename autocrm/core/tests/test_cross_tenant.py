@@ -32,7 +32,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from autocrm.accounts.models import ApiKey, Invitation, Membership, User
 from autocrm.accounts.services import api_key_create, invitation_create
-from autocrm.accounts.tests.factories import member
+from autocrm.accounts.tests.factories import SYSTEM, actor_of, member
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant, TenantOwned
 from autocrm.core.tenancy import tenant_context
@@ -56,15 +56,19 @@ def seed_accounts(tenant: Tenant, marker: str) -> None:
     agent = member(tenant, "agent", email=f"agent-{marker}@example.test", name=marker)
     member(tenant, "customer", email=f"customer-{marker}@example.test", name=marker)
     invitation_create(
-        tenant=tenant, actor=None, email=f"invitee-{marker}@example.test", role="agent", send=False
+        tenant=tenant,
+        actor=SYSTEM,
+        email=f"invitee-{marker}@example.test",
+        role="agent",
+        send=False,
     )
-    api_key_create(tenant=tenant, actor=None, name=f"key {marker}", scope="read")
+    api_key_create(tenant=tenant, actor=SYSTEM, name=f"key {marker}", scope="read")
     with tenant_context(tenant):
         event_append(
             tenant=tenant,
             type="test.seeded",
             subject=("test", marker),
-            actor=agent,
+            actor=actor_of(tenant, agent),
             payload={"marker": marker},
         )
 
@@ -78,7 +82,7 @@ def seed(tenant: Tenant) -> Seeded:
     admin = member(tenant, "admin", email=f"admin-{marker}@example.test", name=marker)
     for seeder in SEEDERS:
         seeder(tenant, marker)
-    (raw,) = [api_key_create(tenant=tenant, actor=None, name=f"admin {marker}", scope="admin")[1]]
+    (raw,) = [api_key_create(tenant=tenant, actor=SYSTEM, name=f"admin {marker}", scope="admin")[1]]
     return Seeded(tenant=tenant, marker=marker, admin=admin, raw_key=raw)
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from autocrm.accounts.tests.factories import SYSTEM
 from autocrm.core import events
 from autocrm.core.events import event_append
 from autocrm.core.models import Event, EventHandling, Tenant
@@ -68,7 +69,7 @@ def tenant() -> Tenant:
 
 def append(tenant: Tenant, type: str = "test.happened") -> Event:
     with tenant_context(tenant):
-        return event_append(tenant=tenant, type=type, subject=("test.thing", 1), actor=None)
+        return event_append(tenant=tenant, type=type, subject=("test.thing", 1), actor=SYSTEM)
 
 
 def dispatch_jobs(event: Event) -> list[ProcrastinateJob]:
@@ -86,7 +87,7 @@ def reload(event: Event) -> Event:
 
 def test_a_rolled_back_event_leaves_no_job(tenant: Tenant, calls: Calls) -> None:
     with pytest.raises(Boom), tenant_context(tenant):
-        event_append(tenant=tenant, type="test.happened", subject=("test.thing", 1), actor=None)
+        event_append(tenant=tenant, type="test.happened", subject=("test.thing", 1), actor=SYSTEM)
         raise Boom
     assert not ProcrastinateJob.objects.filter(task_name="core.events_dispatch").exists()
     with tenant_context(tenant):
@@ -95,7 +96,7 @@ def test_a_rolled_back_event_leaves_no_job(tenant: Tenant, calls: Calls) -> None
 
 def test_event_append_refuses_to_run_outside_a_transaction(tenant: Tenant) -> None:
     with pytest.raises(RuntimeError, match="transaction"):
-        event_append(tenant=tenant, type="test.happened", subject=("test.thing", 1), actor=None)
+        event_append(tenant=tenant, type="test.happened", subject=("test.thing", 1), actor=SYSTEM)
 
 
 def test_the_appended_event_is_returned_as_stored(tenant: Tenant, calls: Calls) -> None:
@@ -104,13 +105,13 @@ def test_the_appended_event_is_returned_as_stored(tenant: Tenant, calls: Calls) 
             tenant=tenant,
             type="test.happened",
             subject=("test.thing", 7),
-            actor=None,
+            actor=SYSTEM,
             payload={"from": "a", "to": ["b", 2]},
         )
     stored = reload(event)
     fields = [f.attname for f in Event._meta.concrete_fields]
     assert {f: getattr(event, f) for f in fields} == {f: getattr(stored, f) for f in fields}
-    assert (event.actor_label, event.subject_id) == ("system", "7")
+    assert (event.actor_label, event.subject_id) == ("system:tests", "7")
     assert not event._state.adding
 
 

@@ -13,6 +13,7 @@ import pytest
 import structlog
 from django.test import Client
 
+from autocrm.accounts.tests.factories import SYSTEM
 from autocrm.core import events
 from autocrm.core.events import event_append
 from autocrm.core.models import Event, Tenant
@@ -108,7 +109,7 @@ def test_job_lines_carry_job_id_task_and_tenant(
     try:
         tenant = Tenant.objects.create(slug="acme", name="Acme")
         with tenant_context(tenant):
-            event = event_append(tenant=tenant, type="test.logged", subject=("t", 1), actor=None)
+            event = event_append(tenant=tenant, type="test.logged", subject=("t", 1), actor=SYSTEM)
         run_worker_until_idle(["events"])
     finally:
         clear_jobs()

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from autocrm.accounts.models import User
+from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Event, Tenant
 from autocrm.core.selectors import audit_timeline, worker_last_heartbeat_age
@@ -17,7 +18,12 @@ from autocrm.core.tenancy import tenant_context
 pytestmark = pytest.mark.django_db
 
 
-def _append(tenant: Tenant, type: str, subject: tuple[str, int], actor: User | None) -> Event:
+def _append(tenant: Tenant, type: str, subject: tuple[str, int], user: User | None) -> Event:
+    actor = (
+        Actor.system("tests")
+        if user is None
+        else Actor.for_user(user, role="agent", tenant_id=tenant.pk)
+    )
     with tenant_context(tenant):
         return event_append(
             tenant=tenant, type=type, subject=subject, actor=actor, payload={"n": type}
@@ -39,7 +45,7 @@ def test_audit_timeline_is_newest_first_per_subject_and_tenant() -> None:
         by_type = list(audit_timeline(tenant=acme, subject_type="tickets.ticket"))
     assert timeline == [second, first]  # same created_at resolution: id breaks the tie
     assert timeline[1].actor == actor and timeline[1].actor_label == "ann@acme.example"
-    assert timeline[0].actor is None and timeline[0].actor_label == "system"
+    assert timeline[0].actor is None and timeline[0].actor_label == "system:tests"
     assert everything == [other_subject, second, first]
     assert by_type == everything
 

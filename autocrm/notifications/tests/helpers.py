@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import connection
 
+from autocrm.accounts.tests.factories import SYSTEM
 from autocrm.core.events import event_append
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
@@ -21,7 +22,7 @@ def make_event(
             tenant=tenant,
             type=type,
             subject=("tickets.ticket", 42),
-            actor=None,
+            actor=SYSTEM,
             payload=payload or {"subject": "Printer on fire"},
         )
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from autocrm.accounts.tests.factories import api_key, bearer
-from autocrm.core.models import Tenant
+from autocrm.accounts.tests.factories import SYSTEM, api_key, bearer
+from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.notifications import services
 from autocrm.notifications.models import WebhookSubscription
@@ -77,6 +77,34 @@ def test_private_urls_are_a_422_naming_the_url(
     assert [e["field"] for e in _json(response)["errors"]] == ["body.url"]
 
 
+def test_changes_made_with_an_api_key_are_audited_with_the_keys_label(
+    client: Client, tenant_a: Tenant
+) -> None:
+    raw = api_key(tenant_a, "admin")
+    headers = bearer(raw)
+    label = f"api-key:{raw.split('_')[1]}"  # acrm_<prefix>_<secret>
+    created = _json(_post(client, "/api/v1/webhooks", {"url": PUBLIC_URL}, headers))
+    path = f"/api/v1/webhooks/{created['id']}"
+    response = client.patch(
+        path, json.dumps({"description": "x"}), content_type="application/json", headers=headers
+    )
+    assert response.status_code == 200
+    assert _post(client, f"{path}/rotate-secret", None, headers).status_code == 200
+    assert client.delete(path, headers=headers).status_code == 204
+    with tenant_context(tenant_a):
+        audited = list(
+            Event.objects.filter(type__startswith="webhook.")
+            .order_by("pk")
+            .values_list("type", "actor_id", "actor_label")
+        )
+    assert audited == [
+        ("webhook.created", None, label),
+        ("webhook.updated", None, label),
+        ("webhook.secret_rotated", None, label),
+        ("webhook.deleted", None, label),
+    ]
+
+
 def test_unknown_event_types_are_a_422_naming_the_field(
     client: Client, tenant_a: Tenant, admin_headers: dict[str, str]
 ) -> None:
@@ -90,7 +118,7 @@ def test_unknown_event_types_are_a_422_naming_the_field(
     assert response["Content-Type"] == "application/problem+json"
     [error] = _json(response)["errors"]
     assert error["field"] == "body.event_types" and "ticket.creatd" in error["message"]
-    sub = services.webhook_subscription_create(tenant=tenant_a, actor=None, url=PUBLIC_URL)
+    sub = services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=PUBLIC_URL)
     response = client.patch(
         f"/api/v1/webhooks/{sub.pk}",
         json.dumps({"event_types": ["deal.*"]}),
@@ -102,7 +130,7 @@ def test_unknown_event_types_are_a_422_naming_the_field(
 
 
 def test_patch_and_delete(client: Client, tenant_a: Tenant, admin_headers: dict[str, str]) -> None:
-    sub = services.webhook_subscription_create(tenant=tenant_a, actor=None, url=PUBLIC_URL)
+    sub = services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=PUBLIC_URL)
     path = f"/api/v1/webhooks/{sub.pk}"
     response = client.patch(
         path,
@@ -135,7 +163,7 @@ def test_deliveries_list_detail_and_redeliver(
     receiver: Receiver,
     allow_private: Any,
 ) -> None:
-    sub = services.webhook_subscription_create(tenant=tenant_a, actor=None, url=receiver.url)
+    sub = services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=receiver.url)
     first = make_event(tenant_a, "ticket.created")
     second = make_event(tenant_a, "ticket.updated")
     (d1,) = services.webhook_deliveries_create_for_event(tenant=tenant_a, event=first)
@@ -174,7 +202,7 @@ def test_deliveries_list_detail_and_redeliver(
 
 
 def test_webhooks_need_admin_access(client: Client, tenant_a: Tenant) -> None:
-    sub = services.webhook_subscription_create(tenant=tenant_a, actor=None, url=PUBLIC_URL)
+    sub = services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=PUBLIC_URL)
     for scope in ("read", "write"):
         headers = bearer(api_key(tenant_a, scope, name=f"{scope} key"))
         assert client.get("/api/v1/webhooks", headers=headers).status_code == 403
@@ -187,7 +215,7 @@ def test_webhooks_need_admin_access(client: Client, tenant_a: Tenant) -> None:
 def test_another_tenant_gets_404_for_every_route(
     client: Client, tenant_a: Tenant, tenant_b: Tenant, admin_headers: dict[str, str]
 ) -> None:
-    sub = services.webhook_subscription_create(tenant=tenant_a, actor=None, url=PUBLIC_URL)
+    sub = services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=PUBLIC_URL)
     (delivery,) = services.webhook_deliveries_create_for_event(
         tenant=tenant_a, event=make_event(tenant_a)
     )

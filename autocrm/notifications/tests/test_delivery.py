@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from autocrm.accounts.tests.factories import member
+from autocrm.accounts.tests.factories import SYSTEM, actor_of, member
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.notifications import selectors, services
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _subscribe(tenant: Tenant, url: str, **kwargs: Any) -> Any:
-    return services.webhook_subscription_create(tenant=tenant, actor=None, url=url, **kwargs)
+    return services.webhook_subscription_create(tenant=tenant, actor=SYSTEM, url=url, **kwargs)
 
 
 def _fan_out(tenant: Tenant, type: str = "ticket.created") -> Any:
@@ -36,7 +36,7 @@ def _fan_out(tenant: Tenant, type: str = "ticket.created") -> Any:
 def _attempts(tenant: Tenant, delivery: Any) -> Any:
     with tenant_context(tenant):
         return list(
-            selectors.webhook_delivery_attempts(tenant=tenant, actor=None, delivery=delivery)
+            selectors.webhook_delivery_attempts(tenant=tenant, actor=SYSTEM, delivery=delivery)
         )
 
 
@@ -202,7 +202,7 @@ def test_persistent_failure_abandons_and_disables_with_a_notice(
     # A disabled subscription gets no new deliveries; re-enabling clears the streak.
     assert _fan_out(tenant_a) == []
     sub = services.webhook_subscription_update(
-        tenant=tenant_a, actor=owner, subscription=sub, active=True
+        tenant=tenant_a, actor=actor_of(tenant_a, owner), subscription=sub, active=True
     )
     assert sub.active and sub.consecutive_failures == 0 and sub.disabled_reason == ""
 
@@ -236,10 +236,12 @@ def test_manual_redelivery_is_one_more_logged_attempt(
     (delivery,) = _fan_out(tenant_a)
     webhook_deliver(tenant_id=tenant_a.pk, delivery_id=delivery.pk, attempt=1)
     sub = services.webhook_subscription_rotate_secret(
-        tenant=tenant_a, actor=admin, subscription=sub
+        tenant=tenant_a, actor=actor_of(tenant_a, admin), subscription=sub
     )
 
-    delivery = services.webhook_redeliver(tenant=tenant_a, actor=admin, delivery=delivery)
+    delivery = services.webhook_redeliver(
+        tenant=tenant_a, actor=actor_of(tenant_a, admin), delivery=delivery
+    )
     assert delivery.status == DeliveryStatus.PENDING
     args = [a for a, _ in deliver_jobs(delivery.pk)][-1]
     assert args == {
@@ -255,7 +257,7 @@ def test_manual_redelivery_is_one_more_logged_attempt(
     assert delivery.status == DeliveryStatus.FAILED and delivery.attempt_count == 2
     assert [a["attempt"] for a, _ in deliver_jobs(delivery.pk)] == [1, 2]
 
-    services.webhook_redeliver(tenant=tenant_a, actor=admin, delivery=delivery)
+    services.webhook_redeliver(tenant=tenant_a, actor=actor_of(tenant_a, admin), delivery=delivery)
     webhook_deliver(tenant_id=tenant_a.pk, delivery_id=delivery.pk, attempt=3, manual=True)
     (delivery,) = deliveries(tenant_a)
     assert delivery.status == DeliveryStatus.SUCCEEDED
@@ -283,11 +285,11 @@ def test_attempts_of_a_deleted_or_disabled_subscription_stop(
     sub = _subscribe(tenant_a, receiver.url)
     first, second = _fan_out(tenant_a)[0], _fan_out(tenant_a, "ticket.updated")[0]
     services.webhook_subscription_update(
-        tenant=tenant_a, actor=None, subscription=sub, active=False
+        tenant=tenant_a, actor=SYSTEM, subscription=sub, active=False
     )
     webhook_deliver(tenant_id=tenant_a.pk, delivery_id=first.pk, attempt=1)
     assert deliveries(tenant_a, pk=first.pk)[0].status == DeliveryStatus.ABANDONED
-    services.webhook_subscription_delete(tenant=tenant_a, actor=None, subscription=sub)
+    services.webhook_subscription_delete(tenant=tenant_a, actor=SYSTEM, subscription=sub)
     webhook_deliver(tenant_id=tenant_a.pk, delivery_id=second.pk, attempt=1)
     assert receiver.requests == []
 

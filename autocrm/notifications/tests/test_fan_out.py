@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from autocrm.accounts.tests.factories import SYSTEM
 from autocrm.core.models import EventHandling, Tenant
 from autocrm.core.tasks import events_dispatch
 from autocrm.core.tenancy import tenant_context
@@ -19,7 +20,7 @@ URL = "http://93.184.215.14/hooks"
 def _subscriptions(tenant: Tenant) -> Any:
     def create(types: list[str], active: bool = True) -> Any:
         return services.webhook_subscription_create(
-            tenant=tenant, actor=None, url=URL, event_types=types, active=active
+            tenant=tenant, actor=SYSTEM, url=URL, event_types=types, active=active
         )
 
     return {
@@ -47,7 +48,7 @@ def test_dispatch_creates_one_delivery_per_matching_active_subscription(tenant_a
 
 
 def test_each_new_delivery_queues_its_first_attempt_with_the_signed_body(tenant_a: Tenant) -> None:
-    services.webhook_subscription_create(tenant=tenant_a, actor=None, url=URL)
+    services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=URL)
     event = make_event(tenant_a, "contact.created", {"email": "x@example.test"})
     (delivery,) = services.webhook_deliveries_create_for_event(tenant=tenant_a, event=event)
     ((args, _),) = deliver_jobs(delivery.pk)
@@ -66,7 +67,7 @@ def test_each_new_delivery_queues_its_first_attempt_with_the_signed_body(tenant_
         "created_at": event.created_at.isoformat(),
         "tenant": "acme",
         "subject": {"type": "tickets.ticket", "id": "42"},
-        "actor": {"id": None, "label": "system"},
+        "actor": {"id": None, "label": "system:tests"},
         "data": {"email": "x@example.test"},
     }
 
@@ -90,7 +91,7 @@ def test_fanning_out_the_same_event_twice_creates_no_duplicates(tenant_a: Tenant
 
 def test_webhook_events_are_delivered_without_feeding_back(tenant_a: Tenant) -> None:
     sub = services.webhook_subscription_create(
-        tenant=tenant_a, actor=None, url=URL, event_types=["webhook.*"]
+        tenant=tenant_a, actor=SYSTEM, url=URL, event_types=["webhook.*"]
     )
     with tenant_context(tenant_a):
         from autocrm.core.models import Event

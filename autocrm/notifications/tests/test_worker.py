@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from autocrm.accounts.tests.factories import SYSTEM
 from autocrm.core.models import Tenant
 from autocrm.notifications import services
 from autocrm.notifications.models import DeliveryStatus
@@ -31,7 +32,7 @@ def test_a_committed_event_is_delivered_by_the_worker_and_retried(
     tenant_a: Tenant, receiver: Receiver, allow_private: Any
 ) -> None:
     sub = services.webhook_subscription_create(
-        tenant=tenant_a, actor=None, url=receiver.url, event_types=["ticket.*"]
+        tenant=tenant_a, actor=SYSTEM, url=receiver.url, event_types=["ticket.*"]
     )
     receiver.script(500)
     event = make_event(tenant_a, "ticket.created")
@@ -68,7 +69,7 @@ def test_the_sweeper_requeues_an_attempt_whose_job_was_lost(
     from autocrm.notifications.models import WebhookDelivery
     from autocrm.notifications.tasks import OVERDUE_AFTER, webhooks_sweep
 
-    services.webhook_subscription_create(tenant=tenant_a, actor=None, url=receiver.url)
+    services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=receiver.url)
     (delivery,) = services.webhook_deliveries_create_for_event(
         tenant=tenant_a, event=make_event(tenant_a, "ticket.created")
     )

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from django.http import HttpRequest
 
-from autocrm.core.actors import Actor, actor_for_caller
+from autocrm.core.actors import Actor
 from autocrm.core.api import require
 from autocrm.core.models import Tenant
 from autocrm.core.problems import Conflict, NotFound, PreconditionFailed
@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 def who(request: HttpRequest, level: str) -> tuple[Tenant, Actor]:
     caller = require(request, level)  # type: ignore[arg-type]
-    return caller.tenant, actor_for_caller(caller)
+    return caller.tenant, caller.actor
 
 
 @contextmanager

@@ -147,8 +147,7 @@ def changes_save(
         tenant=tenant,
         type=event_type,
         subject=ticket,
-        actor=actor.user,
-        actor_label=actor.label,
+        actor=actor,
         payload={"number": ticket.number, "changes": diff, **(extra or {})},
     )
 

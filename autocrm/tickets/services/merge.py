@@ -94,8 +94,7 @@ def ticket_merge(*, tenant: Tenant, actor: Actor, source_id: int, target_id: int
         tenant=tenant,
         type=events.TICKET_MERGED,
         subject=source,
-        actor=actor.user,
-        actor_label=actor.label,
+        actor=actor,
         payload={
             "number": source.number,
             "into": {"id": target.pk, "number": target.number},
@@ -107,8 +106,7 @@ def ticket_merge(*, tenant: Tenant, actor: Actor, source_id: int, target_id: int
         tenant=tenant,
         type=events.TICKET_MERGED_INTO,
         subject=target,
-        actor=actor.user,
-        actor_label=actor.label,
+        actor=actor,
         payload={
             "number": target.number,
             "from": {"id": source.pk, "number": source.number},
@@ -176,8 +174,7 @@ def ticket_split(
         tenant=tenant,
         type=events.TICKET_CREATED,
         subject=new,
-        actor=actor.user,
-        actor_label=actor.label,
+        actor=actor,
         payload={
             "number": new.number,
             "subject": new.subject,
@@ -189,8 +186,7 @@ def ticket_split(
         tenant=tenant,
         type=events.TICKET_SPLIT,
         subject=original,
-        actor=actor.user,
-        actor_label=actor.label,
+        actor=actor,
         payload={
             "number": original.number,
             "message_ids": sorted(ids),

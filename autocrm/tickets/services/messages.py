@@ -107,8 +107,7 @@ def ticket_message_add(
         tenant=tenant,
         type=events.MESSAGE_CREATED,
         subject=message,
-        actor=actor.user,
-        actor_label=actor.label,
+        actor=actor,
         payload={
             "ticket_id": ticket.pk,
             "number": ticket.number,
@@ -122,8 +121,7 @@ def ticket_message_add(
             tenant=tenant,
             type=events.TICKET_UPDATED,
             subject=ticket,
-            actor=actor.user,
-            actor_label=actor.label,
+            actor=actor,
             payload={
                 "number": ticket.number,
                 "changes": diff,

@@ -303,8 +303,7 @@ def _ticket_insert(
         tenant=tenant,
         type=events.TICKET_CREATED,
         subject=ticket,
-        actor=actor.user,
-        actor_label=actor.label,
+        actor=actor,
         payload={
             "number": number,
             "subject": subject,
@@ -437,8 +436,7 @@ def ticket_delete(*, tenant: Tenant, actor: Actor, ticket_id: int) -> None:
         tenant=tenant,
         type=events.TICKET_DELETED,
         subject=ticket,
-        actor=actor.user,
-        actor_label=actor.label,
+        actor=actor,
         payload={"number": ticket.number, "subject": ticket.subject},
     )
     Ticket.objects.filter(merged_into=ticket).update(merged_into=None)

@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 
+from autocrm.accounts.actors import actor_for_membership
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
@@ -85,7 +86,7 @@ def test_customers_cannot_fetch_files_of_internal_notes(tenant_a: Tenant) -> Non
 
     user = member(tenant_a, "customer")
     with tenant_context(tenant_a):
-        customer = Actor.for_membership(Membership.objects.select_related("user").get(user=user))
+        customer = actor_for_membership(Membership.objects.select_related("user").get(user=user))
         t = ticket(tenant_a, actor=customer, requester_email=None)
         note = services.ticket_message_add(
             tenant=tenant_a, actor=SYSTEM, ticket_id=t.pk, body="internal", public=False

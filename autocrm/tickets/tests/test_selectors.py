@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from autocrm.accounts.actors import actor_for_membership
 from autocrm.core.actors import Actor
 from autocrm.core.tenancy import tenant_context
 from autocrm.routing.models import Team
@@ -128,7 +129,7 @@ def test_customers_get_their_tickets_and_public_messages_only(ctx) -> None:  # t
     from autocrm.accounts.tests.factories import member
 
     user = member(ctx, "customer")
-    customer = Actor.for_membership(Membership.objects.select_related("user").get(user=user))
+    customer = actor_for_membership(Membership.objects.select_related("user").get(user=user))
     mine = ticket(ctx, actor=customer, requester_email=None)
     ticket(ctx)
     services.ticket_message_add(

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.postgres.search import SearchQuery
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from autocrm.accounts.actors import actor_for_membership
 from autocrm.accounts.models import Membership
 from autocrm.accounts.tests.factories import member
 from autocrm.core.actors import Actor
@@ -29,7 +30,7 @@ def ctx(tenant_a):  # type: ignore[no-untyped-def]
 def actor_for(tenant, role: str) -> Actor:  # type: ignore[no-untyped-def]
     user = member(tenant, role)
     with tenant_context(tenant):
-        return Actor.for_membership(Membership.objects.select_related("user").get(user=user))
+        return actor_for_membership(Membership.objects.select_related("user").get(user=user))
 
 
 def events(tenant, t: Ticket) -> list[Event]:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from allauth.account.models import EmailAddress
 from playwright.sync_api import Browser, Page, expect
 
 from autocrm.accounts import services
-from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member, totp
+from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, SYSTEM, actor_of, member, totp
 from autocrm.core.models import Tenant
 from autocrm.testing.browser import MOBILE, new_page, screenshot, sign_in
 
@@ -86,12 +86,18 @@ def _seed(live_server: Any) -> tuple[Tenant, Any, Any]:
     member(tenant, "light_agent", email="lee@acme.test", name="Lee Light")
     customer = member(tenant, "customer", email="cora@client.test", name="Cora Customer")
     services.invitation_create(
-        tenant=tenant, actor=owner, email="new.agent@acme.test", role="agent", send=False
+        tenant=tenant,
+        actor=actor_of(tenant, owner),
+        email="new.agent@acme.test",
+        role="agent",
+        send=False,
     )
-    services.api_key_create(tenant=tenant, actor=owner, name="Billing sync", scope="write")
+    services.api_key_create(
+        tenant=tenant, actor=actor_of(tenant, owner), name="Billing sync", scope="write"
+    )
     services.tenant_settings_update(
         tenant=tenant,
-        actor=owner,
+        actor=actor_of(tenant, owner),
         name="Acme Support",
         settings={"restrict_agents_to_own_teams": True},
     )
@@ -118,7 +124,11 @@ def test_screenshots_of_the_main_pages(browser: Browser, live_server: Any, width
     viewport = MOBILE if width == "mobile" else {"width": 1280, "height": 800}
 
     _invitation, token = services.invitation_create(
-        tenant=_tenant, actor=owner, email="sam@acme.test", role="agent", send=False
+        tenant=_tenant,
+        actor=actor_of(_tenant, owner),
+        email="sam@acme.test",
+        role="agent",
+        send=False,
     )
     anonymous = new_page(browser, live_server.url, viewport)
     for name, path in [
@@ -134,7 +144,7 @@ def test_screenshots_of_the_main_pages(browser: Browser, live_server: Any, width
 
     # The owner is also a customer of another organisation: "/" offers a choice.
     other = Tenant.objects.create(slug="globex", name="Globex Corporation")
-    services.membership_create(tenant=other, actor=None, user=owner, role="customer")
+    services.membership_create(tenant=other, actor=SYSTEM, user=owner, role="customer")
     page = new_page(browser, live_server.url, viewport)
     sign_in(page, owner.email, DEFAULT_PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Choose a workspace")

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from autocrm.accounts import services
 from autocrm.accounts.management.commands._common import tenant_by_slug, validation_message
 from autocrm.accounts.models import ApiKeyScope
+from autocrm.core.actors import Actor
 
 
 class Command(BaseCommand):
@@ -27,7 +28,10 @@ class Command(BaseCommand):
         tenant = tenant_by_slug(options["tenant"])
         try:
             key, raw_key = services.api_key_create(
-                tenant=tenant, actor=None, name=options["name"], scope=options["scope"]
+                tenant=tenant,
+                actor=Actor.system("apikey_create"),
+                name=options["name"],
+                scope=options["scope"],
             )
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from exc

@@ -16,8 +16,11 @@ from django.db import transaction
 
 from autocrm.accounts import selectors, services
 from autocrm.accounts.models import Role, User
+from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
+
+SEED = Actor.system("seed_demo")
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Company"
@@ -50,7 +53,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
             if tenant is None:
-                tenant = services.tenant_create(slug=DEMO_SLUG, name=DEMO_NAME)
+                tenant = services.tenant_create(actor=SEED, slug=DEMO_SLUG, name=DEMO_NAME)
                 created.append(f"tenant '{DEMO_SLUG}'")
             for email, name, role in DEMO_USERS:
                 user = User.objects.filter(email__lower=email.lower()).first()
@@ -60,7 +63,7 @@ class Command(BaseCommand):
                 with tenant_context(tenant):
                     membership = selectors.membership_get(tenant=tenant, user_id=user.pk)
                 if membership is None:
-                    services.membership_create(tenant=tenant, actor=None, user=user, role=role)
+                    services.membership_create(tenant=tenant, actor=SEED, user=user, role=role)
                     created.append(f"{email} as {role}")
         if created:
             self.stdout.write("Demo data created: " + ", ".join(created) + ".")

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from autocrm.accounts import services
 from autocrm.accounts.management.commands._common import user_by_email, validation_message
+from autocrm.core.actors import Actor
 
 
 class Command(BaseCommand):
@@ -22,7 +23,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         owner = user_by_email(options["owner_email"]) if options["owner_email"] else None
         try:
-            tenant = services.tenant_create(slug=options["slug"], name=options["name"], owner=owner)
+            tenant = services.tenant_create(
+                actor=Actor.system("tenant_create"),
+                slug=options["slug"],
+                name=options["name"],
+                owner=owner,
+            )
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from exc
         suffix = f" owned by {owner.email}" if owner else ""

@@ -17,6 +17,7 @@ from django.db import transaction
 from autocrm.accounts import services
 from autocrm.accounts.management.commands._common import tenant_by_slug, validation_message
 from autocrm.accounts.models import Role, User
+from autocrm.core.actors import Actor
 
 
 class Command(BaseCommand):
@@ -44,7 +45,10 @@ class Command(BaseCommand):
                 )
                 if tenant is not None:
                     services.membership_create(
-                        tenant=tenant, actor=None, user=user, role=options["role"]
+                        tenant=tenant,
+                        actor=Actor.system("user_create"),
+                        user=user,
+                        role=options["role"],
                     )
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from exc
