@@ -10,15 +10,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.exceptions import EmptyResultSet
 from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from autocrm.core import sql
 from autocrm.core.actors import Actor
 from autocrm.core.api.pagination import MAX_LIMIT
 from autocrm.core.models import Event, Tenant
 from autocrm.core.selectors import audit_timeline
-from autocrm.tickets import access
-from autocrm.tickets.models import Attachment, CustomField, Macro, Message, Tag, Ticket, TicketView
+from autocrm.tickets import access, text_search
+from autocrm.tickets.models import (
+    Attachment,
+    CustomField,
+    Macro,
+    Message,
+    Priority,
+    Tag,
+    Ticket,
+    TicketView,
+)
 from autocrm.tickets.query import TicketFilters, is_digits
 from autocrm.tickets.search import search_config
 
@@ -40,10 +51,119 @@ class CursorError(ValueError):
     """A cursor that was not made by us, or for another sort."""
 
 
+class Ref:
+    """A ticket's requester, assignee or team as a list row carries it."""
+
+    __slots__ = ("email", "id", "name")
+
+    def __init__(self, id: int, email: str, name: str) -> None:
+        self.id, self.email, self.name = id, email, name
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+# The columns of a list row, in this order (queryset lookups); requester, assignee and team
+# become Refs.
+_ROW_LOOKUPS = (
+    "id", "tenant_id", "number", "subject", "status", "priority", "type", "channel",
+    "organization_id", "tags", "custom_fields", "metadata", "merged_into_id", "version",
+    "created_at", "updated_at", "first_response_at", "solved_at", "due_at",
+    "requester_id", "requester__email", "requester__name",
+    "assignee_id", "assignee__email", "assignee__name",
+    "team_id", "team__name",
+)  # fmt: skip
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class TicketRow:
+    """One ticket of a list page: the columns the list shows, read as plain values (no model
+    instance per ticket and per related row: building 200 of them was most of the Python
+    time of a 50-row page). ``highlight`` is set by a text search, ``rank`` by relevance."""
+
+    __slots__ = (
+        "assignee", "assignee_id", "channel", "created_at", "custom_fields", "due_at",
+        "first_response_at", "highlight", "id", "merged_into_id", "metadata", "number",
+        "organization_id", "priority", "rank", "requester", "requester_id", "solved_at",
+        "status", "subject", "tags", "team", "team_id", "tenant_id", "type", "updated_at",
+        "version",
+    )  # fmt: skip
+
+    def __init__(self, row: tuple[Any, ...], rank: float | None = None) -> None:
+        (
+            self.id, self.tenant_id, self.number, self.subject, self.status, self.priority,
+            self.type, self.channel, self.organization_id, self.tags, custom_fields, metadata,
+            self.merged_into_id, self.version, self.created_at, self.updated_at,
+            self.first_response_at, self.solved_at, self.due_at,
+            self.requester_id, requester_email, requester_name,
+            self.assignee_id, assignee_email, assignee_name,
+            self.team_id, team_name,
+        ) = row[: len(_ROW_LOOKUPS)]  # fmt: skip
+        self.custom_fields: dict[str, Any] = _json(custom_fields)
+        self.metadata: dict[str, Any] = _json(metadata)
+        self.requester = Ref(self.requester_id, requester_email, requester_name)
+        self.assignee = (
+            Ref(self.assignee_id, assignee_email, assignee_name)
+            if self.assignee_id is not None
+            else None
+        )
+        self.team = Ref(self.team_id, "", team_name) if self.team_id is not None else None
+        self.rank = rank
+        self.highlight: dict[str, Any] | None = None
+
+    id: int
+    tenant_id: int
+    number: int
+    subject: str
+    status: str
+    priority: int
+    type: str
+    channel: str
+    organization_id: int | None
+    tags: list[str]
+    merged_into_id: int | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    first_response_at: dt.datetime | None
+    solved_at: dt.datetime | None
+    due_at: dt.datetime | None
+    requester_id: int
+    assignee_id: int | None
+    team_id: int | None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def priority_name(self) -> str:
+        return str(Priority(self.priority).label)
+
+
 @dataclass
 class TicketPage:
-    items: list[Ticket]
+    items: list[TicketRow]
     next_cursor: str | None
+
+
+def _fetch_rows(tickets: QuerySet[Ticket], *, ranked: bool = False) -> list[TicketRow]:
+    """The rows of ``tickets`` (ordered and sliced by the caller), in one prepared statement:
+    the list's SQL text repeats while its values change, and PostgreSQL spent longer planning
+    it (about 2 ms: many indexes) than running it."""
+    lookups = [*_ROW_LOOKUPS, *(["rank"] if ranked else [])]
+    try:
+        query, params = tickets.values_list(*lookups).query.sql_with_params()
+    except EmptyResultSet:  # e.g. "assignee:me" for an API key: nothing can match
+        return []
+    rows = sql.fetch_all(query, params)
+    if ranked:
+        return [TicketRow(row, rank=row[-1]) for row in rows]
+    return [TicketRow(row) for row in rows]
 
 
 def _encode_cursor(sort: str, values: list[Any], mode: str = "") -> str:
@@ -66,7 +186,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[list[Any], str]:
         if not isinstance(data, dict) or data.get("s") != sort:
             raise CursorError("The cursor belongs to another sort order.")
         mode = data.get("m", "")
-        if mode not in MATCH_MODES:
+        if mode not in text_search.MATCH_MODES:
             raise CursorError("The cursor is malformed.")
         raw_values = data["v"]
         keys = SORT_KEYS[sort]
@@ -169,120 +289,6 @@ def _text_query(tenant: Tenant, filters: TicketFilters) -> SearchQuery | None:
     return query
 
 
-TYPO_THRESHOLD = "0.5"  # pg_trgm word similarity; the default 0.6 misses one-letter typos
-MATCH_MODES = ("", "typo")  # full text; else (nothing matched) typo-tolerant subject match
-# Text search reads the newest rows of the sort order first and stops at a page of matches;
-# when this many rows hold too few matches, the term is rare: all matches come from the
-# GIN index instead (see _text_page and docs/tickets-performance.md).
-SEARCH_WINDOW = 5000
-# Typo matching checks each row's subject cheaply, while its GIN path rechecks many rows
-# that share trigrams with the words: walk further before taking that path.
-TYPO_WINDOW_FACTOR = 2
-# Up to this many matches are fetched through the GIN index and sorted; more means a term
-# common enough that walking the sort order finds a page soon.
-MATCH_CAP = 5000
-
-
-def _set_typo_tolerance() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [TYPO_THRESHOLD]
-        )
-
-
-def _match_sql(tenant: Tenant, filters: TicketFilters, mode: str, table: str) -> RawSQL:
-    """The text condition on ``table``: the full-text vector matches every word and phrase,
-    or (mode "typo") the subject is word-similar to the words."""
-    if mode == "typo":
-        return RawSQL(  # noqa: S611 - constant SQL and alias; the words are a parameter
-            f'{table}."subject" %%> %s', [filters.text], output_field=BooleanField()
-        )
-    config = search_config(tenant)
-    parts: list[str] = []
-    params: list[str] = []
-    if filters.words:
-        parts.append("plainto_tsquery(%s::regconfig, %s)")
-        params += [config, filters.text]
-    for phrase in filters.phrases:
-        parts.append("phraseto_tsquery(%s::regconfig, %s)")
-        params += [config, phrase]
-    # The SQL text is built from constants and the table alias; values are parameters.
-    return RawSQL(  # noqa: S611
-        f'{table}."search_vector" @@ ({" && ".join(parts)})', params, output_field=BooleanField()
-    )
-
-
-def _text_page(
-    tenant: Tenant,
-    tickets: QuerySet[Ticket],
-    filters: TicketFilters,
-    mode: str,
-    sort: str,
-    take: int,
-) -> list[int]:
-    """Ids of the first ``take`` matching tickets in ``sort`` order. PostgreSQL's row
-    estimate for a text match is a guess (for a word that matches nothing it walked the
-    whole tenant's recency index), so the shape is chosen from what the data shows:
-
-    1. walk the first SEARCH_WINDOW rows of the sort order and stop at ``take`` matches:
-       a term common among recent tickets is answered here;
-    2. otherwise count the matches from the GIN index alone (bitmap scan, at most
-       MATCH_CAP rows read): up to MATCH_CAP of them are sorted and answered directly;
-    3. more than that means a common term, just not among the newest rows: walk on in
-       sort order until a page is found."""
-    from django.db import connection
-
-    window = SEARCH_WINDOW * (TYPO_WINDOW_FACTOR if mode == "typo" else 1)
-    keys = SORT_KEYS[sort]
-    columns = [column for column, _ in keys]
-    order = ", ".join(f'"{c}" {"DESC" if desc else "ASC"}' for c, desc in keys)
-    needed = list(dict.fromkeys(["id", *columns, "search_vector", "subject"]))
-    window_sql, window_params = (
-        tickets.order_by(*[f"-{c}" if d else c for c, d in keys])
-        .values(*needed)[:window]
-        .query.sql_with_params()
-    )
-    match = _match_sql(tenant, filters, mode, "w")
-    matching = tickets.filter(_match_sql(tenant, filters, mode, '"tickets_ticket"'))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT w.id FROM ({window_sql}) w WHERE {match.sql} ORDER BY {order} LIMIT %s",
-            [*window_params, *match.params, take],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        if len(ids) == take:
-            return ids
-        cursor.execute(f"SELECT count(*) FROM ({window_sql}) w", window_params)
-        if cursor.fetchone()[0] < window:
-            return ids  # the window held every candidate row
-        every_sql, every_params = (
-            matching.order_by().values(*dict.fromkeys(["id", *columns])).query.sql_with_params()
-        )
-        # Only a bitmap scan of the GIN index may answer this (a walk or a sequential scan
-        # is what the guess would pick). The settings are transaction-local: an error
-        # discards them with the transaction, success switches them back.
-        cursor.execute(
-            "SELECT set_config('enable_seqscan', 'off', true), "
-            "set_config('enable_indexscan', 'off', true)"
-        )
-        cursor.execute(
-            f"WITH m AS MATERIALIZED ({every_sql} LIMIT %s) "
-            f"SELECT id, (SELECT count(*) FROM m) FROM m ORDER BY {order} LIMIT %s",
-            [*every_params, MATCH_CAP + 1, take],
-        )
-        rows = cursor.fetchall()
-        cursor.execute(
-            "SELECT set_config('enable_seqscan', 'on', true), "
-            "set_config('enable_indexscan', 'on', true)"
-        )
-        if not rows or rows[0][1] <= MATCH_CAP:
-            return [row[0] for row in rows]
-    order_by = [f"-{c}" if d else c for c, d in keys]
-    return list(matching.order_by(*order_by).values_list("id", flat=True)[:take])
-
-
 def ticket_list(
     *,
     tenant: Tenant,
@@ -301,7 +307,7 @@ def ticket_list(
     sort = filters.sort or ("priority" if not filters.has_text else "-updated_at")
     mode = ""
     if text_query is not None and sort == "relevance":
-        _set_typo_tolerance()
+        text_search.set_typo_tolerance()
         match = Q(search_vector=text_query)
         if filters.words and not filters.phrases:
             match |= Q(subject__trigram_word_similar=filters.text)
@@ -311,20 +317,23 @@ def ticket_list(
     if cursor:
         after, mode = _decode_cursor(cursor, sort)
         tickets = tickets.filter(_after_cursor(sort, after))
-        if mode == "typo":
-            _set_typo_tolerance()
-    rows = _select_rows(tickets)
     order = [f"-{column}" if desc else column for column, desc in SORT_KEYS[sort]]
+    ranked = sort == "relevance"
     if text_query is not None and sort != "relevance":
-        ids = _text_page(tenant, tickets, filters, mode, sort, limit + 1)
-        if not ids and not cursor and filters.words and not filters.phrases:
-            _set_typo_tolerance()
+        keys = SORT_KEYS[sort]
+        ids: list[int] = []
+        if mode != "typo":
+            ids = text_search.text_page(tenant, tickets, filters, keys, limit + 1)
+        if mode == "typo" or (not ids and not cursor and filters.words and not filters.phrases):
             mode = "typo"
-            ids = _text_page(tenant, tickets, filters, mode, sort, limit + 1)
-        by_id = {t.pk: t for t in rows.filter(pk__in=ids)}
+            text_search.set_typo_tolerance()
+            typo = text_search.typo_query(tenant, filters)
+            if typo is not None:
+                ids = text_search.text_page(tenant, tickets, filters, keys, limit + 1, typo)
+        by_id = {t.id: t for t in _fetch_rows(tickets.filter(pk__in=ids).order_by())}
         page = [by_id[i] for i in ids if i in by_id]
     else:
-        page = list(rows.order_by(*order)[: limit + 1])
+        page = _fetch_rows(tickets.order_by(*order)[: limit + 1], ranked=ranked)
     next_cursor = None
     if len(page) > limit:
         page = page[:limit]
@@ -335,13 +344,8 @@ def ticket_list(
     return TicketPage(items=page, next_cursor=next_cursor)
 
 
-def _select_rows(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    # search_vector (kilobytes per ticket) is only ever matched in SQL, never read here
-    return tickets.select_related("requester", "assignee", "team").defer("search_vector")
-
-
 def _attach_highlights(
-    *, tenant: Tenant, actor: Actor, tickets: list[Ticket], filters: TicketFilters
+    *, tenant: Tenant, actor: Actor, tickets: list[TicketRow], filters: TicketFilters
 ) -> None:
     """``ticket.highlight``: the subject and the best matching message with <mark> tags
     (computed for the page's rows only)."""
@@ -375,7 +379,7 @@ def _attach_highlights(
             "subject": _escape_marked(subject),
             "snippet": _escape_marked(snippet) if snippet else None,
         }
-        setattr(ticket, "highlight", highlight)  # noqa: B010 - a per-page annotation
+        ticket.highlight = highlight
 
 
 def _escape_marked(text: str) -> str:

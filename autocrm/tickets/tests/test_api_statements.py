@@ -26,14 +26,17 @@ pytestmark = pytest.mark.django_db
 def statements(monkeypatch: pytest.MonkeyPatch, request: Callable[[], Any]) -> list[str]:
     """The statements ``request`` sent: Django's query log and the prepared lookups."""
     prepared: list[str] = []
-    real = sql.fetch_one
 
-    def counted(statement: Any, params: Any) -> Any:
-        prepared.append(str(statement))
-        return real(statement, params)
+    def counting(real: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def counted(statement: Any, params: Any) -> Any:
+            prepared.append(str(statement))
+            return real(statement, params)
+
+        return counted
 
     with monkeypatch.context() as patch:
-        patch.setattr(sql, "fetch_one", counted)
+        patch.setattr(sql, "fetch_one", counting(sql.fetch_one))
+        patch.setattr(sql, "fetch_all", counting(sql.fetch_all))
         with CaptureQueriesContext(connection) as captured:
             response = request()
     assert response.status_code == 200, response.content

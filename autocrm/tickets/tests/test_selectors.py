@@ -6,7 +6,7 @@ from autocrm.accounts.actors import actor_for_membership
 from autocrm.core.actors import Actor
 from autocrm.core.tenancy import tenant_context
 from autocrm.routing.models import Team
-from autocrm.tickets import selectors, services
+from autocrm.tickets import selectors, services, text_search
 from autocrm.tickets.query import parse_query
 from autocrm.tickets.selectors import CursorError
 from autocrm.tickets.tests.factories import SYSTEM, ticket
@@ -183,8 +183,8 @@ def test_text_search_pages_are_the_same_whichever_shape_answers(  # type: ignore
         for n in range(12)
     ]
     refunds = [t.number for t in reversed(made) if t.subject.startswith("Refund")]
-    monkeypatch.setattr(selectors, "SEARCH_WINDOW", window)
-    monkeypatch.setattr(selectors, "MATCH_CAP", cap)
+    monkeypatch.setattr(text_search, "SEARCH_WINDOW", window)
+    monkeypatch.setattr(text_search, "MATCH_CAP", cap)
     assert _all_pages(ctx, "refund", limit=2) == refunds
     assert _all_pages(ctx, "refund status:new", limit=1) == refunds
     assert _all_pages(ctx, "nothingmatchesthis", limit=2) == []
@@ -201,7 +201,7 @@ def test_text_search_pages_are_the_same_whichever_shape_answers(  # type: ignore
 def test_typos_are_matched_only_when_nothing_matches_exactly(  # type: ignore[no-untyped-def]
     ctx, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(selectors, "SEARCH_WINDOW", 2)
+    monkeypatch.setattr(text_search, "SEARCH_WINDOW", 2)
     invoices = [ticket(ctx, subject=f"Invoice {n} is wrong", body="Hi") for n in range(3)]
     exact = ticket(ctx, subject="Invoce printed on paper", body="Hi")  # the typo, as a word
     # "invoce" matches one ticket exactly: no typo-tolerant results are mixed in
