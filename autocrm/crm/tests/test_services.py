@@ -62,13 +62,13 @@ def test_an_existing_contact_is_found_whatever_the_case_and_nothing_is_written(
         assert Contact.objects.count() == 1
     assert not created and again.pk == first.pk and again.name == ""
     [event] = contact_events(tenant_a)
-    assert (event.actor_id, event.actor_label) == (None, "mail import")
+    assert (event.actor_id, event.actor_label) == (None, "system:mail import")
 
 
 def test_a_long_name_is_cut_to_the_column(tenant_a: Tenant) -> None:
     with tenant_context(tenant_a):
         contact, _ = contact_get_or_create(
-            tenant=tenant_a, actor=Actor.system(), email="long@example.com", name="x" * 300
+            tenant=tenant_a, actor=Actor.system("tests"), email="long@example.com", name="x" * 300
         )
         contact.refresh_from_db()
     assert contact.name == "x" * 200
@@ -77,7 +77,7 @@ def test_a_long_name_is_cut_to_the_column(tenant_a: Tenant) -> None:
 @pytest.mark.parametrize("email", ["", "not-an-address", "a@b@example.com", "ada@"])
 def test_an_invalid_address_is_refused_and_nothing_is_written(tenant_a: Tenant, email: str) -> None:
     with pytest.raises(ValidationError), tenant_context(tenant_a):
-        contact_get_or_create(tenant=tenant_a, actor=Actor.system(), email=email)
+        contact_get_or_create(tenant=tenant_a, actor=Actor.system("tests"), email=email)
     with tenant_context(tenant_a):
         assert not Contact.objects.exists()
     assert contact_events(tenant_a) == []
@@ -86,11 +86,11 @@ def test_an_invalid_address_is_refused_and_nothing_is_written(tenant_a: Tenant, 
 def test_the_same_address_is_one_contact_per_tenant(tenant_a: Tenant, tenant_b: Tenant) -> None:
     with tenant_context(tenant_a):
         in_a, created_a = contact_get_or_create(
-            tenant=tenant_a, actor=Actor.system(), email="ada@example.com"
+            tenant=tenant_a, actor=Actor.system("tests"), email="ada@example.com"
         )
     with tenant_context(tenant_b):
         in_b, created_b = contact_get_or_create(
-            tenant=tenant_b, actor=Actor.system(), email="ada@example.com"
+            tenant=tenant_b, actor=Actor.system("tests"), email="ada@example.com"
         )
         assert list(Contact.objects.values_list("pk", flat=True)) == [in_b.pk]
     assert created_a and created_b and in_a.pk != in_b.pk
@@ -115,7 +115,7 @@ def test_a_contact_created_concurrently_is_returned_not_duplicated(tenant_a: Ten
         try:
             with tenant_context(tenant_a):
                 contact, created = contact_get_or_create(
-                    tenant=tenant_a, actor=Actor.system(), email="Ada@example.com"
+                    tenant=tenant_a, actor=Actor.system("tests"), email="Ada@example.com"
                 )
         finally:
             commit.join()
@@ -124,7 +124,7 @@ def test_a_contact_created_concurrently_is_returned_not_duplicated(tenant_a: Ten
         assert Contact.objects.count() == 1
         # The losing INSERT drew an id: proof the lookup missed and the race path ran.
         later, _ = contact_get_or_create(
-            tenant=tenant_a, actor=Actor.system(), email="later@example.com"
+            tenant=tenant_a, actor=Actor.system("tests"), email="later@example.com"
         )
     assert later.pk == theirs + 2
     assert [e.payload["email"] for e in contact_events(tenant_a)] == ["later@example.com"]
@@ -153,10 +153,12 @@ def test_a_contact_of_another_tenant_is_never_linked(tenant_a: Tenant, tenant_b:
     customer = cast(User, UserFactory())
     with tenant_context(tenant_a):
         contact, _ = contact_get_or_create(
-            tenant=tenant_a, actor=Actor.system(), email="ada@example.com"
+            tenant=tenant_a, actor=Actor.system("tests"), email="ada@example.com"
         )
     with tenant_context(tenant_b):
-        contact_link_user(tenant=tenant_b, actor=Actor.system(), contact=contact, user=customer)
+        contact_link_user(
+            tenant=tenant_b, actor=Actor.system("tests"), contact=contact, user=customer
+        )
     with tenant_context(tenant_a):
         assert Contact.objects.get(pk=contact.pk).user_id is None
     assert [e.type for e in contact_events(tenant_a)] == [events.CONTACT_CREATED]

@@ -186,7 +186,6 @@ def tags_registered(
             tenant=tenant,
             type=events.TAG_CREATED,
             subject=("tickets.tag", tag_id),
-            actor=actor.user,
-            actor_label=actor.label,
+            actor=actor,
             payload={"name": name, "color": "", "first_used_on": ticket.number},
         )
