@@ -4,13 +4,18 @@ Django's storage (local disk by default, S3-compatible by setting)."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import secrets
+import tempfile
+from functools import partial
 from typing import IO
 
 import filetype
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
+from django.core.files.storage import Storage
 from django.db import transaction
 
 from autocrm.core.actors import Actor
@@ -88,13 +93,15 @@ def attachment_create(
         # Light agents add internal notes only; a file on the ticket or on a public reply
         # would reach the customer.
         raise PermissionDenied("Light agents can attach files to their own internal notes only.")
+    # One pass over the upload: the checksum, and a private copy the commit stores (the
+    # upload itself is gone by then: Django closes it when the request ends).
     digest = hashlib.sha256()
+    copy = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
     upload.seek(0)
     head = upload.read(8192)
-    digest.update(head)
-    for chunk in iter(lambda: upload.read(1024 * 1024), b""):
+    for chunk in itertools.chain([head], iter(lambda: upload.read(1024 * 1024), b"")):
         digest.update(chunk)
-    upload.seek(0)
+        copy.write(chunk)
     name = _safe_filename(filename)
     attachment = Attachment(
         tenant=tenant,
@@ -106,28 +113,62 @@ def attachment_create(
         sha256=digest.hexdigest(),
         uploaded_by=actor.user,
     )
-    attachment.file.save(f"{tenant.pk}/{digest.hexdigest()[:16]}-{name}", File(upload), save=False)
-    try:
-        with transaction.atomic():
-            attachment.save()
-            event_append(
-                tenant=tenant,
-                type=events.ATTACHMENT_CREATED,
-                subject=attachment,
-                actor=actor,
-                payload={
-                    "ticket_id": ticket.pk,
-                    "number": ticket.number,
-                    "filename": name,
-                    "content_type": attachment.content_type,
-                    "size": size,
-                },
-            )
-    except Exception:
-        if attachment.file.name:  # no row: no file
-            attachment.file.storage.delete(attachment.file.name)
-        raise
+    attachment.file.name = _storage_name(attachment, digest.hexdigest())
+    attachment.save()
+    event_append(
+        tenant=tenant,
+        type=events.ATTACHMENT_CREATED,
+        subject=attachment,
+        actor=actor,
+        payload={
+            "ticket_id": ticket.pk,
+            "number": ticket.number,
+            "filename": name,
+            "content_type": attachment.content_type,
+            "size": size,
+        },
+    )
+    # Stored once the row is committed: a transaction that rolls back later (the request's,
+    # or a caller's) leaves no file behind, since its on-commit callbacks are dropped (and
+    # the copy with them).
+    transaction.on_commit(partial(_store, attachment.file.storage, attachment.file.name, copy))
     return attachment
+
+
+# Uploads up to this size are copied in memory until the commit stores them; larger ones
+# in a temporary file.
+SPOOL_IN_MEMORY_BYTES = 1024 * 1024
+
+
+def _storage_name(attachment: Attachment, sha256: str) -> str:
+    """``attachments/<year>/<month>/<tenant>/<checksum+random>-<filename>``: unique, so the
+    storage keeps the name the row holds, and within the column's length."""
+    field = attachment.file.field
+    directory = os.path.dirname(field.generate_filename(attachment, "f"))
+    key = f"{directory}/{attachment.tenant_id}/{sha256[:12]}{secrets.token_hex(4)}-"
+    stem, ext = os.path.splitext(attachment.file.storage.get_valid_name(attachment.filename))
+    ext = ext if len(ext) <= 10 else ""
+    room = (field.max_length or 100) - len(key) - len(ext)
+    return key + (stem[:room] or "file") + ext
+
+
+def _store(storage: Storage, name: str, copy: IO[bytes]) -> None:
+    try:
+        copy.seek(0)
+        stored = storage.save(name, File(copy), max_length=len(name))
+    finally:
+        copy.close()
+    if stored != name:  # the random part makes a clash all but impossible; never serve another
+        storage.delete(stored)
+        raise RuntimeError(f"Attachment storage renamed {name} to {stored}.")
+
+
+def attachment_open(attachment: Attachment) -> IO[bytes]:
+    """The stored file; FileNotFoundError when it is not stored (yet, or any more)."""
+    storage = attachment.file.storage
+    if not attachment.file.name or not storage.exists(attachment.file.name):
+        raise FileNotFoundError(attachment.file.name)
+    return storage.open(attachment.file.name, "rb")
 
 
 def attachment_get(*, tenant: Tenant, actor: Actor, attachment_id: int) -> Attachment:

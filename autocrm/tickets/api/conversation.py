@@ -9,6 +9,7 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response, problems
+from autocrm.core.problems import NotFound
 from autocrm.tickets import attachments, selectors, services
 from autocrm.tickets.api.common import domain_errors, who
 from autocrm.tickets.schemas import AttachmentOut, EventOut, MessageIn, MessageOut
@@ -138,8 +139,12 @@ def attachments_create(
 def attachments_download(request: HttpRequest, attachment_id: int) -> FileResponse:
     tenant, actor = who(request, "read")
     attachment = attachments.attachment_get(tenant=tenant, actor=actor, attachment_id=attachment_id)
+    try:
+        stored = attachments.attachment_open(attachment)
+    except FileNotFoundError as exc:
+        raise NotFound("The file of this attachment is not stored.", type_="not-found") from exc
     response = FileResponse(
-        attachment.file.open("rb"),
+        stored,
         as_attachment=True,
         filename=attachment.filename,
         content_type=attachment.content_type,

@@ -143,13 +143,18 @@ def test_audit_timeline_bulk_merge_and_split(api: Api) -> None:
     assert split.status_code == 201 and split.json()["number"] == 4
 
 
-def test_attachments_upload_sniffs_type_and_downloads_as_attachment(api: Api, settings) -> None:  # type: ignore[no-untyped-def]
+def test_attachments_upload_sniffs_type_and_downloads_as_attachment(
+    api: Api,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     ticket = create(api)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     upload = SimpleUploadedFile("evil.html", png, content_type="text/html")
-    response = api.client.post(
-        f"/api/v1/tickets/{ticket['id']}/attachments", {"file": upload}, headers=api.headers
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the file is stored on commit
+        response = api.client.post(
+            f"/api/v1/tickets/{ticket['id']}/attachments", {"file": upload}, headers=api.headers
+        )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["content_type"] == "image/png" and body["size"] == len(png)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
+from django.db import transaction
 
 from autocrm.accounts.actors import actor_for_membership
 from autocrm.core.actors import Actor
@@ -55,10 +56,13 @@ def _upload(
     )
 
 
-def test_stored_with_checksum_and_path_traversal_removed(tenant_a: Tenant) -> None:
+def test_stored_with_checksum_and_path_traversal_removed(
+    tenant_a: Tenant, django_capture_on_commit_callbacks: Any
+) -> None:
     with tenant_context(tenant_a):
         t = ticket(tenant_a)
-        a = _upload(tenant_a, t.pk, name="../../etc/passwd.pdf")
+        with django_capture_on_commit_callbacks(execute=True):
+            a = _upload(tenant_a, t.pk, name="../../etc/passwd.pdf")
         assert a.filename == "passwd.pdf" and a.size == len(PDF)
         import hashlib
 
@@ -146,7 +150,8 @@ def test_attachments_round_trip_through_s3_compatible_storage(
 ) -> None:
     with tenant_context(tenant_a):
         t = ticket(tenant_a)
-        a = _upload(tenant_a, t.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            a = _upload(tenant_a, t.pk)
         assert type(storages["default"]).__name__ == "S3Storage"
         assert a.file.name and storages["default"].exists(a.file.name)
         with a.file.open("rb") as stored:
@@ -156,3 +161,28 @@ def test_attachments_round_trip_through_s3_compatible_storage(
     with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
         services.ticket_delete(tenant=tenant_a, actor=SYSTEM, ticket_id=t.pk)
     assert not storages["default"].exists(name)
+
+
+def test_a_file_is_stored_only_when_its_transaction_commits(
+    tenant_a: Tenant, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A transaction that rolls back after the upload (a later step of the request failed)
+    leaves no orphan file; one that commits stores it under the name its row holds."""
+    storage = storages["default"]
+    with tenant_context(tenant_a):
+        t = ticket(tenant_a)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            dropped = _upload(tenant_a, t.pk, name="dropped.pdf")
+            raise RuntimeError("a later step fails")
+        assert dropped.file.name and not storage.exists(dropped.file.name)
+        assert not Attachment.objects.filter(pk=dropped.pk).exists()
+        with django_capture_on_commit_callbacks(execute=True):
+            kept = _upload(tenant_a, t.pk, name="kept-" + "x" * 200 + ".pdf")
+        stored = Attachment.objects.get(pk=kept.pk).file.name
+        assert stored is not None and stored == kept.file.name and storage.exists(stored)
+        assert len(stored) <= 100 and stored.endswith(".pdf")
+        with attachments.attachment_open(kept) as f:
+            assert f.read() == PDF
+        storage.delete(stored)
+        with pytest.raises(FileNotFoundError):
+            attachments.attachment_open(kept)
