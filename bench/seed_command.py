@@ -29,6 +29,7 @@ from autocrm.routing.models import Team, TeamMember
 from autocrm.tickets.models import CustomField, Message, Tag, Ticket
 from autocrm.tickets.search import search_config, search_vector_sql
 from bench import generators as bd
+from bench import vocabulary
 
 SEED = Actor.system("seed_bench")
 
@@ -83,8 +84,8 @@ class Command(BaseCommand):
         with timer.phase("tenants, agents, teams (services)"):
             setups = [_create_tenant(i, n_tickets) for i in range(n_tenants)]
         with timer.phase("vocabulary lexemes"), connections[OWNER].cursor() as cursor:
-            vocab = bd.Vocabulary.build(bd.lexemes_via_sql(cursor))
-            tables = bd.TextTables.build(vocab)
+            vocab = vocabulary.Vocabulary.build(vocabulary.lexemes_via_sql(cursor))
+            tables = vocabulary.TextTables.build(vocab)
         counts = _load(
             setups=setups,
             vocab=vocab,
@@ -277,8 +278,8 @@ def _copy(
 def _load(
     *,
     setups: list[dict[str, Any]],
-    vocab: bd.Vocabulary,
-    tables: bd.TextTables,
+    vocab: vocabulary.Vocabulary,
+    tables: vocabulary.TextTables,
     seed: int,
     workers: int,
     fresh: bool,

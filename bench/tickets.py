@@ -20,7 +20,7 @@ from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.tickets.query import parse_query
 from autocrm.tickets.selectors import TicketPage, ticket_list
-from bench import generators
+from bench import generators, vocabulary
 from bench.stats import measure, measure_pair, summary
 
 QUEUE_PAGE = 200
@@ -67,7 +67,7 @@ def busiest_team(tenant: Tenant) -> tuple[int, int]:
 def search_words() -> tuple[list[str], str]:
     """Three of the most frequent (non stop) words, and one of the rarest."""
     with connection.cursor() as cursor:
-        vocab = generators.Vocabulary.build(generators.lexemes_via_sql(cursor))
+        vocab = vocabulary.Vocabulary.build(vocabulary.lexemes_via_sql(cursor))
     rare = next(
         w for i, w in reversed(list(enumerate(vocab.words))) if vocab.lexeme_of_word[i] >= 0
     )

@@ -15,7 +15,7 @@ from autocrm.core.tenancy import tenant_context
 from autocrm.tickets import selectors, services
 from autocrm.tickets.models import Message, Ticket
 from autocrm.tickets.query import parse_query
-from bench import generators
+from bench import vocabulary
 from bench.seed_command import Command
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
@@ -100,7 +100,7 @@ def test_seed_counts_numbering_vectors_isolation_and_search() -> None:
 
     # the selectors find seeded tickets by text, queue filter, cursor and number
     big = tenants["bench-big"]
-    word = generators.SUPPORT_WORDS[0]
+    word = vocabulary.SUPPORT_WORDS[0]
     with tenant_context(big):
         found = selectors.ticket_list(tenant=big, actor=SYSTEM, filters=parse_query(word))
         assert found.items and all(t.tenant_id == big.pk for t in found.items)
