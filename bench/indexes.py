@@ -20,7 +20,7 @@ from autocrm.core.tenancy import tenant_context
 from autocrm.tickets import selectors
 from autocrm.tickets.models import Message, Ticket
 from autocrm.tickets.query import parse_query
-from bench.tickets import _owner_conninfo, _runtime_conninfo, owner_query
+from bench.tickets import owner_conninfo, owner_query, runtime_conninfo
 
 _USING = re.compile(
     r"(?:Index Scan|Index Only Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)"
@@ -139,8 +139,8 @@ def run(tenant: Tenant, rare: str, out_dir: Path) -> list[dict[str, Any]]:
         path.unlink()
     report: list[dict[str, Any]] = []
     with (
-        psycopg.connect(_runtime_conninfo(), prepare_threshold=None) as runtime,
-        psycopg.connect(_owner_conninfo(), prepare_threshold=None) as owner,
+        psycopg.connect(runtime_conninfo(), prepare_threshold=None) as runtime,
+        psycopg.connect(owner_conninfo(), prepare_threshold=None) as owner,
     ):
         for name, what, statements in queries(tenant, rare):
             texts: list[str] = []
@@ -174,8 +174,8 @@ def probes(tenant: Tenant, rare: str, out_dir: Path) -> list[dict[str, Any]]:
     out_dir.mkdir(parents=True, exist_ok=True)
     report: list[dict[str, Any]] = []
     with (
-        psycopg.connect(_runtime_conninfo(), prepare_threshold=None) as runtime,
-        psycopg.connect(_owner_conninfo(), prepare_threshold=None) as owner,
+        psycopg.connect(runtime_conninfo(), prepare_threshold=None) as runtime,
+        psycopg.connect(owner_conninfo(), prepare_threshold=None) as owner,
     ):
         for name, statement in sql.items():
             text = psycopg.ClientCursor(owner).mogrify(statement, params)

@@ -39,18 +39,18 @@ def big_tenant() -> Tenant:
     return Tenant.objects.get(slug=generators.BIG_SLUG)
 
 
-def _owner_conninfo() -> str:
+def owner_conninfo() -> str:
     db = settings.DATABASES["owner"]
     return f"host={db['HOST']} dbname={db['NAME']} user={db['USER']}"
 
 
-def _runtime_conninfo() -> str:
+def runtime_conninfo() -> str:
     db = settings.DATABASES["default"]
     return f"host={db['HOST']} dbname={db['NAME']} user={db['USER']}"
 
 
 def owner_query(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    with psycopg.connect(_owner_conninfo(), autocommit=True) as conn:
+    with psycopg.connect(owner_conninfo(), autocommit=True) as conn:
         return conn.execute(sql, params).fetchall()
 
 
@@ -206,8 +206,8 @@ def rls_overhead(
 
     result: dict[str, Any] = {}
     with (
-        psycopg.connect(_runtime_conninfo(), prepare_threshold=None) as runtime,
-        psycopg.connect(_owner_conninfo(), prepare_threshold=None) as owner,
+        psycopg.connect(runtime_conninfo(), prepare_threshold=None) as runtime,
+        psycopg.connect(owner_conninfo(), prepare_threshold=None) as owner,
     ):
         pids = [
             int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
@@ -249,7 +249,7 @@ def explain_all(tenant: Tenant, cases: list[Case], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in out_dir.glob("*.txt"):
         path.unlink()
-    for role, conninfo in (("rls", _runtime_conninfo()), ("owner", _owner_conninfo())):
+    for role, conninfo in (("rls", runtime_conninfo()), ("owner", owner_conninfo())):
         with psycopg.connect(conninfo, prepare_threshold=None) as conn:
             for case in cases:
                 parts: list[str] = []
