@@ -105,7 +105,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
-    "autocrm.core.middleware.TenantMiddleware",
+    "autocrm.accounts.middleware.TenantMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
