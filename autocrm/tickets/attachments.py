@@ -22,7 +22,7 @@ from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.tickets import access, events
-from autocrm.tickets.models import Attachment, Message, Ticket
+from autocrm.tickets.models import Attachment, Message
 from autocrm.tickets.services.changes import ticket_ensure_open, ticket_locked
 
 TEXT_TYPES = {
@@ -169,18 +169,3 @@ def attachment_open(attachment: Attachment) -> IO[bytes]:
     if not attachment.file.name or not storage.exists(attachment.file.name):
         raise FileNotFoundError(attachment.file.name)
     return storage.open(attachment.file.name, "rb")
-
-
-def attachment_get(*, tenant: Tenant, actor: Actor, attachment_id: int) -> Attachment:
-    """Raises Attachment.DoesNotExist unless the actor may see the attachment's ticket (and,
-    for customers, the attachment is not on an internal note)."""
-    attachment = Attachment.objects.select_related("ticket", "message").get(
-        tenant=tenant, pk=attachment_id
-    )
-    if not Ticket.objects.filter(
-        access.ticket_scope(tenant=tenant, actor=actor), pk=attachment.ticket_id
-    ).exists():
-        raise Attachment.DoesNotExist
-    if not access.can_see_internal(actor) and attachment.message and not attachment.message.public:
-        raise Attachment.DoesNotExist
-    return attachment

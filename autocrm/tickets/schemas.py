@@ -274,7 +274,8 @@ class MessageIn(RequestSchema):
     public: bool = Field(default=True, description="False: an internal note.")
     body_format: BodyFormat = "auto"
     as_requester: bool = Field(
-        default=False, description="Record it as the requester's reply (integrations)."
+        default=False,
+        description="Record it as the requester's reply (API keys with write scope).",
     )
     channel: ChannelName | None = None
     channel_message_id: str = Field(default="", max_length=500)

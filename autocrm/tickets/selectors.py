@@ -433,6 +433,21 @@ def attachment_list(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> QuerySet
     return attachments.order_by("created_at", "id")
 
 
+def attachment_get(*, tenant: Tenant, actor: Actor, attachment_id: int) -> Attachment:
+    """Raises Attachment.DoesNotExist unless the actor may see the attachment's ticket (and,
+    for customers, the attachment is not on an internal note)."""
+    attachment = Attachment.objects.select_related("ticket", "message").get(
+        tenant=tenant, pk=attachment_id
+    )
+    if not Ticket.objects.filter(
+        access.ticket_scope(tenant=tenant, actor=actor), pk=attachment.ticket_id
+    ).exists():
+        raise Attachment.DoesNotExist
+    if not access.can_see_internal(actor) and attachment.message and not attachment.message.public:
+        raise Attachment.DoesNotExist
+    return attachment
+
+
 def tag_list(*, tenant: Tenant, actor: Actor) -> QuerySet[Tag]:
     return Tag.objects.filter(tenant=tenant).order_by("name")
 

@@ -67,8 +67,9 @@ def messages_list(
     "/tickets/{ticket_id}/messages",
     response={201: MessageOut},
     summary="Reply or add an internal note",
-    description="`public: false` adds an internal note. A requester's reply "
-    "(`as_requester`) re-opens a solved ticket.",
+    description="`public: false` adds an internal note (light agents: notes only). "
+    "`as_requester` records the requester's own reply, which re-opens a solved ticket: "
+    "for API keys with write scope (integrations), not for signed-in staff (403).",
     openapi_extra=problems(409),
 )
 def messages_create(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Status[Any]:
@@ -138,7 +139,7 @@ def attachments_create(
 )
 def attachments_download(request: HttpRequest, attachment_id: int) -> FileResponse:
     tenant, actor = who(request, "read")
-    attachment = attachments.attachment_get(tenant=tenant, actor=actor, attachment_id=attachment_id)
+    attachment = selectors.attachment_get(tenant=tenant, actor=actor, attachment_id=attachment_id)
     try:
         stored = attachments.attachment_open(attachment)
     except FileNotFoundError as exc:

@@ -16,7 +16,7 @@ from autocrm.accounts.actors import actor_for_membership
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
-from autocrm.tickets import attachments, services
+from autocrm.tickets import attachments, selectors, services
 from autocrm.tickets.models import Attachment
 from autocrm.tickets.tests.factories import SYSTEM, ticket
 
@@ -98,11 +98,11 @@ def test_customers_cannot_fetch_files_of_internal_notes(tenant_a: Tenant) -> Non
         hidden = _upload(tenant_a, t.pk, message_id=note.pk)
         shown = _upload(tenant_a, t.pk)
         assert (
-            attachments.attachment_get(tenant=tenant_a, actor=customer, attachment_id=shown.pk)
+            selectors.attachment_get(tenant=tenant_a, actor=customer, attachment_id=shown.pk)
             == shown
         )
         with pytest.raises(Attachment.DoesNotExist):
-            attachments.attachment_get(tenant=tenant_a, actor=customer, attachment_id=hidden.pk)
+            selectors.attachment_get(tenant=tenant_a, actor=customer, attachment_id=hidden.pk)
 
 
 @pytest.fixture
