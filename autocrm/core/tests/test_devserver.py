@@ -91,7 +91,9 @@ class Run:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
 
-    def wait_healthy(self, timeout: float = 45) -> dict[str, str]:
+    # A new data directory is migrated and seeded first: under `make test` that shares the
+    # machine with every other test worker, and took over 45 s on a loaded 2-core machine.
+    def wait_healthy(self, timeout: float = 150) -> dict[str, str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"supervisor exited:\n{self.output()}"
