@@ -47,6 +47,9 @@ SORT_KEYS: dict[str, list[tuple[str, bool]]] = {
 }
 
 
+_BIGINT = range(-(2**63), 2**63)  # the keys are bigint/integer columns
+
+
 class CursorError(ValueError):
     """A cursor that was not made by us, or for another sort."""
 
@@ -198,7 +201,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[list[Any], str]:
                 values.append(dt.datetime.fromisoformat(value))
             elif column == "rank":
                 values.append(float(value))
-            elif isinstance(value, int) and not isinstance(value, bool):
+            elif isinstance(value, int) and not isinstance(value, bool) and value in _BIGINT:
                 values.append(value)
             else:
                 raise CursorError("The cursor is malformed.")

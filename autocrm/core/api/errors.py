@@ -20,6 +20,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import defaults
 from ninja.errors import AuthenticationError, HttpError, Throttled
@@ -110,6 +111,22 @@ def server_error_problem(request: HttpRequest, exc: BaseException) -> HttpRespon
     )
 
 
+def data_error_problem(request: HttpRequest, exc: DataError) -> HttpResponse:
+    """The safety net behind the schemas: PostgreSQL refused a value the client sent (a
+    number past its column's range, a string too long, a date it cannot hold). Input is
+    validated where it is parsed; reaching here means a schema missed a bound, so it is
+    logged as a warning to fix there, and the client gets a 422, not a 500."""
+    if connection.in_atomic_block:
+        transaction.set_rollback(True)  # the statement failed: nothing else may commit
+    logger.warning("api.data_error", path=request.path, method=request.method, error=str(exc))
+    return problem_response(
+        422,
+        detail="A value is out of range or too long to be stored.",
+        type_="validation-error",
+        errors=[field_error(None, "A value is out of range or too long to be stored.")],
+    )
+
+
 def install_exception_handlers(api: NinjaAPI) -> None:
     def on_problem(request: HttpRequest, exc: Problem) -> HttpResponse:
         return exc.to_response()
@@ -139,6 +156,13 @@ def install_exception_handlers(api: NinjaAPI) -> None:
             400, detail="The request was refused as malformed.", type_="bad-request"
         )
 
+    def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+        if getattr(exc.__cause__, "sqlstate", None) is None:
+            # Raised by psycopg itself reading a row back (say, a year it cannot
+            # represent): stored data is wrong, not this request.
+            return server_error_problem(request, exc)
+        return data_error_problem(request, exc)
+
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         return server_error_problem(request, exc)
 
@@ -152,6 +176,7 @@ def install_exception_handlers(api: NinjaAPI) -> None:
         (PermissionDenied, on_permission_denied),
         (RequestDataTooBig, on_too_big),
         (SuspiciousOperation, on_suspicious),
+        (DataError, on_data_error),
         (Exception, on_unexpected),
     ]
     for exc_class, handler in handlers:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q, QuerySet
 from ninja import Query
 
@@ -114,16 +115,36 @@ def _decode(model: type[models.Model], ordering: Sequence[str], cursor: str) -> 
         or len(payload["v"]) != len(ordering)
     ):
         raise _bad_cursor()
-    values = []
-    for path, value in zip(ordering, payload["v"], strict=True):
-        field = _model_field(model, path.lstrip("-"))
-        if value is None or isinstance(value, dict | list):
+    return [
+        _cursor_value(_model_field(model, path.lstrip("-")), value)
+        for path, value in zip(ordering, payload["v"], strict=True)
+    ]
+
+
+def _cursor_value(field: models.Field[Any, Any], value: Any) -> Any:
+    """One decoded value as ``field`` holds it, or a 422: a cursor is client input, and a
+    value of the wrong type or out of the column's range must not reach the query."""
+    if value is None or isinstance(value, bool | dict | list):
+        raise _bad_cursor()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _bad_cursor()
+    if isinstance(value, str) and "\x00" in value:
+        raise _bad_cursor()
+    if isinstance(field, models.DateField | models.DateTimeField) and not isinstance(value, str):
+        raise _bad_cursor()
+    try:
+        result = field.to_python(value)
+    except (ValidationError, ValueError, TypeError, OverflowError) as exc:
+        raise _bad_cursor() from exc
+    if isinstance(field, models.IntegerField):
+        low, high = connection.ops.integer_field_range(field.get_internal_type())
+        if (
+            not isinstance(value, int)  # cursors carry integers as JSON integers
+            or not (low is None or low <= result)
+            or not (high is None or result <= high)
+        ):
             raise _bad_cursor()
-        try:
-            values.append(field.to_python(value))
-        except ValidationError as exc:
-            raise _bad_cursor() from exc
-    return values
+    return result
 
 
 def _after(ordering: Sequence[str], values: list[Any]) -> Q:

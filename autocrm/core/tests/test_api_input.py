@@ -3,14 +3,17 @@ checked through several real endpoints so a new endpoint cannot miss it."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DataError, connection, transaction
 from django.test import Client
 
 from autocrm.accounts.tests.factories import api_key, bearer
+from autocrm.core.api.errors import data_error_problem
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.tickets.tests.factories import ticket
@@ -139,3 +142,62 @@ def test_a_multipart_body_without_a_boundary_is_a_400(api: Api, tenant_a: Tenant
         headers=api.headers,
     )
     assert_problem(response, 400)
+
+
+def _cursor(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+WRONG_CURSOR_VALUES = [
+    True,
+    None,
+    1.5,
+    float("inf"),
+    float("nan"),
+    "x",
+    "a\x00b",
+    {"a": 1},
+    [1],
+    10**30,
+    -(10**30),
+    "2026-13-01",
+]
+
+
+@pytest.mark.parametrize("value", WRONG_CURSOR_VALUES, ids=repr)
+def test_a_cursor_whose_values_have_the_wrong_type_is_a_422(api: Api, value: Any) -> None:
+    ordered_by_time = _cursor({"o": "-created_at,-id", "v": [value, value]})
+    assert_problem(api.call("get", f"/api-keys?cursor={ordered_by_time}"), 422, "query.cursor")
+    ordered_by_email = _cursor({"o": "user__email,id", "v": ["a@x.test", value]})
+    assert_problem(api.call("get", f"/users?cursor={ordered_by_email}"), 422, "query.cursor")
+    tickets = _cursor({"s": "-updated_at", "v": [value, value]})
+    assert_problem(api.call("get", f"/tickets?cursor={tickets}"), 422, "query.cursor")
+    by_number = _cursor({"s": "-number", "v": [value, 1]})
+    assert_problem(api.call("get", f"/tickets?sort=-number&cursor={by_number}"), 422)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tickets/99999999999999999999",
+        "/tickets/9223372036854775808/messages",
+        "/webhooks/99999999999999999999",
+        "/attachments/99999999999999999999/download",
+        "/tickets/-1",
+    ],
+)
+def test_an_id_past_the_database_range_is_a_4xx_problem(api: Api, path: str) -> None:
+    response = api.call("get", path)
+    assert 400 <= response.status_code < 500
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_value_the_database_refuses_is_a_422_and_rolls_back(rf: Any) -> None:
+    """The safety net behind the schemas (a schema that missed a bound)."""
+    with transaction.atomic():
+        with pytest.raises(DataError) as caught, connection.cursor() as cursor:
+            cursor.execute("SELECT 2147483648::integer")
+        response = data_error_problem(rf.get("/api/v1/x"), caught.value)
+        assert transaction.get_rollback()
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/problem+json"
