@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from autocrm.core.actors import Actor
-from autocrm.core.api import Cursor, Limit, page_of, page_response
+from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response
 from autocrm.core.models import Tenant
 from autocrm.core.problems import InvalidInput
 from autocrm.tickets import config_services, selectors
@@ -33,10 +33,13 @@ from autocrm.tickets.schemas import (
 router = Router(tags=["tickets"])
 
 
-@router.get("/tags", response=list[TagOut], tags=["configuration"], summary="List tags")
-def tags_list(request: HttpRequest) -> Any:
+@router.get("/tags", response=page_of(TagOut), tags=["configuration"], summary="List tags")
+def tags_list(
+    request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
     tenant, actor = who(request, "read")
-    return selectors.tag_list(tenant=tenant, actor=actor)
+    rows = selectors.tag_list(tenant=tenant, actor=actor)
+    return page_response(keyset_page(rows, ordering=("name", "id"), cursor=cursor, limit=limit))
 
 
 @router.post("/tags", response={201: TagOut}, tags=["configuration"], summary="Create a tag")
@@ -62,13 +65,16 @@ def tags_delete(request: HttpRequest, tag_id: int) -> Status[None]:
 
 @router.get(
     "/custom-fields",
-    response=list[CustomFieldOut],
+    response=page_of(CustomFieldOut),
     tags=["configuration"],
     summary="List custom fields",
 )
-def custom_fields_list(request: HttpRequest) -> Any:
+def custom_fields_list(
+    request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
     tenant, actor = who(request, "read")
-    return selectors.custom_field_list(tenant=tenant, actor=actor)
+    rows = selectors.custom_field_list(tenant=tenant, actor=actor)
+    return page_response(keyset_page(rows, ordering=("position", "id"), cursor=cursor, limit=limit))
 
 
 @router.post(
@@ -123,14 +129,17 @@ def custom_fields_delete(request: HttpRequest, custom_field_id: int) -> Status[N
 
 @router.get(
     "/views",
-    response=list[ViewOut],
+    response=page_of(ViewOut),
     tags=["views"],
     summary="List saved views",
     description="Shared views and the caller's own.",
 )
-def views_list(request: HttpRequest) -> Any:
+def views_list(
+    request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
     tenant, actor = who(request, "read")
-    return selectors.ticket_view_list(tenant=tenant, actor=actor)
+    rows = selectors.ticket_view_list(tenant=tenant, actor=actor)
+    return page_response(keyset_page(rows, ordering=("position", "id"), cursor=cursor, limit=limit))
 
 
 @router.post("/views", response={201: ViewOut}, tags=["views"], summary="Save a view")
@@ -192,14 +201,17 @@ def views_tickets(
 
 @router.get(
     "/macros",
-    response=list[MacroOut],
+    response=page_of(MacroOut),
     tags=["macros"],
     summary="List macros",
     description="Active shared macros and the caller's own.",
 )
-def macros_list(request: HttpRequest) -> Any:
+def macros_list(
+    request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
     tenant, actor = who(request, "read")
-    return selectors.macro_list(tenant=tenant, actor=actor)
+    rows = selectors.macro_list(tenant=tenant, actor=actor)
+    return page_response(keyset_page(rows, ordering=("name", "id"), cursor=cursor, limit=limit))
 
 
 @router.post(

@@ -83,13 +83,21 @@ def messages_create(request: HttpRequest, ticket_id: int, payload: MessageIn) ->
 
 @router.get(
     "/tickets/{ticket_id}/attachments",
-    response=list[AttachmentOut],
+    response=page_of(AttachmentOut),
     summary="A ticket's attachments",
 )
-def attachments_list(request: HttpRequest, ticket_id: int) -> Any:
+def attachments_list(
+    request: HttpRequest, ticket_id: int, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
     tenant, actor = who(request, "read")
     ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
-    return selectors.attachment_list(tenant=tenant, actor=actor, ticket=ticket)
+    page = keyset_page(
+        selectors.attachment_list(tenant=tenant, actor=actor, ticket=ticket),
+        ordering=("created_at", "id"),
+        cursor=cursor,
+        limit=limit,
+    )
+    return page_response(page)
 
 
 @router.post(

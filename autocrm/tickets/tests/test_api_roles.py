@@ -46,7 +46,7 @@ def test_a_light_agent_attaches_files_to_their_own_internal_notes_only(
     ok = upload(light, t["id"], own_note.json()["id"])
     assert ok.status_code == 201, ok.content
     assert ok.json()["message_id"] == own_note.json()["id"]
-    files = api.call("get", f"/tickets/{t['id']}/attachments").json()
+    files = api.call("get", f"/tickets/{t['id']}/attachments").json()["items"]
     assert [f["id"] for f in files] == [ok.json()["id"]]
 
 
