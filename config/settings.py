@@ -15,6 +15,7 @@ import dj_database_url
 import structlog
 
 from autocrm.core.joblog import bind_job_log_context
+from autocrm.core.request_logging import redact_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -371,6 +372,7 @@ LOGGING = {
             ],
             "foreign_pre_chain": [
                 structlog.contextvars.merge_contextvars,
+                redact_secrets,
                 # Fields passed as `extra=` by stdlib loggers (procrastinate's job, action).
                 structlog.stdlib.ExtraAdder(allow=["action", "job", "worker"]),
                 structlog.processors.TimeStamper(fmt="iso"),
@@ -400,6 +402,7 @@ structlog.configure(
         structlog.stdlib.add_log_level,
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
+        redact_secrets,  # reset and invitation tokens in paths (core/request_logging.py)
         structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
     ],
     logger_factory=structlog.stdlib.LoggerFactory(),

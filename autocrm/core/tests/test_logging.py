@@ -13,7 +13,7 @@ import pytest
 import structlog
 from django.test import Client
 
-from autocrm.accounts.tests.factories import SYSTEM
+from autocrm.accounts.tests.factories import SYSTEM, invitation
 from autocrm.core import events
 from autocrm.core.events import event_append
 from autocrm.core.models import Event, Tenant
@@ -80,6 +80,26 @@ def test_requests_without_a_tenant_have_no_tenant(client: Client, captured: Capt
     client.get("/healthz")
     [finished] = [line for line in captured.lines() if line["event"] == "request_finished"]
     assert "tenant" not in finished and finished["request_id"]
+
+
+@pytest.mark.django_db
+def test_reset_and_invitation_tokens_never_reach_the_logs(
+    client: Client, captured: Captured, tenant_a: Tenant
+) -> None:
+    with tenant_context(tenant_a):
+        _invitation, token = invitation(tenant_a)
+    reset_key = "3-cbx7r8-5f0a9d1e2b3c4d5e6f708192a3b4c5d6"
+    client.get(f"/invitations/{token}/")
+    client.get(f"/accounts/password/reset/key/{reset_key}/")
+    client.get("/invitations/not-a-real-token-but-still-secret/")  # a 404: "Not Found: <path>"
+    client.get("/accounts/confirm-email/MTI:1uAbC:secretsecret/?key=other-secret")
+    text = captured.stream.getvalue()
+    for secret in (token, reset_key, "not-a-real-token", "secretsecret", "other-secret"):
+        assert secret not in text
+    requests = [line["request"] for line in captured.lines() if "request" in line]
+    assert "GET /invitations/[redacted]/" in requests
+    assert "GET /accounts/password/reset/key/[redacted]/" in requests
+    assert "GET /accounts/confirm-email/[redacted]/?key=[redacted]" in requests
 
 
 @pytest.mark.django_db
