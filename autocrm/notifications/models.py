@@ -79,6 +79,10 @@ class WebhookDelivery(TenantOwned):
     response_body = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The attempt in flight: the worker that claimed it (its token) records it, until the
+    # lease runs out (autocrm.notifications.services.delivery).
+    claim_token = models.UUIDField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

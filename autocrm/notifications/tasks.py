@@ -13,8 +13,9 @@ from autocrm.core.tenancy import system_context
 from autocrm.notifications import services
 from autocrm.notifications.models import DeliveryStatus, WebhookDelivery
 
-# A scheduled attempt not started this long after its time lost its job (deleted, or the
-# worker died mid-attempt); the sweeper queues it again.
+# A scheduled attempt not done this long after its time lost its job (deleted, or the
+# worker died mid-attempt); the sweeper queues it again. Longer than a claim's lease
+# (services.delivery.CLAIM_LEASE), so the new job finds a dead worker's claim expired.
 OVERDUE_AFTER = dt.timedelta(minutes=15)
 # Who the delivery job acts as (e.g. when it disables a failing webhook).
 DELIVERY = Actor.system("webhook_deliver")

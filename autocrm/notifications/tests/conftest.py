@@ -27,6 +27,10 @@ class Receiver:
     requests: list[ReceivedRequest] = field(default_factory=list)
     responses: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Called (in the server's thread) while a request is being answered: what the sender's
+    # side of the world looks like mid-request. Exceptions are kept in ``hook_errors``.
+    on_request: Callable[[ReceivedRequest], None] | None = None
+    hook_errors: list[BaseException] = field(default_factory=list)
 
     def script(self, *responses: tuple[int, dict[str, str], bytes] | int) -> None:
         with self.lock:
@@ -48,10 +52,14 @@ def _serve(receiver_factory: Callable[[int], Receiver]) -> Iterator[Receiver]:
             receiver = holder["receiver"]
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
+            received = ReceivedRequest("POST", self.path, dict(self.headers.items()), body)
             with receiver.lock:
-                receiver.requests.append(
-                    ReceivedRequest("POST", self.path, dict(self.headers.items()), body)
-                )
+                receiver.requests.append(received)
+            if receiver.on_request is not None:
+                try:
+                    receiver.on_request(received)
+                except BaseException as exc:  # reported by the test, not lost in this thread
+                    receiver.hook_errors.append(exc)
             status, headers, payload = receiver.next_response()
             self.send_response(status)
             for name, value in headers.items():

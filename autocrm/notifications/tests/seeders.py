@@ -25,4 +25,4 @@ def seed_webhooks(tenant: Tenant, marker: str) -> None:
             actor=SYSTEM,
             payload={"marker": marker},
         )
-    services.webhook_deliveries_create_for_event(tenant=tenant, event=event)
+    services.webhook_deliveries_create_for_event(tenant=tenant, actor=SYSTEM, event=event)

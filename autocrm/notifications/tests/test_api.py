@@ -166,8 +166,10 @@ def test_deliveries_list_detail_and_redeliver(
     sub = services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=receiver.url)
     first = make_event(tenant_a, "ticket.created")
     second = make_event(tenant_a, "ticket.updated")
-    (d1,) = services.webhook_deliveries_create_for_event(tenant=tenant_a, event=first)
-    (d2,) = services.webhook_deliveries_create_for_event(tenant=tenant_a, event=second)
+    (d1,) = services.webhook_deliveries_create_for_event(tenant=tenant_a, actor=SYSTEM, event=first)
+    (d2,) = services.webhook_deliveries_create_for_event(
+        tenant=tenant_a, actor=SYSTEM, event=second
+    )
     receiver.script(500)
     webhook_deliver(tenant_id=tenant_a.pk, delivery_id=d1.pk, attempt=1)
 
@@ -217,7 +219,7 @@ def test_another_tenant_gets_404_for_every_route(
 ) -> None:
     sub = services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=PUBLIC_URL)
     (delivery,) = services.webhook_deliveries_create_for_event(
-        tenant=tenant_a, event=make_event(tenant_a)
+        tenant=tenant_a, actor=SYSTEM, event=make_event(tenant_a)
     )
     other = bearer(api_key(tenant_b, "admin"))
     assert _json(client.get("/api/v1/webhooks", headers=other))["items"] == []

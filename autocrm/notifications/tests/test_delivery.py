@@ -30,7 +30,7 @@ def _subscribe(tenant: Tenant, url: str, **kwargs: Any) -> Any:
 
 def _fan_out(tenant: Tenant, type: str = "ticket.created") -> Any:
     event = make_event(tenant, type)
-    return services.webhook_deliveries_create_for_event(tenant=tenant, event=event)
+    return services.webhook_deliveries_create_for_event(tenant=tenant, actor=SYSTEM, event=event)
 
 
 def _attempts(tenant: Tenant, delivery: Any) -> Any:

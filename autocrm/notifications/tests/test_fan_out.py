@@ -50,7 +50,9 @@ def test_dispatch_creates_one_delivery_per_matching_active_subscription(tenant_a
 def test_each_new_delivery_queues_its_first_attempt_with_the_signed_body(tenant_a: Tenant) -> None:
     services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=URL)
     event = make_event(tenant_a, "contact.created", {"email": "x@example.test"})
-    (delivery,) = services.webhook_deliveries_create_for_event(tenant=tenant_a, event=event)
+    (delivery,) = services.webhook_deliveries_create_for_event(
+        tenant=tenant_a, actor=SYSTEM, event=event
+    )
     ((args, _),) = deliver_jobs(delivery.pk)
     assert args == {
         "tenant_id": tenant_a.pk,

@@ -101,7 +101,7 @@ def test_services_of_another_tenant_cannot_touch_them(
         services.webhook_redeliver(tenant=tenant_b, actor=SYSTEM, delivery=delivery_a)
     # A job carrying the wrong tenant for a pending delivery finds nothing to send.
     (pending,) = services.webhook_deliveries_create_for_event(
-        tenant=tenant_a, event=make_event(tenant_a, "ticket.updated")
+        tenant=tenant_a, actor=SYSTEM, event=make_event(tenant_a, "ticket.updated")
     )
     assert (
         services.webhook_delivery_attempt(

@@ -173,7 +173,9 @@ def test_rotate_secret_replaces_it_and_delete_removes_the_log(tenant_a: Tenant) 
         tenant=tenant_a, actor=SYSTEM, subscription=sub
     )
     assert rotated.secret != old and rotated.secret.startswith("whsec_")
-    services.webhook_deliveries_create_for_event(tenant=tenant_a, event=make_event(tenant_a))
+    services.webhook_deliveries_create_for_event(
+        tenant=tenant_a, actor=SYSTEM, event=make_event(tenant_a)
+    )
     assert len(deliveries(tenant_a)) == 1
     services.webhook_subscription_delete(tenant=tenant_a, actor=SYSTEM, subscription=sub)
     assert deliveries(tenant_a) == []
@@ -186,7 +188,7 @@ def test_rotate_secret_replaces_it_and_delete_removes_the_log(tenant_a: Tenant) 
 def test_redeliver_is_refused_while_scheduled_or_disabled(tenant_a: Tenant) -> None:
     sub = services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=PUBLIC_URL)
     (delivery,) = services.webhook_deliveries_create_for_event(
-        tenant=tenant_a, event=make_event(tenant_a)
+        tenant=tenant_a, actor=SYSTEM, event=make_event(tenant_a)
     )
     assert delivery.status == DeliveryStatus.PENDING
     with pytest.raises(ValidationError, match="already scheduled"):

@@ -71,7 +71,7 @@ def test_the_sweeper_requeues_an_attempt_whose_job_was_lost(
 
     services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=receiver.url)
     (delivery,) = services.webhook_deliveries_create_for_event(
-        tenant=tenant_a, event=make_event(tenant_a, "ticket.created")
+        tenant=tenant_a, actor=SYSTEM, event=make_event(tenant_a, "ticket.created")
     )
     # The job is lost (deleted by an operator, say) and the attempt is long overdue.
     with connection.cursor() as cursor:
