@@ -320,6 +320,8 @@ MAX_UPLOAD_BYTES = ATTACHMENT_MAX_BYTES + 1024 * 1024
 REQUEST_BODY_TIMEOUT = float(os.environ.get("REQUEST_BODY_TIMEOUT", "120"))
 REQUEST_BODY_IDLE_TIMEOUT = float(os.environ.get("REQUEST_BODY_IDLE_TIMEOUT", "15"))
 API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "600"))
+# Requests with an unknown API key per client address and minute; then 429 (key guessing).
+API_KEY_FAILURES_PER_MINUTE = int(os.environ.get("API_KEY_FAILURES_PER_MINUTE", "20"))
 ALLOW_PRIVATE_WEBHOOK_TARGETS = env_bool("ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
 METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -13,10 +13,29 @@ from autocrm.accounts.services import api_key_mark_used
 from autocrm.core.middleware import GetResponse
 from autocrm.core.models import RESERVED_SLUGS, Tenant
 from autocrm.core.problems import problem_response
+from autocrm.core.ratelimit import (
+    api_key_failure_bucket,
+    api_key_failure_hit,
+    rate_limit_blocked,
+    rate_limited_problem,
+)
 from autocrm.core.tenancy import tenant_context, user_context
 
 API_PREFIX = "/api/"
 TENANT_HEADER = "HTTP_X_TENANT"
+
+
+def _invalid_key(request: HttpRequest) -> HttpResponse:
+    """401 for an unknown key, counted per client address; 429 past the limit."""
+    state = api_key_failure_hit(request)
+    if state.exceeded:
+        return rate_limited_problem(state)
+    return problem_response(
+        401,
+        detail="The API key is invalid or revoked.",
+        type_="invalid-api-key",
+        headers={"WWW-Authenticate": 'Bearer realm="autocrm"', **state.headers()},
+    )
 
 
 class TenantMiddleware:
@@ -42,14 +61,13 @@ class TenantMiddleware:
         if request.path.startswith(API_PREFIX):
             auth = request.META.get("HTTP_AUTHORIZATION", "")
             if auth[:7].lower() == "bearer ":
+                # An address that keeps sending unknown keys is guessing: refused unread.
+                blocked = rate_limit_blocked(api_key_failure_bucket(request))
+                if blocked is not None:
+                    return rate_limited_problem(blocked)
                 found = selectors.api_key_authenticate(raw_key=auth[7:].strip())
                 if found is None:
-                    return problem_response(
-                        401,
-                        detail="The API key is invalid or revoked.",
-                        type_="invalid-api-key",
-                        headers={"WWW-Authenticate": 'Bearer realm="autocrm"'},
-                    )
+                    return _invalid_key(request)
                 tenant, request.api_key = found  # type: ignore[attr-defined]
                 user_id = None  # a key acts for its tenant, not for the browser user
             elif user is not None and user_id is not None:

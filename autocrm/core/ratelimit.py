@@ -6,6 +6,11 @@ counter is written on its own autocommit connection, not in the request's transa
 row lock of an upsert lasts until commit, so counting inside the request would serialise
 every concurrent request of one API key for the whole request, and a rolled-back request
 would not count. Old windows are deleted when a caller opens a new window.
+
+Failed API key attempts are counted too, per client address (:func:`api_key_failure_hit`),
+so keys cannot be guessed at the speed of the network. Once an address is over that limit
+the process remembers it until the window ends (:func:`rate_limit_blocked`) and refuses its
+further attempts with 429 before looking any key up, without a query.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import connections
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from psycopg_pool import ConnectionPool
+
+from autocrm.core.problems import problem_response
 
 WINDOW_SECONDS = 60
 # Windows older than this are garbage (only the current one is ever read).
@@ -144,7 +151,51 @@ def rate_limit_hit(
         # caller's expired windows (indexed on window_start).
         _execute(_CLEANUP, [window_start - RETENTION_SECONDS])
     reset = max(1, math.ceil(window_start + WINDOW_SECONDS - now))
-    return RateLimitState(limit=limit, count=count, reset_seconds=reset)
+    state = RateLimitState(limit=limit, count=count, reset_seconds=reset)
+    if state.exceeded:
+        _blocked[bucket] = (window_start + WINDOW_SECONDS, state)
+    return state
+
+
+# Buckets this process saw over their limit: bucket -> (end of the window, its state).
+_blocked: dict[str, tuple[float, RateLimitState]] = {}
+
+
+def rate_limit_blocked(bucket: str, *, now: float | None = None) -> RateLimitState | None:
+    """The standing of ``bucket`` if this process already saw it over its limit in the
+    current window (None otherwise). No query: for checks before every attempt."""
+    entry = _blocked.get(bucket)
+    if entry is None:
+        return None
+    now = _clock() if now is None else now
+    window_end, state = entry
+    if now >= window_end:
+        _blocked.pop(bucket, None)
+        return None
+    reset = max(1, math.ceil(window_end - now))
+    return RateLimitState(limit=state.limit, count=state.count, reset_seconds=reset)
+
+
+def rate_limited_problem(state: RateLimitState) -> HttpResponse:
+    """429 problem+json with the RateLimit-* and Retry-After headers of ``state``."""
+    return problem_response(
+        429,
+        detail=f"Rate limit of {state.limit} requests per minute exceeded; retry "
+        f"in {state.reset_seconds} s.",
+        type_="rate-limited",
+        headers=state.headers(),
+    )
+
+
+def api_key_failure_bucket(request: HttpRequest) -> str:
+    return f"api-key-failures:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def api_key_failure_hit(request: HttpRequest) -> RateLimitState:
+    """Count one attempt with an API key that does not exist (or was revoked)."""
+    return rate_limit_hit(
+        api_key_failure_bucket(request), limit=settings.API_KEY_FAILURES_PER_MINUTE
+    )
 
 
 def rate_limit_bucket(request: HttpRequest) -> str:
@@ -161,6 +212,10 @@ def rate_limit_bucket(request: HttpRequest) -> str:
 
 def rate_limit_reset(bucket: str | None = None) -> None:
     """Forget counters (all, or one caller's): for tests and the operator CLI."""
+    if bucket is None:
+        _blocked.clear()
+    else:
+        _blocked.pop(bucket, None)
     if bucket is None:
         _execute("DELETE FROM core_ratelimitcounter", [])
     else:

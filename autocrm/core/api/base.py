@@ -41,7 +41,12 @@ from autocrm.core.api.openapi import document_cross_cutting_behaviour
 from autocrm.core.idempotency import idempotent_operation, idempotent_run
 from autocrm.core.input_guard import reject_nul_in_json
 from autocrm.core.problems import problem_response
-from autocrm.core.ratelimit import RateLimitState, rate_limit_bucket, rate_limit_hit
+from autocrm.core.ratelimit import (
+    RateLimitState,
+    rate_limit_bucket,
+    rate_limit_hit,
+    rate_limited_problem,
+)
 
 
 class JsonBodyParser(Parser):
@@ -62,12 +67,7 @@ class JsonBodyParser(Parser):
 
 
 def _over_limit(state: RateLimitState) -> HttpResponseBase:
-    return problem_response(
-        429,
-        detail=f"Rate limit of {state.limit} requests per minute exceeded; retry "
-        f"in {state.reset_seconds} s.",
-        type_="rate-limited",
-    )
+    return rate_limited_problem(state)
 
 
 def _finish(

@@ -147,3 +147,42 @@ def test_a_counter_connection_that_died_is_replaced_without_an_error(pinned_cloc
         ).fetchone()
     assert ended is not None and ended[0] >= 1
     assert ratelimit.rate_limit_hit("key:restart").count == 2
+
+
+def test_unknown_api_keys_are_limited_per_address_then_refused_unread(
+    client: Client, tenant_a: Tenant, settings: Any, pinned_clock: None
+) -> None:
+    settings.API_KEY_FAILURES_PER_MINUTE = 3
+    guesses = [
+        client.get("/api/v1/me", headers=bearer(f"acrm_guess{n}"), REMOTE_ADDR="203.0.113.5")
+        for n in range(3)
+    ]
+    assert [r.status_code for r in guesses] == [401, 401, 401]
+    assert [r["RateLimit-Remaining"] for r in guesses] == ["2", "1", "0"]
+    assert all(r["RateLimit-Limit"] == "3" and r["RateLimit-Reset"] == "50" for r in guesses)
+    assert guesses[0]["Content-Type"] == "application/problem+json"
+
+    over = client.get("/api/v1/me", headers=bearer("acrm_guess4"), REMOTE_ADDR="203.0.113.5")
+    assert over.status_code == 429
+    assert over["Content-Type"] == "application/problem+json"
+    assert over["Retry-After"] == "50" and over["RateLimit-Remaining"] == "0"
+    # Past the limit even a real key is not looked up from that address in this window:
+    # a guess that happens to be right must not tell the guesser so.
+    real = bearer(api_key(tenant_a, "read"))
+    assert client.get("/api/v1/me", headers=real, REMOTE_ADDR="203.0.113.5").status_code == 429
+    # Other addresses, and the same address with a valid key elsewhere, are unaffected.
+    assert client.get("/api/v1/me", headers=real, REMOTE_ADDR="203.0.113.6").status_code == 200
+    other = client.get("/api/v1/me", headers=bearer("acrm_x"), REMOTE_ADDR="203.0.113.6")
+    assert other.status_code == 401 and other["RateLimit-Remaining"] == "2"
+
+
+def test_the_guessing_block_ends_with_the_window(
+    client: Client, tenant_a: Tenant, settings: Any, pinned_clock: None, monkeypatch: Any
+) -> None:
+    settings.API_KEY_FAILURES_PER_MINUTE = 1
+    for _ in range(2):
+        client.get("/api/v1/me", headers=bearer("acrm_guess"), REMOTE_ADDR="203.0.113.7")
+    real = bearer(api_key(tenant_a, "read"))
+    assert client.get("/api/v1/me", headers=real, REMOTE_ADDR="203.0.113.7").status_code == 429
+    monkeypatch.setattr(ratelimit, "_clock", lambda: NOW + 60)  # the next window
+    assert client.get("/api/v1/me", headers=real, REMOTE_ADDR="203.0.113.7").status_code == 200
