@@ -145,10 +145,11 @@ def uvicorn_server(workers: int = UVICORN_WORKERS) -> Iterator[str]:
 class KeepAliveClient:
     """One persistent connection; reconnects if the server closed it."""
 
-    def __init__(self, base: str, key: str) -> None:
+    def __init__(self, base: str, key: str | None, headers: dict[str, str] | None = None) -> None:
         parts = urlsplit(base)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.headers = {**_auth(key), "Accept": "application/json"}
+        auth = _auth(key) if key is not None else {}
+        self.headers = {**auth, **(headers or {}), "Accept": "application/json"}
         self.conn: http.client.HTTPConnection | None = None
 
     def request(
@@ -190,10 +191,18 @@ def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def list_latency(base: str, key: str, *, warmup: int, iterations: int) -> dict[str, Any]:
-    """``GET /api/v1/tickets?status=open``: one keep-alive client, sequential requests."""
+def list_latency(
+    base: str,
+    key: str | None,
+    *,
+    warmup: int,
+    iterations: int,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """``GET /api/v1/tickets?status=open``: one keep-alive client, sequential requests,
+    with the API ``key`` or (``key`` None) the session cookie and X-Tenant in ``headers``."""
     rows: list[int] = []
-    client = KeepAliveClient(base, key)
+    client = KeepAliveClient(base, key, headers)
     try:
 
         def call() -> None:
@@ -302,3 +311,37 @@ def create_throughput(
         "postgres_cpu_ms_per_request": round((db1 - db0) / max(1, len(all_latencies)) * 1000, 2),
         "client_cpu_ms_per_request": round(client_cpu / max(1, len(all_latencies)) * 1000, 2),
     }
+
+
+def statements_per_request(get: Any) -> list[str]:
+    """The statements one request sent on the application's connection (Django's and the
+    prepared ones of autocrm.core.sql), run in this process through Django's test client
+    with the server's settings. The rate limiter's counter runs on a connection of its own
+    (one statement, for keys and sessions alike) and is not counted."""
+    from django.db import connection
+
+    from autocrm.core import sql as prepared
+
+    sent: list[str] = []
+
+    def log(execute: Any, statement: str, params: Any, many: bool, context: Any) -> Any:
+        sent.append(statement)
+        return execute(statement, params, many, context)
+
+    def counting(real: Any) -> Any:
+        def counted(statement: str, params: Any) -> Any:
+            sent.append(statement)
+            return real(statement, params)
+
+        return counted
+
+    real_one, real_all = prepared.fetch_one, prepared.fetch_all
+    prepared.fetch_one, prepared.fetch_all = counting(real_one), counting(real_all)
+    try:
+        with connection.execute_wrapper(log):
+            response = get()
+    finally:
+        prepared.fetch_one, prepared.fetch_all = real_one, real_all
+    if response.status_code != 200:
+        raise RuntimeError(f"GET /api/v1/tickets answered {response.status_code}")
+    return sent
