@@ -208,15 +208,16 @@ def _list_statements(raw_key: str, session_headers: dict[str, str]) -> dict[str,
 
     from bench import http
 
-    client = Client(HTTP_HOST="127.0.0.1")
-    by_key = {"Authorization": f"Bearer {raw_key}"}
+    keyed, signed_in = Client(HTTP_HOST="127.0.0.1"), Client(HTTP_HOST="127.0.0.1")
     cookie_name, cookie = session_headers["Cookie"].split("=", 1)
-    client.cookies[cookie_name] = cookie
-    tenant_header = {"X-Tenant": session_headers["X-Tenant"]}
+    signed_in.cookies[cookie_name] = cookie
     counts: dict[str, Any] = {}
-    for name, headers in (("api_key", by_key), ("session", tenant_header)):
+    for name, client, headers in (
+        ("api_key", keyed, {"Authorization": f"Bearer {raw_key}"}),
+        ("session", signed_in, {"X-Tenant": session_headers["X-Tenant"]}),
+    ):
 
-        def get(headers: dict[str, str] = headers) -> Any:
+        def get(client: Any = client, headers: dict[str, str] = headers) -> Any:
             return client.get("/api/v1/tickets", {"status": "open"}, headers=headers)
 
         get()

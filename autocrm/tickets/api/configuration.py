@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from autocrm.core.actors import Actor
@@ -13,6 +13,7 @@ from autocrm.core.models import Tenant
 from autocrm.core.problems import InvalidInput
 from autocrm.tickets import config_services, selectors
 from autocrm.tickets.api.common import get_or_404, who
+from autocrm.tickets.api.listing import ticket_page_response
 from autocrm.tickets.models import CustomField, Macro, TicketView
 from autocrm.tickets.query import parse_query
 from autocrm.tickets.schemas import (
@@ -185,7 +186,7 @@ def views_delete(request: HttpRequest, ticket_view_id: int) -> Status[None]:
 )
 def views_tickets(
     request: HttpRequest, ticket_view_id: int, cursor: str | None = Cursor, limit: int = Limit
-) -> dict[str, Any]:
+) -> HttpResponse:
     tenant, actor = who(request, "read")
     view = _view(tenant, actor, ticket_view_id)
     filters = parse_query(view.query)
@@ -196,7 +197,7 @@ def views_tickets(
         )
     except selectors.CursorError as exc:
         raise InvalidInput.for_field("query.cursor", str(exc)) from exc
-    return page_response(page)
+    return ticket_page_response(page)
 
 
 @router.get(

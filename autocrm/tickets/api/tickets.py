@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
-from autocrm.core.api import Cursor, Limit, page_of, page_response, problems
+from autocrm.core.api import Cursor, Limit, page_of, problems
 from autocrm.core.problems import InvalidInput
 from autocrm.tickets import selectors, services
 from autocrm.tickets.api.common import (
@@ -16,6 +16,7 @@ from autocrm.tickets.api.common import (
     if_match_version,
     who,
 )
+from autocrm.tickets.api.listing import ticket_page_response
 from autocrm.tickets.query import (
     FILTER_KEYS,
     QuerySyntaxError,
@@ -70,7 +71,7 @@ def tickets_list(
     params: Query[TicketListFilters],
     cursor: str | None = Cursor,
     limit: int = Limit,
-) -> dict[str, Any]:
+) -> HttpResponse:
     tenant, actor = who(request, "read")
     filters = _filters(params)
     try:
@@ -79,7 +80,7 @@ def tickets_list(
         )
     except selectors.CursorError as exc:
         raise InvalidInput.for_field("query.cursor", str(exc)) from exc
-    return page_response(page)
+    return ticket_page_response(page)
 
 
 @router.post(
