@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
@@ -20,7 +18,7 @@ from autocrm.core.tenancy import tenant_context
 from autocrm.tickets import selectors
 from autocrm.tickets.models import Message, Ticket
 from autocrm.tickets.query import parse_query
-from bench.tickets import owner_conninfo, owner_query, runtime_conninfo
+from bench.tickets import owner_conninfo, owner_query, runtime_conninfo, sent_sql
 
 _USING = re.compile(
     r"(?:Index Scan|Index Only Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)"
@@ -44,12 +42,11 @@ _SETTINGS_PREFIX = "-- settings: "
 def _sql_of(tenant: Tenant, fn: Callable[[], Any]) -> list[str]:
     """The reads of tickets/messages a selector sent. Planner settings it switched for a
     statement (text search's index-only path) travel with that statement as a comment."""
-    with tenant_context(tenant), CaptureQueriesContext(connection) as captured:
-        fn()
+    with tenant_context(tenant):
+        _, sent = sent_sql(fn)
     statements: list[str] = []
     settings: dict[str, str] = {}
-    for q in captured.captured_queries:
-        sql = q["sql"]
+    for sql in sent:
         guc = dict(_GUC.findall(sql))
         if guc:
             settings.update(guc)

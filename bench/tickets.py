@@ -85,10 +85,10 @@ def _selector(tenant: Tenant, query: str, cursor: str | None, highlight: bool) -
         )
 
 
-def _captured(fn: Callable[[], TicketPage]) -> tuple[TicketPage, list[str]]:
-    """Run once and keep the SQL it sent (values filled in), minus the tenant-context
-    bookkeeping: Django's statements and the prepared ones of autocrm.core.sql, which
-    bypass Django's query log."""
+def sent_sql(fn: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """Run ``fn`` once; its result and every statement it sent on the application's
+    connection, in order, values filled in: Django's statements and the prepared ones of
+    autocrm.core.sql (which bypass Django's query log)."""
     from autocrm.core import sql as prepared
 
     sent: list[str] = []
@@ -112,9 +112,15 @@ def _captured(fn: Callable[[], TicketPage]) -> tuple[TicketPage, list[str]]:
     prepared.fetch_all = fetch_all  # the selectors call it through the module
     try:
         with connection.execute_wrapper(log):
-            page = fn()
+            result = fn()
     finally:
         prepared.fetch_all = real
+    return result, sent
+
+
+def _captured(fn: Callable[[], TicketPage]) -> tuple[TicketPage, list[str]]:
+    """Run once and keep the SQL it sent, minus the tenant-context bookkeeping."""
+    page, sent = sent_sql(fn)
     kept = [s for s in sent if "app.tenant_id" not in s and s not in {"BEGIN", "COMMIT"}]
     return page, kept
 
