@@ -6,7 +6,8 @@ the tenant's newest tickets one by one (seconds for a word matching nothing). So
 is chosen here, from the planner's estimate and from what the data shows
 (docs/tickets-performance.md):
 
-- few matches expected: read them all from the GIN index (at most MATCH_CAP) and sort;
+- few matches expected (INDEX_FIRST_ESTIMATE): read them all from the GIN index (at most
+  MATCH_CAP) and sort;
 - many: walk the sort order's newest SEARCH_WINDOW rows and stop at a page of matches,
   then the GIN index, then the walk on.
 
@@ -36,9 +37,14 @@ MATCH_MODES = ("", "typo")  # full text; else (nothing matched) typo-tolerant su
 # than a page there, and the matches come from the GIN index instead.
 SEARCH_WINDOW = 5000
 # Up to this many matches are fetched through the GIN index and sorted; more means a term
-# common enough that walking the sort order finds a page soon. A planner estimate up to
-# this size sends the search to the index first.
+# common enough that walking the sort order finds a page soon.
 MATCH_CAP = 5000
+# A planner estimate up to this many matches sends the search to the index first. For a
+# word outside its statistics PostgreSQL estimates half the frequency of the least common
+# word it keeps (5,025 tickets of the bench's 1M, whether the word matches 2,000 tickets
+# or none); the words it knows as common come with estimates in the tens of thousands.
+# A wrong guess costs at most MATCH_CAP + 1 index rows before the walk takes over.
+INDEX_FIRST_ESTIMATE = 4 * MATCH_CAP
 # Similar subject words taken per query word (the most similar first).
 TYPO_CANDIDATES = 30
 
@@ -136,9 +142,9 @@ def text_page(
     """Ids of the first ``take`` matching tickets in the order of ``keys`` ((column,
     descending) pairs, the last one unique). The shape:
 
-    1. the planner expects at most MATCH_CAP matches: read them from the GIN index alone
-       (bitmap scan, at most MATCH_CAP + 1 rows) and sort; a word matching nothing costs
-       an index probe;
+    1. the planner expects at most INDEX_FIRST_ESTIMATE matches: read them from the GIN
+       index alone (bitmap scan, at most MATCH_CAP + 1 rows) and sort; a word matching
+       nothing costs an index probe;
     2. otherwise, or when the index held more: walk the first SEARCH_WINDOW rows of the
        sort order and stop at ``take`` matches (a term common among recent tickets);
     3. fewer there: the GIN index (unless step 1 already read it), then the walk on in
@@ -152,7 +158,7 @@ def text_page(
     )
     with connection.cursor() as cursor:
         index_read = False
-        if _estimated_rows(cursor, every_sql, list(every_params)) <= MATCH_CAP:
+        if _estimated_rows(cursor, every_sql, list(every_params)) <= INDEX_FIRST_ESTIMATE:
             found = _from_index(cursor, every_sql, list(every_params), order, take)
             if found is not None:
                 return found
