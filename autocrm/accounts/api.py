@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from autocrm.accounts import selectors, services
+from autocrm.accounts.models import Membership
 from autocrm.accounts.schemas import (
     ApiKeyCreatedOut,
     ApiKeyIn,
@@ -16,10 +17,12 @@ from autocrm.accounts.schemas import (
     InvitationIn,
     InvitationOut,
     MemberOut,
+    MemberRoleIn,
     MeOut,
 )
 from autocrm.core.api import keyset_page, page_of, require, secret_response
 from autocrm.core.api.pagination import Cursor, Limit, page_response
+from autocrm.core.models import Tenant
 from autocrm.core.problems import NotFound
 
 router = Router()
@@ -121,6 +124,46 @@ def invitations_revoke(request: HttpRequest, invitation_id: int) -> None:
     if invitation is None:
         raise NotFound("No open invitation with this id.", type_="not-found")
     services.invitation_revoke(tenant=who.tenant, actor=who.actor, invitation=invitation)
+
+
+def _member(tenant: Tenant, user_id: int) -> Membership:
+    membership = selectors.membership_get(tenant=tenant, user_id=user_id)
+    if membership is None:
+        raise NotFound("No member with this id.", type_="not-found")
+    return membership
+
+
+@router.patch(
+    "/users/{user_id}",
+    response=MemberOut,
+    tags=["users"],
+    summary="Change a member's role",
+    description="Admin only. Only owners make someone an owner or change an owner's role "
+    "(403 otherwise); the workspace keeps at least one owner (422).",
+)
+def users_change_role(request: HttpRequest, user_id: int, payload: MemberRoleIn) -> Any:
+    who = require(request, "admin")
+    return services.membership_change_role(
+        tenant=who.tenant,
+        actor=who.actor,
+        membership=_member(who.tenant, user_id),
+        role=payload.role,
+    )
+
+
+@router.delete(
+    "/users/{user_id}",
+    response={204: None},
+    tags=["users"],
+    summary="Remove a member",
+    description="They lose access to the workspace. Admin only; only owners remove an "
+    "owner (403 otherwise), and the workspace keeps at least one owner (422).",
+)
+def users_remove(request: HttpRequest, user_id: int) -> None:
+    who = require(request, "admin")
+    services.membership_remove(
+        tenant=who.tenant, actor=who.actor, membership=_member(who.tenant, user_id)
+    )
 
 
 @router.get(

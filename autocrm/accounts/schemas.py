@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from autocrm.accounts.models import ApiKey, Invitation, Membership
 
 InvitableRole = Literal["admin", "agent", "light_agent", "customer"]
+MemberRole = Literal["owner", "admin", "agent", "light_agent", "customer"]
 Scope = Literal["read", "write", "admin"]
 
 
@@ -102,6 +103,12 @@ class MemberOut(Schema):
     @staticmethod
     def resolve_joined_at(obj: Membership) -> dt.datetime:
         return obj.created_at
+
+
+class MemberRoleIn(RequestSchema):
+    model_config = _examples({"role": "admin"})
+
+    role: MemberRole
 
 
 class InvitationIn(RequestSchema):

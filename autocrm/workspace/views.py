@@ -112,12 +112,20 @@ def settings_general(request: TenantRequest) -> HttpResponse:
 
 def _members_page(request: TenantRequest, *, status: int = 200, error: str = "") -> HttpResponse:
     members = selectors.membership_list(tenant=request.tenant)
+    # Only owners grant or remove ownership (the services enforce it; the page just does not
+    # offer what would be refused).
+    can_manage_owners = request.membership.role == Role.OWNER
     return render(
         request,
         "workspace/settings/members.html",
         {
             "members": members,
-            "roles": Role.choices,
+            "roles": [
+                (value, label)
+                for value, label in Role.choices
+                if can_manage_owners or value != Role.OWNER
+            ],
+            "can_manage_owners": can_manage_owners,
             "error": error,
         },
         status=status,
