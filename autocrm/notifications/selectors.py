@@ -25,7 +25,11 @@ def _check_admin(tenant: Tenant, actor: Actor) -> None:
 def webhook_subscription_list(*, tenant: Tenant, actor: Actor) -> QuerySet[WebhookSubscription]:
     """The tenant's subscriptions, newest first."""
     _check_admin(tenant, actor)
-    return WebhookSubscription.objects.filter(tenant=tenant).order_by("-created_at", "-pk")
+    return (
+        WebhookSubscription.objects.filter(tenant=tenant)
+        .select_related("created_by")  # shown as the creator's email
+        .order_by("-created_at", "-pk")
+    )
 
 
 def webhook_subscription_get(
