@@ -7,7 +7,7 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: install run test lint typecheck migrations-check pytest bench browser clean-db
+.PHONY: install run test lint typecheck migrations-check pytest fuzz bench browser clean-db
 
 install: .venv/.installed node_modules/.installed
 
@@ -51,6 +51,11 @@ pytest: install browser
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 test: lint typecheck migrations-check pytest
+
+# The deep profile of the generated-input API tests (make test runs FUZZ_EXAMPLES=6).
+FUZZ_EXAMPLES ?= 150
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest autocrm/core/tests/test_api_fuzz.py -n auto --dist load -q
 
 # The bench data lives on make run's embedded server (var/pg): stopped at the end (even on
 # Ctrl-C) unless it was already running, e.g. under a make run in another terminal.

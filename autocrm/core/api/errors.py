@@ -20,7 +20,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import defaults
 from ninja.errors import AuthenticationError, HttpError, Throttled
@@ -127,6 +127,31 @@ def data_error_problem(request: HttpRequest, exc: DataError) -> HttpResponse:
     )
 
 
+# SQLSTATE of a constraint a request broke -> (status, problem type, message).
+_CONSTRAINTS = {
+    "23505": (409, "conflict", "This conflicts with an existing record."),
+    "23502": (422, "validation-error", "A required value is missing (null)."),
+    "23503": (422, "validation-error", "A referenced record does not exist."),
+    "23514": (422, "validation-error", "A value breaks a rule of the record."),
+}
+
+
+def integrity_error_problem(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+    """Like :func:`data_error_problem`, for constraints: the services check what they can
+    name (a taken slug, a missing value), the database refuses the rest, and a refusal
+    caused by the request is a 4xx. Logged as a warning: the service should check it."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    if sqlstate not in _CONSTRAINTS:
+        return server_error_problem(request, exc)
+    if connection.in_atomic_block:
+        transaction.set_rollback(True)
+    logger.warning("api.integrity_error", path=request.path, method=request.method, error=str(exc))
+    status, type_, message = _CONSTRAINTS[sqlstate]
+    if status == 422:
+        return InvalidInput([field_error(None, message)], detail=message).to_response()
+    return problem_response(status, detail=message, type_=type_)
+
+
 def install_exception_handlers(api: NinjaAPI) -> None:
     def on_problem(request: HttpRequest, exc: Problem) -> HttpResponse:
         return exc.to_response()
@@ -163,6 +188,9 @@ def install_exception_handlers(api: NinjaAPI) -> None:
             return server_error_problem(request, exc)
         return data_error_problem(request, exc)
 
+    def on_integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+        return integrity_error_problem(request, exc)
+
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         return server_error_problem(request, exc)
 
@@ -177,6 +205,7 @@ def install_exception_handlers(api: NinjaAPI) -> None:
         (RequestDataTooBig, on_too_big),
         (SuspiciousOperation, on_suspicious),
         (DataError, on_data_error),
+        (IntegrityError, on_integrity_error),
         (Exception, on_unexpected),
     ]
     for exc_class, handler in handlers:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import DataError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.test import Client
 
 from autocrm.accounts.tests.factories import api_key, bearer
-from autocrm.core.api.errors import data_error_problem
+from autocrm.core.api.errors import data_error_problem, integrity_error_problem
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.tickets.tests.factories import ticket
@@ -198,6 +198,18 @@ def test_a_value_the_database_refuses_is_a_422_and_rolls_back(rf: Any) -> None:
         with pytest.raises(DataError) as caught, connection.cursor() as cursor:
             cursor.execute("SELECT 2147483648::integer")
         response = data_error_problem(rf.get("/api/v1/x"), caught.value)
+        assert transaction.get_rollback()
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_constraint_the_request_breaks_is_a_4xx_and_rolls_back(rf: Any) -> None:
+    """Explicit null for a column that cannot hold it (a PATCH schema's "unchanged"
+    default sent on purpose) was a 500; the database's refusal is the client's 422."""
+    with transaction.atomic():
+        with pytest.raises(IntegrityError) as caught, connection.cursor() as cursor:
+            cursor.execute("CREATE TEMP TABLE t (x int NOT NULL); INSERT INTO t VALUES (NULL)")
+        response = integrity_error_problem(rf.patch("/api/v1/x"), caught.value)
         assert transaction.get_rollback()
     assert response.status_code == 422
     assert response["Content-Type"] == "application/problem+json"
