@@ -24,3 +24,4 @@ api = AutoCrmApi(
 api.add_router("", "autocrm.accounts.api.router")
 api.add_router("/webhooks", "autocrm.notifications.api.router")
 api.add_router("", "autocrm.tickets.api.router")
+api.add_router("/inboxes", "autocrm.inboxes.api.router")

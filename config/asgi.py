@@ -28,6 +28,7 @@ http_application = BufferedWSGI(
     workers=settings.WEB_THREADS,
     max_body=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
     max_upload=settings.MAX_UPLOAD_BYTES,
+    max_email=settings.INBOUND_EMAIL_MAX_BYTES,
     body_timeout=settings.REQUEST_BODY_TIMEOUT,
     idle_timeout=settings.REQUEST_BODY_IDLE_TIMEOUT,
 )

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "autocrm.routing",
     "autocrm.tickets",
     "autocrm.notifications",
+    "autocrm.inboxes",
     "autocrm.workspace",
     "autocrm.portal",
 ]
@@ -312,6 +313,9 @@ USE_TZ = True
 # --- Limits, API ------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(2 * 1024 * 1024)))
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(25 * 1024 * 1024)))
+# A raw email (POST /api/v1/inboxes/{id}/raw, message/rfc822): a 25 MB attachment in
+# base64 plus the rest of the mail.
+INBOUND_EMAIL_MAX_BYTES = int(os.environ.get("INBOUND_EMAIL_MAX_BYTES", str(40 * 1024 * 1024)))
 # Multipart requests (attachment uploads) may carry one attachment plus form overhead.
 MAX_UPLOAD_BYTES = ATTACHMENT_MAX_BYTES + 1024 * 1024
 # Every request body is read on the event loop before a thread runs Django (ADR 0005): a

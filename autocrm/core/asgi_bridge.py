@@ -68,6 +68,7 @@ class BufferedWSGI:
         workers: int,
         max_body: int,
         max_upload: int | None = None,
+        max_email: int | None = None,
         body_timeout: float = 120.0,
         idle_timeout: float = 15.0,
         spool_memory: int = SPOOL_MEMORY_BYTES,
@@ -75,6 +76,8 @@ class BufferedWSGI:
         self.app = app
         self.max_body = max_body
         self.max_upload = max_body if max_upload is None else max(max_upload, max_body)
+        # A raw email (message/rfc822, POST /api/v1/inboxes/{id}/raw) may be larger still.
+        self.max_email = self.max_upload if max_email is None else max(max_email, max_body)
         self.body_timeout = body_timeout
         self.idle_timeout = idle_timeout
         self.spool_memory = spool_memory
@@ -133,6 +136,8 @@ class BufferedWSGI:
                 declared = int(value)
             elif name == b"content-type" and value.lower().startswith(b"multipart/form-data"):
                 limit = self.max_upload
+            elif name == b"content-type" and value.lower().startswith(b"message/rfc822"):
+                limit = self.max_email
         return declared, limit
 
     async def _read_body(

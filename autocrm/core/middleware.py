@@ -27,6 +27,8 @@ class RequestBodyLimitMiddleware:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if request.content_type == "multipart/form-data":
             limit = getattr(settings, "MAX_UPLOAD_BYTES", limit)
+        elif request.content_type == "message/rfc822":  # a raw email (autocrm.inboxes)
+            limit = getattr(settings, "INBOUND_EMAIL_MAX_BYTES", limit)
         if limit is not None and length > limit:
             return problem_response(
                 413,

@@ -14,6 +14,7 @@ TICKET_SPLIT = "ticket.split"  # the original ticket; the new one gets TICKET_CR
 TICKET_DELETED = "ticket.deleted"
 MESSAGE_CREATED = "message.created"
 ATTACHMENT_CREATED = "attachment.created"
+COLLABORATOR_ADDED = "collaborator.added"  # a contact copied on the ticket (email Cc)
 TAG_CREATED = "tag.created"
 TAG_DELETED = "tag.deleted"
 CUSTOM_FIELD_CREATED = "custom_field.created"
@@ -35,6 +36,7 @@ EVENT_TYPES = (
     TICKET_DELETED,
     MESSAGE_CREATED,
     ATTACHMENT_CREATED,
+    COLLABORATOR_ADDED,
     TAG_CREATED,
     TAG_DELETED,
     CUSTOM_FIELD_CREATED,

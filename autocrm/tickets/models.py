@@ -197,11 +197,26 @@ class Message(TenantOwned):
     body_text = models.TextField()
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.API)
     channel_message_id = models.CharField(max_length=500, blank=True)
+    # Email headers (the email channel, autocrm.inboxes): threading matches a reply's
+    # In-Reply-To/References against these; our own replies get our Message-ID here.
+    # (Database defaults: the ticket insert statement in services/tickets.py names no
+    # email column.)
+    email_message_id = models.CharField(max_length=998, blank=True, db_default="")
+    email_in_reply_to = models.CharField(max_length=998, blank=True, db_default="")
+    email_references = models.TextField(blank=True, db_default="")
+    # Outbound email of a public reply: "" (not emailed), queued, sending, sent, deferred,
+    # failed; kept by the inboxes app's send job.
+    delivery_state = models.CharField(max_length=10, blank=True, db_default="")
     created_at = models.DateTimeField()
 
     class Meta:
         indexes = [
             models.Index(fields=["tenant", "ticket", "created_at"], name="tickets_message_ticket"),
+            models.Index(
+                fields=["tenant", "email_message_id"],
+                condition=~models.Q(email_message_id=""),
+                name="tickets_message_email_id",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -233,6 +248,20 @@ class Attachment(TenantOwned):
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "ticket"], name="tickets_attachment_ticket")]
+
+
+class Collaborator(TenantOwned):
+    """A contact copied on a ticket (an email's Cc): receives its public replies."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="collaborators")
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "contact"], name="tickets_collaborator_once")
+        ]
+        indexes = [models.Index(fields=["tenant", "ticket"], name="tickets_collaborator_ticket")]
 
 
 class SubjectWord(TenantOwned):

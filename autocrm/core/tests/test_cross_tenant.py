@@ -36,6 +36,7 @@ from autocrm.accounts.tests.factories import SYSTEM, actor_of, member
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant, TenantOwned
 from autocrm.core.tenancy import tenant_context
+from autocrm.inboxes.tests.seeders import seed_inboxes
 from autocrm.notifications.tests.seeders import seed_webhooks
 from autocrm.tickets.tests.seeders import seed_tickets
 
@@ -74,7 +75,12 @@ def seed_accounts(tenant: Tenant, marker: str) -> None:
 
 
 # Each: (tenant, marker) -> None, creating that app's rows with ``marker`` in them.
-SEEDERS: list[Callable[[Tenant, str], None]] = [seed_accounts, seed_webhooks, seed_tickets]
+SEEDERS: list[Callable[[Tenant, str], None]] = [
+    seed_accounts,
+    seed_webhooks,
+    seed_tickets,
+    seed_inboxes,
+]
 
 
 def seed(tenant: Tenant) -> Seeded:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
+from autocrm.crm.models import Contact
 from autocrm.tickets import access, events
 from autocrm.tickets.content import normalize_body
 from autocrm.tickets.models import Channel, Message, Status, Ticket
@@ -36,9 +37,12 @@ def ticket_message_add(
     channel: str | None = None,
     channel_message_id: str = "",
     as_requester: bool = False,
+    author_contact: Contact | None = None,
 ) -> Message:
     """A public reply or internal note. Replies from the requester re-open solved and pending
-    tickets; an agent's first public reply sets ``first_response_at``."""
+    tickets; an agent's first public reply sets ``first_response_at``. ``author_contact``
+    (with ``as_requester``): another contact speaking on the requester's side, e.g. a
+    collaborator replying by email."""
     access.require_write(actor)
     if not body.strip():
         raise ValidationError({"body": "A body is required."})
@@ -51,6 +55,8 @@ def ticket_message_add(
         # as the customer's own and re-opens solved tickets): integrations and inbound
         # channels do that, with a key or as a named job, and the event names them.
         raise PermissionDenied("Only API keys with write scope can post as the requester.")
+    if author_contact is not None and not as_requester:
+        raise ValidationError({"author_contact": "Only a requester-side message has one."})
     if as_requester and not public:
         raise ValidationError({"public": "A requester's message is always public."})
     if channel_message_id:
@@ -76,7 +82,7 @@ def ticket_message_add(
         body_html=body_html,
         body_text=body_text,
         author_user=None if as_requester else actor.user,
-        author_contact=ticket.requester if as_requester else None,
+        author_contact=(author_contact or ticket.requester) if as_requester else None,
         channel=channel,
         channel_message_id=channel_message_id,
         created_at=now,

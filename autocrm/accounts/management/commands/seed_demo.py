@@ -3,7 +3,8 @@
 Creates tenant ``demo`` ("Demo Company") and four users sharing the password
 ``demo-password``: admin@demo.example (owner: the owner role includes every admin right, and
 a tenant needs an owner anyway), agent1@ and agent2@demo.example (agents) and
-customer@demo.example (customer). Idempotent: what exists is left as it is (passwords are
+customer@demo.example (customer), and the email inbox support@demo.example.
+Idempotent: what exists is left as it is (passwords are
 not reset). Refuses to run with DEBUG off unless --force, since the password is public."""
 
 from __future__ import annotations
@@ -31,6 +32,28 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("agent2@demo.example", "Sam Agent", Role.AGENT),
     ("customer@demo.example", "Casey Customer", Role.CUSTOMER),
 )
+
+
+DEMO_INBOX = "support@demo.example"
+
+
+def _demo_inbox(tenant: Tenant) -> bool:
+    """The demo tenant's email inbox (so mail can be piped in: docs/email.md). The inboxes
+    app sits above accounts; this command seeds the whole demo, so it imports it here."""
+    from autocrm.inboxes import selectors as inbox_selectors
+    from autocrm.inboxes import services as inbox_services
+
+    with tenant_context(tenant):
+        if inbox_selectors.inbox_list(tenant=tenant, actor=SEED).filter(address=DEMO_INBOX):
+            return False
+        inbox_services.inbox_create(
+            tenant=tenant,
+            actor=SEED,
+            name="Support",
+            address=DEMO_INBOX,
+            signature="The Demo Company support team",
+        )
+    return True
 
 
 class Command(BaseCommand):
@@ -65,6 +88,8 @@ class Command(BaseCommand):
                 if membership is None:
                     services.membership_create(tenant=tenant, actor=SEED, user=user, role=role)
                     created.append(f"{email} as {role}")
+            if _demo_inbox(tenant):
+                created.append(f"inbox {DEMO_INBOX}")
         if created:
             self.stdout.write("Demo data created: " + ", ".join(created) + ".")
         else:

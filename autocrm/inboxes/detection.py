@@ -1,0 +1,84 @@
+"""Mail no ticket should answer: auto-replies, bulk mail, bounces, our own mail coming back.
+
+Answering a robot with a robot is how two helpdesks ping-pong forever; every check here is
+a header or sender convention that automated senders follow (RFC 3834 Auto-Submitted,
+Precedence, the X-Autoreply family, Microsoft's X-Auto-Response-Suppress, DSN reports
+from mailer-daemon / postmaster)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from email.message import Message
+
+from autocrm.inboxes.parsing import ParsedEmail, header
+
+_BULK_PRECEDENCE = {"bulk", "junk", "auto_reply"}
+_SUPPRESS_MARKS = {"all", "oof", "autoreply"}
+_ROBOT_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+LOOP = "loop"
+AUTO_REPLY = "auto_reply"
+BULK = "bulk"
+BOUNCE = "bounce"
+
+
+def is_bounce(msg: Message) -> bool:
+    return msg.get_content_type() == "multipart/report" and (
+        (msg.get_param("report-type") or "").lower() == "delivery-status"  # type: ignore[union-attr]
+    )
+
+
+def ignore_reason(
+    parsed: ParsedEmail, *, own_addresses: set[str], is_ours: Callable[[str], bool]
+) -> str | None:
+    """Why this mail must not create or touch a ticket, or None when it may."""
+    msg = parsed.message
+    assert msg is not None
+    if parsed.sender_email in own_addresses:
+        return LOOP
+    if parsed.message_id and is_ours(parsed.message_id):
+        return LOOP
+    if is_bounce(msg) or _ROBOT_SENDERS.match(parsed.sender_email):
+        return BOUNCE
+    auto_submitted = header(msg, "auto-submitted").lower()
+    if auto_submitted and not auto_submitted.startswith("no"):
+        return AUTO_REPLY
+    if header(msg, "x-autoreply") or header(msg, "x-autorespond"):
+        return AUTO_REPLY
+    suppress = {p.strip().lower() for p in header(msg, "x-auto-response-suppress").split(",")}
+    if suppress & _SUPPRESS_MARKS:
+        return AUTO_REPLY
+    if header(msg, "precedence").lower() in _BULK_PRECEDENCE:
+        return BULK
+    return None
+
+
+def bounced_message_ids(msg: Message) -> list[str]:
+    """The Message-IDs of the mail a DSN reports on (from its message/rfc822 or
+    text/rfc822-headers part)."""
+    found: list[str] = []
+    for part in msg.walk():
+        if part.get_content_type() == "text/rfc822-headers":
+            payload = part.get_payload(decode=True)
+            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+            for line in text.splitlines():
+                if line.lower().startswith("message-id:"):
+                    found += _MSGID.findall(line)
+        elif part.get_content_type() == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                found += _MSGID.findall(str(inner[0].get("message-id") or ""))
+    return found
+
+
+def bounce_status(msg: Message) -> str:
+    """The DSN's Status and Diagnostic-Code, for the delivery error shown on the message."""
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            text = part.as_string()
+            status = re.search(r"^Status:\s*(.+)$", text, re.MULTILINE | re.IGNORECASE)
+            diag = re.search(r"^Diagnostic-Code:\s*(.+)$", text, re.MULTILINE | re.IGNORECASE)
+            return " ".join(m.group(1).strip() for m in (status, diag) if m)[:500]
+    return ""

@@ -1,0 +1,328 @@
+"""The one inbound pipeline: raw MIME in, a ticket or a message on one out, exactly once.
+
+Every entry point (the raw upload of ``POST /inboxes/{id}/raw``, and any poller or
+provider webhook) calls :func:`email_import`. In one transaction it parses, dedupes by
+Message-ID per inbox (a content hash when the mail has none), refuses robots, threads,
+creates the ticket or message through the tickets services, stores the attachments and the
+raw .eml, records Cc'd contacts as collaborators and appends the events: a failure anywhere
+leaves nothing behind, and a second import of the same mail returns the first result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.utils import timezone
+
+from autocrm.core.actors import Actor
+from autocrm.core.events import event_append
+from autocrm.core.models import Tenant
+from autocrm.crm.models import Contact
+from autocrm.crm.services import contact_get_or_create
+from autocrm.inboxes import detection, events
+from autocrm.inboxes.models import InboundEmail, InboundOutcome, Inbox, OutboundEmail
+from autocrm.inboxes.outbound import outbound_bounced
+from autocrm.inboxes.parsing import ParsedAttachment, ParsedEmail, parse_email
+from autocrm.inboxes.quoting import new_text
+from autocrm.inboxes.threads import Thread, thread_find
+from autocrm.tickets.attachments import attachment_create
+from autocrm.tickets.models import Channel, Message, Ticket
+from autocrm.tickets.services import ticket_create, ticket_message_add
+from autocrm.tickets.services.email import message_email_headers_set, ticket_collaborator_add
+
+# The job every import acts as (its events say system:email_import).
+IMPORT = Actor.system("email_import")
+NO_SUBJECT = "(no subject)"
+NO_TEXT = "(This email has no text.)"
+ATTACHMENT_URL = "/api/v1/attachments/{id}/download"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    ticket_id: int | None
+    message_id: int | None
+    created_ticket: bool
+    duplicate: bool  # this mail was imported before: nothing changed now
+    outcome: str
+    reason: str
+
+
+def _dedupe_key(parsed: ParsedEmail, raw: bytes) -> str:
+    source = parsed.message_id.encode() if parsed.message_id else raw
+    return hashlib.sha256(source).hexdigest()
+
+
+def _is_ours(tenant: Tenant, message_id: str) -> bool:
+    return OutboundEmail.objects.filter(tenant=tenant, rfc_message_id=message_id).exists()
+
+
+def _result(row: InboundEmail, *, duplicate: bool) -> ImportResult:
+    return ImportResult(
+        ticket_id=row.ticket_id,
+        message_id=row.message_id,
+        created_ticket=row.outcome == InboundOutcome.CREATED,
+        duplicate=duplicate,
+        outcome=row.outcome,
+        reason=row.reason,
+    )
+
+
+def email_import(*, tenant: Tenant, inbox: Inbox, raw: bytes, via: str = "raw") -> ImportResult:
+    """Import one raw message into ``inbox``. Raises :class:`InvalidEmail` (parsing) or
+    ValidationError for mail that cannot be imported; both leave nothing behind."""
+    if len(raw) > settings.INBOUND_EMAIL_MAX_BYTES:
+        raise ValidationError(
+            {
+                "body": f"The message is {len(raw)} bytes; the limit is "
+                f"{settings.INBOUND_EMAIL_MAX_BYTES}."
+            }
+        )
+    parsed = parse_email(raw)
+    key = _dedupe_key(parsed, raw)
+    with transaction.atomic():
+        # Concurrent imports of the same mail (a poller and a retried pipe) queue here, so
+        # the second sees the first's row instead of racing it to a unique violation.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"inboxes.import:{tenant.pk}:{inbox.pk}:{key}"],
+            )
+        existing = InboundEmail.objects.filter(tenant=tenant, inbox=inbox, dedupe_key=key).first()
+        if existing is not None:
+            return _result(existing, duplicate=True)
+        row = InboundEmail(
+            tenant=tenant,
+            inbox=inbox,
+            dedupe_key=key,
+            rfc_message_id=parsed.message_id[:998],
+            sender=parsed.sender_email[:254],
+            subject=parsed.subject[:500],
+            size=len(raw),
+            text_full=parsed.text,
+            html_full=parsed.html,
+            received_at=timezone.now(),
+        )
+        _store_raw(row, raw)
+        reason = _refusal(tenant, inbox, parsed)
+        if reason is not None:
+            return _ignore(tenant, row, parsed, reason, via)
+        thread = thread_find(tenant=tenant, inbox=inbox, parsed=parsed)
+        contact = _sender_contact(tenant, inbox, parsed)
+        if contact is None:
+            return _ignore(tenant, row, parsed, "unknown_sender", via)
+        ticket, message, created = _write(tenant, inbox, parsed, key, thread, contact)
+        message_email_headers_set(
+            tenant=tenant,
+            actor=IMPORT,
+            message=message,
+            message_id=parsed.message_id,
+            in_reply_to=" ".join(parsed.in_reply_to),
+            references=" ".join(parsed.references),
+        )
+        row.html_full = _attach(tenant, ticket, message, parsed.attachments, row.html_full)
+        _collaborators(tenant, inbox, ticket, parsed)
+        row.outcome = InboundOutcome.CREATED if created else InboundOutcome.THREADED
+        row.reason = thread.rule
+        row.ticket, row.message = ticket, message
+        row.save()
+        event_append(
+            tenant=tenant,
+            type=events.EMAIL_RECEIVED,
+            subject=row,
+            actor=IMPORT,
+            payload={
+                "inbox_id": inbox.pk,
+                "ticket_id": ticket.pk,
+                "number": ticket.number,
+                "message_id": message.pk,
+                "created_ticket": created,
+                "rule": thread.rule,
+                "from": parsed.sender_email,
+                "rfc_message_id": parsed.message_id,
+                "via": via,
+            },
+        )
+        return _result(row, duplicate=False)
+
+
+def _store_raw(row: InboundEmail, raw: bytes) -> None:
+    """The .eml is written when the row commits (a rolled-back import leaves no file)."""
+    now = timezone.now()
+    row.raw.name = (
+        f"email/{now:%Y/%m}/{row.tenant_id}/{row.dedupe_key[:16]}{secrets.token_hex(4)}.eml"
+    )
+    transaction.on_commit(partial(default_storage.save, row.raw.name, ContentFile(raw)))
+
+
+def _refusal(tenant: Tenant, inbox: Inbox, parsed: ParsedEmail) -> str | None:
+    if not inbox.inbound_enabled:
+        return "inbound_disabled"
+    return detection.ignore_reason(
+        parsed,
+        own_addresses=inbox.addresses,
+        is_ours=lambda message_id: _is_ours(tenant, message_id),
+    )
+
+
+def _ignore(
+    tenant: Tenant, row: InboundEmail, parsed: ParsedEmail, reason: str, via: str
+) -> ImportResult:
+    row.outcome, row.reason = InboundOutcome.IGNORED, reason
+    row.save()
+    assert parsed.message is not None
+    if reason == detection.BOUNCE:
+        outbound_bounced(
+            tenant=tenant,
+            actor=IMPORT,
+            message_ids=detection.bounced_message_ids(parsed.message),
+            status=detection.bounce_status(parsed.message),
+        )
+    event_append(
+        tenant=tenant,
+        type=events.EMAIL_IGNORED,
+        subject=row,
+        actor=IMPORT,
+        payload={
+            "inbox_id": row.inbox_id,
+            "reason": reason,
+            "from": parsed.sender_email,
+            "subject": parsed.subject[:200],
+            "via": via,
+        },
+    )
+    return _result(row, duplicate=False)
+
+
+def _sender_contact(tenant: Tenant, inbox: Inbox, parsed: ParsedEmail) -> Contact | None:
+    if not inbox.create_contacts:
+        return Contact.objects.filter(tenant=tenant, email=parsed.sender_email).first()
+    try:
+        contact, _ = contact_get_or_create(
+            tenant=tenant, actor=IMPORT, email=parsed.sender_email, name=parsed.sender_name
+        )
+    except ValidationError as exc:
+        raise ValidationError({"body": "The sender address is not valid."}) from exc
+    return contact
+
+
+def _write(
+    tenant: Tenant,
+    inbox: Inbox,
+    parsed: ParsedEmail,
+    key: str,
+    thread: Thread,
+    contact: Contact,
+) -> tuple[Ticket, Message, bool]:
+    body = new_text(parsed.text) or NO_TEXT
+    channel_message_id = f"email:{inbox.pk}:{key}"
+    if thread.ticket is not None:
+        message = ticket_message_add(
+            tenant=tenant,
+            actor=IMPORT,
+            ticket_id=thread.ticket.pk,
+            body=body,
+            body_format="text",
+            channel=Channel.EMAIL,
+            channel_message_id=channel_message_id,
+            as_requester=True,
+            author_contact=contact,
+        )
+        return thread.ticket, message, False
+    metadata: dict[str, object] = {"inbox_id": inbox.pk}
+    if thread.follow_up_of is not None:
+        metadata["follow_up_of"] = thread.follow_up_of.number
+    ticket = ticket_create(
+        tenant=tenant,
+        actor=IMPORT,
+        subject=(parsed.subject or NO_SUBJECT)[:500],
+        body=body,
+        body_format="text",
+        requester_email=contact.email,
+        requester_name=contact.name,
+        channel=Channel.EMAIL,
+        team_id=inbox.default_team_id,
+        metadata=metadata,
+        channel_message_id=channel_message_id,
+    )
+    message = Message.objects.get(tenant=tenant, channel_message_id=channel_message_id)
+    return ticket, message, True
+
+
+def _attach(
+    tenant: Tenant,
+    ticket: Ticket,
+    message: Message,
+    attachments: list[ParsedAttachment],
+    html: str,
+) -> str:
+    """Store the attachments on the message; inline images' ``cid:`` links in the HTML
+    point to the stored files. One over the size limit is dropped with an internal note
+    saying so (the raw .eml still holds it)."""
+    dropped: list[str] = []
+    for item in attachments:
+        if len(item.data) > settings.ATTACHMENT_MAX_BYTES:
+            dropped.append(f"{item.filename} ({len(item.data)} bytes)")
+            continue
+        stored = attachment_create(
+            tenant=tenant,
+            actor=IMPORT,
+            ticket_id=ticket.pk,
+            upload=ContentFile(item.data),
+            filename=item.filename,
+            size=len(item.data),
+            message_id=message.pk,
+        )
+        if item.content_id and html:
+            html = re.sub(
+                r"cid:" + re.escape(item.content_id),
+                ATTACHMENT_URL.format(id=stored.pk),
+                html,
+                flags=re.IGNORECASE,
+            )
+    if dropped:
+        ticket_message_add(
+            tenant=tenant,
+            actor=IMPORT,
+            ticket_id=ticket.pk,
+            public=False,
+            body_format="text",
+            body="Attachments over the size limit of "
+            f"{settings.ATTACHMENT_MAX_BYTES} bytes were not stored: "
+            + ", ".join(dropped)
+            + ". The original email keeps them.",
+            channel=Channel.INTERNAL,
+        )
+    return html
+
+
+def _collaborators(tenant: Tenant, inbox: Inbox, ticket: Ticket, parsed: ParsedEmail) -> None:
+    """Cc'd people (and other To recipients) join the ticket: they receive its replies."""
+    own = inbox.addresses
+    for name, address in parsed.to + parsed.cc:
+        local, _, domain = address.partition("@")
+        if address in own or f"{local.partition('+')[0]}@{domain}" in own:
+            continue
+        if address == parsed.sender_email:
+            continue
+        try:
+            if inbox.create_contacts:
+                contact, _ = contact_get_or_create(
+                    tenant=tenant, actor=IMPORT, email=address, name=name
+                )
+            else:
+                found = Contact.objects.filter(tenant=tenant, email=address).first()
+                if found is None:
+                    continue
+                contact = found
+        except ValidationError:
+            continue  # an address the contact rules refuse is not worth losing the mail
+        ticket_collaborator_add(tenant=tenant, actor=IMPORT, ticket=ticket, contact=contact)

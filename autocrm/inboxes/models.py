@@ -1,0 +1,115 @@
+"""Email inboxes, the mail they received, and the replies they send.
+
+An inbox is an address (plus aliases) of a tenant. Every inbound message leaves one
+``InboundEmail`` row, unique per inbox by its Message-ID (or a content hash when it has
+none): that row is what makes a second import of the same mail a no-op. Every agent reply
+to an email ticket gets one ``OutboundEmail`` row, the claim that makes a retried send job
+never send twice.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from autocrm.core.models import TenantOwned
+
+
+class Inbox(TenantOwned):
+    name = models.CharField(max_length=100)
+    address = models.EmailField(max_length=254)  # stored lowercase; the From of replies
+    aliases = ArrayField(models.EmailField(max_length=254), default=list, blank=True)
+    default_team = models.ForeignKey(
+        "routing.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    signature = models.TextField(blank=True)  # plain text, appended to every reply
+    # Inbound settings: mail is imported at all, and mail from an unknown sender becomes a
+    # contact and a ticket (off: only known contacts can open tickets by email).
+    inbound_enabled = models.BooleanField(default=True)
+    create_contacts = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "address"], name="inboxes_inbox_address_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.address}>"
+
+    @property
+    def addresses(self) -> set[str]:
+        return {self.address.lower(), *(a.lower() for a in self.aliases)}
+
+
+class InboundOutcome(models.TextChoices):
+    CREATED = "created", "New ticket"
+    THREADED = "threaded", "Added to a ticket"
+    IGNORED = "ignored", "Ignored"
+
+
+class InboundEmail(TenantOwned):
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="inbound")
+    # sha256 of the Message-ID, or of the raw bytes when there is none: fixed length, so
+    # any Message-ID (up to 998 characters) dedupes through one small unique index.
+    dedupe_key = models.CharField(max_length=64)
+    rfc_message_id = models.CharField(max_length=998, blank=True)
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    outcome = models.CharField(max_length=10, choices=InboundOutcome.choices)
+    # Why: the threading rule that matched (in_reply_to, references, subject_token,
+    # plus_address, new) or why the mail was ignored (auto_reply, loop, bounce, ...).
+    reason = models.CharField(max_length=40)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.ForeignKey(
+        "tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    raw = models.FileField(upload_to="email/%Y/%m/", max_length=200)
+    size = models.PositiveIntegerField()
+    # The whole original (quoted history and signature included; sanitised HTML), while
+    # the ticket message holds only the new text.
+    text_full = models.TextField(blank=True)
+    html_full = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "inbox", "dedupe_key"], name="inboxes_inbound_once"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "ticket"], name="inboxes_inbound_ticket")]
+
+
+class DeliveryState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DEFERRED = "deferred", "Deferred"
+    FAILED = "failed", "Failed"
+
+
+class OutboundEmail(TenantOwned):
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="outbound")
+    message = models.OneToOneField(
+        "tickets.Message", on_delete=models.CASCADE, related_name="outbound_email"
+    )
+    rfc_message_id = models.CharField(max_length=998)
+    recipients = ArrayField(models.EmailField(max_length=254))
+    cc = ArrayField(models.EmailField(max_length=254), default=list, blank=True)
+    state = models.CharField(max_length=10, choices=DeliveryState.choices)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=1000, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "rfc_message_id"], name="inboxes_outbound_msgid"),
+            models.Index(fields=["state", "next_attempt_at"], name="inboxes_outbound_due"),
+        ]

@@ -1,0 +1,223 @@
+"""Raw MIME to what a ticket needs: headers decoded, the text and HTML bodies, the
+attachments (inline images with their Content-ID), with every charset decoded.
+
+Built on the standard library's parser with ``policy.default``: RFC 2047 encoded words are
+decoded, ``get_body`` finds the body inside any nesting of mixed / related / alternative.
+Real mail is often broken; the parser records defects instead of failing, and so does this
+module: only a message with no sender address at all, or one whose headers try to smuggle
+line breaks (header injection), is refused (:class:`InvalidEmail`).
+"""
+
+from __future__ import annotations
+
+import email
+import email.errors
+import email.header
+import email.utils
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage, Message
+
+from autocrm.tickets.content import html_to_text, sanitize_html
+
+# Headers whose decoded value must stay on one line: a CR or LF there is an attempt to add
+# headers of its own when the value is reused (a reply's Subject, its recipients).
+SINGLE_LINE_HEADERS = ("from", "reply-to", "to", "cc", "subject", "message-id", "in-reply-to")
+_MSGID = re.compile(r"<[^<>\s]+>")
+_LINE_BREAK = re.compile(r"[\r\n]")
+
+
+class InvalidEmail(ValueError):
+    """Not an email this channel can import; the message says why (for a 422)."""
+
+
+@dataclass
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str = ""  # without the angle brackets; inline images are referenced by it
+
+
+@dataclass
+class ParsedEmail:
+    message_id: str  # "<id@host>", or "" when the mail has none
+    in_reply_to: list[str]
+    references: list[str]
+    subject: str
+    sender_email: str
+    sender_name: str
+    reply_to: str
+    to: list[tuple[str, str]]
+    cc: list[tuple[str, str]]
+    delivered_to: list[str]  # every address the mail was sent to (plus-addressing)
+    text: str  # the whole plain text (from text/plain, else from the HTML)
+    html: str  # the whole HTML, sanitised ("" when the mail has only text)
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    message: Message | None = None  # the parsed tree, for the automation checks
+
+
+def _clean(value: str) -> str:
+    """Text PostgreSQL can store: no NUL, no lone surrogates (undeclared 8-bit bytes in a
+    header arrive as surrogate escapes; they are read as UTF-8 or replaced)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    return value.replace("\x00", "")
+
+
+def _decode_words(raw: str) -> str:
+    try:
+        return str(email.header.make_header(email.header.decode_header(raw)))
+    except (LookupError, UnicodeError, email.errors.HeaderParseError):
+        return raw  # the undecoded text beats losing the header
+
+
+def header(msg: Message, name: str) -> str:
+    """A header decoded (RFC 2047); a header the policy cannot parse falls back to a
+    lenient decode of its raw value instead of failing the message."""
+    try:
+        value = msg.get(name)
+    except Exception:  # a broken header must not lose the mail
+        raw = next(
+            (v for k, v in msg.raw_items() if k.lower() == name.lower()),
+            None,
+        )
+        value = None if raw is None else _decode_words(str(raw))
+    if value is None:
+        return ""
+    return _clean(str(value)).strip()
+
+
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    values = [header(msg, name)] if msg.get(name) is not None else []
+    for display, addr in email.utils.getaddresses(values):
+        addr = addr.strip().lower()
+        if "@" in addr and " " not in addr:
+            found.append((display.strip(), addr))
+    return found
+
+
+def _message_ids(value: str) -> list[str]:
+    return _MSGID.findall(value)
+
+
+def _decoded_text(part: Message) -> str:
+    """A text part in any charset; an unknown or lying charset decodes as UTF-8 with
+    replacement, then Latin-1 (never an error: the text is what the customer wrote)."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    for candidate in (charset, "utf-8"):
+        try:
+            return _clean(payload.decode(candidate))
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return _clean(payload.decode("latin-1"))
+
+
+def _filename(part: Message, index: int) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:  # an undecodable name gets a generated one
+        name = None
+    if name:
+        return _clean(str(name))
+    subtype = part.get_content_subtype() or "bin"
+    if part.get_content_type() == "message/rfc822":
+        return f"forwarded-{index}.eml"
+    return f"attachment-{index}.{subtype[:10]}"
+
+
+def _walk(part: Message, bodies: set[int], out: list[ParsedAttachment]) -> None:
+    """Every leaf that is not one of the chosen bodies becomes an attachment; a forwarded
+    message (message/rfc822) is kept whole as an .eml, not searched for bodies."""
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner:
+            data = inner[0].as_bytes(policy=policy.SMTP) if hasattr(inner[0], "as_bytes") else b""
+            out.append(ParsedAttachment(_filename(part, len(out) + 1), "message/rfc822", data))
+        return
+    if part.is_multipart():
+        children = part.get_payload()
+        for child in children if isinstance(children, list) else []:
+            if isinstance(child, Message):
+                _walk(child, bodies, out)
+        return
+    if id(part) in bodies:
+        return
+    data = part.get_payload(decode=True)
+    if not isinstance(data, bytes) or not data:
+        return
+    content_id = (part.get("Content-ID") or "").strip().strip("<>")
+    out.append(
+        ParsedAttachment(
+            filename=_filename(part, len(out) + 1),
+            content_type=part.get_content_type(),
+            data=data,
+            content_id=_clean(content_id),
+        )
+    )
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    if not raw.strip():
+        raise InvalidEmail("The message is empty.")
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    if not msg.keys():
+        raise InvalidEmail("The body is not an email: it has no header lines.")
+    for name in SINGLE_LINE_HEADERS:
+        if _LINE_BREAK.search(header(msg, name)):
+            raise InvalidEmail(f"The {name} header holds a line break (header injection).")
+    senders = _addresses(msg, "from") or _addresses(msg, "sender")
+    if not senders:
+        raise InvalidEmail("The message has no sender address (From).")
+    sender_name, sender_email = senders[0]
+
+    bodies: set[int] = set()
+    text = html = ""
+    if isinstance(msg, EmailMessage):
+        plain_part = msg.get_body(preferencelist=("plain",))
+        html_part = msg.get_body(preferencelist=("html",))
+    else:  # pragma: no cover -- policy.default always builds EmailMessage
+        plain_part = html_part = None
+    if plain_part is None and html_part is None and not msg.is_multipart():
+        plain_part = msg  # e.g. a bare text/* or a multipart without its boundary
+    if plain_part is not None and plain_part.get_content_maintype() == "text":
+        bodies.add(id(plain_part))
+        text = _decoded_text(plain_part)
+    if html_part is not None and html_part.get_content_subtype() == "html":
+        bodies.add(id(html_part))
+        html = sanitize_html(_decoded_text(html_part))
+    if not text and html:
+        text = html_to_text(html)
+    attachments: list[ParsedAttachment] = []
+    _walk(msg, bodies, attachments)
+
+    delivered = [a for _, a in _addresses(msg, "to") + _addresses(msg, "cc")]
+    for name in ("delivered-to", "x-original-to", "envelope-to"):
+        delivered += [a for _, a in _addresses(msg, name)]
+    subject = " ".join(header(msg, "subject").split())
+    return ParsedEmail(
+        message_id=(_message_ids(header(msg, "message-id")) or [""])[0],
+        in_reply_to=_message_ids(header(msg, "in-reply-to")),
+        references=_message_ids(header(msg, "references")),
+        subject=subject,
+        sender_email=sender_email,
+        sender_name=sender_name,
+        reply_to=(_addresses(msg, "reply-to") or [("", "")])[0][1],
+        to=_addresses(msg, "to"),
+        cc=_addresses(msg, "cc"),
+        delivered_to=list(dict.fromkeys(delivered)),
+        text=text,
+        html=html,
+        attachments=attachments,
+        message=msg,
+    )
