@@ -7,8 +7,10 @@ import pytest
 from autocrm.core.events import event_types_registered
 from autocrm.core.models import Event
 from autocrm.core.tenancy import tenant_context
+from autocrm.crm.services import contact_get_or_create
 from autocrm.tickets import config_services, events, services
 from autocrm.tickets.models import CustomField, Macro, Tag, TicketView
+from autocrm.tickets.services import email
 from autocrm.tickets.tests.factories import SYSTEM, ticket
 from autocrm.tickets.tests.seeders import seed_tickets
 
@@ -37,6 +39,12 @@ def test_every_type_the_services_append_is_registered(tenant_a) -> None:  # type
         )
         services.ticket_merge(
             tenant=tenant_a, actor=SYSTEM, source_id=second.pk, target_id=first.pk
+        )
+        email.ticket_collaborator_add(
+            tenant=tenant_a,
+            actor=SYSTEM,
+            ticket=first,
+            contact=contact_get_or_create(tenant=tenant_a, actor=SYSTEM, email="cc@x.test")[0],
         )
         macro = Macro.objects.get(tenant=tenant_a)
         config_services.macro_update(
