@@ -489,3 +489,26 @@ def macro_list(*, tenant: Tenant, actor: Actor, include_inactive: bool = False) 
 def macro_get(*, tenant: Tenant, actor: Actor, macro_id: int) -> Macro | None:
     """Inactive ones too (to change or delete them): the actor's own or shared."""
     return macro_list(tenant=tenant, actor=actor, include_inactive=True).filter(pk=macro_id).first()
+
+
+def ticket_count(*, tenant: Tenant, actor: Actor, filters: TicketFilters) -> int:
+    """How many tickets the actor sees that match ``filters`` (the workspace's view counts).
+    Free text counts full-text matches only (the typo fallback is for browsing a list)."""
+    tickets = _filtered(tenant=tenant, actor=actor, filters=filters)
+    text_query = _text_query(tenant, filters) if filters.has_text else None
+    if text_query is not None:
+        tickets = tickets.filter(search_vector=text_query)
+    return tickets.count()
+
+
+def ticket_subjects(*, tenant: Tenant, actor: Actor, numbers: set[int]) -> dict[int, str]:
+    """Subjects by ticket number, of the tickets the actor may see (one query: the activity
+    feed names tickets whose events carry only the number)."""
+    if not numbers:
+        return {}
+    rows = (
+        Ticket.objects.filter(tenant=tenant, number__in=numbers)
+        .filter(access.ticket_scope(tenant=tenant, actor=actor))
+        .values_list("number", "subject")
+    )
+    return dict(rows)

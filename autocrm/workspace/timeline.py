@@ -18,6 +18,10 @@ class TimelineEntry:
     text: str
     created_at: datetime
     type: str
+    # A ticket the sentence names, shown as a link after ``text``, then ``suffix``.
+    target: str = ""
+    url: str = ""
+    suffix: str = ""
 
 
 def _role(value: Any) -> str:

@@ -48,3 +48,39 @@ def initials(user: Any) -> str:
         return (parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")).upper()
     email = getattr(user, "email", "") or "?"
     return email[:1].upper()
+
+
+@register.filter
+def status_label(value: str) -> str:
+    """``on_hold`` → ``On hold``."""
+    return str(value).replace("_", " ").capitalize()
+
+
+@register.filter
+def ago(moment: Any) -> str:
+    """A compact age for dense tables: ``now``, ``12m``, ``3h``, ``5d``, then the date."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    if not isinstance(moment, dt.datetime):
+        return ""
+    seconds = max(0, int((timezone.now() - moment).total_seconds()))
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    if seconds < 7 * 86400:
+        return f"{seconds // 86400}d"
+    return moment.strftime("%-d %b" if moment.year == timezone.now().year else "%-d %b %Y")
+
+
+@register.filter
+def filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"

@@ -1,0 +1,33 @@
+"""What every agent page needs: the acting member, htmx detection, the tenant's agents."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from autocrm.accounts import selectors as account_selectors
+from autocrm.accounts.access import TenantRequest, signed_in_user
+from autocrm.accounts.models import Role
+from autocrm.core.actors import Actor
+
+# Who tickets can be assigned to (light agents only add notes; customers never).
+ASSIGNABLE_ROLES = {Role.OWNER, Role.ADMIN, Role.AGENT}
+
+
+def actor_for(request: TenantRequest) -> Actor:
+    """The signed-in member acting with their role in the URL's tenant."""
+    return Actor.for_user(
+        signed_in_user(request), role=request.membership.role, tenant_id=request.tenant.pk
+    )
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def assignable_agents(request: TenantRequest) -> list[tuple[int, str]]:
+    """(user id, name) of the members tickets can be assigned to, in one query."""
+    return [
+        (m.user_id, m.user.display_name)
+        for m in account_selectors.membership_list(tenant=request.tenant)
+        if m.role in ASSIGNABLE_ROLES
+    ]

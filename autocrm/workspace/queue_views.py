@@ -1,0 +1,154 @@
+"""The agent's queues at ``/<tenant>/agent/``: views with counts, the filtered table, keyset
+"show more", bulk changes. Filter, paging and bulk answer htmx with partials."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from autocrm.accounts.access import TenantRequest, staff_required
+from autocrm.tickets import selectors, services
+from autocrm.tickets.query import QuerySyntaxError, parse_query
+from autocrm.tickets.selectors import CursorError
+from autocrm.workspace import queues
+from autocrm.workspace.agent_forms import BulkForm
+from autocrm.workspace.common import actor_for, assignable_agents, is_htmx
+
+PAGE_SIZE = 50
+RESULTS = "workspace/agent/_queue_results.html"
+_SORT_TERM = re.compile(r"(^|\s)sort:\S*")
+
+
+def with_sort(q: str, sort: str) -> str:
+    """The filter text with its sort term replaced (the table headers link to this)."""
+    return f"{_SORT_TERM.sub(' ', q).strip()} sort:{sort}".strip()
+
+
+def _current_sort(q: str) -> str:
+    match = _SORT_TERM.search(q)
+    return match.group(0).strip().removeprefix("sort:") if match else "priority"
+
+
+def _results(
+    request: TenantRequest,
+    *,
+    view: queues.QueueView,
+    q: str,
+    cursor: str | None = None,
+    notice: str = "",
+    error: str = "",
+) -> tuple[dict[str, Any], int]:
+    """The context of the results table and the HTTP status it answers with."""
+    actor = actor_for(request)
+    context: dict[str, Any] = {
+        "view": view,
+        "q": q,
+        "rows": [],
+        "next_cursor": None,
+        "notice": notice,
+        "error": error,
+        "sort": _current_sort(q),
+        "sort_links": {name: with_sort(q, value) for name, value in queues.SORTS.items()},
+        "can_edit": actor.role != "light_agent",
+    }
+    try:
+        filters = parse_query(q)
+        page = selectors.ticket_list(
+            tenant=request.tenant,
+            actor=actor,
+            filters=filters,
+            cursor=cursor,
+            limit=PAGE_SIZE,
+            highlight=False,
+        )
+    except QuerySyntaxError as exc:
+        context["error"] = f"Check the filter “{exc.term}”: {exc.reason}."
+        return context, 400
+    except CursorError as exc:
+        context["error"] = str(exc)
+        return context, 400
+    context["rows"], context["next_cursor"] = page.items, page.next_cursor
+    queues.remember_numbers(
+        request.session, [row.number for row in page.items], append=cursor is not None
+    )
+    return context, 400 if error else 200
+
+
+def _views_with_counts(request: TenantRequest) -> list[queues.QueueView]:
+    actor = actor_for(request)
+    views = queues.all_views(tenant=request.tenant, actor=actor)
+    return queues.with_counts(tenant=request.tenant, actor=actor, views=views)
+
+
+@staff_required
+def queue(request: TenantRequest) -> HttpResponse:
+    """A queue: ``?view=`` picks one (built-in key or ``v<id>``), ``?q=`` is the filter text
+    (the view's query, as edited), ``?cursor=`` the next page. Without either, the agent's
+    last view opens."""
+    key = request.GET.get("view")
+    q = request.GET.get("q")
+    if key is None and q is None:
+        key, q = queues.last_view(request.session)
+    views = _views_with_counts(request)
+    view = queues.find_view(views, key or "") or queues.find_view(views, queues.DEFAULT_VIEW)
+    assert view is not None
+    q = view.query if q is None else q.strip()
+    cursor = request.GET.get("cursor") or None
+    context, status = _results(request, view=view, q=q, cursor=cursor)
+    if cursor is not None and is_htmx(request):
+        return render(request, "workspace/agent/_queue_rows.html", context, status=status)
+    queues.remember_view(request.session, view=view.key, q=q)
+    agents = assignable_agents(request)
+    context.update(views=views, agents=agents, bulk=BulkForm(agents=agents))
+    template = RESULTS if is_htmx(request) else "workspace/agent/queue.html"
+    return render(request, template, context, status=status)
+
+
+@staff_required
+@require_POST
+def queue_bulk(request: TenantRequest) -> HttpResponse:
+    """Apply one change to the selected tickets through the bulk service (all or nothing),
+    then show the same queue again with what happened."""
+    agents = assignable_agents(request)
+    views = queues.all_views(tenant=request.tenant, actor=actor_for(request))
+    view = queues.find_view(views, request.POST.get("view", "")) or queues.find_view(
+        views, queues.DEFAULT_VIEW
+    )
+    assert view is not None
+    q = request.POST.get("q", view.query)
+    form = BulkForm(request.POST, agents=agents)
+    notice, error, status = "", "", 200
+    if not form.is_valid():
+        error = "Select at least one ticket." if "ids" in form.errors else "Choose a valid change."
+    elif not form.changes():
+        error = "Choose what to change: assignee, status, priority or tags."
+    else:
+        ids = form.cleaned_data["ids"]
+        try:
+            services.tickets_bulk_update(
+                tenant=request.tenant,
+                actor=actor_for(request),
+                ticket_ids=ids,
+                changes=form.changes(),
+            )
+        except PermissionDenied as exc:
+            error, status = str(exc), 403
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            notice = f"Updated {len(ids)} ticket{'s' if len(ids) != 1 else ''}."
+    context, results_status = _results(request, view=view, q=q, notice=notice, error=error)
+    context.update(
+        views=_views_with_counts(request), agents=agents, bulk=BulkForm(agents=agents), oob=True
+    )
+    return render(
+        request,
+        "workspace/agent/_queue_results.html",
+        context,
+        status=status if status != 200 else results_status,
+    )

@@ -1,0 +1,195 @@
+"""The agent's queues: views and counts, filter, sort, keyset pages, bulk changes, access
+and a statement count that does not grow with the rows shown."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from autocrm.accounts.tests.factories import actor_of, member
+from autocrm.core.models import Tenant
+from autocrm.core.tenancy import tenant_context
+from autocrm.tickets import config_services
+from autocrm.tickets.models import Ticket
+from autocrm.tickets.tests.factories import ticket
+from autocrm.workspace import queue_views
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+def _numbers(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'data-row data-number="(\d+)"', html)]
+
+
+@pytest.fixture
+def agent(ctx: Tenant) -> Any:
+    return member(ctx, "agent", email="alex@acme.test", name="Alex Agent")
+
+
+def test_first_visit_opens_all_unsolved_then_the_last_view(
+    client: Client, ctx: Tenant, agent: Any
+) -> None:
+    open_one = ticket(ctx, subject="Printer on fire")
+    solved = ticket(ctx, subject="Old question", status="solved")
+    client.force_login(agent)
+    page = client.get("/acme/agent/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "<h1>All unsolved</h1>" in body
+    assert _numbers(body) == [open_one.number]
+    client.get("/acme/agent/?view=solved")
+    again = client.get("/acme/agent/").content.decode()
+    assert "<h1>Recently solved</h1>" in again
+    assert _numbers(again) == [solved.number]
+
+
+def test_views_show_counts_and_saved_views(client: Client, ctx: Tenant, agent: Any) -> None:
+    ticket(ctx, subject="Mine", assignee_id=agent.pk)
+    ticket(ctx, subject="Nobody's")
+    ticket(ctx, subject="Waiting", status="pending", tags=["vip"])
+    config_services.ticket_view_create(
+        tenant=ctx, actor=actor_of(ctx, agent), name="VIP waiting", query="tag:vip"
+    )
+    client.force_login(agent)
+    body = client.get("/acme/agent/?view=all").content.decode()
+    counts = dict(
+        re.findall(r'data-view="(\w+)">\s*<span>[^<]*</span><span class="count"[^>]*>(\d+)<', body)
+    )
+    view_id = next(k for k in counts if k.startswith("v"))
+    assert counts == {
+        "mine": "1",
+        "unassigned": "2",
+        "all": "3",
+        "pending": "1",
+        "solved": "0",
+        view_id: "1",
+    }
+    assert "VIP waiting" in body
+
+
+def test_filter_with_the_agent_syntax_answers_htmx_with_the_results_only(
+    client: Client, ctx: Tenant, agent: Any
+) -> None:
+    high = ticket(ctx, subject="Refund please", priority="high")
+    ticket(ctx, subject="Password reset")
+    client.force_login(agent)
+    partial = client.get("/acme/agent/", {"view": "all", "q": "priority:high"}, headers=HTMX)
+    body = partial.content.decode()
+    assert partial.status_code == 200
+    assert "<html" not in body and 'id="bulk-form"' in body
+    assert _numbers(body) == [high.number]
+    words = client.get("/acme/agent/", {"q": "refund"}, headers=HTMX).content.decode()
+    assert _numbers(words) == [high.number]
+
+
+def test_a_bad_filter_is_a_clear_400_not_a_500(client: Client, ctx: Tenant, agent: Any) -> None:
+    client.force_login(agent)
+    response = client.get("/acme/agent/", {"q": "status:nonsense"}, headers=HTMX)
+    assert response.status_code == 400
+    assert "Check the filter “status:nonsense”" in response.content.decode()
+    cursor = client.get("/acme/agent/", {"q": "", "cursor": "garbage"}, headers=HTMX)
+    assert cursor.status_code == 400
+
+
+def test_sort_links_and_keyset_pages(
+    client: Client, ctx: Tenant, agent: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue_views, "PAGE_SIZE", 2)
+    made = [ticket(ctx, subject=f"Ticket {i}").number for i in range(5)]
+    client.force_login(agent)
+    first = client.get("/acme/agent/", {"q": "sort:-number"}, headers=HTMX).content.decode()
+    assert _numbers(first) == sorted(made, reverse=True)[:2]
+    cursor = re.search(r"cursor=([\w-]+)", first)
+    assert cursor is not None
+    more = client.get(
+        "/acme/agent/", {"q": "sort:-number", "cursor": cursor.group(1)}, headers=HTMX
+    ).content.decode()
+    assert _numbers(more) == sorted(made, reverse=True)[2:4]
+    assert "<h1>" not in more  # only rows: appended under the table
+    assert queue_views.with_sort("status:open sort:priority", "number") == "status:open sort:number"
+
+
+def test_bulk_assigns_and_tags_the_selected_tickets(
+    client: Client, ctx: Tenant, agent: Any
+) -> None:
+    tickets = [ticket(ctx, subject=f"T{i}") for i in range(3)]
+    untouched = ticket(ctx, subject="Other")
+    client.force_login(agent)
+    response = client.post(
+        "/acme/agent/bulk/",
+        {
+            "ids": [t.pk for t in tickets],
+            "assignee": str(agent.pk),
+            "tags_add": "billing, vip",
+            "view": "all",
+            "q": "status:new",
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert "Updated 3 tickets." in response.content.decode()
+    assert 'hx-swap-oob="true"' in response.content.decode()  # the counts follow
+    for t in Ticket.objects.filter(pk__in=[t.pk for t in tickets]):
+        assert t.assignee_id == agent.pk and t.tags == ["billing", "vip"]
+    untouched.refresh_from_db()
+    assert untouched.assignee_id is None
+
+
+def test_bulk_errors_are_shown_in_place(client: Client, ctx: Tenant, agent: Any) -> None:
+    one = ticket(ctx)
+    client.force_login(agent)
+    nothing = client.post("/acme/agent/bulk/", {"ids": [one.pk]}, headers=HTMX)
+    assert nothing.status_code == 400
+    assert "Choose what to change" in nothing.content.decode()
+    none = client.post("/acme/agent/bulk/", {"status": "open"}, headers=HTMX)
+    assert "Select at least one ticket." in none.content.decode()
+    missing = client.post("/acme/agent/bulk/", {"ids": [999999], "status": "open"}, headers=HTMX)
+    assert missing.status_code == 400 and "Not found: 999999." in missing.content.decode()
+
+
+def test_light_agents_see_queues_but_cannot_bulk_change(client: Client, ctx: Tenant) -> None:
+    one = ticket(ctx)
+    light = member(ctx, "light_agent")
+    client.force_login(light)
+    page = client.get("/acme/agent/")
+    assert page.status_code == 200 and one.subject in page.content.decode()
+    refused = client.post("/acme/agent/bulk/", {"ids": [one.pk], "status": "open"}, headers=HTMX)
+    assert refused.status_code == 403
+    one.refresh_from_db()
+    assert one.status == "new"
+
+
+def test_customers_get_403_and_other_tenants_404(
+    client: Client, ctx: Tenant, tenant_b: Tenant
+) -> None:
+    client.force_login(member(ctx, "customer"))
+    assert client.get("/acme/agent/").status_code == 403
+    assert client.post("/acme/agent/bulk/", {"status": "open"}).status_code == 403
+    with tenant_context(tenant_b):
+        outsider = member(tenant_b, "admin")
+    client.force_login(outsider)
+    assert client.get("/acme/agent/").status_code == 404
+
+
+def test_the_queue_page_statement_count_does_not_grow_with_rows(
+    client: Client, ctx: Tenant, agent: Any
+) -> None:
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/acme/agent/?view=all").status_code == 200
+        return len(captured.captured_queries)
+
+    client.force_login(agent)
+    ticket(ctx, subject="one", assignee_id=agent.pk)
+    statements()  # the first request of a session also writes it
+    few = statements()
+    for i in range(15):
+        ticket(ctx, subject=f"more {i}", assignee_id=agent.pk, requester_email=f"c{i}@x.test")
+    assert statements() == few
+    assert few <= 20, few

@@ -1,0 +1,184 @@
+"""Ticket events in words, for the ticket page ("changed the status from open to pending")
+and the dashboard's activity feed ("Alex replied to #1042 “Printer on fire”", linked)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.urls import reverse
+
+from autocrm.accounts import selectors as account_selectors
+from autocrm.core.actors import Actor
+from autocrm.core.models import Event, Tenant
+from autocrm.routing.selectors import team_list
+from autocrm.tickets import events as ticket_events
+from autocrm.tickets import selectors
+from autocrm.workspace.timeline import TimelineEntry, describe
+
+FIELD_NAMES = {
+    "assignee_id": "assignee",
+    "team_id": "team",
+    "organization_id": "company",
+    "custom_fields": "custom fields",
+    "due_at": "due date",
+}
+
+
+class Names:
+    """User and team names the events refer to by id, read once for a whole list."""
+
+    def __init__(self, tenant: Tenant, events: list[Event]) -> None:
+        user_ids: set[int] = set()
+        has_team = False
+        for event in events:
+            for field, change in _changes(event).items():
+                if field == "assignee_id":
+                    user_ids |= {v for v in change.values() if isinstance(v, int)}
+                has_team = has_team or field == "team_id"
+        self.users = account_selectors.user_labels(tenant=tenant, user_ids=user_ids)
+        self.teams: dict[int, str] = {}
+        if has_team:
+            system = Actor.system("workspace.timeline")
+            self.teams = {t.pk: t.name for t in team_list(tenant=tenant, actor=system)}
+
+    def value(self, field: str, value: Any) -> str:
+        if value in (None, "", []):
+            return "nobody" if field == "assignee_id" else "none"
+        if field == "assignee_id":
+            return self.users.get(value, f"user #{value}")
+        if field == "team_id":
+            return self.teams.get(value, f"team #{value}")
+        if field == "tags":
+            return ", ".join(value)
+        if field == "status":
+            return str(value).replace("_", " ")
+        return str(value)
+
+
+def _changes(event: Event) -> dict[str, dict[str, Any]]:
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    changes = payload.get("changes")
+    return changes if isinstance(changes, dict) else {}
+
+
+def _change_words(event: Event, names: Names) -> str:
+    parts = []
+    for field, change in _changes(event).items():
+        if field == "tags":
+            before, after = set(change.get("from") or []), set(change.get("to") or [])
+            if after - before:
+                parts.append(f"added the tags {', '.join(sorted(after - before))}")
+            if before - after:
+                parts.append(f"removed the tags {', '.join(sorted(before - after))}")
+            continue
+        label = FIELD_NAMES.get(field, field.replace("_", " "))
+        old, new = names.value(field, change.get("from")), names.value(field, change.get("to"))
+        parts.append(f"changed the {label} from {old} to {new}")
+    return "; ".join(parts) or "updated the ticket"
+
+
+def _how(event: Event) -> str:
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    macro = payload.get("macro")
+    if isinstance(macro, dict):
+        return f" (macro “{macro.get('name', '')}”)"
+    if payload.get("bulk"):
+        return " (bulk change)"
+    return ""
+
+
+def _in_ticket(event: Event, names: Names) -> str:
+    """The sentence without naming the ticket (it is the page's own)."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    if event.type == ticket_events.TICKET_CREATED:
+        return f"created the ticket (priority {payload.get('priority', 'normal')})"
+    if event.type == ticket_events.TICKET_UPDATED:
+        return _change_words(event, names) + _how(event)
+    if event.type == ticket_events.TICKET_MERGED:
+        return f"merged this ticket into #{(payload.get('into') or {}).get('number', '?')}"
+    if event.type == ticket_events.TICKET_MERGED_INTO:
+        return f"merged #{(payload.get('from') or {}).get('number', '?')} into this ticket"
+    if event.type == ticket_events.TICKET_SPLIT:
+        return f"split messages off into #{(payload.get('into') or {}).get('number', '?')}"
+    return event.type.replace(".", " ").replace("_", " ")
+
+
+def describe_ticket_events(tenant: Tenant, events: list[Event]) -> list[TimelineEntry]:
+    names = Names(tenant, events)
+    entries = []
+    for event in events:
+        base = describe(event)
+        entries.append(
+            TimelineEntry(
+                actor=base.actor,
+                text=_in_ticket(event, names),
+                created_at=event.created_at,
+                type=event.type,
+            )
+        )
+    return entries
+
+
+def _number(event: Event) -> int | None:
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    number = payload.get("number")
+    return number if isinstance(number, int) and not isinstance(number, bool) else None
+
+
+def _feed_words(event: Event, names: Names) -> tuple[str, str]:
+    """(words before the ticket's name, words after it) for the activity feed."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    if event.type == ticket_events.MESSAGE_CREATED:
+        if payload.get("from_requester"):
+            return "replied on", ""
+        return ("replied to", "") if payload.get("public") else ("added an internal note to", "")
+    if event.type == ticket_events.TICKET_CREATED:
+        return "created", ""
+    if event.type == ticket_events.ATTACHMENT_CREATED:
+        return f"attached {payload.get('filename', 'a file')} to", ""
+    if event.type == ticket_events.TICKET_DELETED:
+        return "deleted", ""
+    if event.type == ticket_events.TICKET_UPDATED:
+        words = _change_words(event, names) + _how(event)
+        head, _, tail = words.partition(" from ")
+        if tail:
+            return f"{head} of", f" from {tail}"
+        return f"{words} on", ""
+    return _in_ticket(event, names) + " on", ""
+
+
+def activity(
+    *, tenant: Tenant, actor: Actor, events: Iterable[Event], user_labels: dict[int, str]
+) -> list[TimelineEntry]:
+    """The dashboard feed: ticket events name and link their ticket; the others read as the
+    account timeline always has. Subjects are read in one query for the whole feed."""
+    events = list(events)
+    names = Names(tenant, events)
+    numbers = {n for e in events if e.type in ticket_events.EVENT_TYPES and (n := _number(e))}
+    subjects = selectors.ticket_subjects(tenant=tenant, actor=actor, numbers=numbers)
+    entries = []
+    for event in events:
+        base = describe(event, user_labels)
+        number = _number(event)
+        if event.type not in ticket_events.EVENT_TYPES or number is None:
+            entries.append(base)
+            continue
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        subject = subjects.get(number) or payload.get("subject") or ""
+        before, after = _feed_words(event, names)
+        visible = number in subjects and event.type != ticket_events.TICKET_DELETED
+        entries.append(
+            TimelineEntry(
+                actor=base.actor,
+                text=before,
+                created_at=event.created_at,
+                type=event.type,
+                target=f"#{number} “{subject}”" if subject else f"#{number}",
+                url=reverse("workspace:agent_ticket", args=[tenant.slug, number])
+                if visible
+                else "",
+                suffix=after,
+            )
+        )
+    return entries

@@ -1,0 +1,247 @@
+"""One ticket at ``/<tenant>/agent/tickets/<number>/``: the conversation, the composer, the
+property panel (saved inline, refused when the ticket changed meanwhile), the audit timeline
+in words, the customer's context and prev/next in the queue on screen."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, cast
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from autocrm.accounts.access import TenantRequest, staff_required
+from autocrm.routing.selectors import team_list
+from autocrm.tickets import attachments, selectors, services
+from autocrm.tickets.errors import TicketClosedError, VersionConflictError
+from autocrm.tickets.models import Attachment, Macro, Ticket
+from autocrm.tickets.query import TicketFilters
+from autocrm.workspace import queues, ticket_timeline
+from autocrm.workspace.agent_forms import (
+    ComposerForm,
+    MacroForm,
+    PropertiesForm,
+)
+from autocrm.workspace.common import actor_for, assignable_agents, is_htmx
+
+OTHER_TICKETS = 5
+TIMELINE_LENGTH = 50
+
+
+def _ticket(request: TenantRequest, number: int) -> Ticket:
+    try:
+        return selectors.ticket_get_by_number(
+            tenant=request.tenant, actor=actor_for(request), number=number
+        )
+    except Ticket.DoesNotExist as exc:
+        raise Http404("No such ticket.") from exc
+
+
+def _properties_form(request: TenantRequest, ticket: Ticket, data: Any = None) -> PropertiesForm:
+    initial = {
+        "version": ticket.version,
+        "status": ticket.status,
+        "priority": ticket.priority_name,
+        "assignee": str(ticket.assignee_id or ""),
+        "team": str(ticket.team_id or ""),
+        "tags": " ".join(ticket.tags),
+    }
+    teams = [(t.pk, t.name) for t in team_list(tenant=request.tenant, actor=actor_for(request))]
+    return PropertiesForm(data, initial=initial, agents=assignable_agents(request), teams=teams)
+
+
+def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """Everything the ticket page shows, in a fixed number of queries."""
+    tenant, actor = request.tenant, actor_for(request)
+    messages = list(selectors.message_list(tenant=tenant, actor=actor, ticket=ticket))
+    files: dict[int | None, list[Attachment]] = defaultdict(list)
+    for attachment in selectors.attachment_list(tenant=tenant, actor=actor, ticket=ticket):
+        files[attachment.message_id].append(attachment)
+    events = list(
+        selectors.ticket_timeline(tenant=tenant, actor=actor, ticket=ticket)[:TIMELINE_LENGTH]
+    )
+    others = selectors.ticket_list(
+        tenant=tenant,
+        actor=actor,
+        filters=TicketFilters(requester_id=ticket.requester_id, sort="-updated_at"),
+        limit=OTHER_TICKETS + 1,
+        highlight=False,
+    ).items
+    previous, following = queues.neighbours(request.session, ticket.number)
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "conversation": [(m, files.get(m.pk, [])) for m in messages],
+        "ticket_files": files.get(None, []),
+        "timeline": ticket_timeline.describe_ticket_events(tenant, events),
+        "other_tickets": [t for t in others if t.pk != ticket.pk][:OTHER_TICKETS],
+        "previous_number": previous,
+        "next_number": following,
+        "can_edit": actor.role != "light_agent",
+        "properties": _properties_form(request, ticket),
+        "composer": ComposerForm(
+            initial={"kind": "note" if actor.role == "light_agent" else "public"}
+        ),
+        "macros": list(selectors.macro_list(tenant=tenant, actor=actor)),
+    }
+    context.update(extra)
+    return context
+
+
+@staff_required
+def ticket_page(request: TenantRequest, number: int) -> HttpResponse:
+    ticket = _ticket(request, number)
+    return render(request, "workspace/agent/ticket.html", _context(request, ticket))
+
+
+def _main(request: TenantRequest, number: int, status: int = 200, **extra: Any) -> HttpResponse:
+    """The ticket's main area after an action (htmx), or the page again without htmx."""
+    ticket = _ticket(request, number)
+    if not is_htmx(request) and status == 200:
+        return redirect("workspace:agent_ticket", tenant_slug=request.tenant.slug, number=number)
+    template = (
+        "workspace/agent/_ticket_main.html" if is_htmx(request) else "workspace/agent/ticket.html"
+    )
+    return render(request, template, _context(request, ticket, **extra), status=status)
+
+
+@staff_required
+@require_POST
+def ticket_properties(request: TenantRequest, number: int) -> HttpResponse:
+    """Save the property panel. The form carries the version it was rendered from: when the
+    ticket changed since, nothing is saved and the panel says so with the current values."""
+    ticket = _ticket(request, number)
+    form = _properties_form(request, ticket, request.POST)
+    if not form.is_valid():
+        return _main(request, number, 400, properties_error="Check the highlighted fields.")
+    try:
+        services.ticket_update(
+            tenant=request.tenant,
+            actor=actor_for(request),
+            ticket_id=ticket.pk,
+            changes=form.changes(),
+            if_version=form.cleaned_data["version"],
+        )
+    except VersionConflictError:
+        return _main(
+            request,
+            number,
+            409,
+            properties_error=(
+                "Someone else changed this ticket while you were editing it. Nothing was "
+                "saved: these are the current values; make your change again."
+            ),
+        )
+    except (PermissionDenied, TicketClosedError) as exc:
+        return _main(
+            request,
+            number,
+            403 if isinstance(exc, PermissionDenied) else 409,
+            properties_error=str(exc),
+        )
+    except ValidationError as exc:
+        return _main(request, number, 400, properties_error=" ".join(exc.messages))
+    return _main(request, number, properties_notice="Saved.")
+
+
+@staff_required
+@require_POST
+def ticket_reply(request: TenantRequest, number: int) -> HttpResponse:
+    """A public reply or internal note, its files, and "submit as <status>": all in one
+    transaction, so a refused status change or file leaves no half-sent reply."""
+    ticket = _ticket(request, number)
+    actor = actor_for(request)
+    form = ComposerForm(request.POST)
+    uploads = request.FILES.getlist("files")
+    if not form.is_valid():
+        return _main(request, number, 400, composer=form, composer_error=_first_error(form))
+    public = form.cleaned_data["kind"] == "public"
+    status = form.cleaned_data["submit_status"]
+    try:
+        with transaction.atomic():
+            message = services.ticket_message_add(
+                tenant=request.tenant,
+                actor=actor,
+                ticket_id=ticket.pk,
+                body=form.cleaned_data["body"],
+                public=public,
+                channel="web",
+            )
+            for upload in uploads:
+                attachments.attachment_create(
+                    tenant=request.tenant,
+                    actor=actor,
+                    ticket_id=ticket.pk,
+                    upload=upload,
+                    filename=upload.name or "attachment",
+                    size=upload.size or 0,
+                    message_id=message.pk,
+                )
+            if status:
+                services.ticket_update(
+                    tenant=request.tenant,
+                    actor=actor,
+                    ticket_id=ticket.pk,
+                    changes={"status": status},
+                )
+    except (PermissionDenied, TicketClosedError) as exc:
+        code = 403 if isinstance(exc, PermissionDenied) else 409
+        return _main(request, number, code, composer=form, composer_error=str(exc))
+    except ValidationError as exc:
+        return _main(request, number, 400, composer=form, composer_error=" ".join(exc.messages))
+    sent = "Reply sent." if public else "Internal note added."
+    return _main(request, number, composer_sent=True, composer_notice=sent)
+
+
+def _first_error(form: ComposerForm) -> str:
+    return str(
+        next(iter(e for errors in form.errors.values() for e in errors), "Check the message.")
+    )
+
+
+@staff_required
+@require_POST
+def ticket_macro(request: TenantRequest, number: int) -> HttpResponse:
+    ticket = _ticket(request, number)
+    form = MacroForm(request.POST)
+    if not form.is_valid():
+        return _main(request, number, 400, macro_error="Choose a macro.")
+    try:
+        services.macro_apply(
+            tenant=request.tenant,
+            actor=actor_for(request),
+            ticket_id=ticket.pk,
+            macro_id=form.cleaned_data["macro"],
+        )
+    except Macro.DoesNotExist:
+        return _main(request, number, 400, macro_error="That macro does not exist any more.")
+    except (PermissionDenied, TicketClosedError) as exc:
+        code = 403 if isinstance(exc, PermissionDenied) else 409
+        return _main(request, number, code, macro_error=str(exc))
+    except ValidationError as exc:
+        return _main(request, number, 400, macro_error=" ".join(exc.messages))
+    return _main(request, number, composer_notice="Macro applied.")
+
+
+@staff_required
+def attachment_download(request: TenantRequest, attachment_id: int) -> HttpResponse:
+    """Always a download, never rendered in the page's origin (as the API serves files)."""
+    try:
+        attachment = selectors.attachment_get(
+            tenant=request.tenant, actor=actor_for(request), attachment_id=attachment_id
+        )
+        stored = attachments.attachment_open(attachment)
+    except (Attachment.DoesNotExist, FileNotFoundError) as exc:
+        raise Http404("No such file.") from exc
+    response = FileResponse(
+        stored,
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # A streaming response; the access decorators are typed for HttpResponse views.
+    return cast(HttpResponse, response)

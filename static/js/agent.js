@@ -1,0 +1,245 @@
+/* The agent workspace's keyboard, selection and drafts. No framework: htmx swaps the
+   server's HTML, this file keeps focus, selection counts and drafts right around it.
+   Tested end to end by autocrm/workspace/tests/test_agent_browser.py. */
+(function () {
+  "use strict";
+
+  var DRAFT_DELAY_MS = 300;
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+
+  function typing(target) {
+    if (!target || !target.tagName) { return false; }
+    var tag = target.tagName.toLowerCase();
+    if (tag === "input" && (target.type === "checkbox" || target.type === "radio")) { return false; }
+    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  }
+
+  // --- queue: the current row, selection -------------------------------------------------
+
+  function rows() { return $$("[data-row]"); }
+
+  function currentIndex() {
+    var list = rows();
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].classList.contains("is-current")) { return i; }
+    }
+    return -1;
+  }
+
+  function setCurrent(index) {
+    var list = rows();
+    if (!list.length) { return; }
+    index = Math.max(0, Math.min(index, list.length - 1));
+    list.forEach(function (row) { row.classList.remove("is-current"); });
+    var row = list[index];
+    row.classList.add("is-current");
+    var link = $(".row-link", row);
+    if (link) { link.focus({ preventScroll: true }); }
+    row.scrollIntoView({ block: "nearest" });
+  }
+
+  function updateSelection() {
+    var boxes = $$("input[name=ids]");
+    var chosen = boxes.filter(function (box) { return box.checked; }).length;
+    var count = $("[data-selected-count]");
+    if (count) { count.textContent = chosen + " selected"; }
+    var apply = $("[data-bulk-apply]");
+    if (apply) { apply.disabled = chosen === 0; }
+    var all = $("[data-select-all]");
+    if (all) {
+      all.checked = chosen > 0 && chosen === boxes.length;
+      all.indeterminate = chosen > 0 && chosen < boxes.length;
+    }
+    $$("[data-row]").forEach(function (row) {
+      var box = $("input[name=ids]", row);
+      row.classList.toggle("is-selected", !!(box && box.checked));
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches("[data-select-all]")) {
+      $$("input[name=ids]").forEach(function (box) { box.checked = target.checked; });
+    }
+    if (target.matches("[data-select-all], input[name=ids]")) { updateSelection(); }
+  });
+
+  // A click on a row (not on a control) makes it current; the subject link opens it.
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest && event.target.closest("[data-row]");
+    if (row && !event.target.closest("a, input, button, select, label")) {
+      setCurrent(rows().indexOf(row));
+    }
+  });
+
+  // --- drafts: one per ticket, in this browser ------------------------------------------
+
+  function draftForms(root) {
+    var forms = $$("form[data-draft-key]", root);
+    if (root && root.matches && root.matches("form[data-draft-key]")) { forms.push(root); }
+    return forms;
+  }
+
+  function setupDrafts(root) {
+    draftForms(root).forEach(function (form) {
+      var key = form.getAttribute("data-draft-key");
+      var body = form.elements.body;
+      if (!body || form.hasAttribute("data-draft-ready")) { return; }
+      form.setAttribute("data-draft-ready", "");
+      if (form.hasAttribute("data-sent")) {
+        localStorage.removeItem(key);  // the server took it: nothing left to restore
+      } else if (!body.value) {
+        var saved = null;
+        try { saved = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { saved = null; }
+        if (saved && typeof saved.body === "string") {
+          body.value = saved.body;
+          var kind = form.querySelector("input[name=kind][value='" + saved.kind + "']");
+          if (kind) { kind.checked = true; }
+          form.classList.add("has-draft");
+        }
+      }
+      markKind(form);
+      var timer = null;
+      function save() {
+        var kind = form.querySelector("input[name=kind]:checked");
+        if (body.value) {
+          localStorage.setItem(key, JSON.stringify({ body: body.value, kind: kind ? kind.value : "public" }));
+        } else {
+          localStorage.removeItem(key);
+        }
+      }
+      form.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(save, DRAFT_DELAY_MS);
+      });
+      form.addEventListener("change", function () { markKind(form); save(); });
+      window.addEventListener("pagehide", save);
+    });
+  }
+
+  function markKind(form) {
+    var kind = form.querySelector("input[name=kind]:checked");
+    form.classList.toggle("is-note", !!(kind && kind.value === "note"));
+  }
+
+  function compose(kind) {
+    var form = $("#composer");
+    if (!form) { return false; }
+    var radio = form.querySelector("input[name=kind][value=" + kind + "]");
+    if (!radio) { return false; }
+    radio.checked = true;
+    markKind(form);
+    form.elements.body.focus();
+    return true;
+  }
+
+  // --- after an htmx swap ---------------------------------------------------------------
+
+  var lastCurrentNumber = null;
+
+  document.addEventListener("htmx:beforeSwap", function () {
+    var list = rows();
+    var i = currentIndex();
+    lastCurrentNumber = i >= 0 ? list[i].getAttribute("data-number") : null;
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    var header = $(".queue-header");
+    if (header) {
+      // The filter box shows the query of the list on screen (a view or a sort changed it).
+      var q = $("#q");
+      if (q && document.activeElement !== q) { q.value = header.getAttribute("data-q"); }
+      var view = $("[data-view-input]");
+      if (view) { view.value = header.getAttribute("data-view"); }
+      $$("#queue-nav a[data-view]").forEach(function (a) {
+        if (a.getAttribute("data-view") === header.getAttribute("data-view")) {
+          a.setAttribute("aria-current", "page");
+        } else {
+          a.removeAttribute("aria-current");
+        }
+      });
+    }
+    updateSelection();
+    // Focus is never left on a node the swap removed.
+    if (!document.activeElement || document.activeElement === document.body) {
+      var again = lastCurrentNumber && $("[data-row][data-number='" + lastCurrentNumber + "']");
+      if (again) {
+        setCurrent(rows().indexOf(again));
+      } else if (rows().length && header) {
+        setCurrent(0);
+      } else {
+        var main = $("#main");
+        if (main) { main.focus({ preventScroll: true }); }
+      }
+    }
+  });
+
+  document.addEventListener("htmx:load", function (event) { setupDrafts(event.target); });
+
+  // --- keys -----------------------------------------------------------------------------
+
+  function go(selector) {
+    var link = $(selector);
+    if (link) { window.location.href = link.href; return true; }
+    return false;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var dialog = $("#shortcuts");
+    if (typing(event.target)) {
+      if (event.key === "Escape") { event.target.blur(); }
+      return;
+    }
+    var inQueue = rows().length > 0 || !!$("[data-queue]");
+    var handled = true;
+    switch (event.key) {
+      case "j":
+        if (inQueue) { setCurrent(currentIndex() + 1); } else { handled = go("[data-next]"); }
+        break;
+      case "k":
+        if (inQueue) { setCurrent(currentIndex() - 1); } else { handled = go("[data-prev]"); }
+        break;
+      case "o":
+      case "Enter":
+        var i = currentIndex();
+        if (inQueue && i >= 0) { window.location.href = $(".row-link", rows()[i]).href; } else { handled = false; }
+        break;
+      case "x":
+        var at = currentIndex();
+        if (inQueue && at >= 0) {
+          var box = $("input[name=ids]", rows()[at]);
+          if (box) { box.checked = !box.checked; updateSelection(); }
+        } else { handled = false; }
+        break;
+      case "r":
+        handled = compose("public");
+        break;
+      case "n":
+        handled = compose("note");
+        break;
+      case "u":
+        handled = go("[data-back]");
+        break;
+      case "/":
+        var q = $("#q");
+        if (q) { q.focus(); q.select(); } else { handled = go("[data-back]"); }
+        break;
+      case "?":
+        if (dialog) {
+          if (dialog.open) { dialog.close(); } else { dialog.showModal(); }
+        } else { handled = false; }
+        break;
+      default:
+        handled = false;
+    }
+    if (handled) { event.preventDefault(); }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setupDrafts(document);
+    updateSelection();
+  });
+})();
