@@ -164,8 +164,9 @@ def activity(
         if event.type not in ticket_events.EVENT_TYPES or number is None:
             entries.append(base)
             continue
-        payload = event.payload if isinstance(event.payload, dict) else {}
-        subject = subjects.get(number) or payload.get("subject") or ""
+        # Only tickets the reader may see are named (a restricted agent sees that something
+        # happened, not what it was about).
+        subject = subjects.get(number, "")
         before, after = _feed_words(event, names)
         visible = number in subjects and event.type != ticket_events.TICKET_DELETED
         entries.append(

@@ -19,7 +19,7 @@ from autocrm.accounts.access import (
 from autocrm.accounts.models import ADMIN_ROLES, Role
 from autocrm.core.actors import Actor
 from autocrm.core.selectors import audit_timeline
-from autocrm.workspace import timeline
+from autocrm.workspace import ticket_timeline, timeline
 from autocrm.workspace.forms import (
     ApiKeyForm,
     GeneralSettingsForm,
@@ -70,7 +70,9 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             ],
             "pending_invitations": selectors.invitation_list_pending(tenant=tenant).count(),
             "api_key_count": selectors.api_key_list(tenant=tenant).count() if is_admin else None,
-            "timeline": timeline.describe_all(events, labels),
+            "timeline": ticket_timeline.activity(
+                tenant=tenant, actor=_actor(request), events=events, user_labels=labels
+            ),
             "is_admin": is_admin,
             "security": selectors.account_security(user=signed_in_user(request)),
         },

@@ -1,0 +1,73 @@
+"""Ticket events in words: the ticket page's history and the dashboard's activity feed."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from autocrm.accounts.tests.factories import actor_of, member
+from autocrm.core.models import Tenant
+from autocrm.core.selectors import audit_timeline
+from autocrm.routing.models import Team
+from autocrm.tickets import services
+from autocrm.tickets.tests.factories import SYSTEM, ticket
+from autocrm.workspace import ticket_timeline
+
+pytestmark = pytest.mark.django_db
+
+
+def test_history_names_people_and_teams_not_ids(ctx: Tenant) -> None:
+    alex = member(ctx, "agent", email="alex@acme.test", name="Alex Agent")
+    team = Team.objects.create(tenant=ctx, name="Billing")
+    t = ticket(ctx, tags=["a"])
+    services.ticket_update(
+        tenant=ctx,
+        actor=actor_of(ctx, alex),
+        ticket_id=t.pk,
+        changes={"assignee_id": alex.pk, "team_id": team.pk, "tags": ["b"], "status": "on_hold"},
+    )
+    events = list(audit_timeline(tenant=ctx, subject_type="tickets.ticket", subject_id=t.pk))
+    [changed, created] = ticket_timeline.describe_ticket_events(ctx, events)
+    assert changed.actor == "Alex Agent"
+    assert "changed the assignee from nobody to alex@acme.test" in changed.text
+    assert "changed the team from none to Billing" in changed.text
+    assert "added the tags b; removed the tags a" in changed.text
+    assert "changed the status from new to on hold" in changed.text
+    assert created.text == "created the ticket (priority normal)"
+
+
+def test_the_dashboard_feed_speaks_human_and_links_tickets(client: Client, ctx: Tenant) -> None:
+    alex = member(ctx, "agent", email="alex@acme.test", name="Alex")
+    t = ticket(ctx, subject="Printer on fire")
+    services.ticket_message_add(
+        tenant=ctx, actor=actor_of(ctx, alex), ticket_id=t.pk, body="On my way", public=True
+    )
+    services.ticket_message_add(
+        tenant=ctx, actor=actor_of(ctx, alex), ticket_id=t.pk, body="fyi", public=False
+    )
+    services.ticket_update(tenant=ctx, actor=SYSTEM, ticket_id=t.pk, changes={"priority": "high"})
+    client.force_login(alex)
+    html = client.get("/acme/").content.decode()
+    link = f'<a href="/acme/agent/tickets/{t.number}/">#{t.number} “Printer on fire”</a>'
+    assert f"<strong>Alex</strong> replied to {link}" in html
+    assert f"<strong>Alex</strong> added an internal note to {link}" in html
+    assert f"changed the priority of {link} from normal to high" in html
+    assert f"<strong>System</strong> created {link}" in html
+
+
+def test_the_feed_does_not_link_or_name_tickets_the_reader_cannot_see(ctx: Tenant) -> None:
+    ctx.settings = {**ctx.settings, "restrict_agents_to_own_teams": True}
+    ctx.save()
+    team = Team.objects.create(tenant=ctx, name="Secret")
+    hidden = ticket(ctx, subject="Layoffs", team_id=team.pk)
+    services.ticket_update(
+        tenant=ctx, actor=SYSTEM, ticket_id=hidden.pk, changes={"priority": "high"}
+    )
+    agent = actor_of(ctx, member(ctx, "agent"))
+    events = list(audit_timeline(tenant=ctx)[:5])
+    entries = ticket_timeline.activity(tenant=ctx, actor=agent, events=events, user_labels={})
+    assert [e.target for e in entries if e.type.startswith("ticket.")] == [
+        f"#{hidden.number}",
+        f"#{hidden.number}",
+    ]
+    assert all(e.url == "" for e in entries)
