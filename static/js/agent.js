@@ -121,7 +121,10 @@
 
   function markKind(form) {
     var kind = form.querySelector("input[name=kind]:checked");
-    form.classList.toggle("is-note", !!(kind && kind.value === "note"));
+    var note = !!(kind && kind.value === "note");
+    form.classList.toggle("is-note", note);
+    var send = form.querySelector("[data-composer-send]");
+    if (send) { send.textContent = note ? "Add note" : "Send reply"; }
   }
 
   function compose(kind) {

@@ -169,7 +169,7 @@ def test_ticket_reply_note_macro_and_draft(page: Page) -> None:
 
     page.get_by_label("Submit as").select_option(label="Pending")
     screenshot(page, "agent-composer-desktop")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_text("Reply sent.")).to_be_visible()
     expect(
         page.get_by_role("article", name=re.compile("^Public message from Alex"))
@@ -185,7 +185,7 @@ def test_ticket_reply_note_macro_and_draft(page: Page) -> None:
     expect(page.get_by_role("radio", name="Internal note")).to_be_checked()
     composer.fill("Facilities confirmed <script>alert(1)</script> it is safe.")
     screenshot(page, "agent-composer-note-desktop")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Add note").click()
     expect(page.get_by_text("Internal note added.")).to_be_visible()
     notes = page.get_by_role("article", name=re.compile("^Internal note from Alex"))
     expect(notes).to_have_count(2)
