@@ -120,6 +120,10 @@ def event_append(
     row names the actor's user (if any) and its audit label."""
     if not connection.in_atomic_block:
         raise RuntimeError("event_append must run inside the service's transaction")
+    if type not in _event_types:
+        # Webhook subscriptions are validated against the registry: an unregistered type
+        # could never be subscribed to by name.
+        raise ValueError(f"Unregistered event type {type!r}: add it to its app's EVENT_TYPES")
     subject_type, subject_id = _subject_of(subject)
     event = Event(
         tenant=tenant,

@@ -67,7 +67,7 @@ def seed_accounts(tenant: Tenant, marker: str) -> None:
     with tenant_context(tenant):
         event_append(
             tenant=tenant,
-            type="test.seeded",
+            type="ticket.updated",
             subject=("test", marker),
             actor=actor_of(tenant, agent),
             payload={"marker": marker},

@@ -23,6 +23,11 @@ from autocrm.testing.worker import clear_jobs, make_jobs_due, run_worker_until_i
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 
+# The types these tests append (a real app registers its own in AppConfig.ready()).
+events.event_types_register(
+    ["test.happened", "test.other", "test.parent", "test.child", "test.child_rolled_back"]
+)
+
 
 class Boom(Exception):
     pass
@@ -271,3 +276,10 @@ def test_every_apps_event_types_are_registered_and_malformed_ones_refused() -> N
         with pytest.raises(ValueError, match="event types"):
             events.event_types_register([bad])
     assert events.event_types_registered() == registered
+
+
+def test_an_unregistered_event_type_is_refused(tenant: Tenant, calls: Calls) -> None:
+    with tenant_context(tenant), pytest.raises(ValueError, match="Unregistered event type"):
+        event_append(tenant=tenant, type="test.unheard_of", subject=("test.thing", 1), actor=SYSTEM)
+    with tenant_context(tenant):
+        assert not Event.objects.exists()

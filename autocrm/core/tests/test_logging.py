@@ -129,7 +129,9 @@ def test_job_lines_carry_job_id_task_and_tenant(
     try:
         tenant = Tenant.objects.create(slug="acme", name="Acme")
         with tenant_context(tenant):
-            event = event_append(tenant=tenant, type="test.logged", subject=("t", 1), actor=SYSTEM)
+            event = event_append(
+                tenant=tenant, type="tenant.settings_updated", subject=("t", 1), actor=SYSTEM
+            )
         run_worker_until_idle(["events"])
     finally:
         clear_jobs()

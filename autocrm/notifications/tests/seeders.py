@@ -20,7 +20,7 @@ def seed_webhooks(tenant: Tenant, marker: str) -> None:
     with tenant_context(tenant):
         event = event_append(
             tenant=tenant,
-            type="test.webhook_seeded",
+            type="ticket.updated",
             subject=("test", marker),
             actor=SYSTEM,
             payload={"marker": marker},
