@@ -205,7 +205,9 @@ def outbound_build(*, tenant: Tenant, outbound: OutboundEmail) -> EmailMultiAlte
     return mail
 
 
-def _claim(tenant: Tenant, outbound_id: int) -> OutboundEmail | None:
+def _claim(tenant: Tenant, outbound_id: int) -> tuple[OutboundEmail, EmailMultiAlternatives] | None:
+    """Take the row (queued or deferred -> sending) and build its mail from the ticket, in
+    one tenant transaction that commits before any SMTP traffic."""
     with tenant_context(tenant):
         outbound = (
             OutboundEmail.objects.select_for_update()
@@ -213,13 +215,16 @@ def _claim(tenant: Tenant, outbound_id: int) -> OutboundEmail | None:
             .filter(tenant=tenant, pk=outbound_id)
             .first()
         )
-        if outbound is None or outbound.state not in {DeliveryState.QUEUED, DeliveryState.DEFERRED}:
+        if outbound is None or outbound.state not in {
+            DeliveryState.QUEUED,
+            DeliveryState.DEFERRED,
+        }:
             return None
         outbound.state = DeliveryState.SENDING
         outbound.attempts += 1
         outbound.claimed_at = timezone.now()
         outbound.save(update_fields=["state", "attempts", "claimed_at"])
-    return outbound
+        return outbound, outbound_build(tenant=tenant, outbound=outbound)
 
 
 def _transient(exc: Exception) -> bool:
@@ -237,14 +242,13 @@ def _transient(exc: Exception) -> bool:
 def outbound_send(*, tenant: Tenant, actor: Actor, outbound_id: int) -> str | None:
     """One send attempt (the job's body). Returns the state it left, None when it did
     nothing (another attempt has the row, or it is done)."""
-    outbound = _claim(tenant, outbound_id)
-    if outbound is None:
+    claimed = _claim(tenant, outbound_id)
+    if claimed is None:
         return None
+    outbound, mail = claimed
     error = ""
     try:
-        mail = outbound_build(tenant=tenant, outbound=outbound)
-        connection = get_connection(fail_silently=False, timeout=SEND_TIMEOUT)
-        mail.connection = connection
+        mail.connection = get_connection(fail_silently=False, timeout=SEND_TIMEOUT)
         mail.send(fail_silently=False)
         state = DeliveryState.SENT
     except BadHeaderError as exc:
