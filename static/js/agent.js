@@ -138,6 +138,18 @@
     return true;
   }
 
+  // a / e on a ticket: change one property and save the panel (same stale-form check).
+  function saveProperty(name, value) {
+    var form = $("form[data-properties]");
+    var field = form && form.elements[name];
+    if (!field || field.disabled) { return false; }
+    if (value === "me") { value = form.getAttribute("data-me"); }
+    if (!field.querySelector("option[value='" + value + "']")) { return false; }
+    field.value = value;
+    form.requestSubmit();
+    return true;
+  }
+
   // --- after an htmx swap ---------------------------------------------------------------
 
   var lastCurrentNumber = null;
@@ -222,6 +234,12 @@
         break;
       case "n":
         handled = compose("note");
+        break;
+      case "a":
+        handled = saveProperty("assignee", "me");
+        break;
+      case "e":
+        handled = saveProperty("status", "solved");
         break;
       case "u":
         handled = go("[data-back]");

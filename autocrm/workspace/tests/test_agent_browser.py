@@ -142,7 +142,15 @@ def test_queue_filter_bulk_assign_and_keyboard(page: Page) -> None:
     expect(page).to_have_url(re.compile(rf"/acme/agent/tickets/{third}/$"))
     # On a ticket, j goes to the next ticket of the queue; u back to the queue, which is
     # the view the agent had open.
+    page.keyboard.press("a")  # assign to me, saved at once
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(page.get_by_label("Assignee")).to_have_value(str(agent.pk))
+    page.keyboard.press("e")  # solve
+    expect(page.locator(".ticket-title .status")).to_have_text("Solved")
     number = page.locator(".ticket-page").get_attribute("data-ticket")
+    with tenant_context(tenant):
+        solved = Ticket.objects.get(number=int(number or 0))
+    assert (solved.assignee_id, solved.status) == (agent.pk, "solved")
     page.keyboard.press("j")
     expect(page.locator(".ticket-page")).not_to_have_attribute("data-ticket", number or "")
     page.keyboard.press("u")
@@ -215,3 +223,19 @@ def test_ticket_reply_note_macro_and_draft(page: Page) -> None:
         printer.refresh_from_db()
     assert printer.priority_name == "high" and printer.tags == ["moved"]
     screenshot(page, "agent-ticket-after-desktop")
+
+
+def test_queue_and_ticket_fit_a_tablet(browser: Any, live_server: Any) -> None:
+    from autocrm.testing.browser import new_page
+
+    _tenant, _agent, made = _seed()
+    tablet = {"width": 820, "height": 1180}
+    page = new_page(browser, live_server.url, tablet)
+    _open_queue(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= tablet["width"]
+    screenshot(page, "agent-queue-tablet")
+    page.goto(f"/acme/agent/tickets/{made[TICKETS[1][0]].number}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(TICKETS[1][0])
+    assert page.evaluate("document.documentElement.scrollWidth") <= tablet["width"]
+    screenshot(page, "agent-ticket-tablet")
+    page.context.close()

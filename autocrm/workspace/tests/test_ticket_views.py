@@ -242,3 +242,19 @@ def test_the_ticket_page_statement_count_does_not_grow_with_messages(
         )
     assert statements() == few
     assert few <= 25, few
+
+
+def test_a_closed_ticket_is_read_only_on_the_page_too(
+    client: Client, ctx: Tenant, agent: Any
+) -> None:
+    t = ticket(ctx, status="solved")
+    services.ticket_update(tenant=ctx, actor=SYSTEM, ticket_id=t.pk, changes={"status": "closed"})
+    client.force_login(agent)
+    page = client.get(f"/acme/agent/tickets/{t.number}/").content.decode()
+    assert "it is read-only" in page and 'id="composer"' not in page
+    refused = client.post(
+        f"/acme/agent/tickets/{t.number}/reply/", {"kind": "public", "body": "hi"}, headers=HTMX
+    )
+    assert refused.status_code == 409
+    assert "is closed and read-only" in refused.content.decode()
+    assert Message.objects.filter(ticket=t).count() == 1
