@@ -55,7 +55,8 @@ test: lint typecheck migrations-check pytest
 # The deep profile of the generated-input API tests (make test runs FUZZ_EXAMPLES=6).
 FUZZ_EXAMPLES ?= 150
 fuzz: install
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest autocrm/core/tests/test_api_fuzz.py -n auto --dist load -q
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -n auto --dist load -q \
+	  autocrm/core/tests/test_api_fuzz_key.py autocrm/core/tests/test_api_fuzz_session.py
 
 # The bench data lives on make run's embedded server (var/pg): stopped at the end (even on
 # Ctrl-C) unless it was already running, e.g. under a make run in another terminal.

@@ -34,8 +34,15 @@ def _clean_address(field: str, value: str) -> str:
     return value
 
 
+# Fields a patch may leave out but not set to null (default_team_id may be null: no team).
+_NOT_NULL = ("name", "address", "aliases", "signature", "inbound_enabled", "create_contacts")
+
+
 def _clean(tenant: Tenant, values: dict[str, Any]) -> dict[str, Any]:
     clean = dict(values)
+    nulls = [name for name in _NOT_NULL if name in clean and clean[name] is None]
+    if nulls:
+        raise ValidationError({name: "Cannot be null; leave it out to keep it." for name in nulls})
     if "name" in clean:
         clean["name"] = clean["name"].strip()
         if not clean["name"]:

@@ -213,3 +213,12 @@ def test_a_constraint_the_request_breaks_is_a_4xx_and_rolls_back(rf: Any) -> Non
         assert transaction.get_rollback()
     assert response.status_code == 422
     assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("field", ["name", "aliases", "inbound_enabled"])
+def test_null_for_a_field_a_patch_may_only_leave_out_is_a_422(api: Api, field: str) -> None:
+    """Found by the generated-input tests: ``"aliases": null`` was a 500."""
+    created = api.call("post", "/inboxes", {"name": "Help", "address": "help@acme.test"})
+    assert created.status_code == 201, created.content
+    response = api.call("patch", f"/inboxes/{created.json()['id']}", {field: None})
+    assert_problem(response, 422, f"body.{field}")

@@ -1,4 +1,6 @@
-"""Generated input against every operation of the API document (schemathesis + Hypothesis).
+"""Generated input against every operation of the API document (schemathesis + Hypothesis),
+shared by test_api_fuzz_key.py and test_api_fuzz_session.py (two files, so the parallel
+test run gives each caller its own worker).
 
 Each operation of ``/api/v1/openapi.json`` is called in-process through Django's WSGI handler,
 with the real middleware and database, as an admin API key and as a signed-in admin session
@@ -19,14 +21,14 @@ import functools
 import json
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils.crypto import get_random_string
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -43,10 +45,12 @@ from autocrm.core.problems import PROBLEM_CONTENT_TYPE
 from autocrm.core.ratelimit import rate_limit_reset
 from autocrm.core.tests.test_cross_tenant import Seeded, seed, tenant_ids
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 MODES = {"valid": GenerationMode.POSITIVE, "invalid": GenerationMode.NEGATIVE}
+
+
+# Raw e-mail bodies (POST /inboxes/{id}/raw) are sent as the bytes generated for them.
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
 
 
 @functools.cache
@@ -89,32 +93,6 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _no_rate_limit(settings: Any) -> None:
-    settings.API_RATE_LIMIT_PER_MINUTE = 10**9
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    rate_limit_reset()
-
-
-@pytest.fixture
-def app() -> Iterator[Callable[..., Any]]:
-    """Django's WSGI handler on the test's connection: like django.test.Client, the
-    request signals must not close the connection that holds the test's transaction.
-    The client address is set as a TCP server sets it (the test transport leaves it out)."""
-    handler = WSGIHandler()
-
-    def served(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        return handler({**environ, "REMOTE_ADDR": "192.0.2.10"}, start_response)
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield served
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-
-
 def _caller(kind: str, seeded: Seeded) -> tuple[dict[str, str], dict[str, str]]:
     """Headers and cookies of an admin API key, or of an admin's signed-in browser."""
     if kind == "key":
@@ -126,16 +104,42 @@ def _caller(kind: str, seeded: Seeded) -> tuple[dict[str, str], dict[str, str]]:
     return {"X-CSRFToken": csrf, "X-Tenant": seeded.tenant.slug}, cookies
 
 
-@pytest.mark.parametrize("caller", ["key", "session"])
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("operation", operations(), ids=lambda op: op.label)
-def test_generated_requests_get_documented_answers(
-    tenant_a: Tenant, app: Callable[..., Any], operation: Any, mode: str, caller: str
-) -> None:
-    seeded = seed(tenant_a)
+@contextmanager
+def _served() -> Iterator[Callable[..., Any]]:
+    """Django's WSGI handler on the test's connection: like django.test.Client, the
+    request signals must not close the connection that holds the test's transaction.
+    The client address is set as a TCP server sets it (the test transport leaves it out).
+    No rate limit: thousands of requests of one caller are the point here."""
+    handler = WSGIHandler()
+
+    def served(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return handler({**environ, "REMOTE_ADDR": "192.0.2.10"}, start_response)
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        with override_settings(API_RATE_LIMIT_PER_MINUTE=10**9):
+            rate_limit_reset()
+            yield served
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def run_generated(tenant: Tenant, operation: Any, mode: str, caller: str) -> None:
+    """Hypothesis examples of ``operation`` in ``mode`` ("valid"/"invalid"), sent as
+    ``caller`` ("key"/"session") against seeded rows of ``tenant``, all checked."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        seeded = seed(tenant)
+    with _served() as app:
+        _run(seeded, app, operation, mode, caller)
+
+
+def _run(seeded: Seeded, app: Callable[..., Any], operation: Any, mode: str, caller: str) -> None:
+    tenant = seeded.tenant
     headers, cookies = _caller(caller, seeded)
     names = [parameter.name for parameter in operation.path_parameters]
-    real = {name: tenant_ids(tenant_a, name) for name in names}
+    real = {name: tenant_ids(tenant, name) for name in names}
 
     @settings(
         max_examples=EXAMPLES,
