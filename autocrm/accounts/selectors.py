@@ -37,7 +37,7 @@ _TENANT_FIELDS = Tenant._meta.concrete_fields
 # The key and its tenant in one statement, prepared once per connection (autocrm.core.sql):
 # it runs before every API request.
 _API_KEY_LOOKUP = (
-    f"SELECT {', '.join(f'k.{c}' for c in API_KEY_COLUMNS)}, "
+    f"SELECT {', '.join(f'k.{c}' for c in API_KEY_COLUMNS)}, "  # noqa: S608 — column and table names from constants and model metadata
     f"{', '.join(f't.{f.column}' for f in _TENANT_FIELDS)} "
     f"FROM autocrm_api_key_lookup(%(prefix)s::text) k JOIN {Tenant._meta.db_table} t "
     "ON t.id = k.tenant_id"
@@ -77,7 +77,7 @@ _MEMBERSHIP_COLUMNS = ("id", "tenant_id", "user_id", "role", "created_at")
 # Prepared once per connection (autocrm.core.sql): it runs before every API request signed
 # in with a browser session, as the API key lookup does for keys.
 _SESSION_MEMBERSHIP_LOOKUP = (
-    f"SELECT {', '.join(f'm.{c}' for c in _MEMBERSHIP_COLUMNS)}, "
+    f"SELECT {', '.join(f'm.{c}' for c in _MEMBERSHIP_COLUMNS)}, "  # noqa: S608 — column and table names from constants and model metadata
     f"{', '.join(f't.{f.column}' for f in _TENANT_FIELDS)}, count(*) OVER () "
     "FROM autocrm_session_membership(%(user_id)s::bigint, %(slug)s::text) m "
     f"JOIN {Tenant._meta.db_table} t ON t.id = m.tenant_id"

@@ -360,7 +360,7 @@ def _attach_highlights(
     )
     public_only = "" if access.can_see_internal(actor) else "AND m.public "
     sql = (
-        "SELECT t.id, ts_headline(%s::regconfig, t.subject, q, 'HighlightAll=true, "
+        "SELECT t.id, ts_headline(%s::regconfig, t.subject, q, 'HighlightAll=true, "  # noqa: S608 — the only f-part is a constant condition; values are parameters
         "StartSel=<mark>, StopSel=</mark>'), ("
         "  SELECT ts_headline(%s::regconfig, m.body_text, q, %s) FROM tickets_message m "
         f"  WHERE m.ticket_id = t.id AND m.tenant_id = t.tenant_id {public_only}"

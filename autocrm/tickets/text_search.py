@@ -169,13 +169,13 @@ def text_page(
         )
         match = match_sql(tenant, filters, "w", typo)
         cursor.execute(
-            f"SELECT w.id FROM ({window_sql}) w WHERE {match.sql} ORDER BY {order} LIMIT %s",
+            f"SELECT w.id FROM ({window_sql}) w WHERE {match.sql} ORDER BY {order} LIMIT %s",  # noqa: S608 — Django-compiled SQL, constant match SQL, ORDER BY from SORT_KEYS
             [*window_params, *match.params, take],
         )
         ids = [row[0] for row in cursor.fetchall()]
         if len(ids) == take:
             return ids
-        cursor.execute(f"SELECT count(*) FROM ({window_sql}) w", window_params)
+        cursor.execute(f"SELECT count(*) FROM ({window_sql}) w", window_params)  # noqa: S608 — Django-compiled SQL (its values are parameters)
         if cursor.fetchone()[0] < SEARCH_WINDOW:
             return ids  # the window held every candidate row
         if not index_read:
@@ -198,7 +198,7 @@ def _from_index(
         "set_config('enable_indexscan', 'off', true)"
     )
     cursor.execute(
-        f"WITH m AS MATERIALIZED ({every_sql} LIMIT %s) "
+        f"WITH m AS MATERIALIZED ({every_sql} LIMIT %s) "  # noqa: S608 — Django-compiled SQL and ORDER BY from SORT_KEYS
         f"SELECT id, (SELECT count(*) FROM m) FROM m ORDER BY {order} LIMIT %s",
         [*every_params, MATCH_CAP + 1, take],
     )
