@@ -64,7 +64,7 @@ def users_list(
 ) -> dict[str, Any]:
     who = require(request, "read")
     page = keyset_page(
-        selectors.membership_list(tenant=who.tenant),
+        selectors.membership_list(tenant=who.tenant, actor=who.actor),
         ordering=("user__email", "id"),
         cursor=cursor,
         limit=limit,
@@ -84,7 +84,7 @@ def invitations_list(
 ) -> dict[str, Any]:
     who = require(request, "admin")
     page = keyset_page(
-        selectors.invitation_list_pending(tenant=who.tenant),
+        selectors.invitation_list_pending(tenant=who.tenant, actor=who.actor),
         ordering=("-created_at", "-id"),
         cursor=cursor,
         limit=limit,
@@ -120,7 +120,9 @@ def invitations_create(request: HttpRequest, payload: InvitationIn) -> Any:
 )
 def invitations_revoke(request: HttpRequest, invitation_id: int) -> None:
     who = require(request, "admin")
-    invitation = selectors.invitation_get_pending(tenant=who.tenant, invitation_id=invitation_id)
+    invitation = selectors.invitation_get_pending(
+        tenant=who.tenant, actor=who.actor, invitation_id=invitation_id
+    )
     if invitation is None:
         raise NotFound("No open invitation with this id.", type_="not-found")
     services.invitation_revoke(tenant=who.tenant, actor=who.actor, invitation=invitation)
@@ -178,7 +180,7 @@ def api_keys_list(
 ) -> dict[str, Any]:
     who = require(request, "admin")
     page = keyset_page(
-        selectors.api_key_list(tenant=who.tenant, include_revoked=True),
+        selectors.api_key_list(tenant=who.tenant, actor=who.actor, include_revoked=True),
         ordering=("-created_at", "-id"),
         cursor=cursor,
         limit=limit,
@@ -217,7 +219,7 @@ def api_keys_create(request: HttpRequest, payload: ApiKeyIn) -> Any:
 )
 def api_keys_revoke(request: HttpRequest, api_key_id: int) -> None:
     who = require(request, "admin")
-    key = selectors.api_key_get(tenant=who.tenant, api_key_id=api_key_id)
+    key = selectors.api_key_get(tenant=who.tenant, actor=who.actor, api_key_id=api_key_id)
     if key is None:
         raise NotFound("No API key with this id.", type_="not-found")
     services.api_key_revoke(tenant=who.tenant, actor=who.actor, api_key=key)

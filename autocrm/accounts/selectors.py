@@ -1,16 +1,23 @@
-"""Reads for accounts: memberships, API key authentication, tenant users."""
+"""Reads for accounts: memberships, API key authentication, tenant users.
+
+The tenant's lists (members, invitations, API keys) take the :class:`Actor` reading them
+and refuse who may not (staff see members and invitations; only admins see API keys). The
+lookups that find the caller in the first place (API key, session membership) come before
+any actor exists and take none."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from autocrm.accounts.models import ApiKey, Membership
 from autocrm.core import sql
+from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 
 API_KEY_PREFIX = "acrm_"
@@ -122,8 +129,19 @@ from dataclasses import dataclass  # noqa: E402
 from autocrm.accounts.models import Invitation, Role, User  # noqa: E402
 
 
-def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
+def _require_staff(tenant: Tenant, actor: Actor) -> None:
+    if not (actor.is_staff and actor.acts_in(tenant.pk)):
+        raise PermissionDenied("Only staff members of this workspace can see its members.")
+
+
+def _require_admin(tenant: Tenant, actor: Actor) -> None:
+    if not (actor.is_admin and actor.acts_in(tenant.pk)):
+        raise PermissionDenied("Only owners and admins can see API keys.")
+
+
+def membership_list(*, tenant: Tenant, actor: Actor) -> QuerySet[Membership]:
     """The tenant's members with their users, owners and admins first, then by name."""
+    _require_staff(tenant, actor)
     from django.db.models import Case, IntegerField, Value, When
 
     rank = Case(
@@ -138,12 +156,14 @@ def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
     )
 
 
-def membership_get_by_id(*, tenant: Tenant, membership_id: int) -> Membership | None:
+def membership_get_by_id(*, tenant: Tenant, actor: Actor, membership_id: int) -> Membership | None:
+    _require_staff(tenant, actor)
     return Membership.objects.filter(tenant=tenant, pk=membership_id).select_related("user").first()
 
 
-def membership_role_counts(*, tenant: Tenant) -> dict[str, int]:
+def membership_role_counts(*, tenant: Tenant, actor: Actor) -> dict[str, int]:
     """How many members hold each role (roles nobody holds are absent)."""
+    _require_staff(tenant, actor)
     from django.db.models import Count
 
     rows = (
@@ -152,8 +172,9 @@ def membership_role_counts(*, tenant: Tenant) -> dict[str, int]:
     return {row["role"]: row["n"] for row in rows}
 
 
-def invitation_list_pending(*, tenant: Tenant) -> QuerySet[Invitation]:
+def invitation_list_pending(*, tenant: Tenant, actor: Actor) -> QuerySet[Invitation]:
     """Invitations not yet accepted, revoked or expired, newest first."""
+    _require_staff(tenant, actor)
     return (
         Invitation.objects.filter(
             tenant=tenant,
@@ -166,19 +187,25 @@ def invitation_list_pending(*, tenant: Tenant) -> QuerySet[Invitation]:
     )
 
 
-def invitation_get_pending(*, tenant: Tenant, invitation_id: int) -> Invitation | None:
-    return invitation_list_pending(tenant=tenant).filter(pk=invitation_id).first()
+def invitation_get_pending(
+    *, tenant: Tenant, actor: Actor, invitation_id: int
+) -> Invitation | None:
+    return invitation_list_pending(tenant=tenant, actor=actor).filter(pk=invitation_id).first()
 
 
-def api_key_list(*, tenant: Tenant, include_revoked: bool = False) -> QuerySet[ApiKey]:
+def api_key_list(
+    *, tenant: Tenant, actor: Actor, include_revoked: bool = False
+) -> QuerySet[ApiKey]:
     """The tenant's API keys (active ones unless ``include_revoked``), newest first."""
+    _require_admin(tenant, actor)
     keys = ApiKey.objects.filter(tenant=tenant).select_related("created_by")
     if not include_revoked:
         keys = keys.filter(revoked_at__isnull=True)
     return keys.order_by("-created_at")
 
 
-def api_key_get(*, tenant: Tenant, api_key_id: int) -> ApiKey | None:
+def api_key_get(*, tenant: Tenant, actor: Actor, api_key_id: int) -> ApiKey | None:
+    _require_admin(tenant, actor)
     return ApiKey.objects.filter(tenant=tenant, pk=api_key_id).first()
 
 

@@ -28,6 +28,6 @@ def assignable_agents(request: TenantRequest) -> list[tuple[int, str]]:
     """(user id, name) of the members tickets can be assigned to, in one query."""
     return [
         (m.user_id, m.user.display_name)
-        for m in account_selectors.membership_list(tenant=request.tenant)
+        for m in account_selectors.membership_list(tenant=request.tenant, actor=actor_for(request))
         if m.role in ASSIGNABLE_ROLES
     ]

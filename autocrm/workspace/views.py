@@ -53,7 +53,7 @@ def dashboard(request: TenantRequest) -> HttpResponse:
     if not request.membership.is_staff_role:
         return redirect("portal:home", tenant_slug=request.tenant.slug)
     tenant = request.tenant
-    role_counts = selectors.membership_role_counts(tenant=tenant)
+    role_counts = selectors.membership_role_counts(tenant=tenant, actor=_actor(request))
     events = list(audit_timeline(tenant=tenant)[:TIMELINE_LENGTH])
     labels = selectors.user_labels(tenant=tenant, user_ids=timeline.payload_user_ids(events))
     is_admin = request.membership.role in ADMIN_ROLES
@@ -68,8 +68,14 @@ def dashboard(request: TenantRequest) -> HttpResponse:
                 for value, label in Role.choices
                 if value in role_counts and value != Role.CUSTOMER
             ],
-            "pending_invitations": selectors.invitation_list_pending(tenant=tenant).count(),
-            "api_key_count": selectors.api_key_list(tenant=tenant).count() if is_admin else None,
+            "pending_invitations": selectors.invitation_list_pending(
+                tenant=tenant, actor=_actor(request)
+            ).count(),
+            "api_key_count": (
+                selectors.api_key_list(tenant=tenant, actor=_actor(request)).count()
+                if is_admin
+                else None
+            ),
             "timeline": ticket_timeline.activity(
                 tenant=tenant, actor=_actor(request), events=events, user_labels=labels
             ),
@@ -113,7 +119,7 @@ def settings_general(request: TenantRequest) -> HttpResponse:
 
 
 def _members_page(request: TenantRequest, *, status: int = 200, error: str = "") -> HttpResponse:
-    members = selectors.membership_list(tenant=request.tenant)
+    members = selectors.membership_list(tenant=request.tenant, actor=_actor(request))
     # Only owners grant or remove ownership (the services enforce it; the page just does not
     # offer what would be refused).
     can_manage_owners = request.membership.role == Role.OWNER
@@ -142,7 +148,9 @@ def settings_members(request: TenantRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def member_change_role(request: TenantRequest, membership_id: int) -> HttpResponse:
-    membership = selectors.membership_get_by_id(tenant=request.tenant, membership_id=membership_id)
+    membership = selectors.membership_get_by_id(
+        tenant=request.tenant, actor=_actor(request), membership_id=membership_id
+    )
     if membership is None:
         raise Http404("No such member.")
     form = MembershipRoleForm(request.POST)
@@ -170,7 +178,9 @@ def member_change_role(request: TenantRequest, membership_id: int) -> HttpRespon
 @admin_required
 @require_POST
 def member_remove(request: TenantRequest, membership_id: int) -> HttpResponse:
-    membership = selectors.membership_get_by_id(tenant=request.tenant, membership_id=membership_id)
+    membership = selectors.membership_get_by_id(
+        tenant=request.tenant, actor=_actor(request), membership_id=membership_id
+    )
     if membership is None:
         raise Http404("No such member.")
     try:
@@ -208,7 +218,9 @@ def settings_invitations(request: TenantRequest) -> HttpResponse:
         "workspace/settings/invitations.html",
         {
             "form": form,
-            "invitations": selectors.invitation_list_pending(tenant=request.tenant),
+            "invitations": selectors.invitation_list_pending(
+                tenant=request.tenant, actor=_actor(request)
+            ),
         },
         status=400 if form.errors else 200,
     )
@@ -218,7 +230,7 @@ def settings_invitations(request: TenantRequest) -> HttpResponse:
 @require_POST
 def invitation_revoke(request: TenantRequest, invitation_id: int) -> HttpResponse:
     invitation = selectors.invitation_get_pending(
-        tenant=request.tenant, invitation_id=invitation_id
+        tenant=request.tenant, actor=_actor(request), invitation_id=invitation_id
     )
     if invitation is None:
         raise Http404("No such pending invitation.")
@@ -259,7 +271,7 @@ def settings_api_keys(request: TenantRequest) -> HttpResponse:
         "workspace/settings/api_keys.html",
         {
             "form": form,
-            "api_keys": selectors.api_key_list(tenant=request.tenant),
+            "api_keys": selectors.api_key_list(tenant=request.tenant, actor=_actor(request)),
             "new_key": new_key,
         },
         status=400 if form.errors else 200,
@@ -269,7 +281,9 @@ def settings_api_keys(request: TenantRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def api_key_revoke(request: TenantRequest, api_key_id: int) -> HttpResponse:
-    api_key = selectors.api_key_get(tenant=request.tenant, api_key_id=api_key_id)
+    api_key = selectors.api_key_get(
+        tenant=request.tenant, actor=_actor(request), api_key_id=api_key_id
+    )
     if api_key is None:
         raise Http404("No such API key.")
     services.api_key_revoke(tenant=request.tenant, actor=_actor(request), api_key=api_key)

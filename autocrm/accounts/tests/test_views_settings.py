@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import pytest
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from autocrm.accounts import selectors
@@ -126,7 +127,7 @@ def test_invite_list_and_revoke(
     assert "Invitation sent to new@example.test." in page
     assert "new@example.test" in page and "Light agent" in page
     with tenant_context(tenant_a):
-        pending = selectors.invitation_list_pending(tenant=tenant_a).get()
+        pending = selectors.invitation_list_pending(tenant=tenant_a, actor=SYSTEM).get()
     response = admin_client.post(f"/acme/settings/invitations/{pending.pk}/revoke/")
     assert response.status_code == 302
     with tenant_context(tenant_a):
@@ -238,8 +239,28 @@ def test_membership_counts_are_per_tenant(tenant_a: Tenant, tenant_b: Tenant) ->
     member(tenant_b, "agent")
     member(tenant_b, "agent")
     with tenant_context(tenant_a):
-        assert selectors.membership_role_counts(tenant=tenant_a) == {"agent": 1}
+        assert selectors.membership_role_counts(tenant=tenant_a, actor=SYSTEM) == {"agent": 1}
         assert Membership.objects.count() == 1
+
+
+def test_the_lists_refuse_whoever_may_not_read_them(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    customer = actor_of(tenant_a, member(tenant_a, "customer"))
+    agent = actor_of(tenant_a, member(tenant_a, "agent"))
+    admin_elsewhere = actor_of(tenant_b, member(tenant_b, "admin"))
+    with tenant_context(tenant_a):
+        for actor in (customer, admin_elsewhere):
+            for read in (
+                selectors.membership_list,
+                selectors.invitation_list_pending,
+                selectors.membership_role_counts,
+            ):
+                with pytest.raises(PermissionDenied):
+                    read(tenant=tenant_a, actor=actor)
+        assert selectors.membership_list(tenant=tenant_a, actor=agent).count() == 2
+        with pytest.raises(PermissionDenied, match="API keys"):
+            selectors.api_key_list(tenant=tenant_a, actor=agent)
+        with pytest.raises(PermissionDenied, match="API keys"):
+            selectors.api_key_get(tenant=tenant_a, actor=agent, api_key_id=1)
 
 
 def test_tenant_settings_update_validates_and_checks_the_role(tenant_a: Tenant) -> None:
