@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, cast
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
@@ -85,6 +86,7 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
             initial={"kind": "note" if actor.role == "light_agent" else "public"}
         ),
         "macros": list(selectors.macro_list(tenant=tenant, actor=actor)),
+        "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES,
     }
     context.update(extra)
     return context

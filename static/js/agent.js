@@ -150,6 +150,57 @@
     return true;
   }
 
+  // --- files: a clear message before a too-large upload is sent -------------------------
+
+  function megabytes(bytes) { return (bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, "") + " MB"; }
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[type=file][data-max-bytes]")) { return; }
+    var max = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var error = input.parentNode.querySelector("[data-file-error]");
+    var message = "";
+    Array.prototype.forEach.call(input.files, function (file) {
+      if (!message && file.size > max) {
+        message = "“" + file.name + "” is " + megabytes(file.size) + "; a file can be at most " + megabytes(max) + ".";
+      }
+    });
+    if (message) { input.value = ""; }
+    if (error) { error.textContent = message; }
+  });
+
+  // --- the server did not answer: say so, keep what was typed -----------------------------
+
+  function banner(text) {
+    var node = $("#connection-banner");
+    if (!node) {
+      node = document.createElement("div");
+      node.id = "connection-banner";
+      node.className = "alert alert-error connection-banner";
+      node.setAttribute("role", "alert");
+      document.body.appendChild(node);
+    }
+    node.textContent = text;
+    node.hidden = false;
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 413) {
+      event.detail.shouldSwap = false;
+      banner("That was too large to send: attach fewer or smaller files.");
+    } else if (status >= 500) {
+      banner("Something went wrong on the server; nothing was lost here. Try again.");
+    } else {
+      var node = $("#connection-banner");
+      if (node) { node.hidden = true; }
+    }
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    banner("No connection to the server. Your draft is kept; try again when you are back online.");
+  });
+
   // --- after an htmx swap ---------------------------------------------------------------
 
   var lastCurrentNumber = null;

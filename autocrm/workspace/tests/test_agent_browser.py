@@ -157,7 +157,8 @@ def test_queue_filter_bulk_assign_and_keyboard(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("All unsolved")
 
 
-def test_ticket_reply_note_macro_and_draft(page: Page) -> None:
+def test_ticket_reply_note_macro_and_draft(page: Page, settings: Any) -> None:
+    settings.ATTACHMENT_MAX_BYTES = 1024 * 1024
     tenant, _agent, made = _seed()
     printer = made[TICKETS[0][0]]
     _open_queue(page)
@@ -175,6 +176,14 @@ def test_ticket_reply_note_macro_and_draft(page: Page) -> None:
     page.reload()
     expect(composer).to_have_value("Hi Cora, a technician is on the way.")
 
+    # A file over the limit is refused before anything is sent.
+    page.get_by_label("Attach files").set_input_files(
+        {"name": "huge.bin", "mimeType": "application/octet-stream", "buffer": b"0" * 1_500_000}
+    )
+    expect(page.get_by_text("“huge.bin” is 1.4 MB; a file can be at most 1 MB.")).to_be_visible()
+    page.get_by_label("Attach files").set_input_files(
+        {"name": "photo-notes.txt", "mimeType": "text/plain", "buffer": b"printer photo notes"}
+    )
     page.get_by_label("Submit as").select_option(label="Pending")
     screenshot(page, "agent-composer-desktop")
     page.get_by_role("button", name="Send reply").click()
@@ -183,6 +192,7 @@ def test_ticket_reply_note_macro_and_draft(page: Page) -> None:
         page.get_by_role("article", name=re.compile("^Public message from Alex"))
     ).to_contain_text("a technician is on the way")
     expect(page.locator(".ticket-title .status")).to_have_text("Pending")
+    expect(page.get_by_role("link", name="photo-notes.txt")).to_be_visible()
     expect(composer).to_have_value("")
     page.reload()
     expect(composer).to_have_value("")  # the sent draft is gone

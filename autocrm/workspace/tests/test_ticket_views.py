@@ -258,3 +258,21 @@ def test_a_closed_ticket_is_read_only_on_the_page_too(
     assert refused.status_code == 409
     assert "is closed and read-only" in refused.content.decode()
     assert Message.objects.filter(ticket=t).count() == 1
+
+
+def test_an_oversized_file_is_a_clear_message_and_nothing_is_sent(
+    client: Client, ctx: Tenant, agent: Any, settings: Any
+) -> None:
+    settings.ATTACHMENT_MAX_BYTES = 5
+    t = ticket(ctx)
+    client.force_login(agent)
+    upload = SimpleUploadedFile("big.log", b"0123456789", content_type="text/plain")
+    response = client.post(
+        f"/acme/agent/tickets/{t.number}/reply/",
+        {"kind": "public", "body": "See the log", "files": [upload]},
+        headers=HTMX,
+    )
+    assert response.status_code == 400
+    assert "The file is 10 bytes; the limit is 5." in response.content.decode()
+    assert "See the log" in response.content.decode()  # the text stays in the composer
+    assert Message.objects.filter(ticket=t).count() == 1  # the reply rolled back with it
