@@ -188,8 +188,15 @@ def parse_email(raw: bytes) -> ParsedEmail:
         html_part = msg.get_body(preferencelist=("html",))
     else:  # pragma: no cover -- policy.default always builds EmailMessage
         plain_part = html_part = None
-    if plain_part is None and html_part is None and not msg.is_multipart():
-        plain_part = msg  # e.g. a bare text/* or a multipart without its boundary
+    if (
+        plain_part is None
+        and html_part is None
+        and not msg.is_multipart()
+        and msg.get_content_maintype() in {"text", "multipart"}
+    ):
+        # A bare text/* part, or a multipart whose boundary is missing: its body is text.
+        bodies.add(id(msg))
+        text = _decoded_text(msg)
     if plain_part is not None and plain_part.get_content_maintype() == "text":
         bodies.add(id(plain_part))
         text = _decoded_text(plain_part)
