@@ -94,7 +94,9 @@ def queue(request: TenantRequest) -> HttpResponse:
     q = request.GET.get("q")
     if key is None and q is None:
         key, q = queues.last_view(request.session)
-    views = _views_with_counts(request)
+    # Counts come in a request of their own (queue_counts, loaded by the nav): one COUNT per
+    # view must not hold up the table an agent is waiting for.
+    views = queues.all_views(tenant=request.tenant, actor=actor_for(request))
     view = queues.find_view(views, key or "") or queues.find_view(views, queues.DEFAULT_VIEW)
     assert view is not None
     q = view.query if q is None else q.strip()
@@ -107,6 +109,18 @@ def queue(request: TenantRequest) -> HttpResponse:
     context.update(views=views, agents=agents, bulk=BulkForm(agents=agents))
     template = RESULTS if is_htmx(request) else "workspace/agent/queue.html"
     return render(request, template, context, status=status)
+
+
+@staff_required
+def queue_counts(request: TenantRequest) -> HttpResponse:
+    """The views with their counts: the nav replaces itself with this once the page is up."""
+    views = _views_with_counts(request)
+    view = queues.find_view(views, request.GET.get("view", "")) or queues.find_view(
+        views, queues.DEFAULT_VIEW
+    )
+    return render(
+        request, "workspace/agent/_queue_nav_counted.html", {"views": views, "view": view}
+    )
 
 
 @staff_required

@@ -27,6 +27,7 @@ urlpatterns = [
 urlpatterns += [
     path("agent/", queue_views.queue, name="agent_queue"),
     path("agent/bulk/", queue_views.queue_bulk, name="agent_bulk"),
+    path("agent/counts/", queue_views.queue_counts, name="agent_counts"),
     path("agent/tickets/<int:number>/", ticket_views.ticket_page, name="agent_ticket"),
     path(
         "agent/tickets/<int:number>/properties/",

@@ -17,7 +17,7 @@ from autocrm.core.tenancy import tenant_context
 from autocrm.tickets import config_services
 from autocrm.tickets.models import Ticket
 from autocrm.tickets.tests.factories import ticket
-from autocrm.workspace import queue_views
+from autocrm.workspace import queue_views, queues
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -57,7 +57,10 @@ def test_views_show_counts_and_saved_views(client: Client, ctx: Tenant, agent: A
         tenant=ctx, actor=actor_of(ctx, agent), name="VIP waiting", query="tag:vip"
     )
     client.force_login(agent)
-    body = client.get("/acme/agent/?view=all").content.decode()
+    page = client.get("/acme/agent/?view=all").content.decode()
+    assert "VIP waiting" in page and 'aria-label="3 tickets"' not in page  # counts come later
+    assert 'hx-get="/acme/agent/counts/?view=all" hx-trigger="load"' in page
+    body = client.get("/acme/agent/counts/", {"view": "all"}, headers=HTMX).content.decode()
     counts = dict(
         re.findall(r'data-view="(\w+)">\s*<span>[^<]*</span><span class="count"[^>]*>(\d+)<', body)
     )
@@ -71,6 +74,7 @@ def test_views_show_counts_and_saved_views(client: Client, ctx: Tenant, agent: A
         view_id: "1",
     }
     assert "VIP waiting" in body
+    assert client.get("/acme/agent/counts/").status_code == 200
 
 
 def test_filter_with_the_agent_syntax_answers_htmx_with_the_results_only(
@@ -171,6 +175,7 @@ def test_customers_get_403_and_other_tenants_404(
     client.force_login(member(ctx, "customer"))
     assert client.get("/acme/agent/").status_code == 403
     assert client.post("/acme/agent/bulk/", {"status": "open"}).status_code == 403
+    assert client.get("/acme/agent/counts/").status_code == 403
     with tenant_context(tenant_b):
         outsider = member(tenant_b, "admin")
     client.force_login(outsider)
@@ -185,11 +190,17 @@ def test_the_queue_page_statement_count_does_not_grow_with_rows(
             assert client.get("/acme/agent/?view=all").status_code == 200
         return len(captured.captured_queries)
 
+    def count_statements() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/acme/agent/counts/").status_code == 200
+        return len(captured.captured_queries)
+
     client.force_login(agent)
     ticket(ctx, subject="one", assignee_id=agent.pk)
     statements()  # the first request of a session also writes it
-    few = statements()
+    few, counts = statements(), count_statements()
     for i in range(15):
         ticket(ctx, subject=f"more {i}", assignee_id=agent.pk, requester_email=f"c{i}@x.test")
-    assert statements() == few
-    assert few <= 20, few
+    assert (statements(), count_statements()) == (few, counts)
+    assert few <= 15, few
+    assert counts <= 10 + len(queues.BUILT_IN), counts  # the session and one COUNT per view
