@@ -87,6 +87,7 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
         ),
         "macros": list(selectors.macro_list(tenant=tenant, actor=actor)),
         "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES,
+        "preview_types": PREVIEW_TYPES,
     }
     context.update(extra)
     return context
@@ -227,9 +228,15 @@ def ticket_macro(request: TenantRequest, number: int) -> HttpResponse:
     return _main(request, number, composer_notice="Macro applied.")
 
 
+# Shown inline as previews: raster images only, by the type sniffed from the bytes (SVG can
+# carry script, so it is never among them).
+PREVIEW_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
 @staff_required
 def attachment_download(request: TenantRequest, attachment_id: int) -> HttpResponse:
-    """Always a download, never rendered in the page's origin (as the API serves files)."""
+    """A download; ``?preview=1`` shows a raster image inline (for the conversation's
+    thumbnails). Anything else is never rendered in the page's origin."""
     try:
         attachment = selectors.attachment_get(
             tenant=request.tenant, actor=actor_for(request), attachment_id=attachment_id
@@ -237,9 +244,10 @@ def attachment_download(request: TenantRequest, attachment_id: int) -> HttpRespo
         stored = attachments.attachment_open(attachment)
     except (Attachment.DoesNotExist, FileNotFoundError) as exc:
         raise Http404("No such file.") from exc
+    preview = request.GET.get("preview") == "1" and attachment.content_type in PREVIEW_TYPES
     response = FileResponse(
         stored,
-        as_attachment=True,
+        as_attachment=not preview,
         filename=attachment.filename,
         content_type=attachment.content_type,
     )

@@ -276,3 +276,35 @@ def test_an_oversized_file_is_a_clear_message_and_nothing_is_sent(
     assert "The file is 10 bytes; the limit is 5." in response.content.decode()
     assert "See the log" in response.content.decode()  # the text stays in the composer
     assert Message.objects.filter(ticket=t).count() == 1  # the reply rolled back with it
+
+
+# The smallest valid PNG (1 by 1 pixel, transparent).
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def test_images_get_an_inline_preview_and_nothing_else_does(
+    client: Client, ctx: Tenant, agent: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    t = ticket(ctx)
+    client.force_login(agent)
+    files = [
+        SimpleUploadedFile("screen.png", PNG, content_type="image/png"),
+        SimpleUploadedFile("fake.png", b"<svg onload=alert(1)>", content_type="image/png"),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            f"/acme/agent/tickets/{t.number}/reply/",
+            {"kind": "note", "body": "Screens", "files": files},
+            headers=HTMX,
+        ).content.decode()
+    image, fake = Message.objects.filter(ticket=t).latest("created_at").attachments.order_by("pk")
+    assert f'<img src="/acme/agent/attachments/{image.pk}/?preview=1"' in page
+    assert f"/acme/agent/attachments/{fake.pk}/?preview=1" not in page
+    inline = client.get(f"/acme/agent/attachments/{image.pk}/?preview=1")
+    assert inline["Content-Disposition"].startswith("inline")
+    assert inline["Content-Type"] == "image/png"
+    forced = client.get(f"/acme/agent/attachments/{fake.pk}/?preview=1")
+    assert forced["Content-Disposition"].startswith("attachment")  # not an image by its bytes
