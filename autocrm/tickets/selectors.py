@@ -512,3 +512,40 @@ def ticket_subjects(*, tenant: Tenant, actor: Actor, numbers: set[int]) -> dict[
         .values_list("number", "subject")
     )
     return dict(rows)
+
+
+@dataclass(frozen=True)
+class AgentStats:
+    unsolved: int  # assigned to the agent, not solved or closed
+    solved_today: int  # assigned to the agent, solved since midnight UTC
+    median_first_response: dt.timedelta | None  # of their tickets first answered this week
+
+
+# Constant SQL; the values are parameters.
+_AGENT_STATS_SQL = """
+SELECT
+    count(*) FILTER (WHERE status IN ('new', 'open', 'pending', 'on_hold')),
+    count(*) FILTER (WHERE solved_at >= %(today)s),
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_at - created_at)
+        FILTER (WHERE first_response_at >= %(week)s)
+FROM tickets_ticket
+WHERE tenant_id = %(tenant)s AND assignee_id = %(user)s
+"""
+
+
+def agent_stats(*, tenant: Tenant, actor: Actor, now: dt.datetime) -> AgentStats:
+    """The signed-in agent's own numbers for the dashboard, in one statement over their
+    assigned tickets (the assignee index)."""
+    if actor.user_id is None:
+        return AgentStats(0, 0, None)
+    today = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = today - dt.timedelta(days=today.weekday())
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _AGENT_STATS_SQL,
+            {"tenant": tenant.pk, "user": actor.user_id, "today": today, "week": week},
+        )
+        unsolved, solved_today, median = cursor.fetchone()
+    return AgentStats(unsolved, solved_today, median)

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import Form
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts import selectors, services
@@ -19,6 +20,7 @@ from autocrm.accounts.access import (
 from autocrm.accounts.models import ADMIN_ROLES, Role
 from autocrm.core.actors import Actor
 from autocrm.core.selectors import audit_timeline
+from autocrm.tickets import selectors as ticket_selectors
 from autocrm.workspace import ticket_timeline, timeline
 from autocrm.workspace.forms import (
     ApiKeyForm,
@@ -81,6 +83,9 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             ),
             "is_admin": is_admin,
             "security": selectors.account_security(user=signed_in_user(request)),
+            "my_stats": ticket_selectors.agent_stats(
+                tenant=tenant, actor=_actor(request), now=timezone.now()
+            ),
         },
     )
 

@@ -84,3 +84,20 @@ def filesize(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.0f} KB"
     return f"{size / 1024 / 1024:.1f} MB"
+
+
+@register.filter
+def duration(value: Any) -> str:
+    """A time span as people say it: ``45 min``, ``3 h 20 min``, ``2 d 4 h``."""
+    import datetime as dt
+
+    if not isinstance(value, dt.timedelta):
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -71,3 +71,33 @@ def test_the_feed_does_not_link_or_name_tickets_the_reader_cannot_see(ctx: Tenan
         f"#{hidden.number}",
     ]
     assert all(e.url == "" for e in entries)
+
+
+def test_the_dashboard_shows_the_agents_own_numbers(client: Client, ctx: Tenant) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from autocrm.tickets.models import Ticket
+    from autocrm.tickets.selectors import agent_stats
+
+    alex = member(ctx, "agent", email="alex@acme.test", name="Alex")
+    mine = [ticket(ctx, assignee_id=alex.pk) for _ in range(3)]
+    ticket(ctx)  # not assigned: not counted
+    now = timezone.now()
+    Ticket.objects.filter(pk=mine[0].pk).update(
+        first_response_at=now, created_at=now - dt.timedelta(minutes=30)
+    )
+    Ticket.objects.filter(pk=mine[1].pk).update(
+        first_response_at=now,
+        created_at=now - dt.timedelta(minutes=90),
+        status="solved",
+        solved_at=now,
+    )
+    stats = agent_stats(tenant=ctx, actor=actor_of(ctx, alex), now=now)
+    assert (stats.unsolved, stats.solved_today) == (2, 1)
+    assert stats.median_first_response == dt.timedelta(minutes=60)
+    client.force_login(alex)
+    html = client.get("/acme/").content.decode()
+    assert "Median first response" in html and "1 h" in html
+    assert '<div class="stat-value">2</div>' in html
