@@ -290,6 +290,10 @@ class MessageOut(Schema):
     channel: str
     author_user: PersonOut | None
     author_contact: PersonOut | None
+    delivery_state: str = Field(
+        description="Email delivery of a public reply on an email ticket: `queued`, "
+        "`sending`, `sent`, `deferred` (retrying) or `failed`; empty when not emailed."
+    )
     created_at: dt.datetime
 
     @staticmethod

@@ -243,3 +243,28 @@ def test_notes_and_tickets_without_an_inbox_send_nothing(tenant_a: Tenant, smtp:
         )
         email_outbound(Event.objects.get(type="message.created", subject_id=str(note.pk)))
         assert not OutboundEmail.objects.exists()
+
+
+def test_end_to_end_the_worker_sends_the_reply_posted_through_the_api(
+    client: Any, tenant_a: Tenant, smtp: Smtp
+) -> None:
+    from autocrm.accounts.tests.factories import api_key
+    from autocrm.testing.worker import clear_jobs, run_worker_until_idle
+    from autocrm.tickets.tests.api_client import Api
+
+    clear_jobs()
+    box = inbox(tenant_a)
+    with tenant_context(tenant_a):
+        result = email_import(tenant=tenant_a, inbox=box, raw=mail(subject="Via the worker"))
+    api = Api(client, api_key(tenant_a, scope="write"))
+    posted = api.call(
+        "post", f"/tickets/{result.ticket_id}/messages", {"body": "On its way.", "public": True}
+    )
+    assert posted.status_code == 201, posted.content
+    assert smtp.handler.messages == []  # the request sent nothing
+    run_worker_until_idle()  # events_dispatch -> email_outbound -> inboxes.email_send
+    run_worker_until_idle()
+    assert len(smtp.handler.messages) == 1
+    assert "On its way." in smtp.handler.messages[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    listed = api.call("get", f"/tickets/{result.ticket_id}/messages").json()["items"]
+    assert [m["delivery_state"] for m in listed] == ["", "sent"]
