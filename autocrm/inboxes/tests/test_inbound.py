@@ -254,3 +254,38 @@ def test_mail_without_message_id_dedupes_by_content(tenant_a: Tenant, box: Inbox
 def test_invalid_mail_raises_before_touching_anything(tenant_a: Tenant, box: Inbox) -> None:
     with pytest.raises(InvalidEmail):
         run(tenant_a, box, b"Subject: no sender\r\n\r\nbody")
+
+
+def test_the_same_mail_imported_twice_at_once_is_one_message(tenant_a: Tenant, box: Inbox) -> None:
+    """Two deliveries racing (a retried pipe, a second MX): each on its own connection, both
+    inside their transaction at the same time; the advisory lock makes the second wait and
+    then find the first's row."""
+    import threading
+
+    from django.db import connection
+
+    raw = mail(message_id="<race@customer.test>", cc="kim@customer.test")
+    results: list[ImportResult] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def deliver() -> None:
+        try:
+            start.wait()
+            results.append(run(tenant_a, box, raw))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(r.duplicate for r in results) == [False, True]
+    assert len({(r.ticket_id, r.message_id) for r in results}) == 1
+    with tenant_context(tenant_a):
+        assert Ticket.objects.count() == 1 and Message.objects.count() == 1
+        assert InboundEmail.objects.count() == 1 and Collaborator.objects.count() == 1
