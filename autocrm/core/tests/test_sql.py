@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -68,3 +69,23 @@ def test_a_transaction_marked_for_rollback_refuses_further_statements(table: Non
         transaction.set_rollback(True)  # what Django does when an error left the block
         with pytest.raises(TransactionManagementError):  # like a Django cursor would
             sql.fetch_one(INSERT, {"name": "late"})
+
+
+def test_fetch_all_reads_jsonb_like_json_loads() -> None:
+    values = ["{}", "[]", '{"a": [1, {}]}', '[{}, "x"]', '""', "0", "null", '{"": []}']
+    rows = sql.fetch_all(
+        "SELECT v::jsonb, v FROM unnest(%s::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i",
+        [values],
+    )
+    assert [loaded for loaded, _ in rows] == [json.loads(text) for _, text in rows]
+    assert [text for _, text in rows] == values
+
+
+def test_empty_jsonb_values_are_fresh_objects() -> None:
+    (first, second, third, fourth) = sql.fetch_all(
+        "SELECT '{}'::jsonb, '{}'::jsonb, '[]'::jsonb, '[]'::jsonb", []
+    )[0]
+    first["changed"] = True  # a caller changing one row's value changes no other
+    third.append(1)
+    assert (second, fourth) == ({}, [])
+    assert first is not second and third is not fourth
