@@ -14,5 +14,6 @@ urlpatterns = [
 ]
 
 # problem+json for /api/ paths, Django's HTML pages elsewhere.
+handler400 = "autocrm.core.api.errors.handler400"
 handler404 = "autocrm.core.api.errors.handler404"
 handler500 = "autocrm.core.api.errors.handler500"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from autocrm.accounts import events
 from autocrm.accounts.models import Role
 from autocrm.core.actors import SYSTEM_LABEL_PREFIX
 from autocrm.core.models import Event
@@ -59,18 +60,18 @@ def _role_changed(payload: dict[str, Any]) -> str:
 
 
 DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "tenant.created": lambda p: f"created the workspace {p.get('name', '')}".rstrip(),
-    "tenant.settings_updated": _settings_updated,
-    "membership.created": lambda p: f"added {_email(p)} as {_role(p.get('role'))}",
-    "membership.role_changed": _role_changed,
-    "membership.removed": lambda p: f"removed {_email(p)} ({_role(p.get('role'))})",
-    "invitation.created": lambda p: f"invited {_email(p)} as {_role(p.get('role'))}",
-    "invitation.accepted": lambda p: f"accepted the invitation as {_role(p.get('role'))}",
-    "invitation.revoked": lambda p: f"revoked the invitation for {_email(p)}",
-    "api_key.created": lambda p: (
+    events.TENANT_CREATED: lambda p: f"created the workspace {p.get('name', '')}".rstrip(),
+    events.TENANT_SETTINGS_UPDATED: _settings_updated,
+    events.MEMBERSHIP_CREATED: lambda p: f"added {_email(p)} as {_role(p.get('role'))}",
+    events.MEMBERSHIP_ROLE_CHANGED: _role_changed,
+    events.MEMBERSHIP_REMOVED: lambda p: f"removed {_email(p)} ({_role(p.get('role'))})",
+    events.INVITATION_CREATED: lambda p: f"invited {_email(p)} as {_role(p.get('role'))}",
+    events.INVITATION_ACCEPTED: lambda p: f"accepted the invitation as {_role(p.get('role'))}",
+    events.INVITATION_REVOKED: lambda p: f"revoked the invitation for {_email(p)}",
+    events.API_KEY_CREATED: lambda p: (
         f"created the API key “{p.get('name', '')}” ({p.get('scope', '')})"
     ),
-    "api_key.revoked": lambda p: f"revoked the API key “{p.get('name', '')}”",
+    events.API_KEY_REVOKED: lambda p: f"revoked the API key “{p.get('name', '')}”",
 }
 
 

@@ -231,6 +231,16 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
     return defaults.page_not_found(request, exception or Http404())
 
 
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's answer to a request it refuses before any view (a Host header not in
+    ALLOWED_HOSTS, a malformed multipart body...): a problem for API clients too."""
+    if request.path.startswith(API_PREFIX):
+        return problem_response(
+            400, detail="The request is malformed and was refused.", type_="bad-request"
+        )
+    return defaults.bad_request(request, exception or SuspiciousOperation())
+
+
 def handler500(request: HttpRequest) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         return problem_response(

@@ -19,7 +19,7 @@ from ninja import File, Router, UploadedFile
 from autocrm.accounts.models import Invitation
 from autocrm.accounts.tests.factories import api_key, bearer
 from autocrm.core.api import AutoCrmApi, RequestSchema, require
-from autocrm.core.api.errors import handler404, handler500  # noqa: F401 - URL conf handlers
+from autocrm.core.api.errors import handler400, handler404, handler500  # noqa: F401 - URL conf handlers
 from autocrm.core.models import Event, Tenant
 from autocrm.core.problems import Conflict, PreconditionFailed
 from autocrm.core.tenancy import tenant_context
@@ -189,6 +189,15 @@ def test_unknown_api_route_is_404_problem(client: Client, key: str) -> None:
     assert_problem(client.get("/api/v1/no-such-thing", headers=bearer(key)), 404)
     assert_problem(client.get("/api/v2/users"), 404)
     assert_problem(client.get("/api/v1/"), 404)
+
+
+def test_a_refused_host_header_is_a_400_problem_on_the_api(client: Client, key: str) -> None:
+    """Django refuses a Host outside ALLOWED_HOSTS before any view runs (found by the
+    generated-input tests): API clients still get problem+json, pages an HTML 400."""
+    assert_problem(client.get("/api/v1/tickets", headers={**bearer(key), "Host": "{}D"}), 400)
+    page = client.get("/accounts/login/", headers={"Host": "evil.example"})
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")
 
 
 def test_unknown_page_is_an_html_404(client: Client) -> None:
