@@ -316,6 +316,9 @@ ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(25 * 1024 
 # A raw email (POST /api/v1/inboxes/{id}/raw, message/rfc822): a 25 MB attachment in
 # base64 plus the rest of the mail.
 INBOUND_EMAIL_MAX_BYTES = int(os.environ.get("INBOUND_EMAIL_MAX_BYTES", str(40 * 1024 * 1024)))
+# More mail than this from one sender to one inbox within an hour is stored but ignored
+# (a robot replying to our replies without saying it is one).
+INBOUND_EMAIL_PER_SENDER_PER_HOUR = int(os.environ.get("INBOUND_EMAIL_PER_SENDER_PER_HOUR", "30"))
 # Multipart requests (attachment uploads) may carry one attachment plus form overhead.
 MAX_UPLOAD_BYTES = ATTACHMENT_MAX_BYTES + 1024 * 1024
 # Every request body is read on the event loop before a thread runs Django (ADR 0005): a

@@ -3,7 +3,8 @@
 Answering a robot with a robot is how two helpdesks ping-pong forever; every check here is
 a header or sender convention that automated senders follow (RFC 3834 Auto-Submitted,
 Precedence, the X-Autoreply family, Microsoft's X-Auto-Response-Suppress, DSN reports
-from mailer-daemon / postmaster)."""
+from mailer-daemon / postmaster), plus the spam filter's verdict. A robot that follows no
+convention is caught by the per-sender rate limit (autocrm.inboxes.inbound)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ LOOP = "loop"
 AUTO_REPLY = "auto_reply"
 BULK = "bulk"
 BOUNCE = "bounce"
+SPAM = "spam"
+RATE_LIMITED = "rate_limited"
 
 
 def is_bounce(msg: Message) -> bool:
@@ -52,6 +55,11 @@ def ignore_reason(
         return AUTO_REPLY
     if header(msg, "precedence").lower() in _BULK_PRECEDENCE:
         return BULK
+    # The verdict of the MTA's spam filter (SpamAssassin, rspamd and most gateways).
+    if header(msg, "x-spam-flag").lower().startswith("yes") or header(
+        msg, "x-spam-status"
+    ).lower().startswith("yes"):
+        return SPAM
     return None
 
 

@@ -10,6 +10,7 @@ leaves nothing behind, and a second import of the same mail returns the first re
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
@@ -166,11 +167,25 @@ def _store_raw(row: InboundEmail, raw: bytes) -> None:
 def _refusal(tenant: Tenant, inbox: Inbox, parsed: ParsedEmail) -> str | None:
     if not inbox.inbound_enabled:
         return "inbound_disabled"
-    return detection.ignore_reason(
+    reason = detection.ignore_reason(
         parsed,
         own_addresses=inbox.addresses,
         is_ours=lambda message_id: _is_ours(tenant, message_id),
     )
+    if reason is None and _over_sender_limit(tenant, inbox, parsed.sender_email):
+        reason = detection.RATE_LIMITED
+    return reason
+
+
+def _over_sender_limit(tenant: Tenant, inbox: Inbox, sender: str) -> bool:
+    """More mail from one sender in the last hour than a person writes: a robot that sets
+    no auto-reply header, answering our replies in a loop. Its mail is still stored."""
+    limit = settings.INBOUND_EMAIL_PER_SENDER_PER_HOUR
+    since = timezone.now() - dt.timedelta(hours=1)
+    recent = InboundEmail.objects.filter(
+        tenant=tenant, inbox=inbox, sender=sender, received_at__gte=since
+    ).exclude(reason=detection.RATE_LIMITED)
+    return recent.count() >= limit
 
 
 def _ignore(

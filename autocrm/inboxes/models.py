@@ -81,7 +81,13 @@ class InboundEmail(TenantOwned):
                 fields=["tenant", "inbox", "dedupe_key"], name="inboxes_inbound_once"
             )
         ]
-        indexes = [models.Index(fields=["tenant", "ticket"], name="inboxes_inbound_ticket")]
+        indexes = [
+            models.Index(fields=["tenant", "ticket"], name="inboxes_inbound_ticket"),
+            # The per-sender rate limit counts one sender's last hour.
+            models.Index(
+                fields=["tenant", "inbox", "sender", "received_at"], name="inboxes_inbound_sender"
+            ),
+        ]
 
 
 class DeliveryState(models.TextChoices):

@@ -91,7 +91,7 @@ class RawImportOut(Schema):
     reason: str = Field(
         description="The threading rule (`in_reply_to`, `references`, `subject_token`, "
         "`plus_address`, `new`) or why the mail was ignored (`auto_reply`, `bulk`, `bounce`, "
-        "`loop`, `unknown_sender`, `inbound_disabled`)."
+        "`loop`, `spam`, `rate_limited`, `unknown_sender`, `inbound_disabled`)."
     )
 
 

@@ -204,6 +204,8 @@ def test_oversized_attachments_are_dropped_with_a_note(
         ({"Precedence": "bulk"}, "pat@customer.test", "bulk"),
         ({}, "MAILER-DAEMON@mx.customer.test", "bounce"),
         ({}, "support@acme.test", "loop"),
+        ({"X-Spam-Flag": "YES"}, "pat@customer.test", "spam"),
+        ({"X-Spam-Status": "Yes, score=12.1"}, "pat@customer.test", "spam"),
     ],
 )
 def test_robots_are_logged_and_touch_no_ticket(
@@ -214,6 +216,17 @@ def test_robots_are_logged_and_touch_no_ticket(
     with tenant_context(tenant_a):
         assert not Ticket.objects.exists()
         assert Event.objects.filter(type="email.ignored").count() == 1
+
+
+def test_a_sender_over_the_hourly_limit_is_stored_but_ignored(
+    tenant_a: Tenant, box: Inbox, settings: Any
+) -> None:
+    settings.INBOUND_EMAIL_PER_SENDER_PER_HOUR = 3
+    outcomes = [run(tenant_a, box, mail(text=f"loop {n}")).reason for n in range(5)]
+    assert outcomes == ["new", "new", "new", "rate_limited", "rate_limited"]
+    assert run(tenant_a, box, mail(sender="other@customer.test")).reason == "new"
+    with tenant_context(tenant_a):
+        assert InboundEmail.objects.count() == 6
 
 
 def test_unknown_senders_are_ignored_when_the_inbox_creates_no_contacts(tenant_a: Tenant) -> None:
