@@ -7,17 +7,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest
 from django.http.request import RawPostDataException
 from ninja import Router, Status
 
 from autocrm.core.api import keyset_page, page_of, require
 from autocrm.core.api.pagination import Cursor, Limit, page_response
-from autocrm.core.problems import InvalidInput, Problem, UnsupportedMediaType
+from autocrm.core.problems import InvalidInput, NotFound, Problem, UnsupportedMediaType
 from autocrm.inboxes import selectors, services
 from autocrm.inboxes.inbound import email_import
 from autocrm.inboxes.parsing import InvalidEmail
 from autocrm.inboxes.schemas import (
+    InboundEmailDetailOut,
     InboundEmailOut,
     InboxIn,
     InboxOut,
@@ -98,6 +100,53 @@ def inbox_emails_list(
         limit=limit,
     )
     return page_response(page)
+
+
+@router.get(
+    "/{inbox_id}/emails/{inbound_email_id}",
+    response=InboundEmailDetailOut,
+    summary="Get a received mail",
+    description="With its whole original text and HTML (the ticket message holds the new "
+    "text only). Staff only.",
+)
+def inbox_emails_get(request: HttpRequest, inbox_id: int, inbound_email_id: int) -> Any:
+    who = require(request, "read")
+    inbox = selectors.inbox_get(tenant=who.tenant, actor=who.actor, inbox_id=inbox_id)
+    return selectors.inbound_email_get(
+        tenant=who.tenant, actor=who.actor, inbox=inbox, inbound_email_id=inbound_email_id
+    )
+
+
+@router.get(
+    "/{inbox_id}/emails/{inbound_email_id}/raw",
+    summary="Download a received mail as .eml",
+    description="The message exactly as it arrived, as a download. Staff only.",
+    response={200: None},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The raw message.",
+                "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def inbox_emails_raw(request: HttpRequest, inbox_id: int, inbound_email_id: int) -> FileResponse:
+    who = require(request, "read")
+    inbox = selectors.inbox_get(tenant=who.tenant, actor=who.actor, inbox_id=inbox_id)
+    row = selectors.inbound_email_get(
+        tenant=who.tenant, actor=who.actor, inbox=inbox, inbound_email_id=inbound_email_id
+    )
+    if not row.raw.name or not default_storage.exists(row.raw.name):
+        raise NotFound("The original of this mail is not stored.", type_="not-found")
+    response = FileResponse(
+        default_storage.open(row.raw.name, "rb"),
+        as_attachment=True,
+        filename=f"email-{row.pk}.eml",
+        content_type="message/rfc822",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _raw_body(request: HttpRequest) -> bytes:

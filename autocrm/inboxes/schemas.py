@@ -106,3 +106,10 @@ class InboundEmailOut(Schema):
     message_id: int | None
     size: int
     received_at: dt.datetime
+
+
+class InboundEmailDetailOut(InboundEmailOut):
+    text_full: str = Field(description="The whole text, quoted history and signature included.")
+    html_full: str = Field(
+        description="The whole HTML, sanitised; inline images point to the stored attachments."
+    )

@@ -33,6 +33,14 @@ def inbound_email_list(*, tenant: Tenant, actor: Actor, inbox: Inbox) -> QuerySe
     return InboundEmail.objects.filter(tenant=tenant, inbox=inbox)
 
 
+def inbound_email_get(
+    *, tenant: Tenant, actor: Actor, inbox: Inbox, inbound_email_id: int
+) -> InboundEmail:
+    """One received mail with its whole original; raises InboundEmail.DoesNotExist."""
+    _check_staff(tenant, actor)
+    return InboundEmail.objects.get(tenant=tenant, inbox=inbox, pk=inbound_email_id)
+
+
 def inbound_email_for_message(
     *, tenant: Tenant, actor: Actor, message_id: int
 ) -> InboundEmail | None:

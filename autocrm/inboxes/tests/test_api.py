@@ -191,3 +191,19 @@ def test_another_tenants_inbox_is_404(client: Client, tenant_a: Tenant, tenant_b
     assert post_raw(api, theirs.pk, mail(to="support@globex.test")).status_code == 404
     with tenant_context(tenant_b):
         assert not InboundEmail.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_whole_original_and_the_raw_eml_are_viewable(api: Api, box: Inbox) -> None:
+    raw = mail(text="New words.\n\nOn Mon, Pat <p@x.test> wrote:\n> old words\n")
+    created = post_raw(api, box.pk, raw).json()
+    listed = api.call("get", f"/inboxes/{box.pk}/emails").json()["items"]
+    detail = api.call("get", f"/inboxes/{box.pk}/emails/{listed[0]['id']}").json()
+    assert detail["message_id"] == created["message_id"]
+    assert "old words" in detail["text_full"]
+    download = api.client.get(
+        f"/api/v1/inboxes/{box.pk}/emails/{listed[0]['id']}/raw", headers=api.headers
+    )
+    assert download.status_code == 200
+    assert download["Content-Type"] == "message/rfc822"
+    assert b"".join(download.streaming_content) == raw  # type: ignore[attr-defined]
