@@ -195,6 +195,26 @@ def test_seed_demo_creates_the_demo_logins_once() -> None:
 
 
 @override_settings(DEBUG=True)
+def test_seed_demo_gives_the_workspace_tickets_once() -> None:
+    from autocrm.tickets.models import Message, Ticket
+
+    run("seed_demo")
+    tenant = Tenant.objects.get(slug="demo")
+    with tenant_context(tenant):
+        subjects = set(Ticket.objects.values_list("subject", flat=True))
+        notes = Message.objects.filter(public=False).count()
+        replies = Message.objects.filter(public=True, author_user__email="agent1@demo.example")
+        reply_count = replies.count()
+    assert "Printer on fire in the Berlin office" in subjects
+    assert len(subjects) == 5
+    assert notes == 2 and reply_count == 2
+
+    run("seed_demo")
+    with tenant_context(tenant):
+        assert Ticket.objects.count() == 5
+
+
+@override_settings(DEBUG=True)
 def test_seed_demo_completes_a_partial_demo() -> None:
     run("user_create", "--email", "agent1@demo.example", "--password", "own-passphrase-123")
     run("seed_demo")

@@ -3,7 +3,9 @@
 Creates tenant ``demo`` ("Demo Company") and four users sharing the password
 ``demo-password``: admin@demo.example (owner: the owner role includes every admin right, and
 a tenant needs an owner anyway), agent1@ and agent2@demo.example (agents) and
-customer@demo.example (customer), and the email inbox support@demo.example.
+customer@demo.example (customer), the email inbox support@demo.example and, while the tenant
+has no ticket yet, a handful of tickets with conversations so the agent workspace has
+something to show.
 Idempotent: what exists is left as it is (passwords are
 not reset). Refuses to run with DEBUG off unless --force, since the password is public."""
 
@@ -56,6 +58,99 @@ def _demo_inbox(tenant: Tenant) -> bool:
     return True
 
 
+# (subject, requester email, requester name, priority, tags, first message, agent reply, note)
+DEMO_TICKETS: tuple[tuple[str, str, str, str, tuple[str, ...], str, str, str], ...] = (
+    (
+        "Printer on fire in the Berlin office",
+        "customer@demo.example",
+        "Casey Customer",
+        "urgent",
+        ("hardware",),
+        "The printer next to the kitchen is smoking. Please help!",
+        "",
+        "Facilities say the printer is unplugged now; a technician comes tomorrow.",
+    ),
+    (
+        "Refund for a double charge",
+        "pat.buyer@example.net",
+        "Pat Buyer",
+        "high",
+        ("billing", "vip"),
+        "I was charged twice for invoice 2026-114. Could you refund one of them?",
+        "Sorry about that, Pat: I have asked billing to refund the second charge.",
+        "",
+    ),
+    (
+        "How do I export my invoices?",
+        "customer@demo.example",
+        "Casey Customer",
+        "low",
+        ("billing",),
+        "Is there a way to download all of this year's invoices at once?",
+        "",
+        "",
+    ),
+    (
+        "Cannot log in to the portal",
+        "sam.smith@example.org",
+        "Sam Smith",
+        "normal",
+        ("login",),
+        "The password reset e-mail never arrives. I checked the spam folder too.",
+        "",
+        "Mail logs show a bounce from their server; asked IT to look.",
+    ),
+    (
+        "VPN drops every ten minutes",
+        "pat.buyer@example.net",
+        "Pat Buyer",
+        "high",
+        ("network",),
+        "Since Monday the VPN disconnects every ten minutes on my laptop.",
+        "Thanks Pat. Which client version do you run? It is under Help > About.",
+        "",
+    ),
+)
+
+
+def _demo_tickets(tenant: Tenant, agent: User) -> int:
+    """A few tickets for the workspace to show, once: only while the tenant has none, so a
+    re-run never duplicates them and a demo that people have worked on is left alone. The
+    tickets app sits above accounts; this command seeds the whole demo, so it imports it
+    here."""
+    from autocrm.tickets import selectors as ticket_selectors
+    from autocrm.tickets import services as ticket_services
+    from autocrm.tickets.query import TicketFilters
+
+    agent_actor = Actor.for_user(agent, role=Role.AGENT, tenant_id=tenant.pk)
+    with tenant_context(tenant):
+        if ticket_selectors.ticket_list(
+            tenant=tenant, actor=SEED, filters=TicketFilters(), limit=1
+        ).items:
+            return 0
+        for subject, email, name, priority, tags, body, reply, note in DEMO_TICKETS:
+            ticket = ticket_services.ticket_create(
+                tenant=tenant,
+                actor=SEED,
+                subject=subject,
+                body=body,
+                requester_email=email,
+                requester_name=name,
+                priority=priority,
+                tags=tags,
+                channel="web",
+            )
+            if note:
+                ticket_services.ticket_message_add(
+                    tenant=tenant, actor=agent_actor, ticket_id=ticket.pk, body=note, public=False
+                )
+            if reply:
+                ticket_services.ticket_message_add(
+                    tenant=tenant, actor=agent_actor, ticket_id=ticket.pk, body=reply
+                )
+    return len(DEMO_TICKETS)
+
+
 class Command(BaseCommand):
     help = "Create the demo tenant and demo users (idempotent; DEBUG only unless --force)."
 
@@ -90,6 +185,9 @@ class Command(BaseCommand):
                     created.append(f"{email} as {role}")
             if _demo_inbox(tenant):
                 created.append(f"inbox {DEMO_INBOX}")
+            agent = User.objects.get(email__lower=DEMO_USERS[1][0])
+            if count := _demo_tickets(tenant, agent):
+                created.append(f"{count} tickets")
         if created:
             self.stdout.write("Demo data created: " + ", ".join(created) + ".")
         else:
