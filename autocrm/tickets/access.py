@@ -39,6 +39,28 @@ def ticket_scope(*, tenant: Tenant, actor: Actor) -> Q:
     return NOTHING
 
 
+# ticket_scope's condition for agents restricted to their teams, as the ORM writes it.
+_OWN_TEAMS_SQL = (
+    '("tickets_ticket"."team_id" IN (SELECT U0."team_id" FROM "routing_teammember" U0 '
+    'WHERE (U0."tenant_id" = %s AND U0."user_id" = %s)) '
+    'OR "tickets_ticket"."assignee_id" = %s)'
+)
+
+
+def ticket_scope_sql(*, tenant: Tenant, actor: Actor) -> tuple[str, list[int]] | None:
+    """``ticket_scope`` as SQL on "tickets_ticket" for the staff roles ("" and no values when
+    the actor sees every ticket), for the ticket list written without the ORM
+    (tickets.queue_sql); None for every other actor, whose scope comes from
+    ``ticket_scope``. The two must agree: tickets/tests/test_queue_sql.py compares them."""
+    if actor.is_admin or actor.role in {"api", "system"}:
+        return "", []
+    if actor.role in {"agent", "light_agent"} and actor.user_id is not None:
+        if not tenant.setting("restrict_agents_to_own_teams"):
+            return "", []
+        return _OWN_TEAMS_SQL, [tenant.pk, actor.user_id, actor.user_id]
+    return None
+
+
 def can_see_internal(actor: Actor) -> bool:
     return actor.is_staff
 
