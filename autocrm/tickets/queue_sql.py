@@ -6,9 +6,9 @@ For the shapes agents page through all day, filters on status, priority, type, c
 assignee, team, requester and tags, with or without a cursor, in any sort of ``SORT_KEYS``
 but relevance, this module writes the same statement as text: every column name and
 operator below is a constant of this module, every value a parameter. The statement is the
-one the ORM writes for the same filters (same joins, tenant filter, keyset comparison,
-ORDER BY and LIMIT), so PostgreSQL chooses the same plans; the tests run both for a matrix
-of filters, sorts, cursors and roles and compare the pages.
+one the ORM writes for the same filters (its joins in its order, tenant filter, keyset
+comparison, ORDER BY and LIMIT), so PostgreSQL chooses the same plans; the tests run both
+for a matrix of filters, sorts, cursors and roles and compare the pages and plans.
 
 Anything else (free text, custom fields, date ranges, the requester's address, the
 organization, a scope the builder does not write) returns None: the caller takes the ORM.
@@ -23,9 +23,8 @@ from autocrm.core.models import Tenant
 from autocrm.tickets import access
 from autocrm.tickets.query import TicketFilters
 
-# The list row's columns, in the order of selectors._ROW_LOOKUPS, and its joins in the order
-# the ORM writes them when no filter names a joined table (it joins in the filters' order).
-_SELECT = (
+# The list row's columns, in the order of selectors._ROW_LOOKUPS.
+_COLUMNS = (
     'SELECT "tickets_ticket"."id", "tickets_ticket"."tenant_id", "tickets_ticket"."number", '
     '"tickets_ticket"."subject", "tickets_ticket"."status", "tickets_ticket"."priority", '
     '"tickets_ticket"."type", "tickets_ticket"."channel", "tickets_ticket"."organization_id", '
@@ -36,12 +35,40 @@ _SELECT = (
     '"tickets_ticket"."due_at", "tickets_ticket"."requester_id", "crm_contact"."email", '
     '"crm_contact"."name", "tickets_ticket"."assignee_id", "accounts_user"."email", '
     '"accounts_user"."name", "tickets_ticket"."team_id", "routing_team"."name" '
-    'FROM "tickets_ticket" '
-    'INNER JOIN "crm_contact" ON ("tickets_ticket"."requester_id" = "crm_contact"."id") '
-    'LEFT OUTER JOIN "accounts_user" ON ("tickets_ticket"."assignee_id" = "accounts_user"."id") '
-    'LEFT OUTER JOIN "routing_team" ON ("tickets_ticket"."team_id" = "routing_team"."id") '
-    'WHERE "tickets_ticket"."tenant_id" = %s'
+    'FROM "tickets_ticket"'
 )
+# The joined tables: name -> (table, join condition).
+_JOINS = {
+    "contact": ('"crm_contact"', '("tickets_ticket"."requester_id" = "crm_contact"."id")'),
+    "user": ('"accounts_user"', '("tickets_ticket"."assignee_id" = "accounts_user"."id")'),
+    "team": ('"routing_team"', '("tickets_ticket"."team_id" = "routing_team"."id")'),
+}
+_TENANT = ' WHERE "tickets_ticket"."tenant_id" = %s'
+
+
+def _joins(filters: TicketFilters, *, scoped: bool) -> str:
+    """The joins as the ORM writes them for the same filters, so the planner gets the same
+    query: in the order the filters first name each table (the team scope names the team,
+    then the assignee; then the assignee and team filters; then the row's columns), inner
+    when a filter asks for an assignee or team id (the row must have one), else outer."""
+    order = ["team", "user"] if scoped else []
+    if filters.assignee is not None:
+        order.append("user")
+    if filters.team is not None:
+        order.append("team")
+    inner = {"contact"}
+    if filters.assignee == "me" or isinstance(filters.assignee, int):
+        inner.add("user")
+    if isinstance(filters.team, int):
+        inner.add("team")
+    joins = []
+    for name in dict.fromkeys([*order, "contact", "user", "team"]):
+        table, condition = _JOINS[name]
+        kind = "INNER JOIN" if name in inner else "LEFT OUTER JOIN"
+        joins.append(f" {kind} {table} ON {condition}")
+    return "".join(joins)
+
+
 # Sort key columns (selectors.SORT_KEYS) as SQL; a key not named here is not built.
 _SORT_COLUMNS = {
     "id": '"tickets_ticket"."id"',
@@ -95,7 +122,8 @@ def queue_statement(
     scope = access.ticket_scope_sql(tenant=tenant, actor=actor)
     if scope is None:
         return None
-    parts = [_SELECT]
+    # A scope condition names the team, then the assignee (access.ticket_scope_sql).
+    parts = [_COLUMNS + _joins(filters, scoped=bool(scope[0])) + _TENANT]
     params: list[Any] = [tenant.pk]
     if scope[0]:
         parts.append(scope[0])
