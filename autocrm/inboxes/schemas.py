@@ -8,7 +8,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from autocrm.core.api import RequestSchema
+from autocrm.core.api import PatchSchema, RequestSchema
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
@@ -46,8 +46,10 @@ class InboxIn(RequestSchema):
     )
 
 
-class InboxPatchIn(RequestSchema):
-    """Only the fields sent change."""
+class InboxPatchIn(PatchSchema):
+    """Only the fields sent change; `default_team_id: null` removes the team."""
+
+    NULLABLE = frozenset({"default_team_id"})
 
     model_config = _examples({"signature": "Kind regards, the support team"})
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from autocrm.core.api import RequestSchema
+from autocrm.core.api import PatchSchema, RequestSchema
 
 if TYPE_CHECKING:
     from autocrm.notifications.models import WebhookSubscription
@@ -40,7 +40,7 @@ class WebhookIn(RequestSchema):
     active: bool = True
 
 
-class WebhookPatchIn(RequestSchema):
+class WebhookPatchIn(PatchSchema):
     """Only the fields sent are changed. `active: true` re-enables a disabled webhook."""
 
     model_config = _examples({"active": True}, {"event_types": ["ticket.created"]})

@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator
 
-from autocrm.core.api import DateTimeIn, RequestSchema
+from autocrm.core.api import DateTimeIn, PatchSchema, RequestSchema
 
 StatusName = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 PriorityName = Literal["low", "normal", "high", "urgent"]
@@ -370,7 +370,7 @@ class CustomFieldIn(RequestSchema):
     position: Position = 0
 
 
-class CustomFieldUpdateIn(RequestSchema):
+class CustomFieldUpdateIn(PatchSchema):
     label: str | None = Field(default=None, min_length=1, max_length=100)
     options: list[str] | None = Field(default=None, max_length=500)
     required: bool | None = None
@@ -415,7 +415,7 @@ class ViewIn(RequestSchema):
     position: Position = 0
 
 
-class ViewUpdateIn(RequestSchema):
+class ViewUpdateIn(PatchSchema):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     query: str | None = Field(default=None, max_length=1000)
     sort: str | None = None
@@ -467,7 +467,7 @@ class MacroIn(RequestSchema):
     )
 
 
-class MacroUpdateIn(RequestSchema):
+class MacroUpdateIn(PatchSchema):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
     actions: list[MacroActionIn] | None = Field(default=None, max_length=50)

@@ -14,7 +14,13 @@ from autocrm.core.api.auth import Caller, Level, caller, require
 from autocrm.core.api.base import AutoCrmApi
 from autocrm.core.api.openapi import problems
 from autocrm.core.api.pagination import Cursor, KeysetPage, Limit, keyset_page, page_response
-from autocrm.core.api.schemas import DateTimeIn, ProblemOut, RequestSchema, page_of
+from autocrm.core.api.schemas import (
+    DateTimeIn,
+    PatchSchema,
+    ProblemOut,
+    RequestSchema,
+    page_of,
+)
 from autocrm.core.idempotency import secret_response
 
 __all__ = [
@@ -25,6 +31,7 @@ __all__ = [
     "KeysetPage",
     "Level",
     "Limit",
+    "PatchSchema",
     "ProblemOut",
     "RequestSchema",
     "caller",
