@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from autocrm.accounts.tests.factories import SYSTEM, actor_of, api_key, bearer, member
 from autocrm.core.models import Tenant
 from autocrm.notifications import services
 from autocrm.notifications.tests.helpers import make_event
+from autocrm.testing.queries import assert_constant_queries, list_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -50,24 +48,11 @@ LISTS: dict[str, tuple[Seeder, int]] = {
 }
 
 
-def _queries(client: Client, path: str, raw_key: str) -> tuple[int, int]:
-    """(queries, items) of one request, after a warm-up request (so per-process caches and
-    the key's once-a-minute last-used write do not count)."""
-    headers = bearer(raw_key)
-    assert client.get(path, headers=headers).status_code == 200
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(path, headers=headers)
-    assert response.status_code == 200, response.content
-    return len(captured.captured_queries), len(json.loads(response.content)["items"])
-
-
 @pytest.mark.parametrize("name", sorted(LISTS))
 def test_a_list_costs_the_same_queries_for_1_row_and_20(
     client: Client, tenant_a: Tenant, tenant_b: Tenant, name: str
 ) -> None:
     seed, budget = LISTS[name]
-    one = _queries(client, seed(tenant_a, 1), api_key(tenant_a, "admin"))
-    many = _queries(client, seed(tenant_b, 20), api_key(tenant_b, "admin"))
-    assert (one[1], many[1]) == (1, 20), (one, many)
-    assert one[0] == many[0], f"{name}: {one[0]} queries for 1 row, {many[0]} for 20"
-    assert many[0] <= budget, f"{name}: {many[0]} queries (budget {budget})"
+    one = list_queries(client, seed(tenant_a, 1), bearer(api_key(tenant_a, "admin")))
+    many = list_queries(client, seed(tenant_b, 20), bearer(api_key(tenant_b, "admin")))
+    assert_constant_queries(name, one, many, budget)

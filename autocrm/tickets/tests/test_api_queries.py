@@ -7,13 +7,12 @@ import io
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from autocrm.accounts.tests.factories import member
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.routing.models import Team
+from autocrm.testing.queries import assert_constant_queries, list_queries
 from autocrm.tickets import attachments, config_services, services
 from autocrm.tickets.models import Ticket
 from autocrm.tickets.tests.api_client import Api
@@ -151,16 +150,6 @@ LISTS: dict[str, tuple[Seeder, int]] = {
 }
 
 
-def _queries(api: Api, path: str) -> tuple[int, int]:
-    """(queries, items) of one request; after a warm-up request, so per-process caches
-    (tenant configuration, prepared statements) do not count."""
-    assert api.call("get", path).status_code == 200
-    with CaptureQueriesContext(connection) as captured:
-        response = api.call("get", path)
-    assert response.status_code == 200, response.content
-    return len(captured.captured_queries), len(response.json()["items"])
-
-
 @pytest.mark.parametrize("name", sorted(LISTS))
 def test_a_list_costs_the_same_queries_for_1_row_and_20(
     api: Api, tenant_a: Tenant, tenant_b: Tenant, name: str
@@ -168,9 +157,7 @@ def test_a_list_costs_the_same_queries_for_1_row_and_20(
     from autocrm.accounts.tests.factories import api_key
 
     seed, budget = LISTS[name]
-    one = _queries(api, seed(tenant_a, 1))
+    one = list_queries(api.client, f"/api/v1{seed(tenant_a, 1)}", api.headers)
     other = Api(api.client, api_key(tenant_b, scope="admin"))
-    many = _queries(other, seed(tenant_b, 20))
-    assert one[1] == 1 and many[1] == 20, (one, many)
-    assert one[0] == many[0], f"{name}: {one[0]} queries for 1 row, {many[0]} for 20"
-    assert many[0] <= budget, f"{name}: {many[0]} queries (budget {budget})"
+    many = list_queries(other.client, f"/api/v1{seed(tenant_b, 20)}", other.headers)
+    assert_constant_queries(name, one, many, budget)
