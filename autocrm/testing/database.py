@@ -54,9 +54,12 @@ def _point_connections_at(dbname: str) -> None:
 
 
 def setup_test_database(worker_id: str) -> str:
-    admin = embedded_db.server_up(TEST_PG_DIR)
     template = f"autocrm_tpl_{_migrations_fingerprint()}"
+    TEST_PG_DIR.parent.mkdir(parents=True, exist_ok=True)
     with fasteners.InterProcessLock(str(TEST_PG_DIR.parent / "test-pg.lock")):
+        # Under the lock: on a fresh checkout every xdist worker would otherwise race to
+        # create the data directory (pgserver's mkdir refuses one that appeared meanwhile).
+        admin = embedded_db.server_up(TEST_PG_DIR)
         with psycopg.connect(admin, autocommit=True) as conn:
             ready = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s AND datistemplate", [template]
