@@ -58,13 +58,14 @@ fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -n auto --dist load -q \
 	  autocrm/core/tests/test_api_fuzz_key.py autocrm/core/tests/test_api_fuzz_session.py
 
+# `make bench SUITES="tickets workspace"` runs only those suites (default: all).
 # The bench data lives on make run's embedded server (var/pg): stopped at the end (even on
 # Ctrl-C) unless it was already running, e.g. under a make run in another terminal.
 bench: install
 	@if $(PY) -m autocrm.core.embedded_db status >/dev/null 2>&1; then \
-	  $(PY) -m bench; \
+	  $(PY) -m bench $(SUITES); \
 	else \
-	  trap '$(PY) -m autocrm.core.embedded_db down' EXIT; $(PY) -m bench; \
+	  trap '$(PY) -m autocrm.core.embedded_db down' EXIT; $(PY) -m bench $(SUITES); \
 	fi
 
 # Stops both embedded servers, then deletes their data: make run's database, the bench data

@@ -1,15 +1,17 @@
-"""``make bench`` / ``python -m bench``: the ticket benchmarks of docs/tickets-performance.md.
+"""``make bench`` / ``python -m bench [suite ...]``: the benchmarks (docs/tickets-performance.md).
 
-Builds (once per ``BENCH_TICKETS``, default 1,000,000) the database ``autocrm_bench`` in the
-embedded PostgreSQL, then measures with warm-up: the agent queue (page 1 and 200), full-text
-search, the same SQL with and without RLS, ``GET /api/v1/tickets?status=open`` and ticket
-creation over real HTTP (uvicorn). Writes ``bench/results/tickets.json`` and
-``bench/results/explain/`` (other sizes: ``tickets-<N>.json``, ``explain-<N>/``), and prints
-a summary.
+The tickets suite builds (once per ``BENCH_TICKETS``, default 1,000,000) the database
+``autocrm_bench`` in the embedded PostgreSQL, then measures with warm-up: the agent queue
+(page 1 and 200), full-text search, the same SQL with and without RLS,
+``GET /api/v1/tickets?status=open`` and ticket creation over real HTTP (uvicorn). Writes
+``bench/results/tickets.json`` and ``bench/results/explain/`` (other sizes:
+``tickets-<N>.json``, ``explain-<N>/``), and prints a summary. The other suites are listed
+in ``SUITES``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
@@ -17,6 +19,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -226,10 +229,7 @@ def _list_statements(raw_key: str, session_headers: dict[str, str]) -> dict[str,
     return counts
 
 
-def main() -> int:
-    def echo(line: str) -> None:
-        print(line, flush=True)
-
+def _tickets_suite(echo: Callable[[str], None]) -> int:
     tickets = int(os.environ.get("BENCH_TICKETS", "1000000"))
     started = time.time()
     info = dataset.ensure(tickets, echo)
@@ -315,6 +315,32 @@ def main() -> int:
         bound = "<=" if verdict["kind"] == "max" else ">="
         echo(f"  {mark}  {target}: {verdict['value']} (target {bound} {verdict['target']})")
     return 0
+
+
+# The other suites, each a module bench/suites/<name>.py with ``run(echo) -> int`` that
+# writes bench/results/<name>.json. They run in this order after the tickets suite.
+SUITES: tuple[str, ...] = ()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench`` runs every suite; ``python -m bench tickets workspace`` runs those."""
+
+    def echo(line: str) -> None:
+        print(line, flush=True)
+
+    names = list(argv if argv is not None else sys.argv[1:]) or ["tickets", *SUITES]
+    unknown = [name for name in names if name != "tickets" and name not in SUITES]
+    if unknown:
+        echo(f"unknown bench suite(s): {', '.join(unknown)}; known: tickets, {', '.join(SUITES)}")
+        return 2
+    status = 0
+    for name in names:
+        echo(f"\n== bench suite: {name} ==")
+        if name == "tickets":
+            status |= _tickets_suite(echo)
+        else:
+            status |= importlib.import_module(f"bench.suites.{name}").run(echo)
+    return status
 
 
 if __name__ == "__main__":
