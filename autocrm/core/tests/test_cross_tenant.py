@@ -38,6 +38,7 @@ from autocrm.core.models import Tenant, TenantOwned
 from autocrm.core.tenancy import tenant_context
 from autocrm.inboxes.tests.seeders import seed_inboxes
 from autocrm.notifications.tests.seeders import seed_webhooks
+from autocrm.routing.tests.seeders import seed_routing
 from autocrm.tickets.tests.seeders import seed_tickets
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +81,7 @@ SEEDERS: list[Callable[[Tenant, str], None]] = [
     seed_webhooks,
     seed_tickets,
     seed_inboxes,
+    seed_routing,
 ]
 
 
