@@ -131,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "autocrm.core.context_processors.tenant",
+                "autocrm.portal.context_processors.help_centre",
             ],
         },
     }

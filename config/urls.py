@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from autocrm.core import views as core_views
+from autocrm.portal import views as portal_views
 from config.api import api
 
 urlpatterns = [
@@ -9,7 +10,10 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("autocrm.accounts.urls")),
-    path("<slug:tenant_slug>/portal/", include("autocrm.portal.urls")),
+    path("<slug:tenant_slug>/help/", include("autocrm.portal.urls")),
+    path("<slug:tenant_slug>/portal/", portal_views.portal_redirect),
+    path("<slug:tenant_slug>/portal/<path:rest>", portal_views.portal_redirect),
+    path("<slug:tenant_slug>/settings/help-centre/", include("autocrm.portal.settings_urls")),
     path("<slug:tenant_slug>/", include("autocrm.workspace.urls")),
 ]
 

@@ -63,6 +63,24 @@ class Tenant(models.Model):
 TENANT_SETTING_DEFAULTS: dict[str, Any] = {
     # When true, agents see only tickets of their own teams plus those assigned to them.
     "restrict_agents_to_own_teams": False,
+    # Customers of a company see its other people's requests too (help centre, API).
+    "customers_see_organization_tickets": False,
+    # The help centre's look (autocrm.portal.branding): name shown instead of the tenant's,
+    # colours as #rrggbb ("" keeps the defaults), the logo's storage name, a footer line.
+    "help_brand_name": "",
+    "help_primary_color": "",
+    "help_header_color": "",
+    "help_logo": "",
+    "help_footer_text": "",
+    # A host name that serves this help centre (docs/help-centre.md: the proxy in front maps
+    # it to /<slug>/help/); links in customer e-mails use it when set.
+    "help_custom_domain": "",
+    # Who may create a customer account: "open", "invitation" (only invited addresses) or
+    # "domain" (addresses at one of help_signup_domains).
+    "help_signup_policy": "open",
+    "help_signup_domains": [],
+    # Ask requesters to rate solved tickets (good/bad plus a comment).
+    "csat_enabled": True,
 }
 
 

@@ -43,7 +43,7 @@ def test_home_takes_a_staff_member_of_one_tenant_to_its_dashboard(tenant_a: Tena
 def test_home_takes_a_customer_to_the_portal(tenant_a: Tenant) -> None:
     customer = member(tenant_a, "customer")
     response = signed_in(customer).get("/")
-    assert response.status_code == 302 and response["Location"] == "/acme/portal/"
+    assert response.status_code == 302 and response["Location"] == "/acme/help/account/"
 
 
 def test_home_lets_a_member_of_several_tenants_choose(tenant_a: Tenant, tenant_b: Tenant) -> None:
@@ -53,7 +53,7 @@ def test_home_lets_a_member_of_several_tenants_choose(tenant_a: Tenant, tenant_b
     assert response.status_code == 200
     body = response.content.decode()
     assert "Choose a workspace" in body
-    assert 'href="/acme/"' in body and 'href="/globex/portal/"' in body
+    assert 'href="/acme/"' in body and 'href="/globex/help/account/"' in body
 
 
 def test_home_without_memberships_offers_to_create_a_workspace(db: None) -> None:
@@ -66,7 +66,7 @@ def test_home_without_memberships_offers_to_create_a_workspace(db: None) -> None
     "path",
     [
         "/acme/",
-        "/acme/portal/",
+        "/acme/help/account/",
         "/acme/settings/",
         "/acme/settings/members/",
         "/acme/settings/api-keys/",
@@ -81,7 +81,7 @@ def test_tenant_pages_send_anonymous_visitors_to_login(
 
 
 @pytest.mark.parametrize(
-    "path", ["/acme/", "/acme/portal/", "/acme/settings/", "/acme/settings/invitations/"]
+    "path", ["/acme/", "/acme/help/account/", "/acme/settings/", "/acme/settings/invitations/"]
 )
 def test_tenant_pages_are_404_for_non_members(
     tenant_a: Tenant, tenant_b: Tenant, path: str
@@ -126,7 +126,7 @@ def test_settings_open_for_admins_and_owners(tenant_a: Tenant, role: str) -> Non
 
 def test_a_customer_is_sent_from_the_dashboard_to_the_portal(tenant_a: Tenant) -> None:
     response = signed_in(member(tenant_a, "customer")).get("/acme/")
-    assert response.status_code == 302 and response["Location"] == "/acme/portal/"
+    assert response.status_code == 302 and response["Location"] == "/acme/help/account/"
 
 
 def test_dashboard_shows_real_counts_and_a_readable_timeline(tenant_a: Tenant) -> None:
@@ -174,7 +174,7 @@ def test_agent_shell_links_only_to_pages_the_role_may_open(tenant_a: Tenant) -> 
 
 def test_portal_greets_a_customer(tenant_a: Tenant) -> None:
     customer = member(tenant_a, "customer", name="Cora Customer")
-    response = signed_in(customer).get("/acme/portal/")
+    response = signed_in(customer).get("/acme/help/account/")
     assert response.status_code == 200
     body = response.content.decode()
     assert "Hello, Cora Customer" in body
@@ -196,7 +196,7 @@ def test_every_staff_role_opens_the_dashboard(tenant_a: Tenant, role: str) -> No
 
 
 def test_staff_can_preview_the_portal_and_go_back(tenant_a: Tenant) -> None:
-    body = signed_in(member(tenant_a, "agent")).get("/acme/portal/").content.decode()
+    body = signed_in(member(tenant_a, "agent")).get("/acme/help/account/").content.decode()
     assert 'href="/acme/">Agent workspace</a>' in body
 
 
