@@ -1,6 +1,6 @@
 from django.urls import path
 
-from autocrm.workspace import queue_views, ticket_views, views
+from autocrm.workspace import queue_views, settings_views, ticket_views, views, webhook_views
 
 app_name = "workspace"
 
@@ -22,6 +22,80 @@ urlpatterns = [
     ),
     path("settings/api-keys/", views.settings_api_keys, name="settings_api_keys"),
     path("settings/api-keys/<int:api_key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+]
+
+# Ticket configuration and webhooks (what the API manages), for owners and admins.
+urlpatterns += [
+    path("settings/views/", settings_views.settings_views, name="settings_views"),
+    path(
+        "settings/views/<int:ticket_view_id>/",
+        settings_views.settings_view_edit,
+        name="settings_view_edit",
+    ),
+    path(
+        "settings/views/<int:ticket_view_id>/delete/",
+        settings_views.settings_view_delete,
+        name="settings_view_delete",
+    ),
+    path("settings/macros/", settings_views.settings_macros, name="settings_macros"),
+    path(
+        "settings/macros/<int:macro_id>/",
+        settings_views.settings_macro_edit,
+        name="settings_macro_edit",
+    ),
+    path(
+        "settings/macros/<int:macro_id>/delete/",
+        settings_views.settings_macro_delete,
+        name="settings_macro_delete",
+    ),
+    path("settings/tags/", settings_views.settings_tags, name="settings_tags"),
+    path(
+        "settings/tags/<int:tag_id>/delete/",
+        settings_views.settings_tag_delete,
+        name="settings_tag_delete",
+    ),
+    path(
+        "settings/custom-fields/",
+        settings_views.settings_custom_fields,
+        name="settings_custom_fields",
+    ),
+    path(
+        "settings/custom-fields/<int:custom_field_id>/",
+        settings_views.settings_custom_field_edit,
+        name="settings_custom_field_edit",
+    ),
+    path(
+        "settings/custom-fields/<int:custom_field_id>/delete/",
+        settings_views.settings_custom_field_delete,
+        name="settings_custom_field_delete",
+    ),
+    path("settings/webhooks/", webhook_views.settings_webhooks, name="settings_webhooks"),
+    path(
+        "settings/webhooks/<int:webhook_subscription_id>/",
+        webhook_views.settings_webhook,
+        name="settings_webhook",
+    ),
+    path(
+        "settings/webhooks/<int:webhook_subscription_id>/rotate-secret/",
+        webhook_views.settings_webhook_rotate,
+        name="settings_webhook_rotate",
+    ),
+    path(
+        "settings/webhooks/<int:webhook_subscription_id>/delete/",
+        webhook_views.settings_webhook_delete,
+        name="settings_webhook_delete",
+    ),
+    path(
+        "settings/webhooks/<int:webhook_subscription_id>/deliveries/<int:webhook_delivery_id>/",
+        webhook_views.settings_webhook_delivery,
+        name="settings_webhook_delivery",
+    ),
+    path(
+        "settings/webhooks/<int:webhook_subscription_id>/deliveries/<int:webhook_delivery_id>/"
+        "redeliver/",
+        webhook_views.settings_webhook_redeliver,
+        name="settings_webhook_redeliver",
+    ),
 ]
 
 urlpatterns += [

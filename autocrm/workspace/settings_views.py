@@ -1,0 +1,385 @@
+"""Settings pages for the ticket configuration the API manages: saved views, macros, tags and
+custom fields. Owners and admins only; every read through the tickets selectors, every write
+through ``autocrm.tickets.config_services`` (which append the audit events)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from autocrm.accounts.access import TenantRequest, admin_required
+from autocrm.tickets import config_services
+from autocrm.tickets import selectors as ticket_selectors
+from autocrm.tickets.models import CustomField, Macro, TicketView
+from autocrm.workspace.common import actor_for, assignable_agents
+from autocrm.workspace.settings_forms import (
+    CustomFieldForm,
+    MacroForm,
+    TagForm,
+    TicketViewForm,
+    add_service_errors,
+    describe_actions,
+    fingerprint,
+)
+
+
+def _render(request: TenantRequest, template: str, context: dict[str, Any], form: Any) -> Any:
+    return render(request, template, context, status=400 if form.errors else 200)
+
+
+def _refused(form: Any, exc: PermissionDenied) -> None:
+    form.add_error(None, str(exc) or "You may not do this.")
+
+
+# --- saved views ------------------------------------------------------------------------------
+
+
+def _view_values(view: TicketView) -> dict[str, Any]:
+    return {
+        "name": view.name,
+        "query": view.query,
+        "sort": view.sort,
+        "position": view.position,
+        "shared": view.owner_id is None,
+    }
+
+
+def _ticket_view(request: TenantRequest, ticket_view_id: int) -> TicketView:
+    view = ticket_selectors.ticket_view_get(
+        tenant=request.tenant, actor=actor_for(request), view_id=ticket_view_id
+    )
+    if view is None:
+        raise Http404("No such view.")
+    return view
+
+
+@admin_required
+def settings_views(request: TenantRequest) -> HttpResponse:
+    form = TicketViewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            view = config_services.ticket_view_create(
+                tenant=request.tenant,
+                actor=actor_for(request),
+                name=data["name"],
+                query=data["query"],
+                sort=data["sort"],
+                shared=data["shared"],
+                position=data["position"] or 0,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, f"The view “{view.name}” was saved.")
+            return redirect("workspace:settings_views", tenant_slug=request.tenant.slug)
+    views = ticket_selectors.ticket_view_list(tenant=request.tenant, actor=actor_for(request))
+    return _render(
+        request, "workspace/settings/views.html", {"form": form, "views": list(views)}, form
+    )
+
+
+@admin_required
+def settings_view_edit(request: TenantRequest, ticket_view_id: int) -> HttpResponse:
+    view = _ticket_view(request, ticket_view_id)
+    current = fingerprint(_view_values(view))
+    initial = {**_view_values(view), "fingerprint": current}
+    form = TicketViewForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        if form.is_stale(current):
+            form = TicketViewForm.stale(initial, "view", editing=True)
+        else:
+            data = form.cleaned_data
+            try:
+                config_services.ticket_view_update(
+                    tenant=request.tenant,
+                    actor=actor_for(request),
+                    view=view,
+                    changes={
+                        "name": data["name"].strip(),
+                        "query": data["query"],
+                        "sort": data["sort"],
+                        "position": data["position"] or 0,
+                    },
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except PermissionDenied as exc:
+                _refused(form, exc)
+            else:
+                messages.success(request, f"The view “{data['name'].strip()}” was saved.")
+                return redirect("workspace:settings_views", tenant_slug=request.tenant.slug)
+    return _render(request, "workspace/settings/view_edit.html", {"form": form, "view": view}, form)
+
+
+@admin_required
+@require_POST
+def settings_view_delete(request: TenantRequest, ticket_view_id: int) -> HttpResponse:
+    view = _ticket_view(request, ticket_view_id)
+    try:
+        config_services.ticket_view_delete(
+            tenant=request.tenant, actor=actor_for(request), view=view
+        )
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The view “{view.name}” was deleted.")
+    return redirect("workspace:settings_views", tenant_slug=request.tenant.slug)
+
+
+# --- macros -----------------------------------------------------------------------------------
+
+
+def _macro_values(macro: Macro) -> dict[str, Any]:
+    return {**MacroForm.initial_from(macro), "actions": macro.actions}
+
+
+def _macro(request: TenantRequest, macro_id: int) -> Macro:
+    macro = ticket_selectors.macro_get(
+        tenant=request.tenant, actor=actor_for(request), macro_id=macro_id
+    )
+    if macro is None:
+        raise Http404("No such macro.")
+    return macro
+
+
+def _macro_fields(form: MacroForm) -> dict[str, Any]:
+    data = form.cleaned_data
+    return {
+        "name": data["name"].strip(),
+        "description": data["description"],
+        "reply_body": data["reply_body"],
+        "reply_public": data["reply_public"],
+    }
+
+
+@admin_required
+def settings_macros(request: TenantRequest) -> HttpResponse:
+    agents = assignable_agents(request)
+    form = MacroForm(request.POST or None, agents=agents)
+    if request.method == "POST" and form.is_valid():
+        try:
+            macro = config_services.macro_create(
+                tenant=request.tenant,
+                actor=actor_for(request),
+                actions=form.actions([]),
+                shared=form.cleaned_data["shared"],
+                **_macro_fields(form),
+            )
+            if not form.cleaned_data["active"]:
+                config_services.macro_update(
+                    tenant=request.tenant,
+                    actor=actor_for(request),
+                    macro=macro,
+                    changes={"active": False},
+                )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, f"The macro “{macro.name}” was saved.")
+            return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
+    macros = ticket_selectors.macro_list(
+        tenant=request.tenant, actor=actor_for(request), include_inactive=True
+    )
+    return _render(
+        request,
+        "workspace/settings/macros.html",
+        {
+            "form": form,
+            "macros": [(m, describe_actions(m.actions, dict(agents))) for m in macros],
+        },
+        form,
+    )
+
+
+@admin_required
+def settings_macro_edit(request: TenantRequest, macro_id: int) -> HttpResponse:
+    macro = _macro(request, macro_id)
+    agents = assignable_agents(request)
+    current = fingerprint(_macro_values(macro))
+    initial = {**MacroForm.initial_from(macro), "fingerprint": current}
+    form = MacroForm(request.POST or None, initial=initial, agents=agents, editing=True)
+    if request.method == "POST" and form.is_valid():
+        if form.is_stale(current):
+            form = MacroForm.stale(initial, "macro", agents=agents, editing=True)
+        else:
+            try:
+                config_services.macro_update(
+                    tenant=request.tenant,
+                    actor=actor_for(request),
+                    macro=macro,
+                    changes={
+                        **_macro_fields(form),
+                        "actions": form.actions(MacroForm.kept_actions(macro)),
+                        "active": form.cleaned_data["active"],
+                    },
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except PermissionDenied as exc:
+                _refused(form, exc)
+            else:
+                messages.success(request, f"The macro “{form.cleaned_data['name']}” was saved.")
+                return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
+    return _render(
+        request,
+        "workspace/settings/macro_edit.html",
+        {"form": form, "macro": macro, "kept_actions": MacroForm.kept_actions(macro)},
+        form,
+    )
+
+
+@admin_required
+@require_POST
+def settings_macro_delete(request: TenantRequest, macro_id: int) -> HttpResponse:
+    macro = _macro(request, macro_id)
+    try:
+        config_services.macro_delete(tenant=request.tenant, actor=actor_for(request), macro=macro)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The macro “{macro.name}” was deleted.")
+    return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+
+@admin_required
+def settings_tags(request: TenantRequest) -> HttpResponse:
+    form = TagForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tag = config_services.tag_create(
+                tenant=request.tenant,
+                actor=actor_for(request),
+                name=form.cleaned_data["name"],
+                color=form.cleaned_data["color"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"The tag “{tag.name}” was added.")
+            return redirect("workspace:settings_tags", tenant_slug=request.tenant.slug)
+    tags = ticket_selectors.tag_list(tenant=request.tenant, actor=actor_for(request))
+    return _render(request, "workspace/settings/tags.html", {"form": form, "tags": tags}, form)
+
+
+@admin_required
+@require_POST
+def settings_tag_delete(request: TenantRequest, tag_id: int) -> HttpResponse:
+    tag = ticket_selectors.tag_get(tenant=request.tenant, actor=actor_for(request), tag_id=tag_id)
+    if tag is None:
+        raise Http404("No such tag.")
+    config_services.tag_delete(tenant=request.tenant, actor=actor_for(request), tag=tag)
+    messages.success(request, f"The tag “{tag.name}” was removed; tickets keep it as text.")
+    return redirect("workspace:settings_tags", tenant_slug=request.tenant.slug)
+
+
+# --- custom fields ----------------------------------------------------------------------------
+
+
+def _field_values(field: CustomField) -> dict[str, Any]:
+    return {
+        "label": field.label,
+        "key": field.key,
+        "field_type": field.field_type,
+        "options": "\n".join(field.options),
+        "required": field.required,
+        "active": field.active,
+        "position": field.position,
+    }
+
+
+def _custom_field(request: TenantRequest, custom_field_id: int) -> CustomField:
+    field = ticket_selectors.custom_field_get(
+        tenant=request.tenant, actor=actor_for(request), field_id=custom_field_id
+    )
+    if field is None:
+        raise Http404("No such custom field.")
+    return field
+
+
+@admin_required
+def settings_custom_fields(request: TenantRequest) -> HttpResponse:
+    form = CustomFieldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            field = config_services.custom_field_create(
+                tenant=request.tenant,
+                actor=actor_for(request),
+                label=data["label"],
+                key=data["key"],
+                field_type=data["field_type"],
+                options=form.options_list(),
+                required=data["required"],
+                position=data["position"] or 0,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"The field “{field.label}” was added.")
+            return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
+    fields = ticket_selectors.custom_field_list(tenant=request.tenant, actor=actor_for(request))
+    return _render(
+        request, "workspace/settings/custom_fields.html", {"form": form, "fields": fields}, form
+    )
+
+
+@admin_required
+def settings_custom_field_edit(request: TenantRequest, custom_field_id: int) -> HttpResponse:
+    field = _custom_field(request, custom_field_id)
+    current = fingerprint(_field_values(field))
+    initial = {**_field_values(field), "fingerprint": current}
+    form = CustomFieldForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        if form.is_stale(current):
+            form = CustomFieldForm.stale(initial, "field", editing=True)
+        else:
+            data = form.cleaned_data
+            changes: dict[str, Any] = {
+                "label": data["label"],
+                "required": data["required"],
+                "active": data["active"],
+                "position": data["position"] or 0,
+            }
+            if field.options or form.options_list():
+                changes["options"] = form.options_list()
+            try:
+                config_services.custom_field_update(
+                    tenant=request.tenant, actor=actor_for(request), field=field, changes=changes
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"The field “{data['label']}” was saved.")
+                return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
+    return _render(
+        request,
+        "workspace/settings/custom_field_edit.html",
+        {"form": form, "field": field},
+        form,
+    )
+
+
+@admin_required
+@require_POST
+def settings_custom_field_delete(request: TenantRequest, custom_field_id: int) -> HttpResponse:
+    field = _custom_field(request, custom_field_id)
+    config_services.custom_field_delete(
+        tenant=request.tenant, actor=actor_for(request), field=field
+    )
+    messages.success(
+        request, f"The field “{field.label}” was deleted; tickets keep their stored values."
+    )
+    return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
