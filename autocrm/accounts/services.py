@@ -110,6 +110,18 @@ def _membership_insert(*, tenant: Tenant, actor: Actor, user: User, role: str) -
     return membership
 
 
+def membership_join_as_customer(*, tenant: Tenant, user: User) -> Membership:
+    """``user`` joins ``tenant`` as a customer by themselves (a help-centre sign-up whose
+    address was verified; the help centre checks the tenant's sign-up policy first). Acting
+    as that customer, so the audit log names them."""
+    with tenant_context(tenant):
+        existing = Membership.objects.filter(tenant=tenant, user=user).first()
+        if existing is not None:
+            return existing
+        actor = Actor.for_user(user, role=Role.CUSTOMER, tenant_id=tenant.pk)
+        return _membership_insert(tenant=tenant, actor=actor, user=user, role=Role.CUSTOMER)
+
+
 def membership_change_role(
     *, tenant: Tenant, actor: Actor, membership: Membership, role: str
 ) -> Membership:

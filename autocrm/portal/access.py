@@ -8,8 +8,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.urls import reverse
 
 from autocrm.accounts.access import TenantRequest
 
@@ -33,4 +35,25 @@ def help_page(view: View) -> View:
     # Read by the cross-tenant test: a public page may answer anyone, but must not show
     # another tenant's private rows.
     wrapper.public_page = True  # type: ignore[attr-defined]
+    return cast(View, wrapper)
+
+
+def customer_page(view: View) -> View:
+    """A help page for a signed-in member of the URL's tenant (any role: staff may look at
+    the customer side too). Anonymous visitors go to the help centre's own sign-in page;
+    people who are not members get a 404 like every other tenant page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        tenant = getattr(request, "tenant", None)
+        if tenant is None:
+            raise Http404("No such help centre.")
+        if not request.user.is_authenticated:
+            login = reverse("portal:login", args=[tenant.slug])
+            return redirect_to_login(request.get_full_path(), login_url=login)
+        if getattr(request, "membership", None) is None:
+            raise Http404("No such help centre.")
+        kwargs.pop("tenant_slug", None)
+        return view(request, *args, **kwargs)
+
     return cast(View, wrapper)

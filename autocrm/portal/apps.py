@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class PortalConfig(AppConfig):
     name = "autocrm.portal"
     label = "portal"
+
+    def ready(self) -> None:
+        from autocrm.core.events import event_types_register
+        from autocrm.portal.events import EVENT_TYPES
+
+        event_types_register(EVENT_TYPES)

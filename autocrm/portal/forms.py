@@ -87,3 +87,28 @@ class LogoForm(forms.Form):
         label="Logo",
         help_text="PNG, JPEG, WebP or GIF, at most 512 KB; shown about 32 pixels high.",
     )
+
+
+class CustomerSignupForm(forms.Form):
+    name = forms.CharField(
+        label="Your name",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters; not only digits, not a common password.",
+    )
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(
+        label="Your name",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from autocrm.portal import views
+from autocrm.portal import account_views, views
 from autocrm.portal.branding import knowledge_installed
 
 app_name = "portal"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("account/", views.account, name="account"),
+    path("account/", account_views.account, name="account"),
+    path("account/signup/", account_views.signup, name="signup"),
+    path("account/signup/sent/", account_views.signup_sent, name="signup_sent"),
+    path("account/verify/<str:token>/", account_views.verify, name="verify"),
+    path("account/login/", account_views.login, name="login"),
     path("brand/logo", views.logo, name="logo"),
 ]
 

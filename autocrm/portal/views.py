@@ -15,8 +15,6 @@ from django.http import (
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from autocrm.accounts import selectors
-from autocrm.accounts.access import TenantRequest, member_required, signed_in_user
 from autocrm.portal.access import HelpRequest, help_page
 from autocrm.portal.services import LOGO_TYPES
 
@@ -27,17 +25,6 @@ LOGO_CONTENT_TYPES = {ext: mime for mime, ext in LOGO_TYPES.items()}
 def home(request: HelpRequest) -> HttpResponse:
     """The help centre's start page (the knowledge base's home replaces it when installed)."""
     return render(request, "help/home.html")
-
-
-@member_required
-def account(request: TenantRequest) -> HttpResponse:
-    """Who you are here and where to manage your sign-in."""
-    user = signed_in_user(request)
-    return render(
-        request,
-        "help/account.html",
-        {"security": selectors.account_security(user=user)},
-    )
 
 
 @require_GET

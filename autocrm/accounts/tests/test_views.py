@@ -66,7 +66,6 @@ def test_home_without_memberships_offers_to_create_a_workspace(db: None) -> None
     "path",
     [
         "/acme/",
-        "/acme/help/account/",
         "/acme/settings/",
         "/acme/settings/members/",
         "/acme/settings/api-keys/",

@@ -22,7 +22,8 @@ def test_the_help_centre_is_public(client: Client, tenant_a: Tenant) -> None:
     assert response.status_code == 200
     body = response.content.decode()
     assert "Acme" in body
-    assert 'href="/accounts/login/?next=/acme/help/"' in body  # sign in, back here after
+    assert 'href="/acme/help/account/login/"' in body
+    assert 'href="/acme/help/account/signup/"' in body
 
 
 def test_an_unknown_tenant_has_no_help_centre(client: Client, tenant_a: Tenant) -> None:
