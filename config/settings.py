@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "autocrm.tickets",
     "autocrm.notifications",
     "autocrm.inboxes",
+    "autocrm.knowledge",
     "autocrm.workspace",
     "autocrm.portal",
 ]
@@ -320,6 +321,8 @@ INBOUND_EMAIL_MAX_BYTES = int(os.environ.get("INBOUND_EMAIL_MAX_BYTES", str(40 *
 # More mail than this from one sender to one inbox within an hour is stored but ignored
 # (a robot replying to our replies without saying it is one).
 INBOUND_EMAIL_PER_SENDER_PER_HOUR = int(os.environ.get("INBOUND_EMAIL_PER_SENDER_PER_HOUR", "30"))
+# An image uploaded into a knowledge-base article (PNG, JPEG, GIF, WebP).
+KB_UPLOAD_MAX_BYTES = int(os.environ.get("KB_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
 # Multipart requests (attachment uploads) may carry one attachment plus form overhead.
 MAX_UPLOAD_BYTES = ATTACHMENT_MAX_BYTES + 1024 * 1024
 # Every request body is read on the event loop before a thread runs Django (ADR 0005): a

@@ -37,6 +37,7 @@ from autocrm.core.events import event_append
 from autocrm.core.models import Tenant, TenantOwned
 from autocrm.core.tenancy import tenant_context
 from autocrm.inboxes.tests.seeders import seed_inboxes
+from autocrm.knowledge.tests.seeders import seed_knowledge
 from autocrm.notifications.tests.seeders import seed_webhooks
 from autocrm.routing.tests.seeders import seed_routing
 from autocrm.tickets.tests.seeders import seed_tickets
@@ -82,6 +83,7 @@ SEEDERS: list[Callable[[Tenant, str], None]] = [
     seed_tickets,
     seed_inboxes,
     seed_routing,
+    seed_knowledge,
 ]
 
 
