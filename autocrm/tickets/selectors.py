@@ -17,6 +17,7 @@ from django.db.models.expressions import RawSQL
 from autocrm.core import sql
 from autocrm.core.actors import Actor
 from autocrm.core.api.pagination import MAX_LIMIT
+from autocrm.core.config_cache import tenant_config_cached
 from autocrm.core.models import Event, Tenant
 from autocrm.core.selectors import audit_timeline
 from autocrm.tickets import access, queue_sql, text_search
@@ -490,6 +491,17 @@ def tag_get(*, tenant: Tenant, actor: Actor, tag_id: int) -> Tag | None:
 
 def custom_field_list(*, tenant: Tenant, actor: Actor) -> QuerySet[CustomField]:
     return CustomField.objects.filter(tenant=tenant).order_by("position", "id")
+
+
+def custom_fields_active(*, tenant: Tenant, actor: Actor) -> list[CustomField]:
+    """The active definitions in display order, cached per process like the services' copy
+    (the ticket page shows them on every view)."""
+    definitions = tenant_config_cached(
+        tenant,
+        "tickets.custom_fields",
+        lambda: {f.key: f for f in CustomField.objects.filter(tenant=tenant)},
+    )
+    return sorted((f for f in definitions.values() if f.active), key=lambda f: (f.position, f.pk))
 
 
 def custom_field_get(*, tenant: Tenant, actor: Actor, field_id: int) -> CustomField | None:

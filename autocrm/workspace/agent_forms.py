@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from autocrm.tickets.models import Priority, Status
+from autocrm.tickets.models import CustomField, FieldType, Priority, Status, TicketType
 
 MAX_BODY_CHARS = 100_000  # a reply longer than this is a paste gone wrong, not a message
 SUBMIT_STATUSES = [
@@ -69,12 +69,59 @@ class BulkForm(forms.Form):
         return changes
 
 
+CUSTOM_FIELD_PREFIX = "cf_"
+
+
+def custom_form_field(definition: CustomField, current: Any) -> forms.Field:
+    """A typed input for one custom field definition. Every one is optional here: "required"
+    is enforced when a ticket is created, and an agent may clear a value later. A stored
+    value that is no longer an option stays selectable, so saving other fields keeps it."""
+    label = definition.label
+    kind = definition.field_type
+    options = list(definition.options)
+    if kind in (FieldType.DROPDOWN, FieldType.MULTI_SELECT):
+        stale = current if isinstance(current, list) else [current]
+        options += [v for v in stale if v not in (None, "") and v not in options]
+    if kind == FieldType.NUMBER:
+        return forms.CharField(
+            label=label, required=False, widget=forms.NumberInput(attrs={"step": "any"})
+        )
+    if kind == FieldType.DATE:
+        return forms.DateField(
+            label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
+    if kind == FieldType.CHECKBOX:
+        return forms.BooleanField(label=label, required=False)
+    if kind == FieldType.DROPDOWN:
+        return forms.ChoiceField(
+            label=label, required=False, choices=[("", "—"), *[(o, o) for o in options]]
+        )
+    if kind == FieldType.MULTI_SELECT:
+        return forms.MultipleChoiceField(
+            label=label,
+            required=False,
+            choices=[(o, o) for o in options],
+            widget=forms.CheckboxSelectMultiple,
+        )
+    return forms.CharField(label=label, required=False, max_length=10_000)
+
+
+def _custom_value(kind: str, value: Any) -> Any:
+    """A cleaned form value as the tickets service takes it (empty removes the value)."""
+    if kind == FieldType.DATE:
+        return value.isoformat() if value else None
+    if kind == FieldType.NUMBER:
+        return value.strip() or None
+    return value
+
+
 class PropertiesForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     status = forms.ChoiceField(choices=Status.choices)
     priority = forms.ChoiceField(
         choices=[(label, label.capitalize()) for _, label in Priority.choices]
     )
+    type = forms.ChoiceField(required=False, choices=[("", "—"), *TicketType.choices])
     assignee = forms.ChoiceField(required=False)
     team = forms.ChoiceField(required=False)
     tags = forms.CharField(required=False, max_length=1000)
@@ -84,6 +131,8 @@ class PropertiesForm(forms.Form):
         *args: Any,
         agents: list[tuple[int, str]],
         teams: list[tuple[int, str]],
+        custom_fields: list[CustomField] = (),  # type: ignore[assignment]
+        current_custom: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -93,16 +142,44 @@ class PropertiesForm(forms.Form):
         _choice_field(self, "team").choices = _choices_with_blank(
             [(str(pk), name) for pk, name in teams], "No team"
         )
+        self.current_custom = dict(current_custom or {})
+        self.custom_definitions = {f.key: f for f in custom_fields}
+        for definition in custom_fields:
+            name = CUSTOM_FIELD_PREFIX + definition.key
+            self.fields[name] = custom_form_field(
+                definition, self.current_custom.get(definition.key)
+            )
+            self.initial.setdefault(name, self.current_custom.get(definition.key))
+
+    def custom_bound_fields(self) -> list[forms.BoundField]:
+        return [self[CUSTOM_FIELD_PREFIX + key] for key in self.custom_definitions]
+
+    def standard_bound_fields(self) -> list[forms.BoundField]:
+        return [f for f in self.visible_fields() if not f.name.startswith(CUSTOM_FIELD_PREFIX)]
 
     def changes(self) -> dict[str, Any]:
         data = self.cleaned_data
-        return {
+        changes: dict[str, Any] = {
             "status": data["status"],
             "priority": data["priority"],
+            "type": data["type"],
             "assignee_id": int(data["assignee"]) if data["assignee"] else None,
             "team_id": int(data["team"]) if data["team"] else None,
             "tags": split_tags(data["tags"]),
         }
+        custom: dict[str, Any] = {}
+        for key, definition in self.custom_definitions.items():
+            value = _custom_value(definition.field_type, data[CUSTOM_FIELD_PREFIX + key])
+            current = self.current_custom.get(key)
+            # Only what the agent changed: an untouched value is never re-validated (or
+            # dropped) because its definition changed since it was stored.
+            if str(value or "") != str(current or "") and not (
+                definition.field_type == FieldType.CHECKBOX and not value and not current
+            ):
+                custom[key] = value
+        if custom:
+            changes["custom_fields"] = custom
+        return changes
 
 
 class ComposerForm(forms.Form):
@@ -121,3 +198,7 @@ class ComposerForm(forms.Form):
 
 class MacroForm(forms.Form):
     macro = forms.IntegerField(min_value=1, error_messages={"required": "Choose a macro."})
+
+
+class MergeForm(forms.Form):
+    into = forms.IntegerField(min_value=1, max_value=2**62)

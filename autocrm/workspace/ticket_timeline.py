@@ -72,10 +72,34 @@ def _change_words(event: Event, names: Names) -> str:
             if before - after:
                 parts.append(f"removed the tags {', '.join(sorted(before - after))}")
             continue
+        if field == "custom_fields":
+            parts.extend(_custom_field_words(change.get("from"), change.get("to")))
+            continue
         label = FIELD_NAMES.get(field, field.replace("_", " "))
         old, new = names.value(field, change.get("from")), names.value(field, change.get("to"))
         parts.append(f"changed the {label} from {old} to {new}")
     return "; ".join(parts) or "updated the ticket"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _custom_field_words(before: Any, after: Any) -> list[str]:
+    """Per key ("set seats to 25", "cleared plan"); the event holds keys, not labels."""
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    parts = []
+    for key in sorted(set(before) | set(after)):
+        if key not in after:
+            parts.append(f"cleared {key}")
+        elif before.get(key) != after[key]:
+            parts.append(f"set {key} to {_shown(after[key])}")
+    return parts
 
 
 def _how(event: Event) -> str:

@@ -12,11 +12,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.routing.selectors import team_list
-from autocrm.tickets import attachments, selectors, services
+from autocrm.tickets import attachments, link_selectors, selectors, services
 from autocrm.tickets.errors import TicketClosedError, VersionConflictError
 from autocrm.tickets.models import Attachment, Macro, Ticket
 from autocrm.tickets.query import TicketFilters
@@ -24,6 +25,7 @@ from autocrm.workspace import queues, ticket_timeline
 from autocrm.workspace.agent_forms import (
     ComposerForm,
     MacroForm,
+    MergeForm,
     PropertiesForm,
 )
 from autocrm.workspace.common import actor_for, assignable_agents, is_htmx
@@ -49,9 +51,18 @@ def _properties_form(request: TenantRequest, ticket: Ticket, data: Any = None) -
         "assignee": str(ticket.assignee_id or ""),
         "team": str(ticket.team_id or ""),
         "tags": " ".join(ticket.tags),
+        "type": ticket.type,
     }
-    teams = [(t.pk, t.name) for t in team_list(tenant=request.tenant, actor=actor_for(request))]
-    return PropertiesForm(data, initial=initial, agents=assignable_agents(request), teams=teams)
+    actor = actor_for(request)
+    teams = [(t.pk, t.name) for t in team_list(tenant=request.tenant, actor=actor)]
+    return PropertiesForm(
+        data,
+        initial=initial,
+        agents=assignable_agents(request),
+        teams=teams,
+        custom_fields=selectors.custom_fields_active(tenant=request.tenant, actor=actor),
+        current_custom=ticket.custom_fields,
+    )
 
 
 def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
@@ -82,6 +93,7 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
         "next_number": following,
         "can_edit": actor.role != "light_agent",
         "properties": _properties_form(request, ticket),
+        "links": link_selectors.ticket_links(tenant=tenant, actor=actor, ticket=ticket),
         "composer": ComposerForm(
             initial={"kind": "note" if actor.role == "light_agent" else "public"}
         ),
@@ -226,6 +238,46 @@ def ticket_macro(request: TenantRequest, number: int) -> HttpResponse:
     except ValidationError as exc:
         return _main(request, number, 400, macro_error=" ".join(exc.messages))
     return _main(request, number, composer_notice="Macro applied.")
+
+
+@staff_required
+@require_POST
+def ticket_merge(request: TenantRequest, number: int) -> HttpResponse:
+    """Merge this ticket into another (by number): its conversation moves there and this one
+    closes. Then the agent continues on the target ticket."""
+    ticket = _ticket(request, number)
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        return _main(
+            request, number, 400, merge_error="Give the number of the ticket to merge into."
+        )
+    target_number = form.cleaned_data["into"]
+    try:
+        target = selectors.ticket_get_by_number(
+            tenant=request.tenant, actor=actor_for(request), number=target_number
+        )
+        services.ticket_merge(
+            tenant=request.tenant,
+            actor=actor_for(request),
+            source_id=ticket.pk,
+            target_id=target.pk,
+        )
+    except Ticket.DoesNotExist:
+        return _main(request, number, 400, merge_error=f"There is no ticket #{target_number}.")
+    except (PermissionDenied, TicketClosedError) as exc:
+        code = 403 if isinstance(exc, PermissionDenied) else 409
+        return _main(request, number, code, merge_error=str(exc))
+    except ValidationError as exc:
+        return _main(request, number, 400, merge_error=" ".join(exc.messages))
+    target_url = reverse(
+        "workspace:agent_ticket",
+        kwargs={"tenant_slug": request.tenant.slug, "number": target_number},
+    )
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target_url
+        return response
+    return redirect(target_url)
 
 
 # Shown inline as previews: raster images only, by the type sniffed from the bytes (SVG can

@@ -110,6 +110,7 @@ urlpatterns += [
     ),
     path("agent/tickets/<int:number>/reply/", ticket_views.ticket_reply, name="agent_ticket_reply"),
     path("agent/tickets/<int:number>/macro/", ticket_views.ticket_macro, name="agent_ticket_macro"),
+    path("agent/tickets/<int:number>/merge/", ticket_views.ticket_merge, name="agent_ticket_merge"),
     path(
         "agent/attachments/<int:attachment_id>/",
         ticket_views.attachment_download,

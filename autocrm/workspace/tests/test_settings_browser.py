@@ -4,6 +4,8 @@ var/screenshots/ to be looked at."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -16,6 +18,7 @@ from autocrm.notifications.models import DeliveryStatus, WebhookDelivery
 from autocrm.testing.browser import screenshot, sign_in
 from autocrm.tickets import config_services
 from autocrm.tickets.models import Macro
+from autocrm.tickets.tests.factories import ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -81,3 +84,38 @@ def test_admin_manages_macros_fields_and_redelivers_a_webhook(page: Page) -> Non
     screenshot(page, "settings-webhook-desktop")
     with tenant_context(tenant):
         assert WebhookDelivery.objects.get(pk=delivery_id).status == DeliveryStatus.PENDING
+
+
+def test_agent_sets_custom_fields_and_merges_from_the_ticket_page(page: Page) -> None:
+    tenant, _, _ = _seed()
+    with tenant_context(tenant):
+        config_services.custom_field_create(
+            tenant=tenant,
+            actor=SYSTEM,
+            label="Plan",
+            field_type="dropdown",
+            options=["Free", "Pro"],
+        )
+        config_services.custom_field_create(
+            tenant=tenant, actor=SYSTEM, label="Seats", field_type="number"
+        )
+        source = ticket(tenant, subject="Printer still broken")
+        target = ticket(tenant, subject="Printer on fire in the Berlin office")
+    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
+    page.goto(f"/acme/agent/tickets/{source.number}/")
+    page.get_by_label("Type").select_option("incident")
+    page.get_by_label("Plan").select_option("Pro")
+    page.get_by_label("Seats").fill("25")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    expect(page.get_by_label("Plan")).to_have_value("Pro")
+    screenshot(page, "agent-ticket-properties-desktop")
+    with tenant_context(tenant):
+        source.refresh_from_db()
+    assert source.type == "incident" and source.custom_fields == {"plan": "Pro", "seats": 25}
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_label("Merge this ticket into #").fill(str(target.number))
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page).to_have_url(re.compile(f"/agent/tickets/{target.number}/$"))
+    expect(page.get_by_text(f"Merged from #{source.number}")).to_be_visible()
