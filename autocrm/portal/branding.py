@@ -6,6 +6,7 @@ them into a ``style`` attribute can never inject anything else."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -51,7 +52,10 @@ def readable_text_on(color: str) -> str:
 
 def knowledge_installed() -> bool:
     """Whether the knowledge app (and with it the KB pages at the help-centre root) is on."""
-    return apps.is_installed("autocrm.knowledge")
+    # Its public pages come in a later step than the app itself: both must be there.
+    return apps.is_installed("autocrm.knowledge") and (
+        importlib.util.find_spec("autocrm.knowledge.public_urls") is not None
+    )
 
 
 @dataclass(frozen=True)
