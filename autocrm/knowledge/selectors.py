@@ -125,12 +125,15 @@ def article_public_get(*, tenant: Tenant, actor: Actor, article_id: int) -> Arti
     )
 
 
-def article_translations(*, tenant: Tenant, actor: Actor, article: Article) -> list[Article]:
-    """The other locales of the article the actor may read (the help centre: public)."""
+def article_translations(
+    *, tenant: Tenant, actor: Actor, article: Article, public: bool = False
+) -> list[Article]:
+    """The other locales of the article the actor may read (``public``: what the help
+    centre shows, whoever reads)."""
     rows = Article.objects.filter(tenant=tenant, translation_key=article.translation_key).exclude(
         pk=article.pk
     )
-    if not access.is_agent_reader(actor):
+    if public or not access.is_agent_reader(actor):
         rows = rows.filter(state=State.PUBLISHED, visibility="public")
     return list(rows.only("id", "locale", "slug", "title", "state").order_by("locale"))
 
