@@ -40,9 +40,18 @@ class BulkForm(forms.Form):
     status = forms.ChoiceField(required=False)
     priority = forms.ChoiceField(required=False)
     tags_add = forms.CharField(required=False, max_length=500)
+    macro = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    merge_into = forms.IntegerField(required=False, min_value=1, max_value=2**62)
 
-    def __init__(self, *args: Any, agents: list[tuple[int, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        agents: list[tuple[int, str]],
+        macros: list[tuple[int, str]] = [],  # noqa: B006 (read only)
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        _choice_field(self, "macro").choices = _choices_with_blank(list(macros), "Apply macro…")
         # Which ids exist is the service's check (it names the missing ones).
         ids_field = self.fields["ids"]
         assert isinstance(ids_field, forms.TypedMultipleChoiceField)
@@ -67,6 +76,20 @@ class BulkForm(forms.Form):
         if split_tags(data["tags_add"]):
             changes["tags_add"] = split_tags(data["tags_add"])
         return changes
+
+    def action(self) -> str:
+        """``changes``, ``macro`` or ``merge``; "" when nothing or more than one kind is
+        chosen (a macro or a merge is its own step, never mixed with field changes)."""
+        kinds = [
+            kind
+            for kind, chosen in (
+                ("changes", bool(self.changes())),
+                ("macro", self.cleaned_data["macro"] is not None),
+                ("merge", self.cleaned_data["merge_into"] is not None),
+            )
+            if chosen
+        ]
+        return kinds[0] if len(kinds) == 1 else ""
 
 
 CUSTOM_FIELD_PREFIX = "cf_"

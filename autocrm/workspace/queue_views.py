@@ -13,6 +13,8 @@ from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.tickets import selectors, services
+from autocrm.tickets.errors import TicketClosedError
+from autocrm.tickets.models import Macro, Ticket
 from autocrm.tickets.query import QuerySyntaxError, parse_query
 from autocrm.tickets.selectors import CursorError
 from autocrm.workspace import queues
@@ -106,7 +108,9 @@ def queue(request: TenantRequest) -> HttpResponse:
         return render(request, "workspace/agent/_queue_rows.html", context, status=status)
     queues.remember_view(request.session, view=view.key, q=q)
     agents = assignable_agents(request)
-    context.update(views=views, agents=agents, bulk=BulkForm(agents=agents))
+    context.update(
+        views=views, agents=agents, bulk=BulkForm(agents=agents, macros=_macro_choices(request))
+    )
     template = RESULTS if is_htmx(request) else "workspace/agent/queue.html"
     return render(request, template, context, status=status)
 
@@ -123,42 +127,81 @@ def queue_counts(request: TenantRequest) -> HttpResponse:
     )
 
 
+def _macro_choices(request: TenantRequest) -> list[tuple[int, str]]:
+    return [
+        (m.pk, m.name)
+        for m in selectors.macro_list(tenant=request.tenant, actor=actor_for(request))
+    ]
+
+
+def _bulk_apply(request: TenantRequest, form: BulkForm) -> tuple[str, str, int]:
+    """Run the chosen bulk action through its service (all or nothing): (notice, error,
+    status)."""
+    ids = form.cleaned_data["ids"]
+    count = f"{len(ids)} ticket{'s' if len(ids) != 1 else ''}"
+    tenant, actor = request.tenant, actor_for(request)
+    action = form.action()
+    try:
+        if action == "macro":
+            services.macro_apply_bulk(
+                tenant=tenant, actor=actor, ticket_ids=ids, macro_id=form.cleaned_data["macro"]
+            )
+            return f"Macro applied to {count}.", "", 200
+        if action == "merge":
+            number = form.cleaned_data["merge_into"]
+            try:
+                target = selectors.ticket_get_by_number(tenant=tenant, actor=actor, number=number)
+            except Ticket.DoesNotExist:
+                return "", f"There is no ticket #{number}.", 400
+            services.tickets_merge_bulk(
+                tenant=tenant, actor=actor, source_ids=ids, target_id=target.pk
+            )
+            merged = len([i for i in set(ids) if i != target.pk])
+            return f"Merged {merged} ticket{'s' if merged != 1 else ''} into #{number}.", "", 200
+        services.tickets_bulk_update(
+            tenant=tenant, actor=actor, ticket_ids=ids, changes=form.changes()
+        )
+        return f"Updated {count}.", "", 200
+    except PermissionDenied as exc:
+        return "", str(exc), 403
+    except Macro.DoesNotExist:
+        return "", "That macro does not exist any more.", 400
+    except TicketClosedError as exc:
+        return "", str(exc), 409
+    except ValidationError as exc:
+        return "", " ".join(exc.messages), 400
+
+
 @staff_required
 @require_POST
 def queue_bulk(request: TenantRequest) -> HttpResponse:
-    """Apply one change to the selected tickets through the bulk service (all or nothing),
+    """Apply one change, one macro or one merge to the selected tickets (all or nothing),
     then show the same queue again with what happened."""
     agents = assignable_agents(request)
+    macros = _macro_choices(request)
     views = queues.all_views(tenant=request.tenant, actor=actor_for(request))
     view = queues.find_view(views, request.POST.get("view", "")) or queues.find_view(
         views, queues.DEFAULT_VIEW
     )
     assert view is not None
     q = request.POST.get("q", view.query)
-    form = BulkForm(request.POST, agents=agents)
+    form = BulkForm(request.POST, agents=agents, macros=macros)
     notice, error, status = "", "", 200
     if not form.is_valid():
         error = "Select at least one ticket." if "ids" in form.errors else "Choose a valid change."
-    elif not form.changes():
-        error = "Choose what to change: assignee, status, priority or tags."
+    elif not form.action():
+        error = (
+            "Choose what to change: assignee, status, priority or tags; or a macro; or a "
+            "ticket to merge into (one of these at a time)."
+        )
     else:
-        ids = form.cleaned_data["ids"]
-        try:
-            services.tickets_bulk_update(
-                tenant=request.tenant,
-                actor=actor_for(request),
-                ticket_ids=ids,
-                changes=form.changes(),
-            )
-        except PermissionDenied as exc:
-            error, status = str(exc), 403
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            notice = f"Updated {len(ids)} ticket{'s' if len(ids) != 1 else ''}."
+        notice, error, status = _bulk_apply(request, form)
     context, results_status = _results(request, view=view, q=q, notice=notice, error=error)
     context.update(
-        views=_views_with_counts(request), agents=agents, bulk=BulkForm(agents=agents), oob=True
+        views=_views_with_counts(request),
+        agents=agents,
+        bulk=BulkForm(agents=agents, macros=macros),
+        oob=True,
     )
     return render(
         request,

@@ -6,8 +6,8 @@ Split by topic: ``tickets`` (create, update, assign, status, tags, bulk, delete)
 they share. The writes are re-exported here, so callers say ``services.ticket_update``.
 """
 
-from autocrm.tickets.services.macros import macro_apply
-from autocrm.tickets.services.merge import ticket_merge, ticket_split
+from autocrm.tickets.services.macros import macro_apply, macro_apply_bulk
+from autocrm.tickets.services.merge import ticket_merge, ticket_split, tickets_merge_bulk
 from autocrm.tickets.services.messages import ticket_message_add
 from autocrm.tickets.services.tickets import (
     ticket_assign,
@@ -21,6 +21,7 @@ from autocrm.tickets.services.tickets import (
 
 __all__ = [
     "macro_apply",
+    "macro_apply_bulk",
     "ticket_assign",
     "ticket_change_status",
     "ticket_create",
@@ -31,4 +32,5 @@ __all__ = [
     "ticket_tags_change",
     "ticket_update",
     "tickets_bulk_update",
+    "tickets_merge_bulk",
 ]

@@ -101,3 +101,21 @@ def macro_apply(*, tenant: Tenant, actor: Actor, ticket_id: int, macro_id: int) 
         extra={"macro": {"id": macro.pk, "name": macro.name}},
     )
     return ticket
+
+
+BULK_MAX = 100  # each ticket is a full macro run (reply, events): a bounded batch
+
+
+@transaction.atomic
+def macro_apply_bulk(
+    *, tenant: Tenant, actor: Actor, ticket_ids: list[int], macro_id: int
+) -> list[Ticket]:
+    """Run one macro on several tickets, all or nothing: a refusal on any ticket (closed,
+    not visible, a bad action) leaves every ticket as it was."""
+    ids = list(dict.fromkeys(ticket_ids))
+    if not ids or len(ids) > BULK_MAX:
+        raise ValidationError({"ticket_ids": f"Give 1 to {BULK_MAX} tickets."})
+    return [
+        macro_apply(tenant=tenant, actor=actor, ticket_id=ticket_id, macro_id=macro_id)
+        for ticket_id in sorted(ids)  # lock in id order, as bulk updates do: no deadlocks
+    ]

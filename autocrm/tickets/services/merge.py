@@ -197,3 +197,21 @@ def ticket_split(
 
 
 # --- macros -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tickets_merge_bulk(
+    *, tenant: Tenant, actor: Actor, source_ids: list[int], target_id: int
+) -> Ticket:
+    """Merge several tickets into one, all or nothing (the target may be among the selected:
+    it is skipped). Each source gets its own merge events, as if merged one by one."""
+    sources = [i for i in dict.fromkeys(source_ids) if i != target_id]
+    if not sources:
+        raise ValidationError({"source_ids": "Select at least one other ticket to merge."})
+    if len(sources) > 100:
+        raise ValidationError({"source_ids": "Merge at most 100 tickets at once."})
+    target = None
+    for source_id in sources:
+        target = ticket_merge(tenant=tenant, actor=actor, source_id=source_id, target_id=target_id)
+    assert target is not None
+    return target

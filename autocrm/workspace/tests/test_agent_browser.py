@@ -117,6 +117,21 @@ def test_queue_filter_bulk_assign_and_keyboard(page: Page) -> None:
             Ticket.objects.filter(assignee_id=agent.pk).values_list("subject", flat=True)
         )
     assert assigned == {t[0] for t in TICKETS[:3]}
+
+    # Bulk macro: its actions and its reply on each selected ticket.
+    for subject in TICKETS[4:6]:
+        page.get_by_label(f"Select #{made[subject[0]].number}").check()
+    expect(page.locator("[data-selected-count]")).to_have_text("2 selected")
+    page.get_by_label("Apply a macro to selected").select_option(label="Ask for a screenshot")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_text("Macro applied to 2 tickets.")).to_be_visible()
+    with tenant_context(tenant):
+        statuses = set(
+            Ticket.objects.filter(subject__in=[t[0] for t in TICKETS[4:6]]).values_list(
+                "status", flat=True
+            )
+        )
+    assert statuses == {"pending"}
     screenshot(page, "agent-queue-bulk-desktop")
 
     # Keyboard: j/k move, x selects, ? shows help, o opens.
