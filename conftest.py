@@ -7,7 +7,11 @@ from collections.abc import Iterator
 import pytest
 
 # database: test databases, and stopping the test server the session started.
-pytest_plugins = ["autocrm.testing.browser", "autocrm.testing.database"]
+pytest_plugins = [
+    "autocrm.testing.browser",
+    "autocrm.testing.database",
+    "autocrm.testing.asgi_server",
+]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,4 +3,6 @@ from the tenant it was opened for)."""
 
 from django.urls import URLPattern
 
-websocket_urlpatterns: list[URLPattern] = []
+from autocrm.realtime.routing import websocket_urlpatterns as realtime_urls
+
+websocket_urlpatterns: list[URLPattern] = [*realtime_urls]

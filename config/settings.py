@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "autocrm.knowledge",
     "autocrm.workspace",
     "autocrm.portal",
+    "autocrm.realtime",
 ]
 
 MIDDLEWARE = [
@@ -346,18 +347,15 @@ PROCRASTINATE_WORKER_DEFAULTS = {"worker_middleware": [bind_job_log_context]}
 JOB_RETENTION_DAYS = int(os.environ.get("JOB_RETENTION_DAYS", "14"))
 
 # --- Channels ---------------------------------------------------------------------------------
+# The agent sockets need no channel layer: the worker publishes each event once with
+# PostgreSQL NOTIFY and every web process listens on one connection (autocrm.realtime,
+# docs/adr/0008-realtime.md). REDIS_URL offers a Redis layer to consumers that want one.
+CHANNEL_LAYERS: dict[str, Any] = {}
 if os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
-        }
-    }
-else:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_postgres.core.PostgresChannelLayer",
-            "CONFIG": {**DATABASES["default"]},
         }
     }
 

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
@@ -59,6 +61,42 @@ def ticket_scope_sql(*, tenant: Tenant, actor: Actor) -> tuple[str, list[int]] |
             return "", []
         return _OWN_TEAMS_SQL, [tenant.pk, actor.user_id, actor.user_id]
     return None
+
+
+@dataclass(frozen=True)
+class TicketVisibility:
+    """``ticket_scope`` for staff as a test on a ticket's team and assignee, without a query:
+    what the realtime sockets check for every event (autocrm.realtime). ``teams`` is None
+    when the actor sees every ticket of the tenant."""
+
+    user_id: int | None
+    teams: frozenset[int] | None
+
+    def sees(self, *, team_id: int | None, assignee_id: int | None) -> bool:
+        if self.teams is None:
+            return True
+        return (team_id is not None and team_id in self.teams) or (
+            assignee_id is not None and assignee_id == self.user_id
+        )
+
+    @property
+    def sees_all(self) -> bool:
+        return self.teams is None
+
+
+def ticket_visibility(*, tenant: Tenant, actor: Actor) -> TicketVisibility:
+    """The staff actor's ticket scope, loaded once (one query for a restricted agent).
+    Must agree with ``ticket_scope``: tickets/tests/test_access.py compares them."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff follow tickets live.")
+    if actor.is_admin or actor.role in {"api", "system"}:
+        return TicketVisibility(actor.user_id, None)
+    if actor.user_id is None or not tenant.setting("restrict_agents_to_own_teams"):
+        return TicketVisibility(actor.user_id, None)
+    teams = TeamMember.objects.filter(tenant=tenant, user_id=actor.user_id).values_list(
+        "team_id", flat=True
+    )
+    return TicketVisibility(actor.user_id, frozenset(teams))
 
 
 def can_see_internal(actor: Actor) -> bool:

@@ -1,0 +1,192 @@
+"""The agent's socket at ``/ws/<tenant>/agent/``: live tickets, notifications, presence.
+
+Refused (closed before the handshake completes) without a session, for a user who is not an
+active staff member of the URL's tenant, or a customer. Once open, the socket hears its
+tenant's bus messages through the process's hub and forwards only what its user may see
+(``messages.for_socket``); the user's ticket scope is re-read every ``SCOPE_TTL`` seconds,
+so a changed team membership (or a removed member) takes effect without a reconnect.
+
+Browser → server: ``{"type": "resync", "after": <event id>}`` replays missed ticket events;
+``{"type": "watch", "ticket": <number>}`` joins a ticket's presence; ``{"type": "presence",
+"state": "viewing" | "replying"}`` tells the others what this user does there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from autocrm.realtime import bus, selectors
+from autocrm.realtime.hub import hub
+from autocrm.realtime.messages import for_socket
+
+SCOPE_TTL = 60.0
+OUTBOX_LIMIT = 1000  # a browser this far behind is closed and re-syncs on reconnect
+PRESENCE_STATES = frozenset({"viewing", "replying"})
+CLOSE_REFUSED = 4403
+CLOSE_TOO_SLOW = 4008
+
+
+class AgentConsumer(AsyncJsonWebsocketConsumer):
+    # No channel-layer channel per socket: messages arrive through the process's hub
+    # (one NOTIFY per event, not one layer message per socket; ADR 0008). An alias that
+    # names no layer makes Channels skip creating one.
+    channel_layer_alias = "autocrm-realtime-hub"
+    tenant_id: int
+    grant: selectors.SocketGrant
+
+    async def connect(self) -> None:
+        self.conn = uuid.uuid4().hex[:12]
+        self.watching: int | None = None
+        self.presence_state = ""
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(OUTBOX_LIMIT)
+        self.writer: asyncio.Task[None] | None = None
+        slug = self.scope["url_route"]["kwargs"]["tenant_slug"]
+        grant = await database_sync_to_async(selectors.socket_grant)(
+            tenant_slug=slug, user=self.scope.get("user")
+        )
+        if grant is None:
+            await self.close(code=CLOSE_REFUSED)
+            return
+        self.grant = grant
+        self.tenant_id = grant.tenant.pk
+        self.scope_loaded = time.monotonic()
+        await hub().join(self)
+        await self.accept()
+        self.writer = asyncio.get_running_loop().create_task(self._write())
+        await self.send_json({"type": "hello", "cursor": grant.cursor, "conn": self.conn})
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "grant"):
+            return
+        hub().leave(self)
+        if self.writer is not None:
+            self.writer.cancel()
+        if self.watching is not None:
+            with contextlib.suppress(Exception):
+                await self._publish_presence("left")
+
+    # --- from the hub -------------------------------------------------------------------
+
+    def bus_message(self, message: dict[str, Any]) -> None:
+        try:
+            self.outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self.outbox = asyncio.Queue(OUTBOX_LIMIT)
+            asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
+
+    def bus_restored(self) -> None:
+        """The hub's connection was lost for a while: the browser should re-sync."""
+        self.bus_message({"k": "restored"})
+
+    async def _write(self) -> None:
+        while True:
+            message = await self.outbox.get()
+            if time.monotonic() - self.scope_loaded > SCOPE_TTL and not await self._reload_scope():
+                return
+            out = await self._outgoing(message)
+            if out is not None:
+                await self.send_json(out)
+
+    async def _reload_scope(self) -> bool:
+        grant = await database_sync_to_async(selectors.socket_grant)(
+            tenant_slug=self.grant.tenant.slug, user=self.grant.actor.user, with_cursor=False
+        )
+        if grant is None:  # no longer a member (or no longer staff)
+            await self.close(code=CLOSE_REFUSED)
+            return False
+        self.grant = grant
+        self.scope_loaded = time.monotonic()
+        return True
+
+    async def _outgoing(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        kind = message.get("k")
+        if kind == "restored":
+            return {"type": "resync.needed"}
+        if kind == bus.PRESENCE:
+            if message.get("ticket_id") != self.watching or message.get("conn") == self.conn:
+                return None
+            if message.get("hello") and self.presence_state:
+                await self._publish_presence(self.presence_state)
+            return {
+                "type": "presence",
+                "conn": message.get("conn"),
+                "user": message.get("user"),
+                "name": message.get("name"),
+                "state": message.get("state"),
+            }
+        user_id = self.grant.actor.user_id
+        assert user_id is not None
+        return for_socket(message, visibility=self.grant.visibility, user_id=user_id)
+
+    # --- from the browser ---------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not text_data or len(text_data) > 4096:
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            return
+        if isinstance(content, dict):
+            await self.receive_json(content)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        kind = content.get("type")
+        if kind == "resync":
+            await self._resync(content.get("after"))
+        elif kind == "watch":
+            await self._watch(content.get("ticket"))
+        elif kind == "presence" and content.get("state") in PRESENCE_STATES:
+            if self.watching is not None:
+                self.presence_state = str(content["state"])
+                await self._publish_presence(self.presence_state)
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def _resync(self, after: Any) -> None:
+        if not isinstance(after, int) or after < 0:
+            return
+        found, more = await database_sync_to_async(selectors.events_since)(
+            tenant=self.grant.tenant, actor=self.grant.actor, after=after
+        )
+        cursor = after
+        for message in found:
+            cursor = max(cursor, int(message["id"]))
+            out = await self._outgoing(message)
+            if out is not None:
+                await self.send_json(out)
+        await self.send_json({"type": "resync.done", "cursor": cursor, "complete": not more})
+
+    async def _watch(self, number: Any) -> None:
+        if not isinstance(number, int):
+            return
+        ticket_id = await database_sync_to_async(selectors.watched_ticket_id)(
+            tenant=self.grant.tenant, actor=self.grant.actor, number=number
+        )
+        if self.watching is not None and self.watching != ticket_id:
+            await self._publish_presence("left")
+        self.watching = ticket_id
+        if ticket_id is not None:
+            self.presence_state = "viewing"
+            await self._publish_presence("viewing", hello=True)
+
+    async def _publish_presence(self, state: str, *, hello: bool = False) -> None:
+        await hub().publish(
+            {
+                "k": bus.PRESENCE,
+                "tenant": self.tenant_id,
+                "ticket_id": self.watching,
+                "conn": self.conn,
+                "user": self.grant.actor.user_id,
+                "name": self.grant.name,
+                "state": state,
+                "hello": hello,
+            }
+        )

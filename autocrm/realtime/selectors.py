@@ -1,0 +1,96 @@
+"""What the sockets read: who may open one, the events a browser missed, a watched ticket.
+
+Called from the consumer through ``database_sync_to_async``; each opens the tenant's
+context itself (a socket has no request transaction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Max
+
+from autocrm.accounts.actors import actor_for_membership
+from autocrm.accounts.models import STAFF_ROLES, User
+from autocrm.accounts.selectors import membership_get
+from autocrm.core.actors import Actor
+from autocrm.core.models import Event, Tenant
+from autocrm.core.tenancy import tenant_context
+from autocrm.realtime import messages
+from autocrm.tickets import access
+from autocrm.tickets.access import TicketVisibility
+from autocrm.tickets.models import Ticket
+
+RESYNC_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class SocketGrant:
+    tenant: Tenant
+    actor: Actor
+    visibility: TicketVisibility
+    name: str
+    cursor: int
+
+
+def socket_grant(
+    *, tenant_slug: str, user: User | None, with_cursor: bool = True
+) -> SocketGrant | None:
+    """The right of ``user`` to a workspace socket of the tenant: an active staff member of
+    it. None (refuse) for no user, another tenant's member, a customer, an unknown slug."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    tenant = Tenant.objects.filter(slug=tenant_slug).first()
+    if tenant is None:
+        return None
+    with tenant_context(tenant, user_id=user.pk):
+        membership = membership_get(tenant=tenant, user_id=user.pk)
+        if membership is None or membership.role not in STAFF_ROLES:
+            return None
+        actor = actor_for_membership(membership)
+        visibility = access.ticket_visibility(tenant=tenant, actor=actor)
+        cursor = 0
+        if with_cursor:
+            cursor = Event.objects.filter(tenant=tenant).aggregate(last=Max("pk"))["last"] or 0
+    return SocketGrant(tenant, actor, visibility, membership.user.display_name, cursor)
+
+
+def events_since(
+    *, tenant: Tenant, actor: Actor, after: int, limit: int = RESYNC_LIMIT
+) -> tuple[list[dict[str, Any]], bool]:
+    """Bus messages of the tenant's pushed events after event id ``after`` (oldest first,
+    at most ``limit``; True when there were more). Each socket filters them as it does live
+    ones. Notifications are not replayed: the browser reloads its badge after a re-sync."""
+    with tenant_context(tenant, user_id=actor.user_id):
+        found = list(
+            Event.objects.filter(tenant=tenant, pk__gt=after, type__in=messages.TICKET_TYPES)
+            .select_related("actor")
+            .order_by("pk")[: limit + 1]
+        )
+        more = len(found) > limit
+        found = found[:limit]
+        ids = {tid for e in found if (tid := messages.ticket_id_of(e)) is not None}
+        tickets = {
+            pk: (team, assignee)
+            for pk, team, assignee in Ticket.objects.filter(tenant=tenant, pk__in=ids).values_list(
+                "pk", "team_id", "assignee_id"
+            )
+        }
+    out = []
+    for event in found:
+        team, assignee = tickets.get(messages.ticket_id_of(event) or 0, (None, None))
+        name = event.actor.display_name if event.actor else event.actor_label
+        out.append(messages.bus_message(event, team_id=team, assignee_id=assignee, actor_name=name))
+    return out, more
+
+
+def watched_ticket_id(*, tenant: Tenant, actor: Actor, number: int) -> int | None:
+    """The id of ticket ``number`` if the actor may see it (presence is only shared on
+    tickets both sides may open)."""
+    with tenant_context(tenant, user_id=actor.user_id):
+        return (
+            Ticket.objects.filter(access.ticket_scope(tenant=tenant, actor=actor))
+            .filter(tenant=tenant, number=number)
+            .values_list("pk", flat=True)
+            .first()
+        )

@@ -1,0 +1,168 @@
+"""The agent socket: who may open it, and that every event reaches exactly the sockets whose
+user may see its ticket (an agent restricted to their teams hears nothing of another team's
+ticket), after the worker's handler commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from autocrm.accounts.tests.factories import member
+from autocrm.core.models import Tenant
+from autocrm.core.tenancy import tenant_context
+from autocrm.realtime.tests.helpers import (
+    dispatch,
+    in_thread,
+    open_socket,
+    receive,
+    received,
+    run,
+    send,
+    session_cookie,
+)
+from autocrm.routing.models import Team, TeamMember
+from autocrm.testing.asgi_server import AsgiServer
+from autocrm.testing.worker import clear_jobs
+from autocrm.tickets import services
+from autocrm.tickets.tests.factories import SYSTEM, ticket
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+
+
+@pytest.fixture(autouse=True)
+def _no_jobs() -> None:
+    clear_jobs()
+
+
+def _refused(server: AsgiServer, path: str, cookie: str | None, origin: str | None = None) -> bool:
+    """True when the handshake is answered with 403 (no socket opened)."""
+    from websockets.exceptions import InvalidStatus
+
+    async def scenario() -> bool:
+        try:
+            async with open_socket(server, path, cookie, origin):
+                return False
+        except InvalidStatus as exc:
+            return bool(exc.response.status_code == 403)
+
+    return run(scenario)
+
+
+def test_a_socket_without_a_session_is_refused(asgi_server: AsgiServer, tenant_a: Tenant) -> None:
+    assert _refused(asgi_server, "/ws/acme/agent/", None)
+
+
+def test_a_socket_of_another_tenants_member_is_refused(
+    asgi_server: AsgiServer, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    with tenant_context(tenant_b):
+        outsider = member(tenant_b, "owner")
+    cookie = session_cookie(outsider)
+    assert _refused(asgi_server, "/ws/acme/agent/", cookie)
+    assert _refused(asgi_server, "/ws/nosuch/agent/", cookie)
+    assert not _refused(asgi_server, "/ws/globex/agent/", cookie)  # their own tenant opens
+
+
+def test_a_customers_socket_is_refused(asgi_server: AsgiServer, tenant_a: Tenant) -> None:
+    with tenant_context(tenant_a):
+        customer = member(tenant_a, "customer")
+    assert _refused(asgi_server, "/ws/acme/agent/", session_cookie(customer))
+
+
+def test_a_socket_from_a_foreign_origin_is_refused(
+    asgi_server: AsgiServer, tenant_a: Tenant
+) -> None:
+    with tenant_context(tenant_a):
+        agent = member(tenant_a, "agent")
+    cookie = session_cookie(agent)
+    assert _refused(asgi_server, "/ws/acme/agent/", cookie, origin="https://evil.example")
+    assert not _refused(asgi_server, "/ws/acme/agent/", cookie)
+
+
+def test_a_new_ticket_and_a_reply_reach_an_agents_socket(
+    asgi_server: AsgiServer, tenant_a: Tenant
+) -> None:
+    with tenant_context(tenant_a):
+        agent = member(tenant_a, "agent")
+        other = member(tenant_a, "admin", name="Ana Admin")
+    cookie = session_cookie(agent)
+
+    def create_and_reply() -> tuple[int, int]:
+        with tenant_context(tenant_a):
+            t = ticket(tenant_a, subject="Printer on fire")
+            from autocrm.accounts.tests.factories import actor_of
+
+            m = services.ticket_message_add(
+                tenant=tenant_a, actor=actor_of(tenant_a, other), ticket_id=t.pk, body="On it."
+            )
+            return t.number, m.pk
+
+    async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]], int, int]:
+        async with open_socket(asgi_server, "/ws/acme/agent/", cookie) as ws:
+            hello = await receive(ws)
+            number, message_id = await in_thread(create_and_reply)
+            await dispatch()
+            got = await received(ws)
+        return hello, got, number, message_id
+
+    hello, got, number, message_id = run(scenario)
+    assert hello["type"] == "hello" and isinstance(hello["cursor"], int)
+    created = [m for m in got if m.get("event") == "ticket.created"]
+    replies = [m for m in got if m.get("event") == "message.created"]
+    assert [m["number"] for m in created] == [number]
+    assert len(replies) == 1
+    assert replies[0]["message"] == message_id and replies[0]["actor_name"] == "Ana Admin"
+    assert all(m["id"] > hello["cursor"] for m in got)
+    # The socket names tickets; it never carries their content.
+    assert "Printer on fire" not in str(got)
+
+
+def test_a_restricted_agent_hears_only_their_teams_tickets(
+    asgi_server: AsgiServer, tenant_a: Tenant
+) -> None:
+    tenant_a.settings = {**tenant_a.settings, "restrict_agents_to_own_teams": True}
+    tenant_a.save()
+    with tenant_context(tenant_a):
+        agent = member(tenant_a, "agent")
+        admin = member(tenant_a, "admin")
+        mine = Team.objects.create(tenant=tenant_a, name="Hardware")
+        theirs = Team.objects.create(tenant=tenant_a, name="Billing")
+        TeamMember.objects.create(tenant=tenant_a, team=mine, user=agent)
+    agent_cookie, admin_cookie = session_cookie(agent), session_cookie(admin)
+
+    def create() -> dict[str, int]:
+        with tenant_context(tenant_a):
+            other = ticket(tenant_a, subject="Invoice", team_id=theirs.pk)
+            own = ticket(tenant_a, subject="Printer", team_id=mine.pk)
+            moved = ticket(tenant_a, subject="Laptop", team_id=mine.pk)
+            services.ticket_message_add(tenant=tenant_a, actor=SYSTEM, ticket_id=other.pk, body="x")
+            services.ticket_update(
+                tenant=tenant_a, actor=SYSTEM, ticket_id=moved.pk, changes={"team_id": theirs.pk}
+            )
+            return {"other": other.number, "own": own.number, "moved": moved.number}
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
+        async with (
+            open_socket(asgi_server, "/ws/acme/agent/", agent_cookie) as agent_ws,
+            open_socket(asgi_server, "/ws/acme/agent/", admin_cookie) as admin_ws,
+        ):
+            await receive(agent_ws)
+            await receive(admin_ws)
+            numbers = await in_thread(create)
+            await dispatch()
+            agent_got, admin_got = await received(agent_ws), await received(admin_ws)
+            # A re-sync replays with the same filter.
+            await send(agent_ws, {"type": "resync", "after": 0})
+            agent_got += await received(agent_ws)
+        return agent_got, admin_got, numbers
+
+    agent_got, admin_got, numbers = run(scenario)
+    heard = {(m["type"], m.get("number")) for m in agent_got}
+    assert ("ticket", numbers["own"]) in heard
+    # Moved to another team: the agent hears that it left their sight, nothing more (pushes
+    # go by the ticket's team when the worker sends them, not when the event was written).
+    assert ("ticket.gone", numbers["moved"]) in heard
+    assert all(m.get("number") != numbers["other"] for m in agent_got), agent_got
+    assert {m.get("number") for m in admin_got if m["type"] == "ticket"} == set(numbers.values())
+    assert agent_got[-1]["type"] == "resync.done" and agent_got[-1]["complete"] is True
