@@ -104,7 +104,9 @@ def queue(request: TenantRequest) -> HttpResponse:
     q = view.query if q is None else q.strip()
     cursor = request.GET.get("cursor") or None
     context, status = _results(request, view=view, q=q, cursor=cursor)
-    if cursor is not None and is_htmx(request):
+    # Rows only: the next page ("show more"), or the first page again for the live queue
+    # (static/js/live.js merges it into the table when tickets change).
+    if (cursor is not None or request.GET.get("rows") == "1") and is_htmx(request):
         return render(request, "workspace/agent/_queue_rows.html", context, status=status)
     queues.remember_view(request.session, view=view.key, q=q)
     agents = assignable_agents(request)

@@ -92,6 +92,22 @@ def test_filter_with_the_agent_syntax_answers_htmx_with_the_results_only(
     assert _numbers(words) == [high.number]
 
 
+def test_the_live_queue_gets_the_first_page_of_rows_only(
+    client: Client, ctx: Tenant, agent: Any
+) -> None:
+    """static/js/live.js re-reads the rows of the view on screen when tickets change."""
+    high = ticket(ctx, subject="Refund please", priority="high")
+    ticket(ctx, subject="Password reset")
+    client.force_login(agent)
+    rows = client.get(
+        "/acme/agent/", {"view": "all", "q": "priority:high", "rows": "1"}, headers=HTMX
+    )
+    body = rows.content.decode()
+    assert rows.status_code == 200
+    assert 'id="bulk-form"' not in body and "<html" not in body
+    assert _numbers(body) == [high.number]
+
+
 def test_a_bad_filter_is_a_clear_400_not_a_500(client: Client, ctx: Tenant, agent: Any) -> None:
     client.force_login(agent)
     response = client.get("/acme/agent/", {"q": "status:nonsense"}, headers=HTMX)
