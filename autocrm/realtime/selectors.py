@@ -19,7 +19,7 @@ from autocrm.core.tenancy import tenant_context
 from autocrm.realtime import messages
 from autocrm.tickets import access
 from autocrm.tickets.access import TicketVisibility
-from autocrm.tickets.models import Ticket
+from autocrm.tickets.models import Message, Ticket
 
 RESYNC_LIMIT = 200
 
@@ -94,3 +94,25 @@ def watched_ticket_id(*, tenant: Tenant, actor: Actor, number: int) -> int | Non
             .values_list("pk", flat=True)
             .first()
         )
+
+
+def others_wrote_since(*, tenant: Tenant, actor: Actor, ticket: Ticket, after: int) -> list[str]:
+    """Who else added a message to the ticket after message id ``after`` (names, oldest
+    first, each once): the reply collision check. The caller has read the ticket through a
+    selector (so may see it); staff see notes too."""
+    access.require_visible(tenant=tenant, actor=actor, ticket=ticket)
+    rows = (
+        Message.objects.filter(tenant=tenant, ticket=ticket, pk__gt=after)
+        .exclude(author_user_id=actor.user_id)
+        .select_related("author_user", "author_contact")
+        .order_by("pk")
+    )
+    if not actor.is_staff:
+        rows = rows.filter(public=True)
+    names: list[str] = []
+    for message in rows:
+        author = message.author_user or message.author_contact
+        name = author.display_name if author is not None else "Someone"
+        if name not in names:
+            names.append(name)
+    return names

@@ -217,6 +217,9 @@ class ComposerForm(forms.Form):
         },
     )
     submit_status = forms.ChoiceField(choices=SUBMIT_STATUSES, required=False)
+    # The newest message the page showed when the reply was written: a reply posted after
+    # someone else's is sent only once the agent has seen theirs (the collision check).
+    last_message = forms.IntegerField(min_value=0, required=False)
 
 
 class MacroForm(forms.Form):

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, staff_required
+from autocrm.realtime.selectors import others_wrote_since
 from autocrm.routing.selectors import team_list
 from autocrm.tickets import attachments, link_selectors, selectors, services
 from autocrm.tickets.errors import TicketClosedError, VersionConflictError
@@ -86,6 +87,7 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
     context: dict[str, Any] = {
         "ticket": ticket,
         "conversation": [(m, files.get(m.pk, [])) for m in messages],
+        "last_message_id": max((m.pk for m in messages), default=0),
         "ticket_files": files.get(None, []),
         "timeline": ticket_timeline.describe_ticket_events(tenant, events),
         "other_tickets": [t for t in others if t.pk != ticket.pk][:OTHER_TICKETS],
@@ -174,6 +176,16 @@ def ticket_reply(request: TenantRequest, number: int) -> HttpResponse:
         return _main(request, number, 400, composer=form, composer_error=_first_error(form))
     public = form.cleaned_data["kind"] == "public"
     status = form.cleaned_data["submit_status"]
+    last_seen = form.cleaned_data["last_message"]
+    if last_seen is not None:
+        others = others_wrote_since(
+            tenant=request.tenant, actor=actor, ticket=ticket, after=last_seen
+        )
+        if others:
+            # Not sent: the page comes back with their message in the conversation and this
+            # reply still in the composer, whose last_message is now theirs: sending again
+            # is the confirmation.
+            return _main(request, number, 409, composer=form, composer_collision=others)
     try:
         with transaction.atomic():
             message = services.ticket_message_add(

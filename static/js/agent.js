@@ -124,7 +124,10 @@
     var note = !!(kind && kind.value === "note");
     form.classList.toggle("is-note", note);
     var send = form.querySelector("[data-composer-send]");
-    if (send) { send.textContent = note ? "Add note" : "Send reply"; }
+    if (send) {
+      // After a collision (someone wrote meanwhile) the server asks to confirm: keep its label.
+      send.textContent = form.hasAttribute("data-collision") ? "Send anyway" : (note ? "Add note" : "Send reply");
+    }
   }
 
   function compose(kind) {

@@ -442,8 +442,6 @@
     // A sent reply or a new ticket page: back to viewing; the composer may be new.
     if (event.detail && event.detail.target && event.detail.target.id === "ticket-main") {
       setState("viewing");
-      var warning = $("#collision-warning");
-      if (warning && !$("#composer [name=confirm_after]")) { warning.remove(); }
     }
   });
 

@@ -166,3 +166,39 @@ def test_a_restricted_agent_hears_only_their_teams_tickets(
     assert all(m.get("number") != numbers["other"] for m in agent_got), agent_got
     assert {m.get("number") for m in admin_got if m["type"] == "ticket"} == set(numbers.values())
     assert agent_got[-1]["type"] == "resync.done" and agent_got[-1]["complete"] is True
+
+
+def test_presence_is_shared_between_agents_on_the_same_ticket_only(
+    asgi_server: AsgiServer, tenant_a: Tenant
+) -> None:
+    tenant_a.settings = {**tenant_a.settings, "restrict_agents_to_own_teams": True}
+    tenant_a.save()
+    with tenant_context(tenant_a):
+        alex = member(tenant_a, "admin", name="Alex Admin")
+        ana = member(tenant_a, "admin", name="Ana Admin")
+        outsider = member(tenant_a, "agent", name="Otto Other")
+        team = Team.objects.create(tenant=tenant_a, name="Billing")
+        t = ticket(tenant_a, team_id=team.pk)
+    cookies = [session_cookie(u) for u in (alex, ana, outsider)]
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with (
+            open_socket(asgi_server, "/ws/acme/agent/", cookies[0]) as alex_ws,
+            open_socket(asgi_server, "/ws/acme/agent/", cookies[1]) as ana_ws,
+            open_socket(asgi_server, "/ws/acme/agent/", cookies[2]) as otto_ws,
+        ):
+            for ws in (alex_ws, ana_ws, otto_ws):
+                await receive(ws)
+                await send(ws, {"type": "watch", "ticket": t.number})
+            await received(alex_ws, 0.5)
+            await send(ana_ws, {"type": "presence", "state": "replying"})
+            alex_got = await received(alex_ws)
+            otto_got = await received(otto_ws)
+        return alex_got, otto_got
+
+    alex_got, otto_got = run(scenario)
+    assert {"type": "presence", "name": "Ana Admin", "state": "replying"}.items() <= (
+        alex_got[-1].items()
+    )
+    # Otto may not see the Billing ticket: he neither joins its presence nor hears of it.
+    assert otto_got == []

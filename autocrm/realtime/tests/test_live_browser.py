@@ -142,3 +142,46 @@ def test_a_restricted_agent_never_receives_another_teams_ticket(
     assert secret.number not in numbers, pushed
     assert not any(re.search("Salary", f) for f in frames)
     page.context.close()
+
+
+def test_presence_and_the_collision_warning(
+    browser: Browser, asgi_server: AsgiServer, worker: None
+) -> None:
+    _tenant, _people, first = _seed()
+    url = f"/acme/agent/tickets/{first.number}/"
+    ana = _signed_in(browser, asgi_server, "ana@acme.test")
+    ana.goto(url)
+    _live(ana)
+    alex = _signed_in(browser, asgi_server, "alex@acme.test")
+    alex.goto(url)
+    _live(alex)
+    expect(ana.locator("#presence")).to_have_text("Alex Agent is viewing")
+
+    # Ana starts a reply: Alex sees her replying.
+    ana.get_by_role("textbox", name="Message").fill("We are sending a technician today.")
+    expect(alex.locator("#presence")).to_have_text("Ana Admin is replying")
+    screenshot(alex, "live-presence-replying")
+
+    # Alex answers first: Ana's page shows his reply and warns her before she sends.
+    alex.get_by_role("textbox", name="Message").fill("A technician is on the way.")
+    alex.get_by_role("button", name="Send reply").click()
+    expect(alex.get_by_text("Reply sent.")).to_be_visible()
+    expect(ana.get_by_text("A technician is on the way.")).to_be_visible()
+    expect(ana.locator("#collision-warning")).to_contain_text(
+        "Alex Agent replied while you were writing"
+    )
+    screenshot(ana, "live-collision-warning")
+
+    # Sending is refused once (the server's check), her text kept; the second send goes out.
+    ana.get_by_role("button", name="Send reply").click()
+    expect(ana.locator("#collision-warning")).to_contain_text(
+        "Alex Agent wrote on this ticket while you were writing, so yours was not sent"
+    )
+    expect(ana.get_by_role("textbox", name="Message")).to_have_value(
+        "We are sending a technician today."
+    )
+    ana.get_by_role("button", name="Send anyway").click()
+    expect(ana.get_by_text("Reply sent.")).to_be_visible()
+    expect(ana.locator(".messages > li")).to_have_count(3)
+    ana.context.close()
+    alex.context.close()
