@@ -8,7 +8,10 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from autocrm.core.events import event_types_register
-        from autocrm.notifications import event_handlers  # noqa: F401  (registers fan-out)
+        from autocrm.notifications import (  # noqa: F401  (registers the handlers)
+            event_handlers,
+            inapp_handlers,
+        )
         from autocrm.notifications.events import EVENT_TYPES
 
         event_types_register(EVENT_TYPES)

@@ -132,3 +132,57 @@ class WebhookDeliveryAttempt(TenantOwned):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+class InAppKind(models.TextChoices):
+    """What an agent is told about in the workspace (autocrm.notifications.inapp)."""
+
+    ASSIGNED = "assigned", "A ticket is assigned to you"
+    MENTIONED = "mentioned", "Someone mentions you in a note"
+    CUSTOMER_REPLIED = "customer_replied", "A customer replies on your ticket"
+    SLA_WARNING = "sla_warning", "A ticket of yours is close to its SLA target"
+
+
+class InAppNotification(TenantOwned):
+    """One notification for one member; read when ``read_at`` is set."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40, choices=InAppKind.choices)
+    subject = models.CharField(max_length=300)
+    url = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "user", "-id"], name="notif_inapp_user"),
+            models.Index(
+                fields=["tenant", "user"],
+                name="notif_inapp_unread",
+                condition=models.Q(read_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}: {self.subject}"
+
+
+class InAppPreference(TenantOwned):
+    """A member's choice for one kind (no row: the kind's default, see inapp.DEFAULTS)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40, choices=InAppKind.choices)
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user", "kind"], name="notif_inapppref_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}: in_app={self.in_app} email={self.email}"

@@ -61,3 +61,29 @@ def webhooks_sweep(timestamp: int) -> int:
             tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt_count + 1
         )
     return len(overdue)
+
+
+@app.task(name="notifications.inapp_email", queue="email", pass_context=False)
+def inapp_email(*, tenant_id: int, notification_id: int) -> None:
+    """E-mail an in-app notification to a member who asked for its kind by e-mail."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    from autocrm.core.tenancy import tenant_context
+    from autocrm.notifications.models import InAppNotification
+
+    tenant = Tenant.objects.get(pk=tenant_id)
+    with tenant_context(tenant):
+        notification = (
+            InAppNotification.objects.filter(pk=notification_id).select_related("user").first()
+        )
+    if notification is None:
+        return
+    link = f"{settings.SITE_URL}{notification.url}" if notification.url else settings.SITE_URL
+    send_mail(
+        subject=f"[{tenant.name}] {notification.subject}",
+        message=f"{notification.subject}\n\n{link}\n\n"
+        "You get this e-mail because of your notification preferences in the workspace.",
+        from_email=None,
+        recipient_list=[notification.user.email],
+    )

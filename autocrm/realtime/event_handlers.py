@@ -4,7 +4,9 @@ core.events_dispatch in the worker, inside the event's tenant context; ADR 0008)
 from __future__ import annotations
 
 from autocrm.core.events import event_handler
-from autocrm.core.models import Event
+from autocrm.core.models import Event, Tenant
+from autocrm.notifications import events as notification_events
+from autocrm.notifications.inapp import unread_count
 from autocrm.realtime import bus, messages
 from autocrm.tickets.models import Ticket
 
@@ -22,3 +24,26 @@ def realtime_push(event: Event) -> None:
     team, assignee = row or (None, None)
     name = event.actor.display_name if event.actor_id and event.actor else event.actor_label
     bus.publish(messages.bus_message(event, team_id=team, assignee_id=assignee, actor_name=name))
+
+
+@event_handler("realtime_notifications", types=[notification_events.NOTIFICATION_CREATED])
+def realtime_notification_push(event: Event) -> None:
+    payload = event.payload
+    if not payload.get("in_app"):
+        return  # wanted by e-mail only
+    user_id = int(payload["user_id"])
+    tenant = Tenant.objects.get(pk=event.tenant_id)
+    bus.publish(
+        messages.notification_message(
+            tenant_id=event.tenant_id,
+            event_id=event.pk,
+            user_id=user_id,
+            notification={
+                "id": int(event.subject_id),
+                "kind": payload.get("kind"),
+                "subject": payload.get("subject"),
+                "url": payload.get("url"),
+            },
+            unread=unread_count(tenant=tenant, user_id=user_id),
+        )
+    )

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from autocrm.workspace import queue_views, settings_views, ticket_views, views, webhook_views
+from autocrm.workspace import (
+    notification_views,
+    queue_views,
+    settings_views,
+    ticket_views,
+    views,
+    webhook_views,
+)
 
 app_name = "workspace"
 
@@ -115,5 +122,33 @@ urlpatterns += [
         "agent/attachments/<int:attachment_id>/",
         ticket_views.attachment_download,
         name="agent_attachment",
+    ),
+]
+
+urlpatterns += [
+    path(
+        "agent/notifications/",
+        notification_views.notification_list,
+        name="agent_notifications",
+    ),
+    path(
+        "agent/notifications/read/",
+        notification_views.notifications_read,
+        name="agent_notifications_read",
+    ),
+    path(
+        "agent/notifications/unread/",
+        notification_views.notification_unread,
+        name="agent_notifications_unread",
+    ),
+    path(
+        "agent/notifications/preferences/",
+        notification_views.notification_preferences,
+        name="agent_notification_preferences",
+    ),
+    path(
+        "agent/notifications/<int:notification_id>/",
+        notification_views.notification_open,
+        name="agent_notification_open",
     ),
 ]

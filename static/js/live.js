@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  var meta = document.querySelector("meta[name='autocrm-live']");
+  var meta = document.getElementById("autocrm-live");
   if (!meta || !window.WebSocket || !window.fetch) { return; }
 
   var RECONNECT_MS = [500, 1000, 2000, 4000, 8000, 15000, 30000];
@@ -29,6 +29,10 @@
 
   // --- announcements (screen readers) and the banner --------------------------------------
 
+  // Announcements close together are read as one (a reply and its status change).
+  var spoken = [];
+  var spokenTimer = null;
+
   function announce(text) {
     var region = $("#live-announcer");
     if (!region) {
@@ -39,8 +43,12 @@
       region.setAttribute("role", "status");
       document.body.appendChild(region);
     }
-    region.textContent = "";
-    window.setTimeout(function () { region.textContent = text; }, 50);
+    if (spoken.indexOf(text) < 0) { spoken.push(text); }
+    window.clearTimeout(spokenTimer);
+    spokenTimer = window.setTimeout(function () {
+      region.textContent = spoken.join(" ");
+      spoken = [];
+    }, 150);
   }
 
   function banner(text) {
@@ -63,7 +71,7 @@
   // --- the socket -------------------------------------------------------------------------
 
   function socketUrl() {
-    return (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + meta.getAttribute("content");
+    return (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + meta.getAttribute("data-url");
   }
 
   function send(message) {
@@ -521,5 +529,6 @@
     if (socket) { socket.onclose = null; socket.close(1000); }
   });
 
+  refreshBadge();
   if (!refused) { connect(); }
 })();

@@ -202,3 +202,42 @@ def test_presence_is_shared_between_agents_on_the_same_ticket_only(
     )
     # Otto may not see the Billing ticket: he neither joins its presence nor hears of it.
     assert otto_got == []
+
+
+def test_a_notification_reaches_its_members_sockets_only(
+    asgi_server: AsgiServer, tenant_a: Tenant
+) -> None:
+    from autocrm.notifications.inapp import notify
+    from autocrm.notifications.models import InAppKind
+
+    with tenant_context(tenant_a):
+        alex, ana = member(tenant_a, "agent"), member(tenant_a, "agent")
+    cookies = session_cookie(alex), session_cookie(ana)
+
+    def tell() -> None:
+        with tenant_context(tenant_a):
+            notify(
+                tenant=tenant_a,
+                user=alex,
+                kind=InAppKind.SLA_WARNING,
+                subject="#7 is due in 30 minutes",
+                url="/acme/agent/tickets/7/",
+                actor=SYSTEM,
+            )
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with (
+            open_socket(asgi_server, "/ws/acme/agent/", cookies[0]) as alex_ws,
+            open_socket(asgi_server, "/ws/acme/agent/", cookies[1]) as ana_ws,
+        ):
+            await receive(alex_ws)
+            await receive(ana_ws)
+            await in_thread(tell)
+            await dispatch()
+            return await received(alex_ws), await received(ana_ws)
+
+    alex_got, ana_got = run(scenario)
+    assert [(m["type"], m["unread"], m["notification"]["subject"]) for m in alex_got] == [
+        ("notification", 1, "#7 is due in 30 minutes")
+    ]
+    assert ana_got == []

@@ -185,3 +185,35 @@ def test_presence_and_the_collision_warning(
     expect(ana.locator(".messages > li")).to_have_count(3)
     ana.context.close()
     alex.context.close()
+
+
+def test_an_assignment_lights_the_notification_badge_live(
+    browser: Browser, asgi_server: AsgiServer, worker: None
+) -> None:
+    tenant, people, first = _seed()
+    page = _signed_in(browser, asgi_server, "alex@acme.test")
+    page.goto("/acme/agent/")
+    _live(page)
+    badge = page.locator("[data-notifications-badge]")
+    expect(badge).to_be_hidden()
+    with tenant_context(tenant):
+        services.ticket_update(
+            tenant=tenant,
+            actor=actor_of(tenant, people["ana"]),
+            ticket_id=first.pk,
+            changes={"assignee_id": people["alex"].pk},
+        )
+    expect(badge).to_have_text("1")
+    page.get_by_role("link", name=re.compile("^Notifications")).click()
+    item = page.get_by_role("link", name=re.compile("Ana Admin assigned #1"))
+    expect(item).to_be_visible()
+    screenshot(page, "live-notifications")
+    item.click()
+    expect(page).to_have_url(re.compile(f"/acme/agent/tickets/{first.number}/$"))
+    expect(badge).to_be_hidden()
+    page.goto("/acme/agent/notifications/preferences/")
+    page.get_by_label("A ticket is assigned to you: by e-mail").check()
+    page.get_by_role("button", name="Save preferences").click()
+    expect(page.get_by_text("Notification preferences saved.")).to_be_visible()
+    screenshot(page, "live-notification-preferences")
+    page.context.close()
