@@ -10,3 +10,5 @@ class RoutingConfig(AppConfig):
         from autocrm.routing.events import EVENT_TYPES
 
         event_types_register(EVENT_TYPES)
+        # Handlers register on import: triggers, SLA timers, auto-assignment, SLA alerts.
+        from autocrm.routing import event_handlers  # noqa: F401

@@ -245,6 +245,9 @@ class RuleRun(TenantOwned):
     rule_name = models.CharField(max_length=100)
     event_id = models.BigIntegerField(null=True, blank=True)
     actions = models.JSONField(default=list)
+    # The ticket's version after the run: an automation fires again only after someone
+    # else changed the ticket (its loop guard).
+    ticket_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

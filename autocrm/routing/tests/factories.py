@@ -52,3 +52,25 @@ def business_hours(
             hours=values.pop("hours", NINE_TO_FIVE),
             **values,
         )
+
+
+def dispatch_all(tenant: Tenant, rounds: int = 20) -> list[str]:
+    """Run the worker's dispatch of every pending event of ``tenant`` (and of the events
+    those handlers append), as the worker would; returns the types dispatched in order."""
+    from autocrm.core.models import Event
+    from autocrm.core.tasks import events_dispatch
+
+    seen: list[str] = []
+    for _ in range(rounds):
+        with tenant_context(tenant):
+            pending = list(
+                Event.objects.filter(tenant=tenant, dispatched_at=None)
+                .order_by("id")
+                .values_list("id", "type")
+            )
+        if not pending:
+            return seen
+        for event_id, type_ in pending:
+            events_dispatch(tenant_id=tenant.pk, event_id=event_id)
+            seen.append(type_)
+    raise AssertionError(f"events kept coming after {rounds} rounds: {seen[-20:]}")
