@@ -59,7 +59,7 @@ def run(echo: Callable[[str], None]) -> int:
     )  # fmt: skip
     env["DEBUG"] = "0"  # DEBUG would record every query in memory
     env.setdefault("SECRET_KEY", "bench-routing")
-    child = subprocess.run(  # noqa: S603
+    child = subprocess.run(
         [sys.executable, "-m", "bench.suites.routing"],
         cwd=dataset.ROOT, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -221,9 +221,7 @@ def assignment(tickets: int) -> tuple[float, int, dict[str, int]]:
     if errors:
         raise errors[0]
     with tenant_context(tenant):
-        counts = Counter(
-            Ticket.objects.filter(pk__in=batch).values_list("assignee_id", flat=True)
-        )
+        counts = Counter(Ticket.objects.filter(pk__in=batch).values_list("assignee_id", flat=True))
     spread = max(counts.values()) - min(counts.values())
     return p95(samples[50:]), spread, {str(k): v for k, v in counts.items()}
 
