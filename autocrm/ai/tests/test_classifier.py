@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from autocrm.ai.classifier import TriageClassifier
+from autocrm.ai.providers.embeddings import embedding_provider
+from autocrm.ai.tests.samples import HELD_OUT, UNLIKE_ANYTHING, rows
+
+
+@pytest.fixture(scope="module")
+def trained() -> TriageClassifier:
+    texts, labels = rows()
+    return TriageClassifier().fit(texts, labels, embedding_provider().embed(texts))
+
+
+def test_classifies_paraphrases(trained: TriageClassifier) -> None:
+    provider = embedding_provider()
+    for label, texts in HELD_OUT.items():
+        for text in texts:
+            prediction = trained.predict(text, provider.embed([text])[0])
+            assert prediction.label == label, text
+            assert 0 < prediction.confidence <= 1
+
+
+def test_text_unlike_any_training_example_is_out_of_scope(trained: TriageClassifier) -> None:
+    provider = embedding_provider()
+    for text in UNLIKE_ANYTHING:
+        prediction = trained.predict(text, provider.embed([text])[0])
+        assert not prediction.auto_applies(), (text, prediction)
+    # ... while an ordinary ticket is applied automatically.
+    text = HELD_OUT["shipping"][0]
+    assert trained.predict(text, provider.embed([text])[0]).in_scope
+
+
+def test_calibration_was_done_on_training_data_only(trained: TriageClassifier) -> None:
+    assert trained.calibration["unseen_rows"] > 0
+    assert trained.similarity_floor > 0
+
+
+def test_one_label_only() -> None:
+    texts = ["a b c", "a b d", "a c d"]
+    classifier = TriageClassifier().fit(texts, ["x", "x", "x"], embedding_provider().embed(texts))
+    assert classifier.predict("a b", embedding_provider().embed(["a b"])[0]).label == "x"
+
+
+def _write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["text", "category"])
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue())
+    return path
+
+
+def test_eval_command_prints_the_contract(tmp_path: Path) -> None:
+    texts, labels = rows()
+    train = _write_csv(tmp_path / "train.csv", list(zip(texts, labels, strict=True)))
+    test = _write_csv(
+        tmp_path / "test.csv", [(t, label) for label, ts in HELD_OUT.items() for t in ts]
+    )
+    oos = _write_csv(tmp_path / "oos.csv", [(t, "") for t in UNLIKE_ANYTHING])
+    out = io.StringIO()
+    call_command(
+        "ai_eval_triage",
+        "--train",
+        str(train),
+        "--test",
+        str(test),
+        "--text-column",
+        "text",
+        "--label-column",
+        "category",
+        "--oos-test",
+        str(oos),
+        stdout=out,
+    )
+    result = json.loads(out.getvalue())
+    assert list(result) == [
+        "accuracy",
+        "macro_f1",
+        "n_train",
+        "n_test",
+        "train_seconds",
+        "p95_ms",
+        "oos_recall",
+        "in_scope_coverage",
+    ]
+    assert result["n_train"] == 48 and result["n_test"] == 4
+    assert result["accuracy"] == 1.0
+    assert result["oos_recall"] == 1.0
+    assert result["p95_ms"] > 0
+
+
+def test_eval_command_names_a_missing_column(tmp_path: Path) -> None:
+    train = _write_csv(tmp_path / "train.csv", [("a", "b")])
+    with pytest.raises(CommandError, match="no column body"):
+        call_command(
+            "ai_eval_triage",
+            "--train",
+            str(train),
+            "--test",
+            str(train),
+            "--text-column",
+            "body",
+            "--label-column",
+            "category",
+        )
