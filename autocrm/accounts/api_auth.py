@@ -6,8 +6,9 @@ that into a :class:`~autocrm.core.api.auth.Caller` or refuse:
 
 - API key: ``read`` keys may use safe methods only; ``write`` keys any method; ``admin``
   keys also the admin endpoints.
-- Browser session: CSRF is checked for unsafe methods; the user must be a staff member of
-  the tenant (customers get 403). Admins/owners count as ``admin``, other staff ``write``.
+- Browser session: CSRF is checked for unsafe methods; the user must be a member of the
+  tenant. Admins/owners count as ``admin``, other staff ``write``; customers ``write`` as
+  customers, which only endpoints that accept customers let through (core.api.require).
 """
 
 from __future__ import annotations
@@ -82,10 +83,8 @@ class SessionAuth(APIKeyCookie):
                 "a workspace where you are staff.",
                 type_="tenant-required",
             )
-        if membership is None or not membership.is_staff_role:
-            raise Forbidden(
-                "Only staff members of this workspace can use the API.", type_="not-staff"
-            )
+        if membership is None:
+            raise Forbidden("Only members of this workspace can use the API.", type_="not-staff")
         user = request.user
         if not isinstance(user, User):  # authenticated in __call__; narrows the type
             return None

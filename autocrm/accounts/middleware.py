@@ -71,11 +71,14 @@ class TenantMiddleware:
                 tenant, request.api_key = found  # type: ignore[attr-defined]
                 user_id = None  # a key acts for its tenant, not for the browser user
             elif user is not None and user_id is not None:
-                membership = selectors.membership_for_session(
-                    user=user, slug=request.META.get(TENANT_HEADER, "")
-                )
+                slug = request.META.get(TENANT_HEADER, "")
+                membership = selectors.membership_for_session(user=user, slug=slug)
                 if membership is not None:
                     tenant = membership.tenant
+                elif slug and slug not in RESERVED_SLUGS:
+                    # Not staff there: maybe a customer. Their membership is read in the
+                    # tenant's context below; without one the API refuses the call.
+                    tenant = Tenant.objects.filter(slug=slug).first()
         else:
             slug = request.path.lstrip("/").split("/", 1)[0]
             if slug and slug not in RESERVED_SLUGS:

@@ -23,7 +23,7 @@ def membership_home_url(membership: Membership) -> str:
     """Where a member lands in a tenant: the agent dashboard, or the portal for customers."""
     if membership.is_staff_role:
         return reverse("workspace:dashboard", args=[membership.tenant.slug])
-    return reverse("portal:account", args=[membership.tenant.slug])
+    return reverse("portal:requests", args=[membership.tenant.slug])
 
 
 def home(request: HttpRequest) -> HttpResponse:

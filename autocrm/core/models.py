@@ -65,6 +65,8 @@ TENANT_SETTING_DEFAULTS: dict[str, Any] = {
     "restrict_agents_to_own_teams": False,
     # Customers of a company see its other people's requests too (help centre, API).
     "customers_see_organization_tickets": False,
+    # Keys of the ticket custom fields customers fill in and see (tickets.access).
+    "customer_visible_fields": [],
     # The help centre's look (autocrm.portal.branding): name shown instead of the tenant's,
     # colours as #rrggbb ("" keeps the defaults), the logo's storage name, a footer line.
     "help_brand_name": "",

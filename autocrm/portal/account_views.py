@@ -31,7 +31,7 @@ def _add_errors(form: Form, exc: ValidationError) -> None:
 
 
 def customer_home_url(request: HelpRequest) -> str:
-    return reverse("portal:account", args=[request.tenant.slug])
+    return reverse("portal:requests", args=[request.tenant.slug])
 
 
 @require_http_methods(["GET", "POST"])
@@ -124,7 +124,7 @@ def account(request: HelpRequest) -> HttpResponse:
             _add_errors(form, exc)
         else:
             messages.success(request, "Profile saved.")
-            return redirect(customer_home_url(request))
+            return redirect("portal:account", tenant_slug=request.tenant.slug)
     return render(
         request,
         "help/account.html",

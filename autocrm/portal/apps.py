@@ -10,3 +10,4 @@ class PortalConfig(AppConfig):
         from autocrm.portal.events import EVENT_TYPES
 
         event_types_register(EVENT_TYPES)
+        from autocrm.portal import event_handlers  # noqa: F401  (registers the CSAT survey)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from autocrm.portal import account_views, views
+from autocrm.portal import account_views, request_views, satisfaction_views, views
 from autocrm.portal.branding import knowledge_installed
 
 app_name = "portal"
@@ -19,6 +19,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("account/verify/<str:token>/", account_views.verify, name="verify"),
     path("account/login/", account_views.login, name="login"),
     path("brand/logo", views.logo, name="logo"),
+    path("requests/", request_views.request_list, name="requests"),
+    path("requests/new/", request_views.request_new, name="request_new"),
+    path("requests/<int:number>/", request_views.request_detail, name="request"),
+    path("requests/<int:number>/solve/", request_views.request_solve, name="request_solve"),
+    path("requests/<int:number>/rate/", satisfaction_views.request_rate, name="request_rate"),
+    path("rate/<str:token>/", satisfaction_views.rate, name="rate"),
+    path(
+        "requests/files/<int:attachment_id>/",
+        request_views.attachment_download,
+        name="request_file",
+    ),
 ]
 
 if knowledge_installed():

@@ -5,12 +5,15 @@
   ``restrict_agents_to_own_teams`` only those of their teams plus those assigned to them;
 - light agents may read and add internal notes, nothing else;
 - customers: tickets they requested (plus their company's with the tenant setting
-  ``customers_see_organization_tickets``), public messages only.
+  ``customers_see_organization_tickets``), public messages only, the custom fields named in
+  ``customer_visible_fields`` and no tags or metadata; they may create tickets, reply, attach
+  files and mark a ticket solved, nothing else (ADR 0016).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -22,6 +25,7 @@ from autocrm.routing.models import TeamMember
 from autocrm.tickets.models import Ticket
 
 NOTHING = Q(pk__in=[])
+T = TypeVar("T")
 
 
 def ticket_scope(*, tenant: Tenant, actor: Actor) -> Q:
@@ -113,6 +117,38 @@ def require_edit(actor: Actor) -> None:
     require_write(actor)
     if actor.role in {"light_agent", "customer"}:
         raise PermissionDenied("Your role cannot change tickets.")
+
+
+# What a customer may change on their own ticket with ticket_update: mark it solved.
+CUSTOMER_CHANGES = {"status": frozenset({"solved"})}
+
+
+def require_change(actor: Actor, changes: dict[str, object]) -> None:
+    """Changing ticket fields: agents and up; customers only what CUSTOMER_CHANGES allows."""
+    if actor.is_customer:
+        require_write(actor)
+        allowed = all(
+            key in CUSTOMER_CHANGES and value in CUSTOMER_CHANGES[key]
+            for key, value in changes.items()
+        )
+        if not changes or not allowed:
+            raise PermissionDenied("Customers can only mark their own requests solved.")
+        return
+    require_edit(actor)
+
+
+def customer_view(*, tenant: Tenant, actor: Actor, ticket: T) -> T:
+    """``ticket`` as a customer may see it: custom fields the tenant shows customers, no
+    tags, no metadata (they hold agents' working notes and integrations' data). A Ticket or
+    a list row; changed in place (a Ticket so changed must not be saved)."""
+    if not actor.is_customer:
+        return ticket
+    visible = set(tenant.setting("customer_visible_fields"))
+    fields = ticket.custom_fields  # type: ignore[attr-defined]
+    ticket.custom_fields = {k: v for k, v in fields.items() if k in visible}  # type: ignore[attr-defined]
+    ticket.tags = []  # type: ignore[attr-defined]
+    ticket.metadata = {}  # type: ignore[attr-defined]
+    return ticket
 
 
 def require_admin(actor: Actor) -> None:

@@ -162,7 +162,11 @@ class TicketCreateIn(RequestSchema):
     subject: str = Field(min_length=1, max_length=500)
     body: str = Field(min_length=1, max_length=1_000_000)
     body_format: BodyFormat = "auto"
-    requester_email: str = Field(max_length=254)
+    requester_email: str | None = Field(
+        default=None,
+        max_length=254,
+        description="Required for staff and API keys; a customer's ticket is their own.",
+    )
     requester_name: str = Field(default="", max_length=200)
     priority: PriorityName = "normal"
     status: StatusName = "new"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -306,6 +306,9 @@ def ticket_list(
     messages); when nothing matches it, words match the subject by trigram word similarity
     (partial words and typos), and the cursor keeps that mode for the next pages."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
+    if actor.is_customer and filters.has_text:
+        # Message text includes internal notes: a match would reveal what they say.
+        raise PermissionDenied("Customers filter their requests; text search is for staff.")
     if not filters.has_text:
         queue = _queue_page(tenant=tenant, actor=actor, filters=filters, cursor=cursor, limit=limit)
         if queue is not None:
@@ -349,6 +352,9 @@ def ticket_list(
         next_cursor = _encode_cursor(sort, [getattr(last, c) for c, _ in SORT_KEYS[sort]], mode)
     if highlight and text_query is not None and page:
         _attach_highlights(tenant=tenant, actor=actor, tickets=page, filters=filters)
+    if actor.is_customer:
+        for row in page:
+            access.customer_view(tenant=tenant, actor=actor, ticket=row)
     return TicketPage(items=page, next_cursor=next_cursor)
 
 
@@ -424,12 +430,13 @@ def _escape_marked(text: str) -> str:
 
 def ticket_get(*, tenant: Tenant, actor: Actor, ticket_id: int) -> Ticket:
     """Raises Ticket.DoesNotExist when missing or not visible to the actor."""
-    return (
+    ticket = (
         Ticket.objects.filter(tenant=tenant)
         .filter(access.ticket_scope(tenant=tenant, actor=actor))
         .select_related("requester", "organization", "assignee", "team")
         .get(pk=ticket_id)
     )
+    return access.customer_view(tenant=tenant, actor=actor, ticket=ticket)
 
 
 def ticket_get_by_number(*, tenant: Tenant, actor: Actor, number: int) -> Ticket:

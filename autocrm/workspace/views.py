@@ -53,7 +53,7 @@ def _add_errors(form: Form, exc: ValidationError) -> None:
 def dashboard(request: TenantRequest) -> HttpResponse:
     """What is true about the workspace right now, and what changed recently."""
     if not request.membership.is_staff_role:
-        return redirect("portal:account", tenant_slug=request.tenant.slug)
+        return redirect("portal:requests", tenant_slug=request.tenant.slug)
     tenant = request.tenant
     role_counts = selectors.membership_role_counts(tenant=tenant, actor=_actor(request))
     events = list(audit_timeline(tenant=tenant)[:TIMELINE_LENGTH])

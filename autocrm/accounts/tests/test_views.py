@@ -43,7 +43,7 @@ def test_home_takes_a_staff_member_of_one_tenant_to_its_dashboard(tenant_a: Tena
 def test_home_takes_a_customer_to_the_portal(tenant_a: Tenant) -> None:
     customer = member(tenant_a, "customer")
     response = signed_in(customer).get("/")
-    assert response.status_code == 302 and response["Location"] == "/acme/help/account/"
+    assert response.status_code == 302 and response["Location"] == "/acme/help/requests/"
 
 
 def test_home_lets_a_member_of_several_tenants_choose(tenant_a: Tenant, tenant_b: Tenant) -> None:
@@ -53,7 +53,7 @@ def test_home_lets_a_member_of_several_tenants_choose(tenant_a: Tenant, tenant_b
     assert response.status_code == 200
     body = response.content.decode()
     assert "Choose a workspace" in body
-    assert 'href="/acme/"' in body and 'href="/globex/help/account/"' in body
+    assert 'href="/acme/"' in body and 'href="/globex/help/requests/"' in body
 
 
 def test_home_without_memberships_offers_to_create_a_workspace(db: None) -> None:
@@ -125,7 +125,7 @@ def test_settings_open_for_admins_and_owners(tenant_a: Tenant, role: str) -> Non
 
 def test_a_customer_is_sent_from_the_dashboard_to_the_portal(tenant_a: Tenant) -> None:
     response = signed_in(member(tenant_a, "customer")).get("/acme/")
-    assert response.status_code == 302 and response["Location"] == "/acme/help/account/"
+    assert response.status_code == 302 and response["Location"] == "/acme/help/requests/"
 
 
 def test_dashboard_shows_real_counts_and_a_readable_timeline(tenant_a: Tenant) -> None:

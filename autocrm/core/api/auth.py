@@ -54,10 +54,16 @@ def caller(request: HttpRequest) -> Caller:
     return auth
 
 
-def require(request: HttpRequest, level: Level) -> Caller:
+def require(request: HttpRequest, level: Level, *, customers: bool = False) -> Caller:
     """Refuse with 403 unless the caller has at least ``level`` ("read" < "write" <
-    "admin"); returns the caller for the handler to use."""
+    "admin"); returns the caller for the handler to use. Customers (signed in to a help
+    centre) are refused unless the endpoint says ``customers=True``: it then restricts
+    what they see in its own selectors and services."""
     who = caller(request)
+    if who.actor.is_customer and not customers:
+        raise Forbidden(
+            "Only staff members of this workspace can use this endpoint.", type_="not-staff"
+        )
     if not who.allows(level):
         what = "API key scope" if who.actor.role == API else "role"
         raise Forbidden(

@@ -70,7 +70,7 @@ def test_sign_up_verify_sign_in(client: Client, tenant_a: Tenant) -> None:
     response = client.post(
         "/acme/help/account/login/", {"login": "cora@customer.test", "password": PASSWORD}
     )
-    assert response.status_code == 302 and response["Location"] == "/acme/help/account/"
+    assert response.status_code == 302 and response["Location"] == "/acme/help/requests/"
     assert "Hello, Cora Customer" in client.get("/acme/help/account/").content.decode()
 
 

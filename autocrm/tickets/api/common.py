@@ -18,8 +18,11 @@ from autocrm.tickets.query import is_digits
 T = TypeVar("T")
 
 
-def who(request: HttpRequest, level: str) -> tuple[Tenant, Actor]:
-    caller = require(request, level)  # type: ignore[arg-type]
+def who(request: HttpRequest, level: str, *, customers: bool = False) -> tuple[Tenant, Actor]:
+    """The caller's tenant and actor, if they have ``level``. ``customers=True`` lets
+    customers in: the endpoint's selectors and services (tickets.access) then limit them to
+    their own tickets and the public conversation."""
+    caller = require(request, level, customers=customers)  # type: ignore[arg-type]
     return caller.tenant, caller.actor
 
 

@@ -29,7 +29,7 @@ MessageIdForm = Form(None, description="Attach to this message of the ticket.")
 def tickets_events(
     request: HttpRequest, ticket_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = who(request, "read", customers=True)
     ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
     page = keyset_page(
         selectors.ticket_timeline(tenant=tenant, actor=actor, ticket=ticket),
@@ -52,7 +52,7 @@ def tickets_events(
 def messages_list(
     request: HttpRequest, ticket_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = who(request, "read", customers=True)
     ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
     page = keyset_page(
         selectors.message_list(tenant=tenant, actor=actor, ticket=ticket),
@@ -73,7 +73,7 @@ def messages_list(
     openapi_extra=problems(409),
 )
 def messages_create(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = who(request, "write", customers=True)
     with domain_errors():
         message = services.ticket_message_add(
             tenant=tenant, actor=actor, ticket_id=ticket_id, **payload.model_dump()
@@ -89,7 +89,7 @@ def messages_create(request: HttpRequest, ticket_id: int, payload: MessageIn) ->
 def attachments_list(
     request: HttpRequest, ticket_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = who(request, "read", customers=True)
     ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
     page = keyset_page(
         selectors.attachment_list(tenant=tenant, actor=actor, ticket=ticket),
@@ -115,7 +115,7 @@ def attachments_create(
     file: UploadedFile = UploadFile,
     message_id: int | None = MessageIdForm,
 ) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = who(request, "write", customers=True)
     with domain_errors():
         attachment = attachments.attachment_create(
             tenant=tenant,
@@ -146,7 +146,7 @@ def attachments_create(
     },
 )
 def attachments_download(request: HttpRequest, attachment_id: int) -> FileResponse:
-    tenant, actor = who(request, "read")
+    tenant, actor = who(request, "read", customers=True)
     attachment = selectors.attachment_get(tenant=tenant, actor=actor, attachment_id=attachment_id)
     try:
         stored = attachments.attachment_open(attachment)

@@ -72,7 +72,7 @@ def tickets_list(
     cursor: str | None = Cursor,
     limit: int = Limit,
 ) -> HttpResponse:
-    tenant, actor = who(request, "read")
+    tenant, actor = who(request, "read", customers=True)
     filters = _filters(params)
     try:
         page = selectors.ticket_list(
@@ -93,7 +93,7 @@ def tickets_list(
 def tickets_create(
     request: HttpRequest, response: HttpResponse, payload: TicketCreateIn
 ) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = who(request, "write", customers=True)
     data = payload.model_dump()
     ticket = services.ticket_create(tenant=tenant, actor=actor, **data)
     response["ETag"] = etag(ticket.version)
@@ -126,7 +126,7 @@ def tickets_bulk(request: HttpRequest, payload: BulkUpdateIn) -> dict[str, Any]:
     description="The `ETag` header carries the version to send as `If-Match`.",
 )
 def tickets_get(request: HttpRequest, response: HttpResponse, ticket_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = who(request, "read", customers=True)
     ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
     response["ETag"] = etag(ticket.version)
     return ticket
@@ -143,7 +143,7 @@ def tickets_get(request: HttpRequest, response: HttpResponse, ticket_id: int) ->
 def tickets_update(
     request: HttpRequest, response: HttpResponse, ticket_id: int, payload: TicketUpdateIn
 ) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = who(request, "write", customers=True)
     changes = payload.model_dump(exclude_unset=True)
     with domain_errors():
         services.ticket_update(

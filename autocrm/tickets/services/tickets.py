@@ -97,6 +97,13 @@ def ticket_create(
         raise ValidationError({"body": "A body is required."})
     if actor.is_customer and (assignee_id or team_id or status != Status.NEW):
         raise PermissionDenied("Customers cannot set assignee, team or status.")
+    if actor.is_customer and (tags or metadata or priority != "normal" or due_at):
+        raise PermissionDenied("Customers cannot set tags, metadata, priority or a due date.")
+    definitions = custom_field_definitions(tenant)
+    if actor.is_customer:
+        # Customers fill in (and must fill in) only the fields the tenant shows them.
+        visible = set(tenant.setting("customer_visible_fields"))
+        definitions = {key: field for key, field in definitions.items() if key in visible}
     status = clean_choice("status", status, Status.values)
     if status == Status.CLOSED:
         raise ValidationError({"status": "A new ticket cannot be closed."})
@@ -105,10 +112,7 @@ def ticket_create(
     channel = clean_choice("channel", channel, Channel.values)
     tag_names = clean_tags(tags)
     values = custom_fields_validate(
-        definitions=custom_field_definitions(tenant),
-        current={},
-        changes=custom_fields or {},
-        creating=True,
+        definitions=definitions, current={}, changes=custom_fields or {}, creating=True
     )
     assignee = clean_assignee(tenant, assignee_id)
     team = clean_team(tenant, team_id)
@@ -329,7 +333,7 @@ def ticket_update(
     if_version: int | None = None,
 ) -> Ticket:
     """Change fields of one ticket. ``if_version`` (from the ETag) guards lost updates."""
-    access.require_edit(actor)
+    access.require_change(actor, changes)
     ticket = ticket_locked(tenant=tenant, actor=actor, ticket_id=ticket_id)
     if if_version is not None and if_version != ticket.version:
         raise VersionConflictError(ticket.version)

@@ -37,7 +37,7 @@ def workspace_url(membership: Membership) -> str:
     """Where a membership leads: the agent dashboard for staff, the portal for customers."""
     if membership.is_staff_role:
         return reverse("workspace:dashboard", args=[membership.tenant.slug])
-    return reverse("portal:account", args=[membership.tenant.slug])
+    return reverse("portal:requests", args=[membership.tenant.slug])
 
 
 @register.filter

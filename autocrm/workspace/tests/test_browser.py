@@ -175,8 +175,8 @@ def test_screenshots_of_the_main_pages(browser: Browser, live_server: Any, width
 
     portal = new_page(browser, live_server.url, viewport)
     sign_in(portal, customer.email, DEFAULT_PASSWORD)
-    expect(portal).to_have_url(re.compile(r"/acme/help/account/$"))
-    expect(portal.get_by_role("heading", level=1)).to_have_text("Hello, Cora Customer")
+    expect(portal).to_have_url(re.compile(r"/acme/help/requests/$"))
+    expect(portal.get_by_role("heading", level=1)).to_have_text("My requests")
     screenshot(portal, f"portal-{width}")
     portal.goto("/acme/settings/")
     expect(portal.get_by_role("heading", level=1)).to_have_text(

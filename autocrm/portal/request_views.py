@@ -1,0 +1,174 @@
+"""The customer's requests in the help centre: list, submit, read, reply, mark solved,
+download a file. Thin: forms check shapes, portal.requests and the tickets layer decide."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from autocrm.accounts.access import signed_in_user
+from autocrm.core.actors import Actor
+from autocrm.portal import requests as help_requests
+from autocrm.portal import satisfaction
+from autocrm.portal.access import HelpRequest, customer_page
+from autocrm.portal.forms import CUSTOM_PREFIX, RatingForm, ReplyForm, RequestForm
+from autocrm.tickets import attachments as ticket_attachments
+from autocrm.tickets.errors import TicketClosedError
+
+STATUS_FILTERS = ("open", "solved", "all")
+
+
+def _actor(request: HelpRequest) -> Actor:
+    return Actor.for_user(
+        signed_in_user(request), role=request.membership.role, tenant_id=request.tenant.pk
+    )
+
+
+def _add_errors(form: Form, exc: ValidationError) -> None:
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for key, errors in exc.message_dict.items():
+        field = CUSTOM_PREFIX + key.split(".", 1)[1] if key.startswith("custom_fields.") else key
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@customer_page
+def request_list(request: HelpRequest) -> HttpResponse:
+    tenant, actor = request.tenant, _actor(request)
+    status = request.GET.get("status", "open")
+    if status not in STATUS_FILTERS:
+        status = "open"
+    company_allowed = help_requests.company_requests_allowed(tenant=tenant, actor=actor)
+    company = company_allowed and request.GET.get("scope") == "company"
+    tickets = help_requests.request_list(
+        tenant=tenant, actor=actor, company=company, status=status
+    )[:100]
+    return render(
+        request,
+        "help/requests/list.html",
+        {
+            "tickets": tickets,
+            "status": status,
+            "company": company,
+            "company_allowed": company_allowed,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@customer_page
+def request_new(request: HelpRequest) -> HttpResponse:
+    tenant = request.tenant
+    fields = help_requests.customer_fields(tenant)
+    form = RequestForm(request.POST or None, request.FILES or None, custom_fields=fields)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = help_requests.request_submit(
+                tenant=tenant,
+                actor=_actor(request),
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                custom_fields=form.custom_values(),
+                files=form.cleaned_data["attachments"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Request #{ticket.number} sent. We will reply by email.")
+            return redirect("portal:request", tenant_slug=tenant.slug, number=ticket.number)
+    return render(
+        request,
+        "help/requests/new.html",
+        {"form": form, "max_mb": help_requests.max_file_bytes() // (1024 * 1024)},
+        status=400 if form.errors else 200,
+    )
+
+
+def _detail_or_404(request: HelpRequest, number: int) -> help_requests.RequestDetail:
+    detail = help_requests.request_get(tenant=request.tenant, actor=_actor(request), number=number)
+    if detail is None:
+        raise Http404("No such request.")
+    return detail
+
+
+@require_http_methods(["GET", "POST"])
+@customer_page
+def request_detail(request: HelpRequest, number: int) -> HttpResponse:
+    """The request and its public conversation; POST adds a reply (with files)."""
+    detail = _detail_or_404(request, number)
+    form = ReplyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            help_requests.request_reply(
+                tenant=request.tenant,
+                actor=_actor(request),
+                ticket=detail.ticket,
+                body=form.cleaned_data["body"],
+                files=form.cleaned_data["attachments"],
+            )
+        except TicketClosedError:
+            form.add_error(None, "This request is closed. Please open a new one.")
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, "Reply sent.")
+            return redirect("portal:request", tenant_slug=request.tenant.slug, number=number)
+    actor = _actor(request)
+    return render(
+        request,
+        "help/requests/detail.html",
+        {
+            "detail": detail,
+            "ticket": detail.ticket,
+            "form": form,
+            "survey": satisfaction.survey_pending(
+                tenant=request.tenant, actor=actor, ticket=detail.ticket
+            ),
+            "rated": satisfaction.survey_last_rating(tenant=request.tenant, ticket=detail.ticket),
+            "rating_form": RatingForm(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@customer_page
+def request_solve(request: HelpRequest, number: int) -> HttpResponse:
+    detail = _detail_or_404(request, number)
+    if detail.is_open:
+        try:
+            help_requests.request_mark_solved(
+                tenant=request.tenant, actor=_actor(request), ticket=detail.ticket
+            )
+        except TicketClosedError:
+            messages.error(request, "This request is closed already.")
+        else:
+            messages.success(request, "Marked as solved. Thanks for letting us know.")
+    return redirect("portal:request", tenant_slug=request.tenant.slug, number=number)
+
+
+@customer_page
+def attachment_download(request: HelpRequest, attachment_id: int) -> FileResponse:
+    attachment = help_requests.request_attachment_get(
+        tenant=request.tenant, actor=_actor(request), attachment_id=attachment_id
+    )
+    if attachment is None:
+        raise Http404("No such file.")
+    try:
+        stored = ticket_attachments.attachment_open(attachment)
+    except FileNotFoundError as exc:
+        raise Http404("The file is not stored.") from exc
+    response = FileResponse(
+        stored,
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
