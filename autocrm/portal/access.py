@@ -13,7 +13,8 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 
-from autocrm.accounts.access import TenantRequest
+from autocrm.accounts.access import TenantRequest, signed_in_user
+from autocrm.core.actors import Actor
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
@@ -57,3 +58,10 @@ def customer_page(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return cast(View, wrapper)
+
+
+def member_actor(request: HelpRequest) -> Actor:
+    """The signed-in member acting with their role in the URL's tenant (customer pages)."""
+    return Actor.for_user(
+        signed_in_user(request), role=request.membership.role, tenant_id=request.tenant.pk
+    )

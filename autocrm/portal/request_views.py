@@ -10,22 +10,14 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from autocrm.accounts.access import signed_in_user
-from autocrm.core.actors import Actor
 from autocrm.portal import requests as help_requests
 from autocrm.portal import satisfaction
-from autocrm.portal.access import HelpRequest, customer_page
+from autocrm.portal.access import HelpRequest, customer_page, member_actor
 from autocrm.portal.forms import CUSTOM_PREFIX, RatingForm, ReplyForm, RequestForm
 from autocrm.tickets import attachments as ticket_attachments
 from autocrm.tickets.errors import TicketClosedError
 
 STATUS_FILTERS = ("open", "solved", "all")
-
-
-def _actor(request: HelpRequest) -> Actor:
-    return Actor.for_user(
-        signed_in_user(request), role=request.membership.role, tenant_id=request.tenant.pk
-    )
 
 
 def _add_errors(form: Form, exc: ValidationError) -> None:
@@ -39,7 +31,7 @@ def _add_errors(form: Form, exc: ValidationError) -> None:
 
 @customer_page
 def request_list(request: HelpRequest) -> HttpResponse:
-    tenant, actor = request.tenant, _actor(request)
+    tenant, actor = request.tenant, member_actor(request)
     status = request.GET.get("status", "open")
     if status not in STATUS_FILTERS:
         status = "open"
@@ -70,7 +62,7 @@ def request_new(request: HelpRequest) -> HttpResponse:
         try:
             ticket = help_requests.request_submit(
                 tenant=tenant,
-                actor=_actor(request),
+                actor=member_actor(request),
                 subject=form.cleaned_data["subject"],
                 body=form.cleaned_data["body"],
                 custom_fields=form.custom_values(),
@@ -90,7 +82,9 @@ def request_new(request: HelpRequest) -> HttpResponse:
 
 
 def _detail_or_404(request: HelpRequest, number: int) -> help_requests.RequestDetail:
-    detail = help_requests.request_get(tenant=request.tenant, actor=_actor(request), number=number)
+    detail = help_requests.request_get(
+        tenant=request.tenant, actor=member_actor(request), number=number
+    )
     if detail is None:
         raise Http404("No such request.")
     return detail
@@ -106,7 +100,7 @@ def request_detail(request: HelpRequest, number: int) -> HttpResponse:
         try:
             help_requests.request_reply(
                 tenant=request.tenant,
-                actor=_actor(request),
+                actor=member_actor(request),
                 ticket=detail.ticket,
                 body=form.cleaned_data["body"],
                 files=form.cleaned_data["attachments"],
@@ -118,7 +112,7 @@ def request_detail(request: HelpRequest, number: int) -> HttpResponse:
         else:
             messages.success(request, "Reply sent.")
             return redirect("portal:request", tenant_slug=request.tenant.slug, number=number)
-    actor = _actor(request)
+    actor = member_actor(request)
     return render(
         request,
         "help/requests/detail.html",
@@ -143,7 +137,7 @@ def request_solve(request: HelpRequest, number: int) -> HttpResponse:
     if detail.is_open:
         try:
             help_requests.request_mark_solved(
-                tenant=request.tenant, actor=_actor(request), ticket=detail.ticket
+                tenant=request.tenant, actor=member_actor(request), ticket=detail.ticket
             )
         except TicketClosedError:
             messages.error(request, "This request is closed already.")
@@ -155,7 +149,7 @@ def request_solve(request: HelpRequest, number: int) -> HttpResponse:
 @customer_page
 def attachment_download(request: HelpRequest, attachment_id: int) -> FileResponse:
     attachment = help_requests.request_attachment_get(
-        tenant=request.tenant, actor=_actor(request), attachment_id=attachment_id
+        tenant=request.tenant, actor=member_actor(request), attachment_id=attachment_id
     )
     if attachment is None:
         raise Http404("No such file.")

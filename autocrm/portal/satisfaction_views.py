@@ -12,9 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from autocrm.core.actors import Actor
 from autocrm.portal import requests as help_requests
 from autocrm.portal import satisfaction
-from autocrm.portal.access import HelpRequest, customer_page, help_page
+from autocrm.portal.access import HelpRequest, customer_page, help_page, member_actor
 from autocrm.portal.forms import RatingForm
-from autocrm.portal.request_views import _actor
 
 
 def _link_actor(survey: satisfaction.SatisfactionSurvey) -> Actor:
@@ -56,7 +55,7 @@ def rate(request: HelpRequest, token: str) -> HttpResponse:
 @require_POST
 @customer_page
 def request_rate(request: HelpRequest, number: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = member_actor(request)
     detail = help_requests.request_get(tenant=request.tenant, actor=actor, number=number)
     if detail is None:
         raise Http404("No such request.")
