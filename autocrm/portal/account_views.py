@@ -108,8 +108,8 @@ class HelpLoginView(LoginView):
 login = help_page(HelpLoginView.as_view())
 
 
-@require_http_methods(["GET", "POST"])
 @customer_page
+@require_http_methods(["GET", "POST"])
 def account(request: HelpRequest) -> HttpResponse:
     """Who you are here: your name, sign-in and security."""
     user = signed_in_user(request)

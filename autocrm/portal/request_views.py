@@ -52,8 +52,8 @@ def request_list(request: HelpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
 @customer_page
+@require_http_methods(["GET", "POST"])
 def request_new(request: HelpRequest) -> HttpResponse:
     tenant = request.tenant
     fields = help_requests.customer_fields(tenant)
@@ -90,8 +90,8 @@ def _detail_or_404(request: HelpRequest, number: int) -> help_requests.RequestDe
     return detail
 
 
-@require_http_methods(["GET", "POST"])
 @customer_page
+@require_http_methods(["GET", "POST"])
 def request_detail(request: HelpRequest, number: int) -> HttpResponse:
     """The request and its public conversation; POST adds a reply (with files)."""
     detail = _detail_or_404(request, number)
@@ -130,8 +130,8 @@ def request_detail(request: HelpRequest, number: int) -> HttpResponse:
     )
 
 
-@require_POST
 @customer_page
+@require_POST
 def request_solve(request: HelpRequest, number: int) -> HttpResponse:
     detail = _detail_or_404(request, number)
     if detail.is_open:

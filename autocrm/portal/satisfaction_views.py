@@ -52,8 +52,8 @@ def rate(request: HelpRequest, token: str) -> HttpResponse:
     )
 
 
-@require_POST
 @customer_page
+@require_POST
 def request_rate(request: HelpRequest, number: int) -> HttpResponse:
     actor = member_actor(request)
     detail = help_requests.request_get(tenant=request.tenant, actor=actor, number=number)
