@@ -20,6 +20,8 @@ from autocrm.tickets.models import Status, Ticket
 SOLVED = {Status.SOLVED, Status.CLOSED}
 # Markdown would read these in ticket text as markup: `<b>` as raw HTML, `[x](y)` as a link.
 _MARKUP = re.compile(r"([<>\[\]\\`*_#])")
+# Article titles are plain text; a subject may hold what looks like a tag.
+_TAG_LIKE = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
 
 
 def _as_markdown_text(text: str) -> str:
@@ -52,7 +54,8 @@ def article_draft_from_ticket(
     return article_create(
         tenant=tenant,
         actor=actor,
-        title=ticket.subject[:200] or f"Ticket {ticket.number}",
+        title=" ".join(_TAG_LIKE.sub(" ", ticket.subject).split())[:200]
+        or f"Ticket {ticket.number}",
         body="\n".join(parts).strip() + "\n",
         locale=locale,
         state="draft",

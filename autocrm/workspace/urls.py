@@ -1,6 +1,7 @@
 from django.urls import path
 
 from autocrm.workspace import (
+    kb_views,
     notification_views,
     queue_views,
     settings_views,
@@ -150,5 +151,24 @@ urlpatterns += [
         "agent/notifications/<int:notification_id>/",
         notification_views.notification_open,
         name="agent_notification_open",
+    ),
+]
+
+urlpatterns += [
+    path("kb/", kb_views.kb_list, name="kb_list"),
+    path("kb/new/", kb_views.kb_article_new, name="kb_article_new"),
+    path("kb/categories/", kb_views.kb_categories, name="kb_categories"),
+    path("kb/analytics/", kb_views.kb_analytics, name="kb_analytics"),
+    path("kb/preview/", kb_views.kb_preview, name="kb_preview"),
+    path("kb/uploads/", kb_views.kb_upload, name="kb_upload"),
+    path("kb/picker/", kb_views.kb_picker, name="kb_picker"),
+    path("kb/from-ticket/<int:number>/", kb_views.kb_from_ticket, name="kb_from_ticket"),
+    path("kb/<int:article_id>/", kb_views.kb_article_edit, name="kb_article_edit"),
+    path("kb/<int:article_id>/delete/", kb_views.kb_article_delete, name="kb_article_delete"),
+    path("kb/<int:article_id>/history/", kb_views.kb_history, name="kb_history"),
+    path(
+        "kb/<int:article_id>/history/<int:number>/restore/",
+        kb_views.kb_restore,
+        name="kb_restore",
     ),
 ]
