@@ -326,6 +326,8 @@ INBOUND_EMAIL_PER_SENDER_PER_HOUR = int(os.environ.get("INBOUND_EMAIL_PER_SENDER
 # An image uploaded into a knowledge-base article (PNG, JPEG, GIF, WebP).
 KB_UPLOAD_MAX_BYTES = int(os.environ.get("KB_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
 # Multipart requests (attachment uploads) may carry one attachment plus form overhead.
+# Undo-send: the workspace composer waits this long before it sends (0 sends at once).
+COMPOSER_UNDO_SECONDS = int(os.environ.get("COMPOSER_UNDO_SECONDS", "5"))
 MAX_UPLOAD_BYTES = ATTACHMENT_MAX_BYTES + 1024 * 1024
 # Every request body is read on the event loop before a thread runs Django (ADR 0005): a
 # client that leaves more than REQUEST_BODY_IDLE_TIMEOUT seconds between two parts of its

@@ -1,5 +1,7 @@
-// Copies the files the pages use from node_modules into static/vendor/ (served by Django).
+// Copies the files the pages use from node_modules into static/vendor/ (served by Django),
+// and bundles our own front-end modules (assets/*.js, which import npm packages) with esbuild.
 import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { build } from "esbuild";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,4 +22,14 @@ for (const [from, to] of Object.entries(files)) {
   mkdirSync(dirname(target), { recursive: true });
   cpSync(join(root, "node_modules", from), target, { recursive: true });
 }
-console.log(`assets copied to ${vendor}`);
+await build({
+  entryPoints: [join(root, "assets", "composer.js")],
+  outfile: join(vendor, "composer", "composer.js"),
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: ["chrome110", "firefox110", "safari16"],
+  legalComments: "linked",
+  logLevel: "warning",
+});
+console.log(`assets copied and bundled to ${vendor}`);

@@ -169,3 +169,21 @@ def attachment_open(attachment: Attachment) -> IO[bytes]:
     if not attachment.file.name or not storage.exists(attachment.file.name):
         raise FileNotFoundError(attachment.file.name)
     return storage.open(attachment.file.name, "rb")
+
+
+def attachments_claim(
+    *, tenant: Tenant, actor: Actor, ticket_id: int, message_id: int, attachment_ids: set[int]
+) -> int:
+    """Attach files uploaded ahead of a message (images pasted into the composer) to that
+    message, so they share its visibility (an internal note's images stay internal). Only
+    the actor's own files of this ticket that no message holds yet; returns how many."""
+    access.require_write(actor)
+    if not attachment_ids or actor.user_id is None:
+        return 0
+    return Attachment.objects.filter(
+        tenant=tenant,
+        ticket_id=ticket_id,
+        message__isnull=True,
+        uploaded_by_id=actor.user_id,
+        pk__in=attachment_ids,
+    ).update(message_id=message_id)

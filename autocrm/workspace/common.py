@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from autocrm.accounts import selectors as account_selectors
 from autocrm.accounts.access import TenantRequest, signed_in_user
-from autocrm.accounts.models import Role
+from autocrm.accounts.models import STAFF_ROLES, Role
 from autocrm.core.actors import Actor
 
 # Who tickets can be assigned to (light agents only add notes; customers never).
@@ -24,10 +24,26 @@ def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+def _staff(request: TenantRequest) -> list[tuple[int, str, str]]:
+    """(user id, name, role) of the staff, one query per request (several panels use it)."""
+    cached = getattr(request, "_workspace_staff", None)
+    if cached is None:
+        cached = [
+            (m.user_id, m.user.display_name, m.role)
+            for m in account_selectors.membership_list(
+                tenant=request.tenant, actor=actor_for(request)
+            )
+            if m.role in STAFF_ROLES
+        ]
+        request._workspace_staff = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def assignable_agents(request: TenantRequest) -> list[tuple[int, str]]:
-    """(user id, name) of the members tickets can be assigned to, in one query."""
-    return [
-        (m.user_id, m.user.display_name)
-        for m in account_selectors.membership_list(tenant=request.tenant, actor=actor_for(request))
-        if m.role in ASSIGNABLE_ROLES
-    ]
+    """(user id, name) of the members tickets can be assigned to."""
+    return [(user_id, name) for user_id, name, role in _staff(request) if role in ASSIGNABLE_ROLES]
+
+
+def staff_members(request: TenantRequest) -> list[tuple[int, str]]:
+    """(user id, name) of every staff member (who can be @mentioned in a note)."""
+    return [(user_id, name) for user_id, name, _role in _staff(request)]

@@ -4,13 +4,14 @@ in words, the customer's context and prev/next in the queue on screen."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -29,7 +30,7 @@ from autocrm.workspace.agent_forms import (
     MergeForm,
     PropertiesForm,
 )
-from autocrm.workspace.common import actor_for, assignable_agents, is_htmx
+from autocrm.workspace.common import actor_for, assignable_agents, is_htmx, staff_members
 
 OTHER_TICKETS = 5
 TIMELINE_LENGTH = 50
@@ -101,6 +102,11 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
         ),
         "macros": list(selectors.macro_list(tenant=tenant, actor=actor)),
         "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES,
+        "undo_send_seconds": settings.COMPOSER_UNDO_SECONDS,
+        "mentionables": [
+            {"id": user_id, "label": name} for user_id, name in staff_members(request)
+        ],
+        "mentionables_id": f"mentionables-{ticket.number}",
         "preview_types": PREVIEW_TYPES,
     }
     context.update(extra)
@@ -193,8 +199,16 @@ def ticket_reply(request: TenantRequest, number: int) -> HttpResponse:
                 actor=actor,
                 ticket_id=ticket.pk,
                 body=form.cleaned_data["body"],
+                body_format="composer",
                 public=public,
                 channel="web",
+            )
+            attachments.attachments_claim(
+                tenant=request.tenant,
+                actor=actor,
+                ticket_id=ticket.pk,
+                message_id=message.pk,
+                attachment_ids=inline_attachment_ids(message.body_html),
             )
             for upload in uploads:
                 attachments.attachment_create(
@@ -290,6 +304,49 @@ def ticket_merge(request: TenantRequest, number: int) -> HttpResponse:
         response["HX-Redirect"] = target_url
         return response
     return redirect(target_url)
+
+
+_INLINE_ATTACHMENT = re.compile(r'<img src="/[\w-]+/agent/attachments/(\d+)/\?preview=1"')
+
+
+def inline_attachment_ids(body_html: str) -> set[int]:
+    return {int(found) for found in _INLINE_ATTACHMENT.findall(body_html)}
+
+
+@staff_required
+@require_POST
+def ticket_upload(request: TenantRequest, number: int) -> HttpResponse:
+    """An image pasted or dropped into the composer: stored as a file of the ticket and
+    answered with the address the editor shows it from (JSON). The message it is sent in
+    claims it (``attachments_claim``), so it then shares that message's visibility."""
+    ticket = _ticket(request, number)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"error": "Send one file."}, status=400)
+    try:
+        with transaction.atomic():
+            attachment = attachments.attachment_create(
+                tenant=request.tenant,
+                actor=actor_for(request),
+                ticket_id=ticket.pk,
+                upload=upload,
+                filename=upload.name or "image",
+                size=upload.size or 0,
+            )
+            if attachment.content_type not in PREVIEW_TYPES:
+                raise ValidationError("Only PNG, JPEG, GIF or WebP images can be shown inline.")
+    except (PermissionDenied, TicketClosedError) as exc:
+        return JsonResponse({"error": str(exc)}, status=403)
+    except ValidationError as exc:
+        return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+    url = reverse(
+        "workspace:agent_attachment",
+        kwargs={"tenant_slug": request.tenant.slug, "attachment_id": attachment.pk},
+    )
+    return JsonResponse(
+        {"id": attachment.pk, "url": f"{url}?preview=1", "filename": attachment.filename},
+        status=201,
+    )
 
 
 # Shown inline as previews: raster images only, by the type sniffed from the bytes (SVG can

@@ -120,6 +120,11 @@ urlpatterns += [
     path("agent/tickets/<int:number>/macro/", ticket_views.ticket_macro, name="agent_ticket_macro"),
     path("agent/tickets/<int:number>/merge/", ticket_views.ticket_merge, name="agent_ticket_merge"),
     path(
+        "agent/tickets/<int:number>/uploads/",
+        ticket_views.ticket_upload,
+        name="agent_ticket_upload",
+    ),
+    path(
         "agent/attachments/<int:attachment_id>/",
         ticket_views.attachment_download,
         name="agent_attachment",

@@ -153,6 +153,49 @@
     return true;
   }
 
+  // --- undo send: the reply leaves this browser only after a few seconds ----------------
+  // The draft is saved before the countdown, so a reload or a closed tab during it loses
+  // nothing: the message comes back as a draft, unsent. Undo returns to editing.
+
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt;
+    if (!form || !form.matches || !form.matches("form[data-undo-seconds]")) { return; }
+    var seconds = parseInt(form.getAttribute("data-undo-seconds"), 10) || 0;
+    var card = form.closest(".composer-card");
+    var bar = card && $("[data-undo-bar]", card);
+    if (seconds <= 0 || !bar || !form.elements.body.value.trim()) { return; }
+    event.preventDefault();
+    form.dispatchEvent(new Event("change", { bubbles: true }));  // saves the draft now
+    var send = $("[data-composer-send]", form);
+    var text = $("[data-undo-text]", bar);
+    var undo = $("[data-undo-button]", bar);
+    var left = seconds;
+    var label = function () {
+      text.textContent = (form.classList.contains("is-note") ? "Adding the note" : "Sending the reply") +
+        " in " + left + " s…";
+    };
+    form.classList.add("is-sending");
+    if (send) { send.disabled = true; }
+    label();
+    bar.hidden = false;
+    undo.focus();
+    var tick = setInterval(function () { left -= 1; if (left > 0) { label(); } }, 1000);
+    var timer = setTimeout(function () {
+      clearInterval(tick);
+      undo.onclick = null;
+      text.textContent = "Sending…";
+      event.detail.issueRequest(true);
+    }, seconds * 1000);
+    undo.onclick = function () {
+      clearTimeout(timer);
+      clearInterval(tick);
+      bar.hidden = true;
+      form.classList.remove("is-sending");
+      if (send) { send.disabled = false; }
+      form.elements.body.focus();
+    };
+  });
+
   // --- files: a clear message before a too-large upload is sent -------------------------
 
   function megabytes(bytes) { return (bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, "") + " MB"; }

@@ -145,8 +145,9 @@ def test_a_restricted_agent_never_receives_another_teams_ticket(
 
 
 def test_presence_and_the_collision_warning(
-    browser: Browser, asgi_server: AsgiServer, worker: None
+    browser: Browser, asgi_server: AsgiServer, worker: None, settings: Any
 ) -> None:
+    settings.COMPOSER_UNDO_SECONDS = 0  # sent at once (undo-send has its own test)
     _tenant, _people, first = _seed()
     url = f"/acme/agent/tickets/{first.number}/"
     ana = _signed_in(browser, asgi_server, "ana@acme.test")
@@ -177,7 +178,7 @@ def test_presence_and_the_collision_warning(
     expect(ana.locator("#collision-warning")).to_contain_text(
         "Alex Agent wrote on this ticket while you were writing, so yours was not sent"
     )
-    expect(ana.get_by_role("textbox", name="Message")).to_have_value(
+    expect(ana.get_by_role("textbox", name="Message")).to_have_text(
         "We are sending a technician today."
     )
     ana.get_by_role("button", name="Send anyway").click()

@@ -9,12 +9,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from autocrm.accounts.models import STAFF_ROLES, Membership
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.crm.models import Contact
 from autocrm.tickets import access, events
-from autocrm.tickets.content import normalize_body
+from autocrm.tickets.content import mentioned_user_ids, normalize_body
 from autocrm.tickets.models import Channel, Message, Status, Ticket
 from autocrm.tickets.search import search_vector_after_reply
 from autocrm.tickets.services.changes import ticket_ensure_open, ticket_locked
@@ -74,6 +75,15 @@ def ticket_message_add(
     channel = clean_choice(
         "channel", channel or (Channel.PORTAL if actor.is_customer else Channel.API), Channel.values
     )
+    # @mentions notify (autocrm.notifications, from the event): only in internal notes by
+    # staff, and only of staff of this tenant, whatever ids the HTML claims.
+    mentioned: list[int] = []
+    if not public and not as_requester and (ids := mentioned_user_ids(body_html)):
+        mentioned = sorted(
+            Membership.objects.filter(
+                tenant=tenant, user_id__in=ids, role__in=STAFF_ROLES
+            ).values_list("user_id", flat=True)
+        )
     now = timezone.now()
     message = Message.objects.create(
         tenant=tenant,
@@ -120,6 +130,7 @@ def ticket_message_add(
             "public": public,
             "from_requester": as_requester,
             "channel": channel,
+            "mentioned_user_ids": mentioned,
         },
     )
     if diff:

@@ -174,6 +174,7 @@ def test_queue_filter_bulk_assign_and_keyboard(page: Page) -> None:
 
 def test_ticket_reply_note_macro_and_draft(page: Page, settings: Any) -> None:
     settings.ATTACHMENT_MAX_BYTES = 1024 * 1024
+    settings.COMPOSER_UNDO_SECONDS = 1  # undo-send has its own test
     tenant, _agent, made = _seed()
     printer = made[TICKETS[0][0]]
     _open_queue(page)
@@ -184,12 +185,12 @@ def test_ticket_reply_note_macro_and_draft(page: Page, settings: Any) -> None:
 
     # A draft survives a reload.
     page.keyboard.press("r")
-    composer = page.get_by_label("Message", exact=True)
+    composer = page.get_by_role("textbox", name="Message")
     expect(composer).to_be_focused()
     composer.fill("Hi Cora, a technician is on the way.")
     page.wait_for_timeout(500)  # the draft is saved after a short pause in typing
     page.reload()
-    expect(composer).to_have_value("Hi Cora, a technician is on the way.")
+    expect(composer).to_have_text("Hi Cora, a technician is on the way.")
 
     # A file over the limit is refused before anything is sent.
     page.get_by_label("Attach files").set_input_files(
@@ -208,9 +209,9 @@ def test_ticket_reply_note_macro_and_draft(page: Page, settings: Any) -> None:
     ).to_contain_text("a technician is on the way")
     expect(page.locator(".ticket-title .status")).to_have_text("Pending")
     expect(page.get_by_role("link", name="photo-notes.txt")).to_be_visible()
-    expect(composer).to_have_value("")
+    expect(composer).to_have_text("")
     page.reload()
-    expect(composer).to_have_value("")  # the sent draft is gone
+    expect(composer).to_have_text("")  # the sent draft is gone
 
     # An internal note, chosen with the n key.
     page.locator("main").click(position={"x": 5, "y": 5})
