@@ -253,7 +253,23 @@ function mountAll(root) {
   forms.forEach(mount);
 }
 
+function escapeHtml(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+// Other tools insert plain text at the cursor (the knowledge-base picker, kb-picker.js):
+// paragraphs on blank lines, line breaks kept, never parsed as HTML.
+function composerInsert(text) {
+  const form = document.getElementById("composer");
+  const editor = form && form.composerEditor;
+  if (!editor) { return; }
+  const html = String(text).split(/\n\s*\n/).filter((p) => p.trim())
+    .map((p) => "<p>" + escapeHtml(p).replace(/\n/g, "<br>") + "</p>").join("");
+  editor.chain().focus().insertContent(html).run();
+}
+
 window.AutoCRMComposer = { mount, mountAll };
+window.AutoCRM = Object.assign(window.AutoCRM || {}, { composerInsert });
 // After agent.js restored a draft into the textarea (both run on DOMContentLoaded and on
 // htmx:load; this file loads after agent.js, so its listeners run second).
 document.addEventListener("DOMContentLoaded", () => mountAll(document));
