@@ -8,10 +8,11 @@ from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from autocrm.portal import requests as help_requests
-from autocrm.portal import satisfaction
+from autocrm.portal import satisfaction, suggestions
 from autocrm.portal.access import HelpRequest, customer_page, member_actor
 from autocrm.portal.forms import CUSTOM_PREFIX, RatingForm, ReplyForm, RequestForm
 from autocrm.tickets import attachments as ticket_attachments
@@ -58,6 +59,14 @@ def request_new(request: HelpRequest) -> HttpResponse:
     tenant = request.tenant
     fields = help_requests.customer_fields(tenant)
     form = RequestForm(request.POST or None, request.FILES or None, custom_fields=fields)
+    if suggestions.knowledge_installed():
+        form.fields["subject"].widget.attrs.update(
+            {
+                "hx-get": reverse("portal:request_suggestions", args=[tenant.slug]),
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "#request-suggestions",
+            }
+        )
     if request.method == "POST" and form.is_valid():
         try:
             ticket = help_requests.request_submit(
@@ -166,3 +175,32 @@ def attachment_download(request: HelpRequest, attachment_id: int) -> FileRespons
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@customer_page
+@require_GET
+def request_suggestions(request: HelpRequest) -> HttpResponse:
+    """The articles matching the subject typed so far (an htmx partial)."""
+    subject = request.GET.get("subject", "")[:200]
+    found = suggestions.suggestions_for(
+        tenant=request.tenant, actor=member_actor(request), subject=subject
+    )
+    return render(
+        request, "help/requests/_suggestions.html", {"suggestions": found, "subject": subject}
+    )
+
+
+@customer_page
+@require_GET
+def request_suggestion_open(request: HelpRequest, article_id: int) -> HttpResponse:
+    """Opening a suggestion counts as a deflection, then shows the article."""
+    try:
+        url = suggestions.deflection_record(
+            tenant=request.tenant,
+            actor=member_actor(request),
+            article_id=article_id,
+            subject=request.GET.get("subject", ""),
+        )
+    except LookupError as exc:
+        raise Http404("No such article.") from exc
+    return redirect(url)

@@ -21,6 +21,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("brand/logo", views.logo, name="logo"),
     path("requests/", request_views.request_list, name="requests"),
     path("requests/new/", request_views.request_new, name="request_new"),
+    path("requests/suggest", request_views.request_suggestions, name="request_suggestions"),
+    path(
+        "requests/suggested/<int:article_id>/",
+        request_views.request_suggestion_open,
+        name="request_suggestion_open",
+    ),
     path("requests/<int:number>/", request_views.request_detail, name="request"),
     path("requests/<int:number>/solve/", request_views.request_solve, name="request_solve"),
     path("requests/<int:number>/rate/", satisfaction_views.request_rate, name="request_rate"),
