@@ -1,0 +1,125 @@
+"""The customer's whole path in a real browser: sign up from the help centre, confirm by the
+e-mailed link, send a request with a file (suggestions shown), see the agent's reply, rate
+it from the e-mail; and bad input (a disallowed file, script in fields) answered clearly."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from playwright.sync_api import Page, expect
+
+from autocrm.accounts.tests.factories import SYSTEM, member
+from autocrm.core.models import Tenant
+from autocrm.core.tenancy import tenant_context
+from autocrm.knowledge.tests.factories import article
+from autocrm.portal.tests.helpers import PNG
+from autocrm.testing.browser import screenshot
+from autocrm.testing.worker import run_worker_until_idle
+from autocrm.tickets import services
+from autocrm.tickets.models import Ticket
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-and-unusual-password"
+
+
+def _path_of(url: str) -> str:
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+def test_sign_up_request_reply_and_rating(page: Page, tenant_a: Tenant) -> None:
+    tenant_a.settings.update(help_primary_color="#0f766e", help_brand_name="Acme Support")
+    tenant_a.save()
+    agent = member(tenant_a, "agent", name="Alex Agent")
+    with tenant_context(tenant_a):
+        article(tenant_a)
+
+    page.goto("/acme/help/")
+    screenshot(page, "help-home")
+    page.get_by_role("link", name="Create an account").click()
+    page.get_by_label("Your name").fill("Cora Customer")
+    page.get_by_label("Email address").fill("cora@customer.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+
+    (confirm,) = mail.outbox
+    link = re.search(r"https?://\S+/verify/\S+/", str(confirm.body))
+    assert link is not None
+    page.goto(_path_of(link.group(0)))
+    expect(page.get_by_text("Your address is confirmed")).to_be_visible()
+    expect(page.get_by_label("Email")).to_have_value("cora@customer.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My requests")
+
+    page.get_by_role("link", name="Submit a request").first.click()
+    page.get_by_label("Subject").press_sequentially("reset password", delay=20)
+    expect(page.get_by_role("link", name="How to reset your password")).to_be_visible()
+    page.get_by_label("How can we help?").fill("I cannot sign in since this morning.")
+    screenshot(page, "help-new-request")
+
+    # A disallowed file is refused with the reason, and nothing is sent.
+    page.get_by_label("Attachments").set_input_files(
+        {"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": b"MZ" + b"\0" * 64}
+    )
+    page.get_by_role("button", name="Send request").click()
+    expect(page.get_by_text("“tool.exe” is not a file type we accept")).to_be_visible()
+    screenshot(page, "help-new-request-bad-file")
+    with tenant_context(tenant_a):
+        assert not Ticket.objects.filter(tenant=tenant_a).exists()
+
+    page.get_by_label("Subject").fill("<script>alert(1)</script> reset password")
+    page.get_by_label("How can we help?").fill("I cannot sign in since this morning.")
+    page.get_by_label("Attachments").set_input_files(
+        {"name": "screenshot.png", "mimeType": "image/png", "buffer": PNG}
+    )
+    page.get_by_role("button", name="Send request").click()
+    expect(page.get_by_text(re.compile(r"Request #\d+ sent"))).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "<script>alert(1)</script> reset password"
+    )
+    expect(page.get_by_role("link", name="screenshot.png")).to_be_visible()
+
+    with tenant_context(tenant_a):
+        ticket = Ticket.objects.get(tenant=tenant_a)
+        from autocrm.accounts.tests.factories import actor_of
+
+        services.ticket_message_add(
+            tenant=tenant_a,
+            actor=actor_of(tenant_a, agent),
+            ticket_id=ticket.pk,
+            body="Please try the reset link on the sign-in page.",
+        )
+        services.ticket_message_add(
+            tenant=tenant_a, actor=SYSTEM, ticket_id=ticket.pk, body="VIP, be nice", public=False
+        )
+    page.reload()
+    expect(page.get_by_text("Please try the reset link on the sign-in page.")).to_be_visible()
+    expect(page.get_by_text("VIP, be nice")).to_have_count(0)
+    expect(page.get_by_text("Alex Agent (Acme Support)")).to_be_visible()
+
+    with tenant_context(tenant_a):
+        services.ticket_update(
+            tenant=tenant_a, actor=SYSTEM, ticket_id=ticket.pk, changes={"status": "solved"}
+        )
+    run_worker_until_idle()
+    (survey,) = [m for m in mail.outbox if m.subject.startswith("How did we do?")]
+    good = re.search(r"Good:\s+(\S+)", str(survey.body))
+    assert good is not None
+    page.reload()
+    expect(page.get_by_text("Your request is solved. How did we do?")).to_be_visible()
+    screenshot(page, "help-request")
+
+    page.goto(_path_of(good.group(1)))
+    expect(page.get_by_label("Good, I'm satisfied")).to_be_checked()
+    page.get_by_label("Anything to add? (optional)").fill("Quick and kind.")
+    page.get_by_role("button", name="Send rating").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for your rating")
+    page.goto(_path_of(good.group(1)))
+    expect(page.get_by_text("You rated this request already. Thank you!")).to_be_visible()
+    page.goto(f"/acme/help/requests/{ticket.number}/")
+    expect(page.get_by_text("You rated this request good")).to_be_visible()
+    screenshot(page, "help-request-rated")
