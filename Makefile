@@ -7,7 +7,7 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: install run test lint typecheck migrations-check pytest fuzz bench browser clean-db
+.PHONY: install run test lint typecheck migrations-check pytest fuzz bench browser dovecot clean-db
 
 install: .venv/.installed node_modules/.installed var/models/minilm/tokenizer.json
 
@@ -37,6 +37,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium"; exit 1; fi; }
 
+# Debian Dovecot for the IMAP tests (each test runs a private instance; autocrm/testing/imap.py).
+dovecot:
+	@command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null; \
+	  else echo "dovecot is missing: sudo apt-get install dovecot-imapd"; exit 1; fi; }
+
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
@@ -50,7 +56,7 @@ migrations-check: install
 	DEBUG=1 DB_POOL_MAX_SIZE=0 $(PY) -W ignore::RuntimeWarning manage.py makemigrations --check --dry-run
 
 # Exit status 5 means pytest collected no tests: not a failure for the CI.
-pytest: install browser
+pytest: install browser dovecot
 	@rc=0; .venv/bin/pytest -n auto --dist loadfile -q || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 

@@ -266,6 +266,14 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Sending through an email service provider instead of SMTP: EMAIL_BACKEND set to
+# anymail.backends.mailgun.EmailBackend (or sendgrid, postmark, amazon_ses) and its
+# settings as ANYMAIL_<NAME> variables, e.g. ANYMAIL_MAILGUN_API_KEY (docs/email.md).
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AutoCRM <no-reply@autocrm.local>")
 
 # --- Caches (rate limits, allauth throttling): PostgreSQL-backed, shared by all processes --
@@ -325,6 +333,17 @@ INBOUND_EMAIL_MAX_BYTES = int(os.environ.get("INBOUND_EMAIL_MAX_BYTES", str(40 *
 INBOUND_EMAIL_PER_SENDER_PER_HOUR = int(os.environ.get("INBOUND_EMAIL_PER_SENDER_PER_HOUR", "30"))
 # An image uploaded into a knowledge-base article (PNG, JPEG, GIF, WebP).
 KB_UPLOAD_MAX_BYTES = int(os.environ.get("KB_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
+# Secrets stored for a tenant (IMAP passwords): Fernet keys, comma-separated, the first
+# encrypts and every one decrypts (rotation: put the new key first, re-save, drop the old).
+# Without any, one key is derived from SECRET_KEY (docs/adr/0012-stored-credentials.md).
+CREDENTIALS_KEYS = env_list("CREDENTIALS_KEYS")
+# IMAP polling: a server on a loopback or private address is refused unless this is on
+# (a tenant admin must not reach the operator's internal network through the fetcher).
+IMAP_ALLOW_PRIVATE_HOSTS = env_bool("IMAP_ALLOW_PRIVATE_HOSTS", DEBUG)
+IMAP_TIMEOUT = float(os.environ.get("IMAP_TIMEOUT", "30"))
+IMAP_FETCH_BATCH = int(os.environ.get("IMAP_FETCH_BATCH", "50"))
+# How long the IDLE watcher (manage.py imap_idle) waits in one IDLE command (RFC 2177: < 29 min).
+IMAP_IDLE_SECONDS = int(os.environ.get("IMAP_IDLE_SECONDS", "300"))
 # Multipart requests (attachment uploads) may carry one attachment plus form overhead.
 # Undo-send: the workspace composer waits this long before it sends (0 sends at once).
 COMPOSER_UNDO_SECONDS = int(os.environ.get("COMPOSER_UNDO_SECONDS", "5"))

@@ -1,6 +1,8 @@
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
 from autocrm.core import views as core_views
+from autocrm.inboxes.esp import esp_inbound
 from autocrm.portal import views as portal_views
 from config.api import api
 
@@ -8,6 +10,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", core_views.metrics, name="metrics"),
     path("api/v1/", api.urls),
+    # Email service providers post received mail here (signed; see docs/email.md).
+    path("email/inbound/<str:provider>/<str:token>/", csrf_exempt(esp_inbound), name="esp_inbound"),
     path("accounts/", include("allauth.urls")),
     path("", include("autocrm.accounts.urls")),
     path("<slug:tenant_slug>/help/", include("autocrm.portal.urls")),

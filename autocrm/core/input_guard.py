@@ -29,6 +29,9 @@ API_PREFIX = "/api/"
 NUL = "\x00"
 NUL_MESSAGE = "Must not contain NUL (U+0000) characters."
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Webhooks signed over their raw body (an email provider's ECDSA signature): the body is
+# read into memory before the form is parsed here, or the stream would be gone.
+SIGNED_BODY_PREFIXES = ("/email/inbound/",)
 
 
 def nul_locations(value: Any, location: str) -> Iterator[str]:
@@ -80,6 +83,8 @@ class RejectNulMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         api = request.path.startswith(API_PREFIX)
         try:
+            if request.method == "POST" and request.path.startswith(SIGNED_BODY_PREFIXES):
+                request.body  # noqa: B018 - kept for the view's signature check
             places = list(_request_nul_locations(request))
         except RequestDataTooBig:
             raise  # Django answers 413 (the API's handler500 cannot be reached from here)

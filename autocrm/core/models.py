@@ -33,6 +33,7 @@ RESERVED_SLUGS = frozenset(
         "settings",
         "portal",
         "www",
+        "email",
     }
 )
 

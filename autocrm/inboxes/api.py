@@ -16,9 +16,13 @@ from autocrm.core.api import keyset_page, page_of, require
 from autocrm.core.api.pagination import Cursor, Limit, page_response
 from autocrm.core.problems import InvalidInput, NotFound, Problem, UnsupportedMediaType
 from autocrm.inboxes import selectors, services
+from autocrm.inboxes.imap import imap_test
 from autocrm.inboxes.inbound import email_import
 from autocrm.inboxes.parsing import InvalidEmail
 from autocrm.inboxes.schemas import (
+    ImapFetchOut,
+    ImapTestIn,
+    ImapTestOut,
     InboundEmailDetailOut,
     InboundEmailOut,
     InboxIn,
@@ -26,6 +30,7 @@ from autocrm.inboxes.schemas import (
     InboxPatchIn,
     RawImportOut,
 )
+from autocrm.inboxes.tasks import imap_fetch_defer
 
 router = Router(tags=["inboxes"])
 RAW_MEDIA_TYPES = {"message/rfc822", "application/octet-stream", "text/plain"}
@@ -79,6 +84,35 @@ def inboxes_update(request: HttpRequest, inbox_id: int, payload: InboxPatchIn) -
         inbox=inbox,
         changes=payload.model_dump(exclude_unset=True),
     )
+
+
+@router.post(
+    "/{inbox_id}/imap/test",
+    response=ImapTestOut,
+    summary="Test an inbox's IMAP connection",
+    description="Logs in, opens the folder and counts it, with the stored settings or the "
+    "values sent (unsaved); nothing is imported. A refusal is `ok: false` with the reason. "
+    "Admin only.",
+)
+def inbox_imap_test(request: HttpRequest, inbox_id: int, payload: ImapTestIn) -> Any:
+    who = require(request, "admin")
+    inbox = selectors.inbox_get(tenant=who.tenant, actor=who.actor, inbox_id=inbox_id)
+    overrides = {k.removeprefix("imap_"): v for k, v in payload.model_dump().items()}
+    return imap_test(inbox=inbox, **overrides)
+
+
+@router.post(
+    "/{inbox_id}/imap/fetch",
+    response={202: ImapFetchOut},
+    summary="Fetch an inbox's IMAP mail now",
+    description="Queues a fetch for the worker (it runs every minute anyway). Admin only.",
+)
+def inbox_imap_fetch(request: HttpRequest, inbox_id: int) -> Any:
+    who = require(request, "admin")
+    inbox = selectors.inbox_get(tenant=who.tenant, actor=who.actor, inbox_id=inbox_id)
+    if not inbox.imap_enabled:
+        raise InvalidInput.for_field("imap_enabled", "This inbox does not fetch by IMAP.")
+    return Status(202, {"queued": imap_fetch_defer(tenant_id=who.tenant.pk, inbox_id=inbox.pk)})
 
 
 @router.get(

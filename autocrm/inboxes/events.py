@@ -6,20 +6,28 @@ threading rule that matched, the sender, the Message-ID)."""
 
 INBOX_CREATED = "inbox.created"
 INBOX_UPDATED = "inbox.updated"
+INBOX_FETCH_FAILED = "inbox.fetch_failed"  # the IMAP server refused (the inbox shows why)
+INBOX_FETCH_RECOVERED = "inbox.fetch_recovered"  # fetching works again
 EMAIL_RECEIVED = "email.received"  # imported as a new ticket or a message on one
 EMAIL_IGNORED = "email.ignored"  # auto-reply, loop, bounce: stored, no ticket touched
+EMAIL_REJECTED = "email.rejected"  # not importable (too big, no sender): left on the server
 EMAIL_QUEUED = "email.queued"  # an agent's public reply waits for the worker
 EMAIL_SENT = "email.sent"
 EMAIL_DEFERRED = "email.deferred"  # the SMTP server refused for now; retried with backoff
 EMAIL_FAILED = "email.failed"  # given up: permanent refusal or too many attempts
+EMAIL_BOUNCED = "email.bounced"  # sent, then a delivery report (DSN) said it was not delivered
 
 EVENT_TYPES = (
     INBOX_CREATED,
     INBOX_UPDATED,
+    INBOX_FETCH_FAILED,
+    INBOX_FETCH_RECOVERED,
     EMAIL_RECEIVED,
     EMAIL_IGNORED,
+    EMAIL_REJECTED,
     EMAIL_QUEUED,
     EMAIL_SENT,
     EMAIL_DEFERRED,
     EMAIL_FAILED,
+    EMAIL_BOUNCED,
 )

@@ -15,6 +15,26 @@ from django.db import models
 from autocrm.core.models import TenantOwned
 
 
+class ImapSecurity(models.TextChoices):
+    SSL = "ssl", "SSL/TLS"
+    STARTTLS = "starttls", "STARTTLS"
+    NONE = "none", "None (plain text)"
+
+
+class ImapProcessed(models.TextChoices):
+    # A flag is a keyword only AutoCRM reads: people using the mailbox keep \Seen for
+    # themselves, and a mail someone else read first is still imported.
+    FLAG = "flag", "Flag it (keyword $AutoCRMImported)"
+    MOVE = "move", "Move it to a folder"
+
+
+class EspProvider(models.TextChoices):
+    MAILGUN = "mailgun", "Mailgun"
+    SENDGRID = "sendgrid", "SendGrid"
+    POSTMARK = "postmark", "Postmark"
+    SES = "ses", "Amazon SES"
+
+
 class Inbox(TenantOwned):
     name = models.CharField(max_length=100)
     address = models.EmailField(max_length=254)  # stored lowercase; the From of replies
@@ -27,16 +47,64 @@ class Inbox(TenantOwned):
     # contact and a ticket (off: only known contacts can open tickets by email).
     inbound_enabled = models.BooleanField(default=True)
     create_contacts = models.BooleanField(default=True)
+    # IMAP polling (autocrm/inboxes/imap.py). The password is a Fernet token
+    # (autocrm/inboxes/secrets.py), never the plain text.
+    imap_enabled = models.BooleanField(default=False)
+    imap_host = models.CharField(max_length=253, blank=True)
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_security = models.CharField(
+        max_length=10, choices=ImapSecurity.choices, default=ImapSecurity.SSL
+    )
+    imap_username = models.CharField(max_length=254, blank=True)
+    imap_password = models.TextField(blank=True)
+    imap_folder = models.CharField(max_length=200, default="INBOX")
+    imap_processed = models.CharField(
+        max_length=10, choices=ImapProcessed.choices, default=ImapProcessed.FLAG
+    )
+    imap_processed_folder = models.CharField(max_length=200, default="Processed")
+    # Inbound webhook of an email service provider (autocrm/inboxes/esp.py): posted to
+    # /email/inbound/<provider>/<token>/; the secret (encrypted like the IMAP password) is
+    # what checks the provider's signature or basic auth.
+    esp_provider = models.CharField(max_length=10, choices=EspProvider.choices, blank=True)
+    esp_token = models.CharField(max_length=64, blank=True)
+    esp_secret = models.TextField(blank=True)
+    # What the last fetch did: shown on the inbox, so a stopped import is never silent.
+    imap_last_fetched_at = models.DateTimeField(null=True, blank=True)
+    imap_last_error = models.CharField(max_length=1000, blank=True)
+    imap_last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "address"], name="inboxes_inbox_address_once")
+            models.UniqueConstraint(
+                fields=["tenant", "address"], name="inboxes_inbox_address_once"
+            ),
+            # A webhook URL names one inbox of one tenant.
+            models.UniqueConstraint(
+                fields=["esp_token"],
+                condition=~models.Q(esp_token=""),
+                name="inboxes_inbox_esp_token_once",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.address}>"
+
+    @property
+    def esp_webhook_path(self) -> str:
+        """Where the provider posts received mail ("" without a provider)."""
+        if not (self.esp_provider and self.esp_token):
+            return ""
+        return f"/email/inbound/{self.esp_provider}/{self.esp_token}/"
+
+    @property
+    def esp_secret_set(self) -> bool:
+        return bool(self.esp_secret)
+
+    @property
+    def imap_password_set(self) -> bool:
+        return bool(self.imap_password)
 
     @property
     def addresses(self) -> set[str]:
@@ -96,6 +164,7 @@ class DeliveryState(models.TextChoices):
     SENT = "sent", "Sent"
     DEFERRED = "deferred", "Deferred"
     FAILED = "failed", "Failed"
+    BOUNCED = "bounced", "Bounced"  # accepted, then a delivery report (DSN) came back
 
 
 class OutboundEmail(TenantOwned):

@@ -27,6 +27,8 @@ import smtplib
 import socket
 from collections.abc import Iterable
 
+import requests
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
@@ -228,8 +230,18 @@ def _claim(tenant: Tenant, outbound_id: int) -> tuple[OutboundEmail, EmailMultiA
 
 
 def _transient(exc: Exception) -> bool:
-    """Whether nothing was delivered and trying later may work: the server was unreachable
-    or answered 4xx. A 5xx is a refusal for good."""
+    """Whether nothing was delivered and trying later may work: the SMTP server was
+    unreachable or answered 4xx (a 5xx is a refusal for good); a provider's API was
+    unreachable, rate-limited or failed with 5xx (its 4xx is our mail it refuses)."""
+    if isinstance(exc, AnymailRecipientsRefused):
+        return False
+    if isinstance(exc, AnymailAPIError):  # an email service provider's HTTP API
+        if isinstance(exc.__cause__, requests.exceptions.ReadTimeout):
+            # The request went out and no answer came: it may have been sent. Like a worker
+            # killed mid-send, failed rather than risk a second copy.
+            return False
+        status = getattr(exc, "status_code", None)
+        return status is None or status == 429 or status >= 500
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code < 500 for code, _ in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -283,6 +295,7 @@ def _record(tenant: Tenant, actor: Actor, outbound: OutboundEmail, state: str, e
             DeliveryState.SENT: events.EMAIL_SENT,
             DeliveryState.DEFERRED: events.EMAIL_DEFERRED,
             DeliveryState.FAILED: events.EMAIL_FAILED,
+            DeliveryState.BOUNCED: events.EMAIL_BOUNCED,
         }[DeliveryState(state)]
         event_append(
             tenant=tenant,
@@ -333,6 +346,6 @@ def outbound_abandon_stale(*, tenant: Tenant, actor: Actor, outbound_id: int) ->
 
 
 def outbound_bounced(*, tenant: Tenant, actor: Actor, message_ids: list[str], status: str) -> None:
-    """A delivery report (DSN) came back for mail we sent: that reply failed."""
+    """A delivery report (DSN) came back for mail we sent: that reply bounced."""
     for outbound in OutboundEmail.objects.filter(tenant=tenant, rfc_message_id__in=message_ids):
-        _record(tenant, actor, outbound, DeliveryState.FAILED, f"bounced: {status}".strip())
+        _record(tenant, actor, outbound, DeliveryState.BOUNCED, f"bounced: {status}".strip())

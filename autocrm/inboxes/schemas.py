@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
@@ -44,6 +44,33 @@ class InboxIn(RequestSchema):
         description="Mail from an unknown sender creates a contact and a ticket (off: "
         "only known contacts open tickets by email; other mail is logged as ignored).",
     )
+    imap_enabled: bool = Field(
+        default=False, description="Fetch mail from an IMAP mailbox (every minute, IDLE pushes)."
+    )
+    imap_host: str = Field(default="", max_length=253)
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_username: str = Field(default="", max_length=254)
+    imap_password: str = Field(
+        default="", max_length=1000, description="Write only; stored encrypted."
+    )
+    imap_folder: str = Field(default="INBOX", max_length=200)
+    imap_processed: Literal["flag", "move"] = Field(
+        default="flag",
+        description="What happens to imported mail on the server: `flag` (keyword "
+        "`$AutoCRMImported`) or `move` (to `imap_processed_folder`).",
+    )
+    imap_processed_folder: str = Field(default="Processed", max_length=200)
+    esp_provider: Literal["", "mailgun", "sendgrid", "postmark", "ses"] = Field(
+        default="",
+        description="An email service provider that posts received mail to `esp_webhook_path`.",
+    )
+    esp_secret: str = Field(
+        default="",
+        max_length=2000,
+        description="Write only; stored encrypted. Mailgun: the webhook signing key; SendGrid: "
+        "the public verification key (base64); Postmark, SES: `user:password` of the URL.",
+    )
 
 
 class InboxPatchIn(PatchSchema):
@@ -60,6 +87,19 @@ class InboxPatchIn(PatchSchema):
     signature: str | None = Field(default=None, max_length=5000)
     inbound_enabled: bool | None = None
     create_contacts: bool | None = None
+    imap_enabled: bool | None = None
+    imap_host: str | None = Field(default=None, max_length=253)
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_security: Literal["ssl", "starttls", "none"] | None = None
+    imap_username: str | None = Field(default=None, max_length=254)
+    imap_password: str | None = Field(
+        default=None, max_length=1000, description='Write only; `""` removes it.'
+    )
+    imap_folder: str | None = Field(default=None, max_length=200)
+    imap_processed: Literal["flag", "move"] | None = None
+    imap_processed_folder: str | None = Field(default=None, max_length=200)
+    esp_provider: Literal["", "mailgun", "sendgrid", "postmark", "ses"] | None = None
+    esp_secret: str | None = Field(default=None, max_length=2000, description="Write only.")
 
 
 class InboxOut(Schema):
@@ -71,8 +111,50 @@ class InboxOut(Schema):
     signature: str
     inbound_enabled: bool
     create_contacts: bool
+    imap_enabled: bool
+    imap_host: str
+    imap_port: int
+    imap_security: str
+    imap_username: str
+    imap_password_set: bool = Field(description="A password is stored (it is never shown).")
+    imap_folder: str
+    imap_processed: str
+    imap_processed_folder: str
+    imap_last_fetched_at: dt.datetime | None = Field(description="When the last IMAP fetch worked.")
+    imap_last_error: str = Field(description="Why the last fetch failed; empty when it worked.")
+    imap_last_error_at: dt.datetime | None
+    esp_provider: str
+    esp_secret_set: bool
+    esp_webhook_path: str = Field(
+        description="Where the provider posts received mail (on this server's address)."
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class ImapTestIn(RequestSchema):
+    """Values to try instead of the stored ones (all optional: the stored password is used
+    unless one is given)."""
+
+    imap_host: str | None = Field(default=None, max_length=253)
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_security: Literal["ssl", "starttls", "none"] | None = None
+    imap_username: str | None = Field(default=None, max_length=254)
+    imap_password: str | None = Field(default=None, max_length=1000)
+    imap_folder: str | None = Field(default=None, max_length=200)
+
+
+class ImapTestOut(Schema):
+    model_config = _examples({"ok": True, "error": "", "messages": 12, "idle": True})
+
+    ok: bool
+    error: str = Field(description="Why the connection failed; empty when it worked.")
+    messages: int = Field(description="Messages in the folder.")
+    idle: bool = Field(description="The server offers IDLE (mail arrives within seconds).")
+
+
+class ImapFetchOut(Schema):
+    queued: bool = Field(description="false when a fetch was already waiting to run.")
 
 
 class RawImportOut(Schema):

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from autocrm.core.actors import Actor
-from autocrm.core.models import Tenant
+from autocrm.core.models import Event, Tenant
+from autocrm.inboxes import events
 from autocrm.inboxes.models import InboundEmail, Inbox, OutboundEmail
 
 
@@ -54,3 +55,20 @@ def outbound_email_for_message(
 ) -> OutboundEmail | None:
     _check_staff(tenant, actor)
     return OutboundEmail.objects.filter(tenant=tenant, message_id=message_id).first()
+
+
+def inbox_problems(*, tenant: Tenant, actor: Actor, inbox: Inbox, limit: int = 10) -> list[Event]:
+    """The inbox's latest fetch failures, recoveries and rejected mail, newest first."""
+    _check_staff(tenant, actor)
+    return list(
+        Event.objects.filter(
+            tenant=tenant,
+            subject_type=Inbox._meta.label_lower,
+            subject_id=str(inbox.pk),
+            type__in=[
+                events.INBOX_FETCH_FAILED,
+                events.INBOX_FETCH_RECOVERED,
+                events.EMAIL_REJECTED,
+            ],
+        ).order_by("-created_at", "-id")[:limit]
+    )

@@ -296,7 +296,8 @@ class MessageOut(Schema):
     author_contact: PersonOut | None
     delivery_state: str = Field(
         description="Email delivery of a public reply on an email ticket: `queued`, "
-        "`sending`, `sent`, `deferred` (retrying) or `failed`; empty when not emailed."
+        "`sending`, `sent`, `deferred` (retrying), `failed` (refused or given up) or `bounced` "
+        "(a delivery report came back); empty when not emailed."
     )
     created_at: dt.datetime
 

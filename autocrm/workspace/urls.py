@@ -1,6 +1,7 @@
 from django.urls import path
 
 from autocrm.workspace import (
+    inbox_views,
     kb_views,
     notification_views,
     queue_views,
@@ -30,6 +31,9 @@ urlpatterns = [
     ),
     path("settings/api-keys/", views.settings_api_keys, name="settings_api_keys"),
     path("settings/api-keys/<int:api_key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("settings/inboxes/", inbox_views.settings_inboxes, name="settings_inboxes"),
+    path("settings/inboxes/new/", inbox_views.settings_inbox_new, name="settings_inbox_new"),
+    path("settings/inboxes/<int:inbox_id>/", inbox_views.settings_inbox, name="settings_inbox"),
 ]
 
 # Ticket configuration and webhooks (what the API manages), for owners and admins.

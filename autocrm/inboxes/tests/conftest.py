@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -7,7 +10,10 @@ from autocrm.accounts.tests.factories import api_key
 from autocrm.core.models import Tenant
 from autocrm.inboxes.models import Inbox
 from autocrm.inboxes.tests.factories import inbox
+from autocrm.testing.imap import Dovecot
 from autocrm.tickets.tests.api_client import Api
+
+USER, PASSWORD = "support@acme.test", "s3cret-imap"
 
 
 @pytest.fixture
@@ -19,3 +25,13 @@ def api(client: Client, tenant_a: Tenant) -> Api:
 @pytest.fixture
 def box(tenant_a: Tenant) -> Inbox:
     return inbox(tenant_a)
+
+
+@pytest.fixture
+def dovecot(settings: Any) -> Iterator[Dovecot]:
+    """A private Dovecot with the mailbox USER / PASSWORD, on 127.0.0.1."""
+    settings.IMAP_ALLOW_PRIVATE_HOSTS = True
+    server = Dovecot({USER: PASSWORD})
+    server.start()
+    yield server
+    server.cleanup()

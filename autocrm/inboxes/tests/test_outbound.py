@@ -206,7 +206,7 @@ def test_a_permanent_refusal_fails_at_once(tenant_a: Tenant, smtp: Smtp) -> None
     assert len(_send_jobs(outbound)) == 1  # no retry
 
 
-def test_a_bounce_report_marks_the_reply_failed(tenant_a: Tenant, smtp: Smtp) -> None:
+def test_a_bounce_report_marks_the_reply_bounced(tenant_a: Tenant, smtp: Smtp) -> None:
     box = inbox(tenant_a)
     _, outbound = _reply(tenant_a, box)
     outbound_send(tenant=tenant_a, actor=SEND, outbound_id=outbound.pk)
@@ -224,8 +224,10 @@ def test_a_bounce_report_marks_the_reply_failed(tenant_a: Tenant, smtp: Smtp) ->
     with tenant_context(tenant_a):
         result = email_import(tenant=tenant_a, inbox=box, raw=dsn)
     assert (result.outcome, result.reason) == ("ignored", "bounce")
-    assert _state(tenant_a, outbound) == ("failed", "failed")
+    assert _state(tenant_a, outbound) == ("bounced", "bounced")
     assert "5.1.1" in outbound.last_error
+    with tenant_context(tenant_a):
+        assert Event.objects.filter(type="email.bounced").count() == 1
 
 
 def test_notes_and_tickets_without_an_inbox_send_nothing(tenant_a: Tenant, smtp: Smtp) -> None:

@@ -12,7 +12,7 @@ from autocrm.crm.models import Contact
 from autocrm.tickets import access, events
 from autocrm.tickets.models import Collaborator, Message, Ticket
 
-DELIVERY_STATES = frozenset({"", "queued", "sending", "sent", "deferred", "failed"})
+DELIVERY_STATES = frozenset({"", "queued", "sending", "sent", "deferred", "failed", "bounced"})
 
 
 @transaction.atomic
