@@ -107,7 +107,9 @@ def _parse_thread_store(mails: int, echo: Callable[[str], None]) -> dict[str, An
     tenant = Tenant.objects.create(slug="bench-mail", name="Bench mail")
     actor = Actor.system("bench")
     with tenant_context(tenant):
-        inbox = inbox_create(tenant=tenant, actor=actor, name="Support", address="support@acme.test")
+        inbox = inbox_create(
+            tenant=tenant, actor=actor, name="Support", address="support@acme.test"
+        )
     for raw in batches[0]:  # warm-up round (caches, first contacts), not timed
         with tenant_context(tenant):
             email_import(tenant=tenant, inbox=inbox, raw=raw)
@@ -232,7 +234,8 @@ def run(echo: Callable[[str], None]) -> int:
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "email.json" if (mails, imap_count) == (1200, 1000) else f"email-{mails}-{imap_count}.json"
+    full = (mails, imap_count) == (1200, 1000)
+    name = "email.json" if full else f"email-{mails}-{imap_count}.json"
     (RESULTS / name).write_text(json.dumps(report, indent=2, default=str) + "\n")
     echo(f"\nwritten {RESULTS / name}")
     for target, verdict in report["targets"].items():
