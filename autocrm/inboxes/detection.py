@@ -81,6 +81,25 @@ def bounced_message_ids(msg: Message) -> list[str]:
     return found
 
 
+def bounced_recipients(msg: Message) -> list[str]:
+    """The addresses a DSN says failed for good (Action: failed, or a 5.x.x Status)."""
+    found: list[str] = []
+    for part in msg.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        for block in re.split(r"\n\s*\n", part.as_string()):
+            recipient = re.search(
+                r"^(?:Final|Original)-Recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?",
+                block,
+                re.MULTILINE | re.IGNORECASE,
+            )
+            failed = re.search(r"^Action:\s*failed", block, re.MULTILINE | re.IGNORECASE)
+            permanent = re.search(r"^Status:\s*5\.", block, re.MULTILINE | re.IGNORECASE)
+            if recipient and (failed or permanent):
+                found.append(recipient.group(1).lower())
+    return list(dict.fromkeys(found))
+
+
 def bounce_status(msg: Message) -> str:
     """The DSN's Status and Diagnostic-Code, for the delivery error shown on the message."""
     for part in msg.walk():

@@ -15,6 +15,7 @@ EMAIL_QUEUED = "email.queued"  # an agent's public reply waits for the worker
 EMAIL_SENT = "email.sent"
 EMAIL_DEFERRED = "email.deferred"  # the SMTP server refused for now; retried with backoff
 EMAIL_FAILED = "email.failed"  # given up: permanent refusal or too many attempts
+ADDRESS_BOUNCED = "email.address_bounced"  # a DSN said an address does not take mail
 EMAIL_BOUNCED = "email.bounced"  # sent, then a delivery report (DSN) said it was not delivered
 
 EVENT_TYPES = (
@@ -30,4 +31,5 @@ EVENT_TYPES = (
     EMAIL_DEFERRED,
     EMAIL_FAILED,
     EMAIL_BOUNCED,
+    ADDRESS_BOUNCED,
 )

@@ -30,6 +30,7 @@ from autocrm.core.models import Tenant
 from autocrm.crm.models import Contact
 from autocrm.crm.services import contact_get_or_create
 from autocrm.inboxes import detection, events
+from autocrm.inboxes.attachments import zip_bomb_reason
 from autocrm.inboxes.models import InboundEmail, InboundOutcome, Inbox, OutboundEmail
 from autocrm.inboxes.outbound import outbound_bounced
 from autocrm.inboxes.parsing import ParsedAttachment, ParsedEmail, parse_email
@@ -200,6 +201,7 @@ def _ignore(
             actor=IMPORT,
             message_ids=detection.bounced_message_ids(parsed.message),
             status=detection.bounce_status(parsed.message),
+            recipients=detection.bounced_recipients(parsed.message),
         )
     event_append(
         tenant=tenant,
@@ -280,12 +282,19 @@ def _attach(
     html: str,
 ) -> str:
     """Store the attachments on the message; inline images' ``cid:`` links in the HTML
-    point to the stored files. One over the size limit is dropped with an internal note
-    saying so (the raw .eml still holds it)."""
+    point to the stored files. One over the size limit, or an archive that looks like a zip
+    bomb, is dropped with an internal note saying so (the raw .eml still holds it)."""
     dropped: list[str] = []
     for item in attachments:
         if len(item.data) > settings.ATTACHMENT_MAX_BYTES:
-            dropped.append(f"{item.filename} ({len(item.data)} bytes)")
+            dropped.append(
+                f"{item.filename} ({len(item.data)} bytes, over the size limit of "
+                f"{settings.ATTACHMENT_MAX_BYTES} bytes)"
+            )
+            continue
+        bomb = zip_bomb_reason(item.data)
+        if bomb is not None:
+            dropped.append(f"{item.filename} (looks like a zip bomb: {bomb})")
             continue
         stored = attachment_create(
             tenant=tenant,
@@ -310,10 +319,8 @@ def _attach(
             ticket_id=ticket.pk,
             public=False,
             body_format="text",
-            body="Attachments over the size limit of "
-            f"{settings.ATTACHMENT_MAX_BYTES} bytes were not stored: "
-            + ", ".join(dropped)
-            + ". The original email keeps them.",
+            body="Attachments not stored: " + "; ".join(dropped) + ". The original email "
+            "keeps them.",
             channel=Channel.INTERNAL,
         )
     return html

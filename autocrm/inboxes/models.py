@@ -188,3 +188,18 @@ class OutboundEmail(TenantOwned):
             models.Index(fields=["tenant", "rfc_message_id"], name="inboxes_outbound_msgid"),
             models.Index(fields=["state", "next_attempt_at"], name="inboxes_outbound_due"),
         ]
+
+
+class AddressBounce(TenantOwned):
+    """An address mail to which came back for good (a DSN with a 5.x.x status): marked so
+    agents see it and the next reply's failure is no surprise."""
+
+    email = models.EmailField(max_length=254)  # lowercase
+    status = models.CharField(max_length=500, blank=True)  # the DSN's Status and Diagnostic
+    bounces = models.PositiveIntegerField(default=1)
+    last_bounced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "email"], name="inboxes_bounce_once")
+        ]

@@ -40,8 +40,15 @@ from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.crm.models import Contact
 from autocrm.inboxes import events
-from autocrm.inboxes.models import DeliveryState, InboundEmail, Inbox, OutboundEmail
+from autocrm.inboxes.models import (
+    AddressBounce,
+    DeliveryState,
+    InboundEmail,
+    Inbox,
+    OutboundEmail,
+)
 from autocrm.tickets.attachments import attachment_open
 from autocrm.tickets.models import Attachment, Collaborator, Message, Ticket
 from autocrm.tickets.services.email import message_delivery_state_set
@@ -345,7 +352,33 @@ def outbound_abandon_stale(*, tenant: Tenant, actor: Actor, outbound_id: int) ->
     return True
 
 
-def outbound_bounced(*, tenant: Tenant, actor: Actor, message_ids: list[str], status: str) -> None:
-    """A delivery report (DSN) came back for mail we sent: that reply bounced."""
+def outbound_bounced(
+    *, tenant: Tenant, actor: Actor, message_ids: list[str], status: str, recipients: list[str]
+) -> None:
+    """A delivery report (DSN) came back: the reply it names bounced, and each address it
+    says failed for good is marked (AddressBounce, with an event naming the contact)."""
     for outbound in OutboundEmail.objects.filter(tenant=tenant, rfc_message_id__in=message_ids):
         _record(tenant, actor, outbound, DeliveryState.BOUNCED, f"bounced: {status}".strip())
+    now = timezone.now()
+    for address in recipients[:20]:
+        mark, created = AddressBounce.objects.get_or_create(
+            tenant=tenant,
+            email=address,
+            defaults={"status": status[:500], "last_bounced_at": now},
+        )
+        if not created:
+            mark.bounces += 1
+            mark.status, mark.last_bounced_at = status[:500], now
+            mark.save(update_fields=["bounces", "status", "last_bounced_at"])
+        contact_id = (
+            Contact.objects.filter(tenant=tenant, email=address)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        event_append(
+            tenant=tenant,
+            type=events.ADDRESS_BOUNCED,
+            subject=mark,
+            actor=actor,
+            payload={"email": address, "status": status[:500], "contact_id": contact_id},
+        )

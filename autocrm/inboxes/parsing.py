@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, Message
 
+from autocrm.inboxes.attachments import is_tnef, unpack_tnef
 from autocrm.tickets.content import html_to_text, sanitize_html
 
 # Headers whose decoded value must stay on one line: a CR or LF there is an attempt to add
@@ -167,6 +168,25 @@ def _walk(part: Message, bodies: set[int], out: list[ParsedAttachment]) -> None:
     )
 
 
+def _unwrap_tnef(
+    attachments: list[ParsedAttachment],
+) -> tuple[list[ParsedAttachment], str, str]:
+    """winmail.dat becomes the files it holds (and hands over its body)."""
+    out: list[ParsedAttachment] = []
+    text = html = ""
+    for item in attachments:
+        unpacked = unpack_tnef(item.data) if is_tnef(item.filename, item.content_type) else None
+        if unpacked is None or not (unpacked.files or unpacked.text or unpacked.html):
+            out.append(item)
+            continue
+        out += [
+            ParsedAttachment(filename=name, content_type="application/octet-stream", data=data)
+            for name, data in unpacked.files
+        ]
+        text, html = text or unpacked.text, html or unpacked.html
+    return out, text, html
+
+
 def parse_email(raw: bytes) -> ParsedEmail:
     if not raw.strip():
         raise InvalidEmail("The message is empty.")
@@ -207,6 +227,10 @@ def parse_email(raw: bytes) -> ParsedEmail:
         text = html_to_text(html)
     attachments: list[ParsedAttachment] = []
     _walk(msg, bodies, attachments)
+    attachments, tnef_text, tnef_html = _unwrap_tnef(attachments)
+    if not text and not html:  # Outlook put the body in the winmail.dat
+        html = sanitize_html(tnef_html) if tnef_html else ""
+        text = tnef_text or (html_to_text(html) if html else "")
 
     delivered = [a for _, a in _addresses(msg, "to") + _addresses(msg, "cc")]
     for name in ("delivered-to", "x-original-to", "envelope-to"):

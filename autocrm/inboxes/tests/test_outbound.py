@@ -228,6 +228,15 @@ def test_a_bounce_report_marks_the_reply_bounced(tenant_a: Tenant, smtp: Smtp) -
     assert "5.1.1" in outbound.last_error
     with tenant_context(tenant_a):
         assert Event.objects.filter(type="email.bounced").count() == 1
+        # The address is marked, with the contact it belongs to.
+        from autocrm.crm.models import Contact
+        from autocrm.inboxes.models import AddressBounce
+
+        mark = AddressBounce.objects.get()
+        marked = Event.objects.get(type="email.address_bounced")
+        contact = Contact.objects.get(email="pat@customer.test")
+    assert (mark.email, mark.bounces) == ("pat@customer.test", 1) and "5.1.1" in mark.status
+    assert marked.payload["contact_id"] == contact.pk
 
 
 def test_notes_and_tickets_without_an_inbox_send_nothing(tenant_a: Tenant, smtp: Smtp) -> None:
