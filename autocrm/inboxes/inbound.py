@@ -288,8 +288,8 @@ def _attach(
     for item in attachments:
         if len(item.data) > settings.ATTACHMENT_MAX_BYTES:
             dropped.append(
-                f"{item.filename} ({len(item.data)} bytes, over the size limit of "
-                f"{settings.ATTACHMENT_MAX_BYTES} bytes)"
+                f"{item.filename} ({len(item.data)} bytes) over the size limit of "
+                f"{settings.ATTACHMENT_MAX_BYTES} bytes"
             )
             continue
         bomb = zip_bomb_reason(item.data)
