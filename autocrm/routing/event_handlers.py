@@ -4,22 +4,24 @@ handler in its own transaction and at most once per event):
 1. ``routing.triggers``: the triggers the event matches act on the ticket;
 2. ``routing.sla``: SLA timers start, pause, resume or are met;
 3. ``routing.assign``: a ticket of an auto-assigning team without an assignee gets one;
-4. ``routing.sla_alerts``: an SLA warning or breach notifies the assignee, and a breach runs
-   the policy's escalation actions.
+4. ``routing.sla_alerts``: an SLA warning or breach notifies the assignee (in-app, by their
+   preference for the SLA kind), and a breach runs the policy's escalation actions.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.urls import reverse
 
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_handler
 from autocrm.core.models import Event, Tenant
+from autocrm.notifications.inapp import notify
+from autocrm.notifications.models import InAppKind
 from autocrm.routing import events
 from autocrm.routing.models import RuleKind, SlaTimer
 from autocrm.routing.services.actions import actions_run
 from autocrm.routing.services.assignment import ticket_auto_assign
-from autocrm.routing.services.common import emit
 from autocrm.routing.services.sla import sla_apply, sla_reply, sla_status_changed
 from autocrm.routing.services.triggers import triggers_run
 from autocrm.tickets import events as ticket_events
@@ -103,19 +105,14 @@ def sla_alerts(event: Event) -> None:
     actor = Actor.system("sla")
     with transaction.atomic():
         if ticket.assignee_id is not None:
-            verb = "is due" if event.type == events.SLA_WARNING else "was breached"
-            emit(
-                tenant,
-                actor,
-                events.AGENT_NOTIFICATION,
-                ("tickets.ticket", ticket.pk),
-                {
-                    "user_id": ticket.assignee_id,
-                    "kind": event.type,
-                    "subject": f"#{ticket.number}: {timer.get_metric_display()} {verb}",
-                    "body": ticket.subject,
-                    "ticket_number": ticket.number,
-                },
+            verb = "is due soon" if event.type == events.SLA_WARNING else "was breached"
+            notify(
+                tenant=tenant,
+                user=ticket.assignee_id,
+                kind=InAppKind.SLA_WARNING,
+                subject=f"#{ticket.number}: {timer.get_metric_display()} {verb}",
+                url=reverse("workspace:agent_ticket", args=[tenant.slug, ticket.number]),
+                actor=actor,
             )
         policy = timer.policy
         if (

@@ -12,17 +12,19 @@ time; a worker restart loses nothing because both the timers and the events are 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from autocrm.core.actors import Actor
+from autocrm.core.config_cache import tenant_config_cached, tenant_config_changed
 from autocrm.core.models import Tenant
 from autocrm.routing import events
 from autocrm.routing.businesstime import Calendar
 from autocrm.routing.models import BusinessHours, SlaMetric, SlaPolicy, SlaTimer, TimerState
-from autocrm.routing.rules import actions_clean, compile_conditions, conditions_clean
+from autocrm.routing.rules import Facts, actions_clean, compile_conditions, conditions_clean
 from autocrm.routing.services.common import as_validation_errors, diff_apply, emit, require_admin
 from autocrm.routing.services.facts import facts_of
 from autocrm.routing.services.teams import calendar_of
@@ -83,6 +85,7 @@ def sla_policy_create(*, tenant: Tenant, actor: Actor, name: str, **values: Any)
     require_admin(actor)
     clean = _policy_values(tenant, {"name": name, **values}, None)
     policy = SlaPolicy.objects.create(tenant=tenant, **clean)
+    tenant_config_changed(tenant=tenant)
     emit(tenant, actor, events.SLA_POLICY_CREATED, policy, {"name": policy.name})
     return policy
 
@@ -98,6 +101,7 @@ def sla_policy_update(
     diff = diff_apply(policy, _policy_values(tenant, changes, policy))
     if diff:
         policy.save()
+        tenant_config_changed(tenant=tenant)
         emit(
             tenant, actor, events.SLA_POLICY_UPDATED, policy, {"name": policy.name, "changes": diff}
         )
@@ -113,15 +117,30 @@ def sla_policy_delete(*, tenant: Tenant, actor: Actor, policy: SlaPolicy) -> Non
     ).update(state=TimerState.CANCELLED)
     emit(tenant, actor, events.SLA_POLICY_DELETED, policy, {"name": policy.name})
     policy.delete()
+    tenant_config_changed(tenant=tenant)
 
 
 # --- timers -----------------------------------------------------------------------------------
 
 
+def _active_policies(tenant: Tenant) -> list[tuple[SlaPolicy, Callable[[Facts], bool]]]:
+    """Active policies in order with their compiled conditions, once per configuration
+    change (core.config_cache)."""
+
+    def load() -> list[tuple[SlaPolicy, Callable[[Facts], bool]]]:
+        policies = SlaPolicy.objects.filter(tenant=tenant, active=True).select_related("calendar")
+        return [
+            (p, compile_conditions(p.conditions, p.match))
+            for p in policies.order_by("position", "id")
+        ]
+
+    return tenant_config_cached(tenant, "routing.sla_policies", load)
+
+
 def policy_for(tenant: Tenant, ticket: Ticket) -> SlaPolicy | None:
     facts = facts_of(ticket)
-    for policy in SlaPolicy.objects.filter(tenant=tenant, active=True).order_by("position", "id"):
-        if compile_conditions(policy.conditions, policy.match)(facts):
+    for policy, test in _active_policies(tenant):
+        if test(facts):
             return policy
     return None
 

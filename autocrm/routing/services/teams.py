@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from autocrm.core.actors import Actor
+from autocrm.core.config_cache import tenant_config_changed
 from autocrm.core.models import Tenant
 from autocrm.routing import events
 from autocrm.routing.businesstime import Calendar, hours_as_rows, parse_hours, zone
@@ -295,6 +296,8 @@ def _save_hours(hours: BusinessHours) -> None:
             hours.save()
     except IntegrityError as exc:
         raise ValidationError({"name": f"Business hours named {hours.name!r} exist."}) from exc
+    # SLA policies are cached with their calendars (services.sla._active_policies).
+    tenant_config_changed(tenant=hours.tenant)
 
 
 @transaction.atomic
@@ -342,3 +345,4 @@ def business_hours_delete(*, tenant: Tenant, actor: Actor, hours: BusinessHours)
     require_admin(actor)
     emit(tenant, actor, events.BUSINESS_HOURS_DELETED, hours, {"name": hours.name})
     hours.delete()
+    tenant_config_changed(tenant=tenant)

@@ -19,10 +19,11 @@ from typing import Any
 import structlog
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Max
 from django.utils import timezone
 
 from autocrm.core.actors import Actor
+from autocrm.core.config_cache import tenant_config_cached, tenant_config_changed
 from autocrm.core.models import Event, Tenant
 from autocrm.routing import events
 from autocrm.routing.models import Automation, RuleKind, RuleRun, Team, Trigger
@@ -127,6 +128,7 @@ def trigger_create(*, tenant: Tenant, actor: Actor, name: str, **values: Any) ->
     require_admin(actor)
     clean = _rule_values(tenant, {"name": name, **values}, None, trigger=True)
     trigger = Trigger.objects.create(tenant=tenant, **clean)
+    tenant_config_changed(tenant=tenant)
     emit(tenant, actor, events.TRIGGER_CREATED, trigger, {"name": trigger.name})
     return trigger
 
@@ -140,6 +142,7 @@ def trigger_update(
     diff = diff_apply(trigger, _rule_values(tenant, changes, trigger, trigger=True))
     if diff:
         trigger.save()
+        tenant_config_changed(tenant=tenant)
         emit(
             tenant, actor, events.TRIGGER_UPDATED, trigger, {"name": trigger.name, "changes": diff}
         )
@@ -151,6 +154,7 @@ def trigger_delete(*, tenant: Tenant, actor: Actor, trigger: Trigger) -> None:
     require_admin(actor)
     emit(tenant, actor, events.TRIGGER_DELETED, trigger, {"name": trigger.name})
     trigger.delete()
+    tenant_config_changed(tenant=tenant)
 
 
 @transaction.atomic
@@ -224,27 +228,19 @@ class CompiledRule:
     actions: list[dict[str, Any]]
 
 
-# tenant id -> (stamp, compiled triggers in order); the stamp changes with any create, update
-# or delete, so a worker never runs a stale rule set (one aggregate query per event instead
-# of loading and compiling every trigger).
-_compiled: dict[int, tuple[tuple[Any, ...], list[CompiledRule]]] = {}
-
-
 def active_triggers(tenant: Tenant) -> list[CompiledRule]:
-    stamp = tuple(
-        Trigger.objects.filter(tenant=tenant).aggregate(n=Count("id"), t=Max("updated_at")).values()
-    )
-    cached = _compiled.get(tenant.pk)
-    if cached and cached[0] == stamp:
-        return cached[1]
-    rules = [
-        CompiledRule(
-            t.pk, t.name, frozenset(t.on), compile_conditions(t.conditions, t.match), t.actions
-        )
-        for t in Trigger.objects.filter(tenant=tenant, active=True).order_by("position", "id")
-    ]
-    _compiled[tenant.pk] = (stamp, rules)
-    return rules
+    """The tenant's active triggers in order, compiled once per configuration change
+    (core.config_cache: the stamp comes with the tenant row, so a hit costs no query)."""
+
+    def load() -> list[CompiledRule]:
+        return [
+            CompiledRule(
+                t.pk, t.name, frozenset(t.on), compile_conditions(t.conditions, t.match), t.actions
+            )
+            for t in Trigger.objects.filter(tenant=tenant, active=True).order_by("position", "id")
+        ]
+
+    return tenant_config_cached(tenant, "routing.triggers", load)
 
 
 def triggers_matching(
