@@ -298,6 +298,26 @@
     return false;
   }
 
+  // g then v: to the list of views (the queue's left navigation), from any agent page.
+  var G_WINDOW_MS = 1500;
+  var pendingG = 0;
+
+  function focusViews() {
+    var nav = $("#queue-nav");
+    if (!nav) { return false; }
+    var link = $("a[aria-current=page]", nav) || $("a[data-view]", nav) || $("a", nav);
+    if (link) { link.focus(); }
+    return !!link;
+  }
+
+  function goViews() {
+    if (focusViews()) { return true; }
+    var queue = $("a.nav-link[href$='/agent/']");
+    if (!queue) { return false; }
+    window.location.href = queue.href + "#views";
+    return true;
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     var dialog = $("#shortcuts");
@@ -305,6 +325,15 @@
       if (event.key === "Escape") { event.target.blur(); }
       return;
     }
+    if (pendingG && Date.now() - pendingG < G_WINDOW_MS) {
+      pendingG = 0;
+      if (event.key === "v") {
+        if (goViews()) { event.preventDefault(); }
+        return;
+      }
+    }
+    pendingG = 0;
+    if (event.key === "g") { pendingG = Date.now(); event.preventDefault(); return; }
     var inQueue = rows().length > 0 || !!$("[data-queue]");
     var handled = true;
     switch (event.key) {
@@ -359,5 +388,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     setupDrafts(document);
     updateSelection();
+    if (window.location.hash === "#views") { focusViews(); }
   });
 })();

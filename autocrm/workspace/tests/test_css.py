@@ -69,3 +69,24 @@ def test_focus_is_always_visible() -> None:
     css = CSS.read_text()
     assert re.search(r":focus-visible\s*{[^}]*outline:\s*3px solid", css)
     assert "outline: none" not in css and "outline: 0" not in css
+
+
+def dark_variables() -> dict[str, str]:
+    block = re.search(r':root\[data-theme="dark"\]\s*{(.*?)}', CSS.read_text(), re.S)
+    assert block is not None
+    return {
+        **css_variables(),
+        **dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})\s*;", block.group(1))),
+    }
+
+
+@pytest.mark.parametrize(("fg", "bg"), [*TEXT_PAIRS, ("on-primary", "primary")])
+def test_dark_mode_text_colours_have_aa_contrast(fg: str, bg: str) -> None:
+    colours = dark_variables()
+    assert contrast(colours[fg], colours[bg]) >= 4.5, (fg, bg)
+
+
+def test_primary_buttons_use_the_on_primary_colour_in_both_modes() -> None:
+    css = CSS.read_text()
+    assert re.search(r"\.btn-primary\s*{[^}]*color: var\(--on-primary\)", css)
+    assert contrast(css_variables()["on-primary"], css_variables()["primary"]) >= 4.5

@@ -5,6 +5,7 @@ var/screenshots/ to be looked at."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -119,3 +120,41 @@ def test_agent_sets_custom_fields_and_merges_from_the_ticket_page(page: Page) ->
     page.get_by_role("button", name="Merge", exact=True).click()
     expect(page).to_have_url(re.compile(f"/agent/tickets/{target.number}/$"))
     expect(page.get_by_text(f"Merged from #{source.number}")).to_be_visible()
+
+
+def test_g_v_goes_to_the_views_and_the_theme_toggle_turns_dark(page: Page) -> None:
+    tenant, _, _ = _seed()
+    with tenant_context(tenant):
+        t = ticket(tenant, subject="Printer on fire")
+    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
+    page.goto(f"/acme/agent/tickets/{t.number}/")
+    page.locator("main").click(position={"x": 5, "y": 5})
+    page.keyboard.press("g")
+    page.keyboard.press("v")
+    expect(page).to_have_url(re.compile(r"/acme/agent/#views$"))
+    focused = page.locator("#queue-nav a:focus")
+    expect(focused).to_have_count(1)
+    expect(focused).to_contain_text("All unsolved")
+
+    # The theme: system (light here) -> light -> dark, kept across pages.
+    root = page.locator("html")
+    expect(root).to_have_attribute("data-theme", "light")
+    page.locator(".user-menu summary").click()
+    toggle = page.get_by_role("button", name=re.compile("^Theme:"))
+    toggle.click()
+    toggle.click()
+    expect(root).to_have_attribute("data-theme", "dark")
+    page.goto(f"/acme/agent/tickets/{t.number}/")
+    expect(root).to_have_attribute("data-theme", "dark")
+    screenshot(page, "agent-ticket-dark-desktop")
+
+
+def test_the_system_dark_preference_is_followed(browser: Any, live_server: Any) -> None:
+    _seed()
+    context = browser.new_context(base_url=live_server.url, color_scheme="dark")
+    page = context.new_page()
+    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
+    page.goto("/acme/agent/")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    screenshot(page, "agent-queue-dark-desktop")
+    context.close()
