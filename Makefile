@@ -23,7 +23,7 @@ install: .venv/.installed node_modules/.installed var/models/minilm/tokenizer.js
 var/models/minilm/tokenizer.json: .uv/bin/uv scripts/fetch_tokenizer.py
 	$(PYTHON) scripts/fetch_tokenizer.py $@ .uv/bin/pip
 
-node_modules/.installed: package.json package-lock.json scripts/build-assets.mjs assets/composer.js
+node_modules/.installed: package.json package-lock.json scripts/build-assets.mjs assets/composer.js assets/help-widget.js
 	npm ci --no-audit --no-fund --loglevel=error
 	node scripts/build-assets.mjs
 	touch $@

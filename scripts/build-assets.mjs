@@ -32,4 +32,14 @@ await build({
   legalComments: "linked",
   logLevel: "warning",
 });
+// The help widget customers embed on their own sites (docs/help-centre.md).
+await build({
+  entryPoints: [join(root, "assets", "help-widget.js")],
+  outfile: join(vendor, "help-widget", "help-widget.js"),
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: ["chrome110", "firefox110", "safari16"],
+  logLevel: "warning",
+});
 console.log(`assets copied and bundled to ${vendor}`);

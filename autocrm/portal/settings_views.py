@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
 
 from autocrm.accounts.access import TenantRequest, admin_required, signed_in_user
 from autocrm.core.actors import Actor
@@ -56,6 +58,13 @@ def _initial(request: TenantRequest) -> dict[str, object]:
     }
 
 
+def widget_snippet(request: TenantRequest) -> str:
+    """The <script> tag that embeds the help widget, with this site's absolute addresses."""
+    script = request.build_absolute_uri(static("vendor/help-widget/help-widget.js"))
+    help_url = request.build_absolute_uri(reverse("portal:home", args=[request.tenant.slug]))
+    return f'<script src="{script}" data-help-url="{help_url}" async></script>'
+
+
 @admin_required
 def help_centre_settings(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
@@ -103,6 +112,6 @@ def help_centre_settings(request: TenantRequest) -> HttpResponse:
     return render(
         request,
         "help/settings/general.html",
-        {"form": form, "logo_form": logo_form},
+        {"form": form, "logo_form": logo_form, "widget_snippet": widget_snippet(request)},
         status=400 if has_errors else 200,
     )

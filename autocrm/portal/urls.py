@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("account/verify/<str:token>/", account_views.verify, name="verify"),
     path("account/login/", account_views.login, name="login"),
     path("brand/logo", views.logo, name="logo"),
+    path("widget/", views.widget, name="widget"),
     path("requests/", request_views.request_list, name="requests"),
     path("requests/new/", request_views.request_new, name="request_new"),
     path("requests/suggest", request_views.request_suggestions, name="request_suggestions"),

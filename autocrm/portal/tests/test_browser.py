@@ -123,3 +123,32 @@ def test_sign_up_request_reply_and_rating(page: Page, tenant_a: Tenant) -> None:
     page.goto(f"/acme/help/requests/{ticket.number}/")
     expect(page.get_by_text("You rated this request good")).to_be_visible()
     screenshot(page, "help-request-rated")
+
+
+def test_the_widget_on_another_site(page: Page, live_server, tenant_a: Tenant) -> None:  # type: ignore[no-untyped-def]
+    with tenant_context(tenant_a):
+        article(tenant_a)
+    # The customer's own site: another origin (a blank page) embedding the snippet.
+    # A shop page embedding the snippet, served by the browser itself. (Chromium blocks a
+    # page on another local origin from loading loopback scripts, so it shares the live
+    # server's origin here; that other sites may frame the widget page is checked in
+    # test_widget.py from its headers.)
+    shop = live_server.url + "/example-shop"
+    html = (
+        "<h1>Example shop</h1>"
+        f'<script src="{live_server.url}/static/vendor/help-widget/help-widget.js" '
+        f'data-help-url="{live_server.url}/acme/help/" data-label="Need help?"></script>'
+    )
+    page.route(shop, lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(shop)
+    launcher = page.get_by_role("button", name="Need help?")
+    launcher.click()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    frame = page.frame_locator("iframe[title='Need help?']")
+    frame.get_by_role("searchbox").fill("reset password")
+    frame.get_by_role("button", name="Search").click()
+    expect(frame.get_by_role("link", name="How to reset your password")).to_be_visible()
+    expect(frame.get_by_role("link", name="Submit a request")).to_be_visible()
+    screenshot(page, "help-widget")
+    launcher.click()  # closes it again
+    expect(launcher).to_have_attribute("aria-expanded", "false")
