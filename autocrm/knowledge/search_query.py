@@ -3,7 +3,8 @@ the words match nothing, highlighted snippets for the returned page only (ADR 00
 
 - The query's words (letters and digits only, at most 8) become a tsquery in the locale's
   configuration, AND-ed, the last one a prefix (``reset passw`` finds "password" as the
-  reader types). Ranked by ``ts_rank_cd`` (title A outweighs body B), then views.
+  reader types). The most viewed RANK_CANDIDATES matches are ranked by ``ts_rank_cd`` (title
+  A outweighs body B), then views.
 - Nothing matched: each word of 3+ letters must resemble a word of the title (pg_trgm word
   similarity ≥ 0.5, ``word <% title`` on the title's trigram index), ranked by similarity.
 - Snippets: ``ts_headline`` over the body's first SNIPPET_SOURCE_CHARS characters, marked
@@ -33,6 +34,7 @@ from autocrm.knowledge.models import Article, State
 from autocrm.knowledge.search import config_for
 
 MAX_WORDS = 8
+RANK_CANDIDATES = 200
 TYPO_THRESHOLD = "0.5"
 SNIPPET_SOURCE_CHARS = 5_000
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -120,8 +122,12 @@ def article_search(
     rank = RawSQL(
         "ts_rank_cd(search_vector, to_tsquery(%s::regconfig, %s))", [config, tsquery], FloatField()
     )
+    # Ranking reads each candidate's whole vector (~27 µs each): a word that is in every
+    # article would rank them all. So the most viewed RANK_CANDIDATES matches (read in the
+    # popular index's order) are ranked; a rarer word has fewer matches than that anyway.
+    candidates = rows.filter(matches).order_by("-view_count", "id").values("pk")
     found: list[Article] = list(
-        rows.filter(matches)
+        rows.filter(pk__in=candidates[:RANK_CANDIDATES])
         .annotate(rank=rank)
         .order_by("-rank", "-view_count", "id")[offset : offset + limit + 1]
     )
