@@ -1,8 +1,23 @@
-"""CRM records the ticket system needs now: contacts (requesters) and companies."""
+"""CRM records: contacts, companies, their emails, phones, domains and memberships.
+
+``Contact.email``, ``Contact.phone``, ``Contact.company`` and ``Company.domain`` are the
+*primary* values, kept on the row because tickets read them on their hottest paths (the
+ticket insert looks the requester up by ``crm_contact.email`` and copies ``company_id``).
+Every value, the primary one included, also has a row in ``ContactEmail``, ``ContactPhone``,
+``ContactCompany`` or ``CompanyDomain``: those tables hold the uniqueness (one contact per
+email, one company per domain) and the lookups of duplicates and auto-linking. The crm
+services keep both in step; nothing else writes these tables.
+
+Index notes: every composite index starts with tenant_id; free-text search uses trigram GIN
+indexes on name and email with the word-similarity operator ``%>``, which is LEAKPROOF in
+our databases (core.embedded_db) and so usable under row-level security (ILIKE is not).
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -15,12 +30,22 @@ class Company(TenantOwned):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="subsidiaries"
     )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tags = ArrayField(models.CharField(max_length=50), default=list, db_default=[], blank=True)
+    custom_fields = models.JSONField(default=dict, db_default={}, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "companies"
-        indexes = [models.Index(fields=["tenant", "name"], name="crm_company_name")]
+        indexes = [
+            models.Index(fields=["tenant", "name", "id"], name="crm_company_name"),
+            models.Index(fields=["tenant", "parent"], name="crm_company_parent"),
+            GinIndex(fields=["name"], name="crm_company_name_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(fields=["tags"], name="crm_company_tags"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 "tenant",
@@ -34,8 +59,27 @@ class Company(TenantOwned):
         return self.name
 
 
+class CompanyDomain(TenantOwned):
+    """A web/email domain of a company; contacts with an email there are linked to it."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "domain"], name="crm_company_domain_unique"),
+            models.CheckConstraint(
+                condition=models.Q(domain=Lower("domain")), name="crm_company_domain_lowercase"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "company"], name="crm_companydomain_company")]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
 class Contact(TenantOwned):
-    """A person who contacts support. ``user`` links a portal login (customer membership)."""
+    """A person: a requester of tickets, a lead, a customer. ``user`` links a portal login."""
 
     email = models.EmailField()
     name = models.CharField(max_length=200, blank=True)
@@ -46,6 +90,17 @@ class Contact(TenantOwned):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=200, blank=True, db_default="")
+    tags = ArrayField(models.CharField(max_length=50), default=list, db_default=[], blank=True)
+    custom_fields = models.JSONField(default=dict, db_default={}, blank=True)
+    # Consent flags (GDPR/CAN-SPAM/TCPA): what the person agreed to be contacted by.
+    consent_email = models.BooleanField(default=False, db_default=False)
+    consent_sms = models.BooleanField(default=False, db_default=False)
+    consent_phone = models.BooleanField(default=False, db_default=False)
+    consent_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -58,7 +113,14 @@ class Contact(TenantOwned):
                 condition=models.Q(email=Lower("email")), name="crm_contact_email_lowercase"
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "company"], name="crm_contact_company")]
+        indexes = [
+            models.Index(fields=["tenant", "company"], name="crm_contact_company"),
+            models.Index(fields=["tenant", "name", "id"], name="crm_contact_name"),
+            models.Index(fields=["tenant", "owner", "name", "id"], name="crm_contact_owner"),
+            GinIndex(fields=["name"], name="crm_contact_name_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(fields=["email"], name="crm_contact_email_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(fields=["tags"], name="crm_contact_tags"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -66,3 +128,61 @@ class Contact(TenantOwned):
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+
+class ContactEmail(TenantOwned):
+    """Every email address of a contact (the primary one too): one contact per address."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    email = models.EmailField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "email"], name="crm_contactemail_once"),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="crm_contactemail_lowercase"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "contact"], name="crm_contactemail_contact")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class ContactPhone(TenantOwned):
+    """A phone number of a contact in E.164 (``+14155550100``), validated by phonenumbers.
+    Not unique: a switchboard number is shared; the duplicate finder reads it."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(max_length=20)
+    label = models.CharField(max_length=30, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "contact", "number"], name="crm_contactphone_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "number"], name="crm_contactphone_number")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ContactCompany(TenantOwned):
+    """A contact's membership of a company; ``Contact.company`` is the primary one."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    title = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "contact", "company"], name="crm_contactcompany_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "company"], name="crm_contactcompany_company")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} @ {self.company_id}"

@@ -163,3 +163,168 @@ def test_a_contact_of_another_tenant_is_never_linked(tenant_a: Tenant, tenant_b:
         assert Contact.objects.get(pk=contact.pk).user_id is None
     assert [e.type for e in contact_events(tenant_a)] == [events.CONTACT_CREATED]
     assert contact_events(tenant_b) == []
+
+
+# --- contacts and companies beyond the requester ---------------------------------------------
+
+
+def test_a_contact_with_several_emails_phones_and_companies(tenant_a: Tenant) -> None:
+    from autocrm.crm.models import ContactCompany, ContactEmail, ContactPhone
+    from autocrm.crm.services import PhoneInput
+    from autocrm.crm.tests.factories import company, contact
+
+    acme, globex = company(tenant_a, name="Acme"), company(tenant_a, name="Globex")
+    pat = contact(
+        tenant_a,
+        email="Pat@Acme.test",
+        emails=["pat@gmail.test", "PAT@gmail.test"],
+        phones=[PhoneInput("+44 20 7946 0958", "work"), PhoneInput("+1 (415) 555-0100")],
+        company_id=globex.pk,
+        company_ids=[acme.pk],
+        tags=["VIP", "vip", "beta"],
+        consent_email=True,
+    )
+    with tenant_context(tenant_a):
+        assert sorted(ContactEmail.objects.filter(contact=pat).values_list("email", flat=True)) == [
+            "pat@acme.test",
+            "pat@gmail.test",
+        ]
+        assert list(
+            ContactPhone.objects.filter(contact=pat).order_by("pk").values_list("number", "label")
+        ) == [
+            ("+442079460958", "work"),
+            ("+14155550100", ""),
+        ]
+        assert set(
+            ContactCompany.objects.filter(contact=pat).values_list("company_id", flat=True)
+        ) == {acme.pk, globex.pk}
+    assert (pat.phone, pat.company_id, pat.tags) == ("+442079460958", globex.pk, ["vip", "beta"])
+    assert pat.consent_updated_at is not None
+    # Tickets find the contact by any of its addresses.
+    with tenant_context(tenant_a):
+        found, created = contact_get_or_create(
+            tenant=tenant_a, actor=Actor.system("t"), email="PAT@gmail.test"
+        )
+    assert (found.pk, created) == (pat.pk, False)
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("phones", {"phones": "+1 555"}),
+        ("phones", {"phones": "0207 946 0958"}),  # no region set: must be international
+        ("emails", {"emails": ["not an email"]}),
+        ("email", {"email": "nope"}),
+        ("company_ids", {"company_ids": [2_000_000]}),
+        ("owner_id", {"owner_id": 2_000_000}),
+        ("custom_fields", {"custom_fields": {"nested": {"a": 1}}}),
+    ],
+)
+def test_invalid_values_are_refused_naming_the_field(
+    tenant_a: Tenant, field: str, kwargs: dict[str, object]
+) -> None:
+    from autocrm.crm.services import PhoneInput
+    from autocrm.crm.tests.factories import contact
+
+    if "phones" in kwargs:
+        kwargs = {"phones": [PhoneInput(str(kwargs["phones"]))]}
+    with pytest.raises(ValidationError) as caught:
+        contact(tenant_a, **kwargs)
+    assert field in caught.value.message_dict
+    with tenant_context(tenant_a):
+        assert not Contact.objects.exists()
+
+
+def test_a_local_number_uses_the_workspace_region(tenant_a: Tenant) -> None:
+    from autocrm.crm.services import PhoneInput
+    from autocrm.crm.tests.factories import contact
+
+    tenant_a.settings = {**tenant_a.settings, "phone_region": "GB"}
+    tenant_a.save()
+    pat = contact(tenant_a, phones=[PhoneInput("020 7946 0958")])
+    assert pat.phone == "+442079460958"
+
+
+def test_an_address_of_another_contact_is_refused(tenant_a: Tenant) -> None:
+    from autocrm.crm.tests.factories import contact
+
+    contact(tenant_a, email="one@x.test", emails=["shared@x.test"])
+    with pytest.raises(ValidationError) as caught:
+        contact(tenant_a, email="two@x.test", emails=["Shared@x.test"])
+    assert "belongs to another contact" in str(caught.value)
+    with pytest.raises(ValidationError):
+        contact(tenant_a, email="shared@x.test")
+
+
+def test_new_contacts_join_the_company_of_their_email_domain(tenant_a: Tenant) -> None:
+    from autocrm.crm.tests.factories import company, contact
+
+    early = contact(tenant_a, email="early@acme.test")
+    other = contact(tenant_a, email="x@elsewhere.test")
+    acme = company(tenant_a, name="Acme", domains=["https://www.ACME.test/about"])
+    with tenant_context(tenant_a):
+        ticket_requester, _ = contact_get_or_create(
+            tenant=tenant_a, actor=Actor.system("mail"), email="kim@acme.test"
+        )
+        early.refresh_from_db()
+        other.refresh_from_db()
+        event = Event.objects.get(type=events.COMPANY_CREATED)
+    assert acme.domain == "acme.test"
+    assert (ticket_requester.company_id, early.company_id, other.company_id) == (
+        acme.pk,
+        acme.pk,
+        None,
+    )
+    assert event.payload["contacts_linked"] == 1
+
+
+def test_a_company_cannot_become_its_own_ancestor(tenant_a: Tenant) -> None:
+    from autocrm.crm.services import company_update
+    from autocrm.crm.tests.factories import company
+
+    top = company(tenant_a, name="Top")
+    mid = company(tenant_a, name="Mid", parent_id=top.pk)
+    low = company(tenant_a, name="Low", parent_id=mid.pk)
+    with pytest.raises(ValidationError) as caught, tenant_context(tenant_a):
+        company_update(
+            tenant=tenant_a, actor=Actor.system("t"), company=top, changes={"parent_id": low.pk}
+        )
+    assert "ancestor" in str(caught.value)
+
+
+def test_an_update_appends_what_changed(tenant_a: Tenant) -> None:
+    from autocrm.crm.services import contact_update
+    from autocrm.crm.tests.factories import contact
+
+    pat = contact(tenant_a, email="pat@x.test", name="Pat")
+    with tenant_context(tenant_a):
+        contact_update(
+            tenant=tenant_a,
+            actor=Actor.system("t"),
+            contact=pat,
+            changes={"name": "Pat Doe", "email": "pat.doe@x.test", "tags": ["a"]},
+        )
+        event = Event.objects.get(type=events.CONTACT_UPDATED)
+        pat.refresh_from_db()
+        # The old primary is still an address of the contact; the new one too.
+        found, _ = contact_get_or_create(
+            tenant=tenant_a, actor=Actor.system("t"), email="pat@x.test"
+        )
+    assert found.pk == pat.pk
+    assert event.payload["changes"]["name"] == {"from": "Pat", "to": "Pat Doe"}
+    assert event.payload["changes"]["email"] == {"from": "pat@x.test", "to": "pat.doe@x.test"}
+    assert set(event.payload["changes"]) == {"name", "email", "emails", "tags"}
+
+
+def test_light_agents_and_read_keys_cannot_change_contacts(tenant_a: Tenant) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from autocrm.crm.services import contact_create
+
+    for actor in (
+        Actor(user=None, role="light_agent", label="l", tenant_id=tenant_a.pk),
+        Actor.for_api_key(prefix="p", scope="read", tenant_id=tenant_a.pk),
+        Actor(user=None, role="customer", label="c", tenant_id=tenant_a.pk),
+    ):
+        with pytest.raises(PermissionDenied), tenant_context(tenant_a):
+            contact_create(tenant=tenant_a, actor=actor, email="x@y.test")

@@ -1,0 +1,169 @@
+"""Contacts and companies API (thin: parse -> selector/service -> schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from autocrm.core.actors import Actor
+from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response, require
+from autocrm.core.models import Tenant
+from autocrm.core.problems import NotFound
+from autocrm.crm import selectors, services
+from autocrm.crm.models import Company, Contact
+from autocrm.crm.schemas import (
+    CompanyIn,
+    CompanyListFilters,
+    CompanyOut,
+    CompanyUpdateIn,
+    ContactIn,
+    ContactListFilters,
+    ContactOut,
+    ContactUpdateIn,
+)
+from autocrm.crm.services import PhoneInput
+
+router = Router(tags=["contacts"])
+
+
+def who(request: HttpRequest, level: str) -> tuple[Tenant, Actor]:
+    caller = require(request, level)  # type: ignore[arg-type]
+    return caller.tenant, caller.actor
+
+
+def _tags(value: str | None) -> list[str]:
+    return [t.strip().lower() for t in (value or "").split(",") if t.strip()]
+
+
+def _phones(values: dict[str, Any]) -> dict[str, Any]:
+    if values.get("phones") is not None:
+        values["phones"] = [PhoneInput(**p) for p in values["phones"]]
+    return values
+
+
+def _contact(tenant: Tenant, actor: Actor, contact_id: int) -> Contact:
+    found = selectors.contact_get(tenant=tenant, actor=actor, contact_id=contact_id)
+    if found is None:
+        raise NotFound("No contact with this id.", type_="not-found")
+    return found
+
+
+def _company(tenant: Tenant, actor: Actor, company_id: int) -> Company:
+    found = selectors.company_get(tenant=tenant, actor=actor, company_id=company_id)
+    if found is None:
+        raise NotFound("No company with this id.", type_="not-found")
+    return found
+
+
+@router.get("/contacts", response=page_of(ContactOut), summary="List or search contacts")
+def contacts_list(
+    request: HttpRequest,
+    params: Query[ContactListFilters],
+    cursor: str | None = Cursor,
+    limit: int = Limit,
+) -> dict[str, Any]:
+    tenant, actor = who(request, "read")
+    filters = selectors.ContactFilters(
+        q=params.q, company_id=params.company_id, owner=params.owner or "", tags=_tags(params.tag)
+    )
+    rows = selectors.contact_list_detailed(tenant=tenant, actor=actor, filters=filters)
+    ordering = selectors.CONTACT_ORDERINGS[params.sort]
+    return page_response(keyset_page(rows, ordering=ordering, cursor=cursor, limit=limit))
+
+
+@router.post("/contacts", response={201: ContactOut}, summary="Create a contact")
+def contacts_create(request: HttpRequest, payload: ContactIn) -> Status[Any]:
+    tenant, actor = who(request, "write")
+    contact = services.contact_create(tenant=tenant, actor=actor, **_phones(payload.model_dump()))
+    return Status(201, _contact(tenant, actor, contact.pk))
+
+
+@router.get("/contacts/{contact_id}", response=ContactOut, summary="Get a contact")
+def contacts_get(request: HttpRequest, contact_id: int) -> Any:
+    tenant, actor = who(request, "read")
+    return _contact(tenant, actor, contact_id)
+
+
+@router.patch("/contacts/{contact_id}", response=ContactOut, summary="Change a contact")
+def contacts_update(request: HttpRequest, contact_id: int, payload: ContactUpdateIn) -> Any:
+    tenant, actor = who(request, "write")
+    contact = services.contact_update(
+        tenant=tenant,
+        actor=actor,
+        contact=_contact(tenant, actor, contact_id),
+        changes=_phones(payload.model_dump(exclude_unset=True)),
+    )
+    return _contact(tenant, actor, contact.pk)
+
+
+@router.delete("/contacts/{contact_id}", response={204: None}, summary="Delete a contact")
+def contacts_delete(request: HttpRequest, contact_id: int) -> Status[None]:
+    tenant, actor = who(request, "admin")
+    services.contact_delete(tenant=tenant, actor=actor, contact=_contact(tenant, actor, contact_id))
+    return Status(204, None)
+
+
+@router.get(
+    "/companies", response=page_of(CompanyOut), tags=["companies"], summary="List companies"
+)
+def companies_list(
+    request: HttpRequest,
+    params: Query[CompanyListFilters],
+    cursor: str | None = Cursor,
+    limit: int = Limit,
+) -> dict[str, Any]:
+    tenant, actor = who(request, "read")
+    filters = selectors.CompanyFilters(
+        q=params.q, owner=params.owner or "", tags=_tags(params.tag), parent_id=params.parent_id
+    )
+    rows = selectors.company_list(tenant=tenant, actor=actor, filters=filters)
+    ordering = selectors.COMPANY_ORDERINGS[params.sort]
+    return page_response(keyset_page(rows, ordering=ordering, cursor=cursor, limit=limit))
+
+
+@router.post(
+    "/companies", response={201: CompanyOut}, tags=["companies"], summary="Create a company"
+)
+def companies_create(request: HttpRequest, payload: CompanyIn) -> Status[Any]:
+    tenant, actor = who(request, "write")
+    company = services.company_create(tenant=tenant, actor=actor, **payload.model_dump())
+    return Status(201, _company(tenant, actor, company.pk))
+
+
+@router.get(
+    "/companies/{company_id}", response=CompanyOut, tags=["companies"], summary="Get a company"
+)
+def companies_get(request: HttpRequest, company_id: int) -> Any:
+    tenant, actor = who(request, "read")
+    return _company(tenant, actor, company_id)
+
+
+@router.patch(
+    "/companies/{company_id}",
+    response=CompanyOut,
+    tags=["companies"],
+    summary="Change a company",
+)
+def companies_update(request: HttpRequest, company_id: int, payload: CompanyUpdateIn) -> Any:
+    tenant, actor = who(request, "write")
+    company = services.company_update(
+        tenant=tenant,
+        actor=actor,
+        company=_company(tenant, actor, company_id),
+        changes=payload.model_dump(exclude_unset=True),
+    )
+    return _company(tenant, actor, company.pk)
+
+
+@router.delete(
+    "/companies/{company_id}",
+    response={204: None},
+    tags=["companies"],
+    summary="Delete a company",
+)
+def companies_delete(request: HttpRequest, company_id: int) -> Status[None]:
+    tenant, actor = who(request, "admin")
+    services.company_delete(tenant=tenant, actor=actor, company=_company(tenant, actor, company_id))
+    return Status(204, None)

@@ -1,0 +1,78 @@
+"""Cleaning of the values people type into CRM records: emails, phone numbers, domains, tags.
+
+Each function returns the stored form or raises ``ValueError`` with a message a person can
+act on; services turn it into a ValidationError naming the field, the importer into a row of
+its report.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+MAX_TAG = 50
+
+
+def clean_email(value: str) -> str:
+    email = value.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValueError(f"{value.strip()[:100]!r} is not a valid email address.") from None
+    return email
+
+
+def clean_phone(value: str, region: str | None = None) -> str:
+    """E.164 of ``value``. Without a leading ``+`` the tenant's default region is assumed;
+    with no region set, a number must be international."""
+    raw = value.strip()
+    try:
+        parsed = phonenumbers.parse(raw, (region or "").upper() or None)
+    except phonenumbers.NumberParseException:
+        hint = "" if region or raw.startswith("+") else " (start it with + and the country code)"
+        raise ValueError(f"{raw[:40]!r} is not a phone number{hint}.") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"{raw[:40]!r} is not a valid phone number.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(e164: str) -> str:
+    """``+14155550100`` as people read it: ``+1 415-555-0100``."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def clean_domain(value: str) -> str:
+    domain = value.strip().lower().removeprefix("http://").removeprefix("https://")
+    domain = domain.removeprefix("www.").split("/", 1)[0].rstrip(".")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"{value.strip()[:100]!r} is not a domain name.") from None
+    if not _DOMAIN.match(domain):
+        raise ValueError(f"{value.strip()[:100]!r} is not a domain name.")
+    return domain
+
+
+def clean_tags(values: list[str]) -> list[str]:
+    tags: list[str] = []
+    for value in values:
+        tag = value.strip().lower()
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG:
+            raise ValueError(f"Tags are at most {MAX_TAG} characters.")
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower()

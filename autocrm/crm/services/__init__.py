@@ -1,0 +1,25 @@
+"""Every write of the CRM app, by concept: ``contacts``, ``companies``. Import from here."""
+
+from autocrm.crm.services.companies import company_create, company_delete, company_update
+from autocrm.crm.services.contacts import (
+    PhoneInput,
+    company_for_email,
+    contact_create,
+    contact_delete,
+    contact_get_or_create,
+    contact_link_user,
+    contact_update,
+)
+
+__all__ = [
+    "PhoneInput",
+    "company_create",
+    "company_delete",
+    "company_for_email",
+    "company_update",
+    "contact_create",
+    "contact_delete",
+    "contact_get_or_create",
+    "contact_link_user",
+    "contact_update",
+]
