@@ -1,5 +1,6 @@
 from django.urls import path
 
+from autocrm.crm import urls as crm_urls
 from autocrm.workspace import (
     inbox_views,
     kb_views,
@@ -198,3 +199,6 @@ urlpatterns += [
         name="kb_restore",
     ),
 ]
+
+# Contacts, companies (autocrm.crm).
+urlpatterns += crm_urls.urlpatterns

@@ -1,0 +1,71 @@
+"""Template helpers of the CRM pages and the ticket sidebar's CRM panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.http import QueryDict
+from django.utils.html import format_html
+
+from autocrm.crm import selectors
+from autocrm.crm.models import Contact, ContactPhone
+from autocrm.crm.normalize import phone_display
+from autocrm.workspace.common import actor_for
+
+register = template.Library()
+
+
+@register.filter
+def phone(value: str) -> str:
+    return phone_display(value) if value else ""
+
+
+@register.filter
+def contact_emails(contact: Contact) -> list[str]:
+    """The primary address first, then the others (from the prefetched rows)."""
+    others = sorted(e.email for e in contact.emails.all() if e.email != contact.email)
+    return [contact.email, *others]
+
+
+@register.filter
+def contact_phones(contact: Contact) -> list[ContactPhone]:
+    return sorted(contact.phones.all(), key=lambda p: (p.number != contact.phone, p.pk))
+
+
+@register.simple_tag
+def with_cursor(query: QueryDict, cursor: str) -> str:
+    """The list's query string with ``cursor`` set (the "show more" link)."""
+    params = query.copy()
+    params["cursor"] = cursor
+    return params.urlencode()
+
+
+@register.simple_tag
+def consent_summary(contact: Contact) -> str:
+    given = [
+        label
+        for flag, label in (
+            (contact.consent_email, "email"),
+            (contact.consent_sms, "SMS"),
+            (contact.consent_phone, "calls"),
+        )
+        if flag
+    ]
+    if not given:
+        return format_html('<span class="muted">{}</span>', "None given")
+    return ", ".join(given)
+
+
+@register.inclusion_tag("workspace/crm/_sidebar_panel.html", takes_context=True)
+def crm_panel(context: template.Context, ticket: Any) -> dict[str, Any]:
+    """The CRM record of the ticket's requester (3 queries: the contact with its owner and
+    company, its companies, nothing more: emails and phones show on the contact page)."""
+    request = context["request"]
+    contact = (
+        selectors.contact_list(tenant=request.tenant, actor=actor_for(request))
+        .filter(pk=ticket.requester_id)
+        .prefetch_related("memberships__company")
+        .first()
+    )
+    return {"contact": contact, "tenant": request.tenant}
