@@ -11,17 +11,20 @@ from autocrm.core.actors import Actor
 from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response, require
 from autocrm.core.models import Tenant
 from autocrm.core.problems import NotFound
-from autocrm.crm import selectors, services
+from autocrm.crm import duplicates, selectors, services
 from autocrm.crm.models import Company, Contact
 from autocrm.crm.schemas import (
+    CompanyDuplicateOut,
     CompanyIn,
     CompanyListFilters,
     CompanyOut,
     CompanyUpdateIn,
+    ContactDuplicateOut,
     ContactIn,
     ContactListFilters,
     ContactOut,
     ContactUpdateIn,
+    MergeIn,
 )
 from autocrm.crm.services import PhoneInput
 
@@ -167,3 +170,65 @@ def companies_delete(request: HttpRequest, company_id: int) -> Status[None]:
     tenant, actor = who(request, "admin")
     services.company_delete(tenant=tenant, actor=actor, company=_company(tenant, actor, company_id))
     return Status(204, None)
+
+
+@router.get(
+    "/contacts/{contact_id}/duplicates",
+    response=list[ContactDuplicateOut],
+    summary="Possible duplicates of a contact",
+    description="Contacts reaching the same mailbox, sharing a phone number, or with a "
+    "similar name; the likeliest first, at most 10.",
+)
+def contacts_duplicates(request: HttpRequest, contact_id: int) -> Any:
+    tenant, actor = who(request, "read")
+    contact = _contact(tenant, actor, contact_id)
+    found = duplicates.contact_duplicates(tenant=tenant, actor=actor, contact=contact)
+    ids = [c.record.pk for c in found]
+    detailed = {
+        c.pk: c
+        for c in selectors.contact_list_detailed(tenant=tenant, actor=actor).filter(pk__in=ids)
+    }
+    for candidate in found:
+        candidate.record = detailed[candidate.record.pk]
+    return found
+
+
+@router.post(
+    "/contacts/{contact_id}/merge",
+    response=ContactOut,
+    summary="Merge a duplicate into this contact",
+    description="Tickets, messages, activities, deals, emails, phones and companies of the "
+    "duplicate move to this contact; the duplicate is deleted; `contact.merged` records it.",
+)
+def contacts_merge(request: HttpRequest, contact_id: int, payload: MergeIn) -> Any:
+    tenant, actor = who(request, "write")
+    keep = _contact(tenant, actor, contact_id)
+    duplicate = _contact(tenant, actor, payload.duplicate_id)
+    services.contact_merge(tenant=tenant, actor=actor, keep=keep, duplicate=duplicate)
+    return _contact(tenant, actor, keep.pk)
+
+
+@router.get(
+    "/companies/{company_id}/duplicates",
+    response=list[CompanyDuplicateOut],
+    tags=["companies"],
+    summary="Possible duplicates of a company",
+)
+def companies_duplicates(request: HttpRequest, company_id: int) -> Any:
+    tenant, actor = who(request, "read")
+    company = _company(tenant, actor, company_id)
+    return duplicates.company_duplicates(tenant=tenant, actor=actor, company=company)
+
+
+@router.post(
+    "/companies/{company_id}/merge",
+    response=CompanyOut,
+    tags=["companies"],
+    summary="Merge a duplicate into this company",
+)
+def companies_merge(request: HttpRequest, company_id: int, payload: MergeIn) -> Any:
+    tenant, actor = who(request, "write")
+    keep = _company(tenant, actor, company_id)
+    duplicate = _company(tenant, actor, payload.duplicate_id)
+    services.company_merge(tenant=tenant, actor=actor, keep=keep, duplicate=duplicate)
+    return _company(tenant, actor, keep.pk)

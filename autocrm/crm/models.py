@@ -135,6 +135,9 @@ class ContactEmail(TenantOwned):
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
     email = models.EmailField()
+    # The mailbox the address reaches (normalize.canonical_email: no +tag, Gmail's dots
+    # ignored): two contacts sharing one are likely the same person.
+    canonical = models.CharField(max_length=254, db_default="")
 
     class Meta:
         constraints = [
@@ -143,7 +146,10 @@ class ContactEmail(TenantOwned):
                 condition=models.Q(email=Lower("email")), name="crm_contactemail_lowercase"
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "contact"], name="crm_contactemail_contact")]
+        indexes = [
+            models.Index(fields=["tenant", "contact"], name="crm_contactemail_contact"),
+            models.Index(fields=["tenant", "canonical"], name="crm_contactemail_canonical"),
+        ]
 
     def __str__(self) -> str:
         return self.email

@@ -74,5 +74,18 @@ def clean_tags(values: list[str]) -> list[str]:
     return tags
 
 
+_GMAIL = {"gmail.com", "googlemail.com"}
+
+
+def canonical_email(email: str) -> str:
+    """The mailbox an address reaches: ``Pat.Doe+news@googlemail.com`` -> ``patdoe@gmail.com``
+    (sub-addresses dropped everywhere, dots only where Gmail ignores them)."""
+    local, _, domain = email.lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in _GMAIL:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
 def email_domain(email: str) -> str:
     return email.rsplit("@", 1)[-1].lower()

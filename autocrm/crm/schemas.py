@@ -243,3 +243,29 @@ class CompanyListFilters(Schema):
     tag: str | None = Field(default=None, description="Tags the company has, comma-separated.")
     parent_id: Id | None = Field(default=None, description="Subsidiaries of this company.")
     sort: CompanySort = "name"
+
+
+class MergeIn(RequestSchema):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"duplicate_id": 8}]})
+
+    duplicate_id: Id = Field(description="The record merged into this one, then deleted.")
+
+
+class ContactDuplicateOut(Schema):
+    contact: ContactOut
+    reasons: list[str]
+    score: float
+
+    @staticmethod
+    def resolve_contact(obj: Any) -> Any:
+        return obj.record
+
+
+class CompanyDuplicateOut(Schema):
+    company: CompanyOut
+    reasons: list[str]
+    score: float
+
+    @staticmethod
+    def resolve_company(obj: Any) -> Any:
+        return obj.record

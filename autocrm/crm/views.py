@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_POST
 from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.core.api.pagination import keyset_page
 from autocrm.core.problems import InvalidInput
-from autocrm.crm import selectors, services, timeline
+from autocrm.crm import duplicates, selectors, services, timeline
 from autocrm.crm.forms import (
     CompanyFilterForm,
     CompanyForm,
@@ -157,6 +158,9 @@ def contact_page(request: TenantRequest, contact_id: int) -> HttpResponse:
         "contact": contact,
         "form": form,
         "timeline": timeline.contact_timeline(tenant=request.tenant, actor=actor, contact=contact),
+        "duplicates": duplicates.contact_duplicates(
+            tenant=request.tenant, actor=actor, contact=contact
+        ),
         "can_edit": actor.role != "light_agent",
         "edit_open": status == 400,
     }
@@ -263,6 +267,9 @@ def company_page(request: TenantRequest, company_id: int) -> HttpResponse:
             selectors.company_subsidiaries(tenant=request.tenant, actor=actor, company=company)
         ),
         "timeline": timeline.company_timeline(tenant=request.tenant, actor=actor, company=company),
+        "duplicates": duplicates.company_duplicates(
+            tenant=request.tenant, actor=actor, company=company
+        ),
         "can_edit": actor.role != "light_agent",
         "edit_open": status == 400,
     }
@@ -285,3 +292,47 @@ def company_create(request: TenantRequest) -> HttpResponse:
         else:
             return redirect("workspace:crm_company", request.tenant.slug, company.pk)
     return render(request, "workspace/crm/company_new.html", {"new_form": form}, status=400)
+
+
+def _merge_target(request: TenantRequest) -> int | None:
+    value = request.POST.get("duplicate", "")
+    return int(value) if value.isdigit() and int(value) < 2**63 else None
+
+
+@staff_required
+@require_POST
+def contact_merge(request: TenantRequest, contact_id: int) -> HttpResponse:
+    """Merge the posted duplicate into this contact (the page's "Possible duplicates")."""
+    keep = _contact(request, contact_id)
+    duplicate_id = _merge_target(request)
+    duplicate = _contact(request, duplicate_id) if duplicate_id else None
+    if duplicate is None:
+        raise Http404("No such contact.")
+    try:
+        services.contact_merge(
+            tenant=request.tenant, actor=actor_for(request), keep=keep, duplicate=duplicate
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"Merged {duplicate.display_name} into this contact.")
+    return redirect("workspace:crm_contact", request.tenant.slug, keep.pk)
+
+
+@staff_required
+@require_POST
+def company_merge(request: TenantRequest, company_id: int) -> HttpResponse:
+    keep = _company(request, company_id)
+    duplicate_id = _merge_target(request)
+    duplicate = _company(request, duplicate_id) if duplicate_id else None
+    if duplicate is None:
+        raise Http404("No such company.")
+    try:
+        services.company_merge(
+            tenant=request.tenant, actor=actor_for(request), keep=keep, duplicate=duplicate
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"Merged {duplicate.name} into this company.")
+    return redirect("workspace:crm_company", request.tenant.slug, keep.pk)

@@ -10,16 +10,19 @@ from autocrm.crm.services.contacts import (
     contact_link_user,
     contact_update,
 )
+from autocrm.crm.services.merge import company_merge, contact_merge
 
 __all__ = [
     "PhoneInput",
     "company_create",
     "company_delete",
     "company_for_email",
+    "company_merge",
     "company_update",
     "contact_create",
     "contact_delete",
     "contact_get_or_create",
     "contact_link_user",
+    "contact_merge",
     "contact_update",
 ]

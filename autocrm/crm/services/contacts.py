@@ -18,7 +18,7 @@ from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.crm import access, events
 from autocrm.crm.models import Company, CompanyDomain, Contact, ContactCompany, ContactEmail
-from autocrm.crm.normalize import clean_email, clean_tags, email_domain
+from autocrm.crm.normalize import canonical_email, clean_email, clean_tags, email_domain
 from autocrm.crm.services.common import (
     PhoneInput,
     clean_custom_fields,
@@ -88,7 +88,9 @@ def _insert(
     contact = Contact.objects.create(
         tenant=tenant, email=email, name=name, company=company, **(extra or {})
     )
-    ContactEmail.objects.create(tenant=tenant, contact=contact, email=email)
+    ContactEmail.objects.create(
+        tenant=tenant, contact=contact, email=email, canonical=canonical_email(email)
+    )
     if company is not None:
         ContactCompany.objects.create(tenant=tenant, contact=contact, company=company)
     payload: dict[str, Any] = {"email": contact.email, "name": contact.name}
@@ -133,7 +135,11 @@ def _emails_set(tenant: Tenant, contact: Contact, emails: Sequence[str]) -> None
         ContactEmail.objects.filter(tenant=tenant, contact=contact).values_list("email", flat=True)
     )
     ContactEmail.objects.bulk_create(
-        [ContactEmail(tenant=tenant, contact=contact, email=e) for e in cleaned if e not in have]
+        [
+            ContactEmail(tenant=tenant, contact=contact, email=e, canonical=canonical_email(e))
+            for e in cleaned
+            if e not in have
+        ]
     )
 
 
