@@ -24,7 +24,7 @@ from autocrm.crm.schemas import (
     ContactListFilters,
     ContactOut,
     ContactUpdateIn,
-    MergeIn,
+    RecordMergeIn,
 )
 from autocrm.crm.services import PhoneInput
 
@@ -200,7 +200,7 @@ def contacts_duplicates(request: HttpRequest, contact_id: int) -> Any:
     description="Tickets, messages, activities, deals, emails, phones and companies of the "
     "duplicate move to this contact; the duplicate is deleted; `contact.merged` records it.",
 )
-def contacts_merge(request: HttpRequest, contact_id: int, payload: MergeIn) -> Any:
+def contacts_merge(request: HttpRequest, contact_id: int, payload: RecordMergeIn) -> Any:
     tenant, actor = who(request, "write")
     keep = _contact(tenant, actor, contact_id)
     duplicate = _contact(tenant, actor, payload.duplicate_id)
@@ -226,7 +226,7 @@ def companies_duplicates(request: HttpRequest, company_id: int) -> Any:
     tags=["companies"],
     summary="Merge a duplicate into this company",
 )
-def companies_merge(request: HttpRequest, company_id: int, payload: MergeIn) -> Any:
+def companies_merge(request: HttpRequest, company_id: int, payload: RecordMergeIn) -> Any:
     tenant, actor = who(request, "write")
     keep = _company(tenant, actor, company_id)
     duplicate = _company(tenant, actor, payload.duplicate_id)

@@ -22,12 +22,12 @@ def _examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
-class RefOut(Schema):
+class CrmRefOut(Schema):
     id: int
     name: str
 
 
-class UserRefOut(Schema):
+class CrmUserRefOut(Schema):
     id: int
     email: str
     name: str
@@ -85,9 +85,9 @@ class ContactOut(Schema):
     emails: list[str] = Field(description="Every address, the primary one first.")
     phones: list[PhoneOut]
     title: str
-    company: RefOut | None = Field(description="The primary company.")
-    companies: list[RefOut]
-    owner: UserRefOut | None
+    company: CrmRefOut | None = Field(description="The primary company.")
+    companies: list[CrmRefOut]
+    owner: CrmUserRefOut | None
     tags: list[str]
     custom_fields: dict[str, Any]
     consent_email: bool
@@ -188,8 +188,8 @@ class CompanyOut(Schema):
     id: int
     name: str
     domains: list[str] = Field(description="The primary domain first.")
-    parent: RefOut | None
-    owner: UserRefOut | None
+    parent: CrmRefOut | None
+    owner: CrmUserRefOut | None
     tags: list[str]
     custom_fields: dict[str, Any]
     created_at: dt.datetime
@@ -245,7 +245,7 @@ class CompanyListFilters(Schema):
     sort: CompanySort = "name"
 
 
-class MergeIn(RequestSchema):
+class RecordMergeIn(RequestSchema):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"duplicate_id": 8}]})
 
     duplicate_id: Id = Field(description="The record merged into this one, then deleted.")
