@@ -71,7 +71,10 @@ def attachment_create(
     filename: str,
     size: int,
     message_id: int | None = None,
+    pending: bool = False,
 ) -> Attachment:
+    """``pending``: a file for a message not sent yet (see ``attachments_claim``); staff see
+    it, customers don't until a public message claims it."""
     access.require_write(actor)
     limit = settings.ATTACHMENT_MAX_BYTES
     if size > limit:
@@ -112,6 +115,7 @@ def attachment_create(
         size=size,
         sha256=digest.hexdigest(),
         uploaded_by=actor.user,
+        pending=pending and message is None,
     )
     attachment.file.name = _storage_name(attachment, digest.hexdigest())
     attachment.save()
@@ -186,4 +190,4 @@ def attachments_claim(
         message__isnull=True,
         uploaded_by_id=actor.user_id,
         pk__in=attachment_ids,
-    ).update(message_id=message_id)
+    ).update(message_id=message_id, pending=False)

@@ -244,6 +244,9 @@ class Attachment(TenantOwned):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Uploaded ahead of its message (an image pasted into the composer): hidden from
+    # customers until a message claims it, so an unsent internal note's image never shows.
+    pending = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

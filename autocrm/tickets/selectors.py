@@ -469,7 +469,9 @@ def ticket_timeline(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> QuerySet
 def attachment_list(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> QuerySet[Attachment]:
     attachments = Attachment.objects.filter(tenant=tenant, ticket=ticket)
     if not access.can_see_internal(actor):
-        attachments = attachments.filter(Q(message__isnull=True) | Q(message__public=True))
+        attachments = attachments.filter(
+            Q(message__isnull=True, pending=False) | Q(message__public=True)
+        )
     return attachments.order_by("created_at", "id")
 
 
@@ -483,7 +485,9 @@ def attachment_get(*, tenant: Tenant, actor: Actor, attachment_id: int) -> Attac
         access.ticket_scope(tenant=tenant, actor=actor), pk=attachment.ticket_id
     ).exists():
         raise Attachment.DoesNotExist
-    if not access.can_see_internal(actor) and attachment.message and not attachment.message.public:
+    if not access.can_see_internal(actor) and (
+        attachment.pending or (attachment.message and not attachment.message.public)
+    ):
         raise Attachment.DoesNotExist
     return attachment
 

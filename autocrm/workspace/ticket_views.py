@@ -332,6 +332,7 @@ def ticket_upload(request: TenantRequest, number: int) -> HttpResponse:
                 upload=upload,
                 filename=upload.name or "image",
                 size=upload.size or 0,
+                pending=True,
             )
             if attachment.content_type not in PREVIEW_TYPES:
                 raise ValidationError("Only PNG, JPEG, GIF or WebP images can be shown inline.")

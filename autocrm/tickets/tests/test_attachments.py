@@ -105,6 +105,67 @@ def test_customers_cannot_fetch_files_of_internal_notes(tenant_a: Tenant) -> Non
             selectors.attachment_get(tenant=tenant_a, actor=customer, attachment_id=hidden.pk)
 
 
+def test_a_file_uploaded_ahead_of_its_message_stays_hidden_from_customers_until_claimed(
+    tenant_a: Tenant,
+) -> None:
+    """An image pasted into an internal note that is never sent must not reach the
+    customer; once a public reply claims an image, the customer sees it."""
+    from autocrm.accounts.models import Membership
+    from autocrm.accounts.tests.factories import member
+
+    def actor(role: str) -> Actor:
+        user = member(tenant_a, role)
+        return actor_for_membership(Membership.objects.select_related("user").get(user=user))
+
+    with tenant_context(tenant_a):
+        customer, agent = actor("customer"), actor("agent")
+        t = ticket(tenant_a, actor=customer, requester_email=None)
+
+        def pending_upload() -> Attachment:
+            return attachments.attachment_create(
+                tenant=tenant_a,
+                actor=agent,
+                ticket_id=t.pk,
+                upload=io.BytesIO(PDF),
+                filename="screen.pdf",
+                size=len(PDF),
+                pending=True,
+            )
+
+        def customer_sees() -> set[int]:
+            listed = selectors.attachment_list(tenant=tenant_a, actor=customer, ticket=t)
+            return {a.pk for a in listed}
+
+        unsent, for_note, for_reply = pending_upload(), pending_upload(), pending_upload()
+        staff = selectors.attachment_list(tenant=tenant_a, actor=agent, ticket=t)
+        assert {a.pk for a in staff} == {unsent.pk, for_note.pk, for_reply.pk}
+        assert customer_sees() == set()
+        with pytest.raises(Attachment.DoesNotExist):
+            selectors.attachment_get(tenant=tenant_a, actor=customer, attachment_id=unsent.pk)
+
+        for public, claimed in ((False, for_note), (True, for_reply)):
+            message = services.ticket_message_add(
+                tenant=tenant_a, actor=agent, ticket_id=t.pk, body="see image", public=public
+            )
+            assert (
+                attachments.attachments_claim(
+                    tenant=tenant_a,
+                    actor=agent,
+                    ticket_id=t.pk,
+                    message_id=message.pk,
+                    attachment_ids={claimed.pk},
+                )
+                == 1
+            )
+        assert customer_sees() == {for_reply.pk}
+        assert (
+            selectors.attachment_get(tenant=tenant_a, actor=customer, attachment_id=for_reply.pk)
+            == for_reply
+        )
+        with pytest.raises(Attachment.DoesNotExist):
+            selectors.attachment_get(tenant=tenant_a, actor=customer, attachment_id=unsent.pk)
+
+
 @pytest.fixture
 def s3_storage(settings: Any) -> Iterator[None]:
     """The S3 backend against moto's S3-compatible HTTP server on a free local port."""
