@@ -319,7 +319,7 @@ def _tickets_suite(echo: Callable[[str], None]) -> int:
 
 # The other suites, each a module bench/suites/<name>.py with ``run(echo) -> int`` that
 # writes bench/results/<name>.json. They run in this order after the tickets suite.
-SUITES: tuple[str, ...] = ("routing", "workspace", "email", "kb", "crm")
+SUITES: tuple[str, ...] = ("routing", "workspace", "email", "kb", "crm", "ai")
 
 
 def main(argv: list[str] | None = None) -> int:

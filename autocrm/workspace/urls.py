@@ -1,5 +1,6 @@
 from django.urls import path
 
+from autocrm.ai import views as ai_views
 from autocrm.crm import urls as crm_urls
 from autocrm.workspace import (
     inbox_views,
@@ -202,3 +203,10 @@ urlpatterns += [
 
 # Contacts, companies (autocrm.crm).
 urlpatterns += crm_urls.urlpatterns
+
+# AI: the triage review queue and retraining on demand (autocrm/ai/views.py).
+urlpatterns += [
+    path("agent/ai/review/", ai_views.review_queue, name="ai_review"),
+    path("agent/ai/review/<int:result_id>/", ai_views.review_decide, name="ai_review_decide"),
+    path("agent/ai/retrain/", ai_views.retrain, name="ai_retrain"),
+]

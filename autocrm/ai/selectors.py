@@ -1,0 +1,40 @@
+"""Reads of the AI app for pages and the API (tenant + actor, staff only)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from autocrm.ai.models import TriageModel, TriageResult, TriageState
+from autocrm.core.actors import STAFF, Actor
+from autocrm.core.models import Tenant
+
+
+def _require_staff(actor: Actor) -> None:
+    if actor.role not in STAFF and actor.role != "system":
+        raise PermissionDenied("AI suggestions are for staff.")
+
+
+def review_queue(*, tenant: Tenant, actor: Actor, limit: int = 100) -> list[TriageResult]:
+    """Suggestions waiting for a human, oldest first (first in, first reviewed)."""
+    _require_staff(actor)
+    return list(
+        TriageResult.objects.filter(tenant=tenant, state=TriageState.REVIEW)
+        .select_related("ticket")
+        .order_by("created_at", "pk")[:limit]
+    )
+
+
+def review_queue_size(*, tenant: Tenant, actor: Actor) -> int:
+    _require_staff(actor)
+    return TriageResult.objects.filter(tenant=tenant, state=TriageState.REVIEW).count()
+
+
+def triage_for_ticket(*, tenant: Tenant, actor: Actor, ticket_id: int) -> TriageResult | None:
+    _require_staff(actor)
+    return TriageResult.objects.filter(tenant=tenant, ticket_id=ticket_id).first()
+
+
+def triage_models(*, tenant: Tenant, actor: Actor) -> QuerySet[TriageModel]:
+    _require_staff(actor)
+    return TriageModel.objects.filter(tenant=tenant).order_by("-created_at")

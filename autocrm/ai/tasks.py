@@ -1,0 +1,58 @@
+"""Worker jobs of the AI app: training a tenant's triage classifiers (on demand and daily)."""
+
+from __future__ import annotations
+
+import structlog
+from django.db.models import Max
+from procrastinate.contrib.django import app
+
+from autocrm.ai.models import TriageModel
+from autocrm.core.actors import Actor
+from autocrm.core.models import Tenant
+from autocrm.core.tenancy import system_context, tenant_context
+from autocrm.tickets.models import Status, Ticket
+
+logger = structlog.get_logger(__name__)
+TRAIN = Actor.system("ai_triage_train")
+
+
+@app.task(name="ai.triage_train", queue="ai", pass_context=False)
+def triage_train(*, tenant_id: int) -> None:
+    from autocrm.ai.services.triage import triage_model_train
+
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return
+    with tenant_context(tenant):
+        model = triage_model_train(tenant=tenant, actor=TRAIN)
+    logger.info("ai.triage_trained", trained=model is not None)
+
+
+@app.periodic(cron="41 2 * * *", periodic_id="ai_triage_retrain")
+@app.task(
+    name="ai.triage_retrain_all",
+    queue="ai",
+    queueing_lock="ai_triage_retrain_all",
+    pass_context=False,
+)
+def triage_retrain_all(timestamp: int) -> int:
+    """Nightly: retrain every tenant whose tickets were solved since its last training."""
+    with system_context("ai_triage_retrain: find tenants with new solved tickets") as db:
+        solved = dict(
+            Ticket.objects.using(db)
+            .filter(status__in=[Status.SOLVED, Status.CLOSED])
+            .values_list("tenant_id")
+            .annotate(last=Max("updated_at"))
+            .values_list("tenant_id", "last")
+        )
+        trained = dict(
+            TriageModel.objects.using(db)
+            .filter(active=True)
+            .values_list("tenant_id")
+            .annotate(last=Max("created_at"))
+            .values_list("tenant_id", "last")
+        )
+    due = [t for t, last in solved.items() if t not in trained or trained[t] < last]
+    for tenant_id in due:
+        triage_train.defer(tenant_id=tenant_id)
+    return len(due)

@@ -1,0 +1,129 @@
+"""Agent pages of the AI app: the triage review queue (``/<tenant>/agent/ai/review/``) and
+retraining on demand. The ticket page's AI panel is ``templates/workspace/agent/
+_sidebar_ai.html``, filled by :func:`sidebar_context`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from autocrm.accounts.access import TenantRequest, admin_required, staff_required
+from autocrm.ai import selectors
+from autocrm.ai.models import TriageResult
+from autocrm.ai.services.triage import TriageError, triage_review
+from autocrm.ai.tasks import triage_train
+from autocrm.core.actors import Actor
+from autocrm.routing.selectors import team_list
+from autocrm.tickets.models import Priority, Ticket
+from autocrm.workspace.common import actor_for, assignable_agents
+
+FIELD_LABELS = {
+    "category": "Category",
+    "priority": "Priority",
+    "team_id": "Team",
+    "assignee_id": "Assignee",
+}
+
+
+def _display(field: str, value: Any, teams: dict[int, str], agents: dict[int, str]) -> str:
+    if field == "priority":
+        return Priority(int(value)).label.capitalize()
+    if field == "team_id":
+        return teams.get(int(value), f"team {value}")
+    if field == "assignee_id":
+        return agents.get(int(value), f"user {value}")
+    return str(value)
+
+
+def _rows(result: TriageResult, teams: dict[int, str], agents: dict[int, str]) -> list[dict]:
+    return [
+        {
+            "field": field,
+            "label": FIELD_LABELS.get(field, field),
+            "value": suggestion["value"],
+            "display": _display(field, suggestion["value"], teams, agents),
+            "confidence": suggestion["confidence"],
+            "in_scope": suggestion["in_scope"],
+        }
+        for field, suggestion in result.suggestions.items()
+    ]
+
+
+def _names(request: TenantRequest, actor: Actor) -> tuple[dict[int, str], dict[int, str]]:
+    teams = {t.pk: t.name for t in team_list(tenant=request.tenant, actor=actor)}
+    agents = dict(assignable_agents(request))
+    return teams, agents
+
+
+def sidebar_context(request: TenantRequest, ticket: Ticket) -> dict[str, Any]:
+    """What the ticket page's AI panel shows about triage."""
+    actor = actor_for(request)
+    result = selectors.triage_for_ticket(tenant=request.tenant, actor=actor, ticket_id=ticket.pk)
+    if result is None:
+        return {"ai_triage": None}
+    teams, agents = _names(request, actor)
+    return {"ai_triage": result, "ai_triage_rows": _rows(result, teams, agents)}
+
+
+@staff_required
+def review_queue(request: TenantRequest) -> HttpResponse:
+    actor = actor_for(request)
+    teams, agents = _names(request, actor)
+    results = selectors.review_queue(tenant=request.tenant, actor=actor)
+    models = selectors.triage_models(tenant=request.tenant, actor=actor)[:1]
+    model = models[0] if models else None
+    labels = (model.fields.get("category", {}).get("labels", []) if model else []) or []
+    return render(
+        request,
+        "workspace/ai/review.html",
+        {
+            "items": [(r, _rows(r, teams, agents)) for r in results],
+            "total": selectors.review_queue_size(tenant=request.tenant, actor=actor),
+            "model": model,
+            "categories": labels,
+            "priorities": [(value, label.capitalize()) for value, label in Priority.choices],
+            "teams": sorted(teams.items(), key=lambda t: t[1]),
+            "agents": sorted(agents.items(), key=lambda a: a[1]),
+            "can_review": actor.role != "light_agent",
+        },
+    )
+
+
+@staff_required
+@require_POST
+def review_decide(request: TenantRequest, result_id: int) -> HttpResponse:
+    decision = request.POST.get("decision", "")
+    values = {
+        field: request.POST.get(field, "").strip()
+        for field in ("category", "priority", "team_id", "assignee_id")
+    }
+    try:
+        triage_review(
+            tenant=request.tenant,
+            actor=actor_for(request),
+            result_id=result_id,
+            decision=decision,
+            values=values,
+        )
+    except TriageResult.DoesNotExist:
+        messages.error(request, "That suggestion no longer exists.")
+    except TriageError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Saved.")
+    return redirect("workspace:ai_review", tenant_slug=request.tenant.slug)
+
+
+@admin_required
+@require_POST
+def retrain(request: TenantRequest) -> HttpResponse:
+    if actor_for(request).role not in ("owner", "admin"):
+        raise PermissionDenied
+    triage_train.defer(tenant_id=request.tenant.pk)
+    messages.success(request, "Training started; the new model is used as soon as it is ready.")
+    return redirect("workspace:ai_review", tenant_slug=request.tenant.slug)

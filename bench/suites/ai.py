@@ -1,0 +1,121 @@
+"""Bench suite ``ai``: the triage evaluation command on Banking77 (issue 15).
+
+``python -m bench ai`` (``make bench SUITES=ai``) runs ``manage.py ai_eval_triage`` exactly as
+a user would, twice:
+
+- on Banking77's full training and test splits: ``accuracy``, ``macro_f1``, ``p95_ms``;
+- with ``OOS_CLASSES`` of its 77 intents held out of training (chosen by a fixed seed): the
+  held-out intents' test rows are the ``--oos-test`` file, so ``oos_recall`` and
+  ``in_scope_coverage`` are measured on intents the classifier never saw.
+
+Writes ``bench/results/ai.json`` with both results and the targets. For development,
+``BENCH_AI_PER_CLASS`` keeps that many training rows per intent (default: all) and
+``AI_EMBEDDING_CACHE_DIR`` reuses embeddings between runs (the reported ``train_seconds``
+then excludes embedding the training texts).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import dataset
+
+DATA = dataset.ROOT / "bench" / "ai_data" / "banking77"
+RESULT = dataset.ROOT / "bench" / "results" / "ai.json"
+OOS_CLASSES = 10
+SEED = 15
+TARGETS = {  # key -> (section, metric, limit, "min"/"max")
+    "triage_accuracy": ("triage", "accuracy", 0.945, "min"),
+    "triage_p95_ms": ("triage", "p95_ms", 10.0, "max"),
+    "triage_oos_recall": ("triage_oos", "oos_recall", 0.9, "min"),
+    "triage_in_scope_coverage": ("triage_oos", "in_scope_coverage", 0.9, "min"),
+}
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["text", "category"])
+        writer.writeheader()
+        writer.writerows({"text": r["text"], "category": r["category"]} for r in rows)
+    return path
+
+
+def _eval(train: Path, test: Path, oos: Path | None = None) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.setdefault("SECRET_KEY", "bench-ai")
+    env["DB_POOL_MAX_SIZE"] = "0"
+    args = [
+        sys.executable, str(dataset.ROOT / "manage.py"), "ai_eval_triage",
+        "--train", str(train), "--test", str(test),
+        "--text-column", "text", "--label-column", "category",
+    ]  # fmt: skip
+    if oos is not None:
+        args += ["--oos-test", str(oos)]
+    child = subprocess.run(  # noqa: S603 - our manage.py with fixed arguments
+        args, cwd=dataset.ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(echo: Callable[[str], None]) -> int:
+    train_rows, test_rows = _read(DATA / "train.csv"), _read(DATA / "test.csv")
+    per_class = int(os.environ.get("BENCH_AI_PER_CLASS", "0"))
+    if per_class:
+        seen: dict[str, int] = {}
+        kept = []
+        for row in train_rows:
+            seen[row["category"]] = seen.get(row["category"], 0) + 1
+            if seen[row["category"]] <= per_class:
+                kept.append(row)
+        train_rows = kept
+    classes = sorted({r["category"] for r in train_rows})
+    unseen = set(random.Random(SEED).sample(classes, OOS_CLASSES))  # noqa: S311 (not secret)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        train = _write(folder / "train.csv", train_rows)
+        echo(f"ai: triage on Banking77 ({len(train_rows)} training rows)")
+        triage = _eval(train, DATA / "test.csv")
+        echo(f"ai: triage {json.dumps(triage)}")
+        oos_train = _write(
+            folder / "oos_train.csv", [r for r in train_rows if r["category"] not in unseen]
+        )
+        oos_test = _write(
+            folder / "oos_test.csv", [r for r in test_rows if r["category"] not in unseen]
+        )
+        oos_rows = _write(
+            folder / "oos_unseen.csv", [r for r in test_rows if r["category"] in unseen]
+        )
+        echo(f"ai: out of scope, {OOS_CLASSES} intents held out: {', '.join(sorted(unseen))}")
+        triage_oos = _eval(oos_train, oos_test, oos_rows)
+        echo(f"ai: triage_oos {json.dumps(triage_oos)}")
+    measured: dict[str, Any] = {
+        "triage": triage,
+        "triage_oos": {**triage_oos, "held_out_intents": sorted(unseen)},
+        "bench_ai_per_class": per_class or None,
+        "embedding_cache": bool(os.environ.get("AI_EMBEDDING_CACHE_DIR")),
+    }
+    targets = {}
+    for key, (section, metric, limit, kind) in TARGETS.items():
+        value = measured[section].get(metric)
+        ok = value is not None and (value >= limit if kind == "min" else value <= limit)
+        targets[key] = {"value": value, "target": limit, "kind": kind, "pass": ok}
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps({**measured, "targets": targets}, indent=2) + "\n")
+    for key, target in targets.items():
+        echo(f"ai: {key} = {target['value']} ({'pass' if target['pass'] else 'FAIL'})")
+    return 0
