@@ -41,7 +41,7 @@ from autocrm.core import embedded_db
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
 DB_NAME = os.environ.get("BENCH_CRM_DB", "autocrm_bench_crm")
-DATA_FORMAT = 1
+DATA_FORMAT = 2
 SLUG = "crmbench"
 TARGETS = {  # key -> (limit, "max")
     "contact_search_1m_p95_ms": 30.0,
@@ -77,7 +77,7 @@ WITH words AS (
     SELECT %(first)s::text[] AS first, %(syllables)s::text[] AS syl
 ), rows AS (
     SELECT g,
-        first[1 + (g * 7919) %% array_length(first, 1)] AS fname,
+        first[1 + (g::bigint * 7919) %% array_length(first, 1)] AS fname,
         syl[1 + (g * 31) %% 20] || syl[1 + (g * 17 / 20) %% 20] || syl[1 + (g / 400) %% 20]
             AS lname
     FROM words, generate_series(1, %(contacts)s) g
