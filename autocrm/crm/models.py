@@ -84,6 +84,9 @@ class Contact(TenantOwned):
     email = models.EmailField()
     name = models.CharField(max_length=200, blank=True)
     phone = models.CharField(max_length=50, blank=True)
+    # The language customer e-mails are written in (BCP 47 such as "de" or "pt-br"); blank:
+    # the tenant's default (autocrm.inboxes.notification_templates).
+    locale = models.CharField(max_length=10, blank=True)
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )

@@ -17,6 +17,9 @@ EMAIL_DEFERRED = "email.deferred"  # the SMTP server refused for now; retried wi
 EMAIL_FAILED = "email.failed"  # given up: permanent refusal or too many attempts
 ADDRESS_BOUNCED = "email.address_bounced"  # a DSN said an address does not take mail
 EMAIL_BOUNCED = "email.bounced"  # sent, then a delivery report (DSN) said it was not delivered
+# A tenant's customer e-mail wording (autocrm.inboxes.notification_templates).
+NOTIFICATION_TEMPLATE_UPDATED = "notification_template.updated"
+NOTIFICATION_TEMPLATE_RESET = "notification_template.reset"  # back to the built-in default
 
 EVENT_TYPES = (
     INBOX_CREATED,
@@ -32,4 +35,6 @@ EVENT_TYPES = (
     EMAIL_FAILED,
     EMAIL_BOUNCED,
     ADDRESS_BOUNCED,
+    NOTIFICATION_TEMPLATE_UPDATED,
+    NOTIFICATION_TEMPLATE_RESET,
 )

@@ -203,3 +203,21 @@ class AddressBounce(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "email"], name="inboxes_bounce_once")
         ]
+
+
+class NotificationTemplate(TenantOwned):
+    """A tenant's own wording of one customer e-mail in one language; without a row the
+    built-in default is used (autocrm.inboxes.notification_templates)."""
+
+    kind = models.CharField(max_length=30)
+    locale = models.CharField(max_length=10)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "locale"], name="inboxes_template_once"
+            )
+        ]

@@ -49,6 +49,12 @@ from autocrm.inboxes.models import (
     Inbox,
     OutboundEmail,
 )
+from autocrm.inboxes.notification_templates import (
+    AGENT_REPLIED,
+    notification_context,
+    template_render,
+    template_resolve,
+)
 from autocrm.tickets.attachments import attachment_open
 from autocrm.tickets.models import Attachment, Collaborator, Message, Ticket
 from autocrm.tickets.services.email import message_delivery_state_set
@@ -163,12 +169,14 @@ def _thread_headers(tenant: Tenant, message: Message) -> tuple[str, str]:
     return parent.email_message_id, " ".join(dict.fromkeys(refs[-MAX_REFERENCES:]))
 
 
-def _subject(ticket: Ticket) -> str:
-    subject = " ".join(ticket.subject.split())  # one line, whatever the ticket holds
+def _subject(ticket: Ticket, subject: str) -> str:
+    """The rendered subject, always carrying the ticket's [#number] token so a reply whose
+    client drops the threading headers still finds the ticket."""
+    subject = " ".join(subject.split())
+    if subject.lower().startswith("re: re:"):  # the ticket's own subject was a reply's
+        subject = subject[4:]
     token = f"[#{ticket.number}]"
-    if token not in subject:
-        subject = f"{subject} {token}"
-    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    return subject if token in subject else f"{subject} {token}"
 
 
 def _attachments(tenant: Tenant, message: Message) -> Iterable[tuple[str, bytes, str]]:
@@ -182,11 +190,19 @@ def _attachments(tenant: Tenant, message: Message) -> Iterable[tuple[str, bytes,
 
 def outbound_build(*, tenant: Tenant, outbound: OutboundEmail) -> EmailMultiAlternatives:
     message = outbound.message
-    ticket = Ticket.objects.get(tenant=tenant, pk=message.ticket_id)
+    ticket = Ticket.objects.select_related("requester", "assignee").get(
+        tenant=tenant, pk=message.ticket_id
+    )
     inbox = outbound.inbox
     in_reply_to, references = _thread_headers(tenant, message)
     local, _, domain = inbox.address.partition("@")
-    text, body_html = message.body_text, message.body_html
+    # The tenant's "agent replied" template in the requester's language wraps the reply.
+    rendered = template_render(
+        template_resolve(tenant=tenant, kind=AGENT_REPLIED, locale=ticket.requester.locale),
+        notification_context(tenant=tenant, ticket=ticket, reply=message.body_text),
+        reply_html=message.body_html,
+    )
+    text, body_html = rendered.text, rendered.html
     if inbox.signature:
         text = f"{text}\n\n-- \n{inbox.signature}"
         signature_html = "<br>".join(html.escape(line) for line in inbox.signature.splitlines())
@@ -201,7 +217,7 @@ def outbound_build(*, tenant: Tenant, outbound: OutboundEmail) -> EmailMultiAlte
         headers["In-Reply-To"] = in_reply_to
         headers["References"] = references
     mail = EmailMultiAlternatives(
-        subject=_subject(ticket),
+        subject=_subject(ticket, rendered.subject),
         body=text,
         from_email=f'"{inbox.name}" <{inbox.address}>',
         to=list(outbound.recipients),

@@ -9,6 +9,7 @@ from autocrm.workspace import (
     queue_views,
     routing_views,
     settings_views,
+    template_views,
     ticket_views,
     views,
     webhook_views,
@@ -51,6 +52,16 @@ urlpatterns = [
     ),
     path("settings/api-keys/<int:api_key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("settings/inboxes/", inbox_views.settings_inboxes, name="settings_inboxes"),
+    path(
+        "settings/notifications/templates/",
+        template_views.settings_notification_templates,
+        name="settings_notification_templates",
+    ),
+    path(
+        "settings/notifications/templates/<str:kind>/<str:locale>/",
+        template_views.settings_notification_template,
+        name="settings_notification_template",
+    ),
     path("settings/inboxes/new/", inbox_views.settings_inbox_new, name="settings_inbox_new"),
     path("settings/inboxes/<int:inbox_id>/", inbox_views.settings_inbox, name="settings_inbox"),
 ]
