@@ -82,6 +82,9 @@ TENANT_SETTING_DEFAULTS: dict[str, Any] = {
     # "domain" (addresses at one of help_signup_domains).
     "help_signup_policy": "open",
     "help_signup_domains": [],
+    # The language of customer e-mails when the requester's contact names none
+    # (autocrm.inboxes.notification_templates); English after it.
+    "default_locale": "en",
     # Ask requesters to rate solved tickets (good/bad plus a comment).
     "csat_enabled": True,
 }

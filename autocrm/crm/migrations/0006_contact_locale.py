@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0003_lowercase_unique'),
+        ('crm', '0005_email_canonical'),
     ]
 
     operations = [
