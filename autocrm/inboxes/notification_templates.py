@@ -44,7 +44,7 @@ AGENT_REPLIED = "agent_replied"
 TICKET_SOLVED = "ticket_solved"
 KINDS = (TICKET_RECEIVED, AGENT_REPLIED, TICKET_SOLVED)
 LOCALES = ("en", "de", "fr", "es", "nl", "it", "pt", "ja")
-_LOCALE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
+LOCALE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
 
 _SAFE_TAGS = ("if", "for", "with", "firstof", "comment", "now", "spaceless", "verbatim")
 _UNSAFE_FILTERS = {"safe", "safeseq", "escapejs", "json_script", "pprint", "force_escape"}
@@ -146,7 +146,7 @@ def locale_normalize(value: str) -> str:
 def _check_kind_locale(kind: str, locale: str) -> None:
     if kind not in KINDS:
         raise ValidationError({"kind": f"Unknown kind {kind!r}; one of {', '.join(KINDS)}."})
-    if not _LOCALE.match(locale):
+    if not LOCALE_TAG.match(locale):
         raise ValidationError({"locale": f"{locale!r} is not a language tag such as 'de'."})
 
 

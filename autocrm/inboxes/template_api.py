@@ -10,6 +10,7 @@ from ninja import Router, Schema
 from pydantic import ConfigDict, Field
 
 from autocrm.core.api import RequestSchema, require
+from autocrm.core.problems import NotFound
 from autocrm.inboxes import notification_templates as nt
 
 router = Router(tags=["notification templates"])
@@ -37,6 +38,17 @@ class NotificationTemplateIn(RequestSchema):
 
     subject: str = Field(max_length=300)
     body: str = Field(max_length=20000)
+
+
+def _path(kind: str, locale: str) -> tuple[str, str]:
+    """The URL names a resource: an unknown kind or a malformed language is a 404."""
+    locale = nt.locale_normalize(locale)
+    if kind not in nt.KINDS or not nt.LOCALE_TAG.match(locale):
+        raise NotFound(
+            f"No notification template {kind}/{locale}; kinds: {', '.join(nt.KINDS)}.",
+            type_="not-found",
+        )
+    return kind, locale
 
 
 def _out(template: nt.Template) -> dict[str, Any]:
@@ -70,11 +82,8 @@ def notification_templates_list(request: HttpRequest) -> Any:
 )
 def notification_templates_get(request: HttpRequest, kind: str, locale: str) -> Any:
     who = require(request, "read")
-    return _out(
-        nt.template_get(
-            tenant=who.tenant, actor=who.actor, kind=kind, locale=nt.locale_normalize(locale)
-        )
-    )
+    kind, locale = _path(kind, locale)
+    return _out(nt.template_get(tenant=who.tenant, actor=who.actor, kind=kind, locale=locale))
 
 
 @router.put(
@@ -88,6 +97,7 @@ def notification_templates_put(
     request: HttpRequest, kind: str, locale: str, payload: NotificationTemplateIn
 ) -> Any:
     who = require(request, "admin")
+    kind, locale = _path(kind, locale)
     return _out(
         nt.template_save(
             tenant=who.tenant,
@@ -108,4 +118,5 @@ def notification_templates_put(
 )
 def notification_templates_reset(request: HttpRequest, kind: str, locale: str) -> Any:
     who = require(request, "admin")
+    kind, locale = _path(kind, locale)
     return _out(nt.template_reset(tenant=who.tenant, actor=who.actor, kind=kind, locale=locale))

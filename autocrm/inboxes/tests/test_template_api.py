@@ -44,9 +44,10 @@ def test_bad_syntax_is_a_422_problem_and_nothing_is_stored(api: Api, tenant_a: T
         assert not NotificationTemplate.objects.exists()
 
 
-def test_unknown_kind_is_a_422(api: Api) -> None:
-    assert api.call("get", "/notification-templates/invoice/de").status_code == 422
-    assert api.call("put", "/notification-templates/invoice/de", NEW).status_code == 422
+def test_unknown_kind_or_language_is_a_404(api: Api) -> None:
+    assert api.call("get", "/notification-templates/invoice/de").status_code == 404
+    assert api.call("put", "/notification-templates/invoice/de", NEW).status_code == 404
+    assert api.call("delete", "/notification-templates/ticket_solved/d..e").status_code == 404
 
 
 def test_staff_read_but_only_admins_write(client: Client, tenant_a: Tenant) -> None:
