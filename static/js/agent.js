@@ -149,6 +149,9 @@
     if (value === "me") { value = form.getAttribute("data-me"); }
     if (!field.querySelector("option[value='" + value + "']")) { return false; }
     field.value = value;
+    // A key pressed before htmx initialised the page would post the form natively (a full
+    // page load that drops the inline "Saved."): make sure htmx handles this submit.
+    if (window.htmx) { window.htmx.process(form); }
     form.requestSubmit();
     return true;
   }
@@ -257,7 +260,22 @@
     lastCurrentNumber = i >= 0 ? list[i].getAttribute("data-number") : null;
   });
 
+  // The view list is re-fetched for its counts (after load, on live updates): the link the
+  // agent had focused there keeps focus in the new list.
+  var navFocusHref = null;
+  document.addEventListener("htmx:beforeSwap", function () {
+    var nav = $("#queue-nav");
+    var active = document.activeElement;
+    navFocusHref = nav && active && nav.contains(active) ? active.getAttribute("href") : null;
+  });
+
   document.addEventListener("htmx:afterSwap", function () {
+    if (navFocusHref) {
+      var href = navFocusHref;
+      navFocusHref = null;
+      var same = $$("#queue-nav a").filter(function (a) { return a.getAttribute("href") === href; })[0];
+      if (same && document.activeElement !== same) { same.focus({ preventScroll: true }); }
+    }
     var header = $(".queue-header");
     if (header) {
       // The filter box shows the query of the list on screen (a view or a sort changed it).
