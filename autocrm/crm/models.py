@@ -86,7 +86,9 @@ class Contact(TenantOwned):
     phone = models.CharField(max_length=50, blank=True)
     # The language customer e-mails are written in (BCP 47 such as "de" or "pt-br"); blank:
     # the tenant's default (autocrm.inboxes.notification_templates).
-    locale = models.CharField(max_length=10, blank=True)
+    # A database default too: contacts are also inserted by hand-written SQL (the ticket
+    # create path, bulk seeding) that names only the columns it knows.
+    locale = models.CharField(max_length=10, blank=True, db_default="")
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )
