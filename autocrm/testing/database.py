@@ -177,3 +177,54 @@ def pytest_sessionfinish(session: pytest.Session) -> Any:
         if not in_use:
             embedded_db.server_down(TEST_PG_DIR)
     return result
+
+
+# Sessions of servers a test started (the live server's request threads, uvicorn's) may still be
+# answering a request the browser sent just before the test ended. Their transactions hold table
+# locks; the flush that follows a transactional test takes every table's exclusive lock, and the
+# two deadlock. Wait for such sessions to finish, then end any that would not.
+_BUSY_SESSIONS = """
+    SELECT pid FROM pg_stat_activity
+    WHERE datname = current_database() AND backend_type = 'client backend'
+      AND state IS DISTINCT FROM 'idle' AND pid <> pg_backend_pid() AND NOT (pid = ANY(%s))
+"""
+
+
+def quiesce_other_sessions(timeout: float = 10.0) -> list[int]:
+    """Wait until no other session of this test database is busy; terminate the ones still
+    busy after ``timeout`` seconds and return their pids (empty when all finished)."""
+    import time
+
+    connections["default"].ensure_connection()
+    own = [
+        conn.connection.info.backend_pid
+        for conn in connections.all(initialized_only=True)
+        if conn.connection is not None and not conn.connection.closed
+    ]
+    conn = connections["default"]
+    deadline = time.monotonic() + timeout
+    while True:
+        with conn.cursor() as cursor:
+            cursor.execute(_BUSY_SESSIONS, [own])
+            busy = [row[0] for row in cursor.fetchall()]
+        if not busy:
+            return []
+        if time.monotonic() >= deadline:
+            with conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [busy]
+                )
+            return busy
+        time.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def _servers_quiet_before_flush(request: pytest.FixtureRequest) -> Any:
+    """For tests with a live or uvicorn server: set up after the transactional database, so
+    torn down before its flush, when the server's sessions get the chance to finish."""
+    if not {"live_server", "asgi_server"} & set(request.fixturenames):
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    quiesce_other_sessions()

@@ -93,3 +93,32 @@ def test_running_is_false_for_a_stale_pid_file(pg_dir: Path) -> None:
     pg_dir.joinpath("postmaster.pid").write_text(f"{os.getpid()}\n{pg_dir}\n")  # not postgres
     assert not embedded_db.server_running(pg_dir)
     pg_dir.joinpath("postmaster.pid").unlink()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_left_in_a_transaction_is_ended_before_the_flush() -> None:
+    from autocrm.testing.database import quiesce_other_sessions, runtime_connection
+
+    other = runtime_connection()
+    other.execute("SELECT count(*) FROM core_tenant")  # holds AccessShareLock until it ends
+    pid = other.info.backend_pid
+    assert quiesce_other_sessions(timeout=0.2) == [pid]
+    with pytest.raises(psycopg.OperationalError):
+        other.execute("SELECT 1")
+    assert quiesce_other_sessions(timeout=0.2) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_that_finishes_in_time_is_waited_for() -> None:
+    import threading
+
+    from autocrm.testing.database import quiesce_other_sessions, runtime_connection
+
+    other = runtime_connection()
+    other.execute("SELECT count(*) FROM core_tenant")
+    timer = threading.Timer(0.3, other.commit)
+    timer.start()
+    assert quiesce_other_sessions(timeout=5) == []
+    timer.join()
+    other.execute("SELECT 1")  # still alive: it was waited for, not ended
+    other.close()
