@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, staff_required
-from autocrm.tickets import selectors, services
+from autocrm.tickets import config_selectors, selectors, services
 from autocrm.tickets.errors import TicketClosedError
 from autocrm.tickets.models import Macro, Ticket
 from autocrm.tickets.query import QuerySyntaxError, parse_query
@@ -132,7 +132,7 @@ def queue_counts(request: TenantRequest) -> HttpResponse:
 def _macro_choices(request: TenantRequest) -> list[tuple[int, str]]:
     return [
         (m.pk, m.name)
-        for m in selectors.macro_list(tenant=request.tenant, actor=actor_for(request))
+        for m in config_selectors.macro_list(tenant=request.tenant, actor=actor_for(request))
     ]
 
 

@@ -9,7 +9,7 @@ from django.contrib.sessions.backends.base import SessionBase
 
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
-from autocrm.tickets import selectors
+from autocrm.tickets import config_selectors, selectors
 from autocrm.tickets.query import parse_query
 
 UNSOLVED = "status:new,open,pending,on_hold"
@@ -47,7 +47,7 @@ def saved_query(query: str, sort: str) -> str:
 
 def all_views(*, tenant: Tenant, actor: Actor) -> list[QueueView]:
     views = [QueueView(key, name, query) for key, (name, query) in BUILT_IN.items()]
-    for view in selectors.ticket_view_list(tenant=tenant, actor=actor):
+    for view in config_selectors.ticket_view_list(tenant=tenant, actor=actor):
         views.append(QueueView(f"v{view.pk}", view.name, saved_query(view.query, view.sort)))
     return views
 

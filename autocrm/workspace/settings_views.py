@@ -13,8 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, admin_required
-from autocrm.tickets import config_services
-from autocrm.tickets import selectors as ticket_selectors
+from autocrm.tickets import config_selectors, config_services
 from autocrm.tickets.models import CustomField, Macro, TicketView
 from autocrm.workspace.common import actor_for, assignable_agents
 from autocrm.workspace.settings_forms import (
@@ -50,7 +49,7 @@ def _view_values(view: TicketView) -> dict[str, Any]:
 
 
 def _ticket_view(request: TenantRequest, ticket_view_id: int) -> TicketView:
-    view = ticket_selectors.ticket_view_get(
+    view = config_selectors.ticket_view_get(
         tenant=request.tenant, actor=actor_for(request), view_id=ticket_view_id
     )
     if view is None:
@@ -80,7 +79,7 @@ def settings_views(request: TenantRequest) -> HttpResponse:
         else:
             messages.success(request, f"The view “{view.name}” was saved.")
             return redirect("workspace:settings_views", tenant_slug=request.tenant.slug)
-    views = ticket_selectors.ticket_view_list(tenant=request.tenant, actor=actor_for(request))
+    views = config_selectors.ticket_view_list(tenant=request.tenant, actor=actor_for(request))
     return _render(
         request, "workspace/settings/views.html", {"form": form, "views": list(views)}, form
     )
@@ -142,7 +141,7 @@ def _macro_values(macro: Macro) -> dict[str, Any]:
 
 
 def _macro(request: TenantRequest, macro_id: int) -> Macro:
-    macro = ticket_selectors.macro_get(
+    macro = config_selectors.macro_get(
         tenant=request.tenant, actor=actor_for(request), macro_id=macro_id
     )
     if macro is None:
@@ -187,7 +186,7 @@ def settings_macros(request: TenantRequest) -> HttpResponse:
         else:
             messages.success(request, f"The macro “{macro.name}” was saved.")
             return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
-    macros = ticket_selectors.macro_list(
+    macros = config_selectors.macro_list(
         tenant=request.tenant, actor=actor_for(request), include_inactive=True
     )
     return _render(
@@ -270,14 +269,14 @@ def settings_tags(request: TenantRequest) -> HttpResponse:
         else:
             messages.success(request, f"The tag “{tag.name}” was added.")
             return redirect("workspace:settings_tags", tenant_slug=request.tenant.slug)
-    tags = ticket_selectors.tag_list(tenant=request.tenant, actor=actor_for(request))
+    tags = config_selectors.tag_list(tenant=request.tenant, actor=actor_for(request))
     return _render(request, "workspace/settings/tags.html", {"form": form, "tags": tags}, form)
 
 
 @admin_required
 @require_POST
 def settings_tag_delete(request: TenantRequest, tag_id: int) -> HttpResponse:
-    tag = ticket_selectors.tag_get(tenant=request.tenant, actor=actor_for(request), tag_id=tag_id)
+    tag = config_selectors.tag_get(tenant=request.tenant, actor=actor_for(request), tag_id=tag_id)
     if tag is None:
         raise Http404("No such tag.")
     config_services.tag_delete(tenant=request.tenant, actor=actor_for(request), tag=tag)
@@ -301,7 +300,7 @@ def _field_values(field: CustomField) -> dict[str, Any]:
 
 
 def _custom_field(request: TenantRequest, custom_field_id: int) -> CustomField:
-    field = ticket_selectors.custom_field_get(
+    field = config_selectors.custom_field_get(
         tenant=request.tenant, actor=actor_for(request), field_id=custom_field_id
     )
     if field is None:
@@ -330,7 +329,7 @@ def settings_custom_fields(request: TenantRequest) -> HttpResponse:
         else:
             messages.success(request, f"The field “{field.label}” was added.")
             return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
-    fields = ticket_selectors.custom_field_list(tenant=request.tenant, actor=actor_for(request))
+    fields = config_selectors.custom_field_list(tenant=request.tenant, actor=actor_for(request))
     return _render(
         request, "workspace/settings/custom_fields.html", {"form": form, "fields": fields}, form
     )

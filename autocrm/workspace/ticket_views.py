@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.realtime.selectors import others_wrote_since
 from autocrm.routing.selectors import team_list
-from autocrm.tickets import attachments, link_selectors, selectors, services
+from autocrm.tickets import attachments, config_selectors, link_selectors, selectors, services
 from autocrm.tickets.errors import TicketClosedError, VersionConflictError
 from autocrm.tickets.models import Attachment, Macro, Ticket
 from autocrm.tickets.query import TicketFilters
@@ -62,7 +62,7 @@ def _properties_form(request: TenantRequest, ticket: Ticket, data: Any = None) -
         initial=initial,
         agents=assignable_agents(request),
         teams=teams,
-        custom_fields=selectors.custom_fields_active(tenant=request.tenant, actor=actor),
+        custom_fields=config_selectors.custom_fields_active(tenant=request.tenant, actor=actor),
         current_custom=ticket.custom_fields,
     )
 
@@ -100,7 +100,7 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
         "composer": ComposerForm(
             initial={"kind": "note" if actor.role == "light_agent" else "public"}
         ),
-        "macros": list(selectors.macro_list(tenant=tenant, actor=actor)),
+        "macros": list(config_selectors.macro_list(tenant=tenant, actor=actor)),
         "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES,
         "undo_send_seconds": settings.COMPOSER_UNDO_SECONDS,
         "mentionables": [

@@ -11,7 +11,7 @@ from autocrm.core.actors import Actor
 from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response
 from autocrm.core.models import Tenant
 from autocrm.core.problems import InvalidInput
-from autocrm.tickets import config_services, selectors
+from autocrm.tickets import config_selectors, config_services, selectors
 from autocrm.tickets.api.common import get_or_404, who
 from autocrm.tickets.api.listing import ticket_page_response
 from autocrm.tickets.models import CustomField, Macro, TicketView
@@ -39,7 +39,7 @@ def tags_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
     tenant, actor = who(request, "read")
-    rows = selectors.tag_list(tenant=tenant, actor=actor)
+    rows = config_selectors.tag_list(tenant=tenant, actor=actor)
     return page_response(keyset_page(rows, ordering=("name", "id"), cursor=cursor, limit=limit))
 
 
@@ -59,7 +59,7 @@ def tags_create(request: HttpRequest, payload: TagIn) -> Status[Any]:
 )
 def tags_delete(request: HttpRequest, tag_id: int) -> Status[None]:
     tenant, actor = who(request, "admin")
-    tag = get_or_404(selectors.tag_get(tenant=tenant, actor=actor, tag_id=tag_id), "tag")
+    tag = get_or_404(config_selectors.tag_get(tenant=tenant, actor=actor, tag_id=tag_id), "tag")
     config_services.tag_delete(tenant=tenant, actor=actor, tag=tag)
     return Status(204, None)
 
@@ -74,7 +74,7 @@ def custom_fields_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
     tenant, actor = who(request, "read")
-    rows = selectors.custom_field_list(tenant=tenant, actor=actor)
+    rows = config_selectors.custom_field_list(tenant=tenant, actor=actor)
     return page_response(keyset_page(rows, ordering=("position", "id"), cursor=cursor, limit=limit))
 
 
@@ -92,7 +92,7 @@ def custom_fields_create(request: HttpRequest, payload: CustomFieldIn) -> Status
 
 
 def _custom_field(tenant: Tenant, actor: Actor, field_id: int) -> CustomField:
-    found = selectors.custom_field_get(tenant=tenant, actor=actor, field_id=field_id)
+    found = config_selectors.custom_field_get(tenant=tenant, actor=actor, field_id=field_id)
     return get_or_404(found, "custom field")
 
 
@@ -139,7 +139,7 @@ def views_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
     tenant, actor = who(request, "read")
-    rows = selectors.ticket_view_list(tenant=tenant, actor=actor)
+    rows = config_selectors.ticket_view_list(tenant=tenant, actor=actor)
     return page_response(keyset_page(rows, ordering=("position", "id"), cursor=cursor, limit=limit))
 
 
@@ -152,7 +152,7 @@ def views_create(request: HttpRequest, payload: ViewIn) -> Status[Any]:
 
 
 def _view(tenant: Tenant, actor: Actor, view_id: int) -> TicketView:
-    found = selectors.ticket_view_get(tenant=tenant, actor=actor, view_id=view_id)
+    found = config_selectors.ticket_view_get(tenant=tenant, actor=actor, view_id=view_id)
     return get_or_404(found, "view")
 
 
@@ -211,7 +211,7 @@ def macros_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
     tenant, actor = who(request, "read")
-    rows = selectors.macro_list(tenant=tenant, actor=actor)
+    rows = config_selectors.macro_list(tenant=tenant, actor=actor)
     return page_response(keyset_page(rows, ordering=("name", "id"), cursor=cursor, limit=limit))
 
 
@@ -231,7 +231,9 @@ def macros_create(request: HttpRequest, payload: MacroIn) -> Status[Any]:
 
 
 def _macro(tenant: Tenant, actor: Actor, macro_id: int) -> Macro:
-    return get_or_404(selectors.macro_get(tenant=tenant, actor=actor, macro_id=macro_id), "macro")
+    return get_or_404(
+        config_selectors.macro_get(tenant=tenant, actor=actor, macro_id=macro_id), "macro"
+    )
 
 
 @router.patch("/macros/{macro_id}", response=MacroOut, tags=["macros"], summary="Change a macro")
