@@ -75,6 +75,73 @@ DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+# Events without a sentence of their own are said from their type: "tag.created" with a name
+# reads "created the tag “billing”", "sla.breached" reads "SLA breached"; never a raw code.
+_NOUNS = {
+    "ai": "AI",
+    "ai.draft": "AI draft",
+    "ai.ticket": "ticket",
+    "ai.triage": "AI triage",
+    "ai.triage_model": "triage model",
+    "api_key": "API key",
+    "business_hours": "business hours calendar",
+    "custom_field": "custom field",
+    "help.customer": "customer profile",
+    "help.request": "help request",
+    "kb.article": "article",
+    "kb.category": "knowledge base category",
+    "kb.section": "knowledge base section",
+    "kb.upload": "knowledge base image",
+    "sla": "SLA",
+    "sla_policy": "SLA policy",
+    "ticket_view": "saved view",
+}
+_ACTIONS = {
+    "accepted", "added", "applied", "approved", "archived", "assigned", "changed", "created",
+    "decided", "deferred", "deleted", "deflected", "disabled", "enabled", "exported", "imported",
+    "linked", "merged", "moved", "published", "rated", "read", "rejected", "removed", "renamed",
+    "reset", "restored", "reviewed", "revoked", "rotated", "routed", "sent", "split", "trained",
+    "triaged", "updated", "voted",
+}  # fmt: skip
+# Where the type alone would read badly.
+_SENTENCES = {
+    "contact.user_linked": "linked a contact to a user account",
+    "email.deferred": "email deferred",
+    "email.rejected": "email rejected",
+    "help.customer.profile_updated": "updated their help centre profile",
+    "kb.article.voted": "voted on an article",
+    "notification.preferences_updated": "updated their notification preferences",
+    "team.member_added": "added a member to a team",
+    "team.member_removed": "removed a member from a team",
+    "ticket.merged_into": "received a merged ticket",
+    "ticket.satisfaction_rated": "rated a ticket",
+    "webhook.redelivery_requested": "requested a webhook redelivery",
+}
+_LABEL_KEYS = ("name", "title", "subject", "email", "key", "slug", "address")
+
+
+def _article(noun: str) -> str:
+    # Acronyms are read letter by letter: "an SLA policy", "an API key", "a KB image".
+    vowel_sound = noun[:1] in "AEFHILMNORSX" if noun[:2].isupper() else noun[:1] in "aeiouAEIOU"
+    return f"an {noun}" if vowel_sound else f"a {noun}"
+
+
+def describe_by_type(event_type: str, payload: dict[str, Any]) -> str:
+    if event_type in _SENTENCES:
+        return _SENTENCES[event_type]
+    subject, _, verb = event_type.rpartition(".")
+    noun = _NOUNS.get(subject) or subject.replace(".", " ").replace("_", " ") or "record"
+    label = next((str(payload[k]) for k in _LABEL_KEYS if payload.get(k)), "")
+    words = verb.replace("_", " ")
+    last = words.rsplit(" ", 1)[-1]
+    if last in _ACTIONS and " " not in words:
+        return f"{words} the {noun} “{label}”" if label else f"{words} {_article(noun)}"
+    if last in _ACTIONS:  # "secret_rotated", "user_linked": the noun's part, then the verb
+        return f"{last} the {noun}{' “' + label + '”' if label else ''}'s {words.rsplit(' ', 1)[0]}"
+    sentence = f"{noun} {words}"  # "inbox fetch failed", "email received", "SLA breached"
+    return f"{sentence}: “{label}”" if label else sentence
+
+
 def describe(event: Event, user_labels: dict[int, str] | None = None) -> TimelineEntry:
     """``user_labels`` maps user ids named in payloads to emails (for events that only
     carry the id)."""
@@ -82,7 +149,7 @@ def describe(event: Event, user_labels: dict[int, str] | None = None) -> Timelin
     payload = dict(event.payload) if isinstance(event.payload, dict) else {}
     if user_labels and payload.get("user_id") in user_labels:
         payload["user_label"] = user_labels[payload["user_id"]]
-    text = describer(payload) if describer else f"{event.type} on {event.subject_type}"
+    text = describer(payload) if describer else describe_by_type(event.type, payload)
     actor = event.actor.display_name if event.actor else (event.actor_label or "System")
     if event.actor is None and (
         event.actor_label == "system" or event.actor_label.startswith(SYSTEM_LABEL_PREFIX)

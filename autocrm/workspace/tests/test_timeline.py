@@ -50,9 +50,27 @@ def test_settings_changes_name_each_change() -> None:
     )
 
 
-def test_unknown_events_fall_back_to_their_type() -> None:
-    entry = describe(event("ticket.merged", {}))
-    assert entry.text == "ticket.merged on x"
+def test_events_without_a_sentence_of_their_own_are_said_from_their_type() -> None:
+    assert describe(event("ticket.merged", {})).text == "merged a ticket"
+    assert describe(event("tag.created", {"name": "billing"})).text == "created the tag “billing”"
+    assert describe(event("kb.article.published", {"title": "Reset"})).text == (
+        "published the article “Reset”"
+    )
+    assert describe(event("sla_policy.deleted", {})).text == "deleted an SLA policy"
+    assert describe(event("sla.breached", {})).text == "SLA breached"
+    assert describe(event("inbox.fetch_failed", {"name": "Support"})).text == (
+        "inbox fetch failed: “Support”"
+    )
+    assert describe(event("webhook.secret_rotated", {})).text == "rotated the webhook's secret"
+
+
+def test_every_registered_event_type_reads_without_dots_or_underscores() -> None:
+    from autocrm.core.events import event_types_registered
+
+    assert len(event_types_registered()) > 50
+    for event_type in sorted(event_types_registered()):
+        text = describe(event(event_type, {})).text
+        assert "." not in text and "_" not in text, (event_type, text)
 
 
 def test_removed_members_without_a_known_email_are_named_by_id() -> None:

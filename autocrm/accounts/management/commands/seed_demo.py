@@ -3,7 +3,8 @@
 Creates tenant ``demo`` ("Demo Company") and four users sharing the password
 ``demo-password``: admin@demo.example (owner: the owner role includes every admin right, and
 a tenant needs an owner anyway), agent1@ and agent2@demo.example (agents) and
-customer@demo.example (customer), the email inbox support@demo.example and, while the tenant
+customer@demo.example (customer), the email inbox support@demo.example, a support team with
+office hours and SLA policies, two companies, a small knowledge base and, while the tenant
 has no ticket yet, a handful of tickets with conversations so the agent workspace has
 something to show.
 Idempotent: what exists is left as it is (passwords are
@@ -113,11 +114,28 @@ DEMO_TICKETS: tuple[tuple[str, str, str, str, tuple[str, ...], str, str, str], .
 )
 
 
+def _demo_configuration(tenant: Tenant, agent_ids: list[int]) -> list[str]:
+    """Routing, companies and the knowledge base, each seeded by its own app's ``demo``
+    module (and only while that part is empty), before the tickets so that these are routed,
+    get SLA timers and link to their companies."""
+    from autocrm.crm import demo as crm_demo
+    from autocrm.knowledge import demo as knowledge_demo
+    from autocrm.routing import demo as routing_demo
+
+    with tenant_context(tenant):
+        return [
+            *routing_demo.seed(tenant=tenant, actor=SEED, agent_ids=agent_ids),
+            *crm_demo.seed(tenant=tenant, actor=SEED),
+            *knowledge_demo.seed(tenant=tenant, actor=SEED),
+        ]
+
+
 def _demo_tickets(tenant: Tenant, agent: User) -> int:
     """A few tickets for the workspace to show, once: only while the tenant has none, so a
     re-run never duplicates them and a demo that people have worked on is left alone. The
     tickets app sits above accounts; this command seeds the whole demo, so it imports it
     here."""
+    from autocrm.routing.selectors import team_list
     from autocrm.tickets import selectors as ticket_selectors
     from autocrm.tickets import services as ticket_services
     from autocrm.tickets.query import TicketFilters
@@ -128,6 +146,7 @@ def _demo_tickets(tenant: Tenant, agent: User) -> int:
             tenant=tenant, actor=SEED, filters=TicketFilters(), limit=1
         ).items:
             return 0
+        team = team_list(tenant=tenant, actor=SEED).filter(name="Support").first()
         for subject, email, name, priority, tags, body, reply, note in DEMO_TICKETS:
             ticket = ticket_services.ticket_create(
                 tenant=tenant,
@@ -139,6 +158,7 @@ def _demo_tickets(tenant: Tenant, agent: User) -> int:
                 priority=priority,
                 tags=tags,
                 channel="web",
+                team_id=team.pk if team else None,
             )
             if note:
                 ticket_services.ticket_message_add(
@@ -185,6 +205,12 @@ class Command(BaseCommand):
                     created.append(f"{email} as {role}")
             if _demo_inbox(tenant):
                 created.append(f"inbox {DEMO_INBOX}")
+            agents = [
+                User.objects.get(email__lower=email).pk
+                for email, _, role in DEMO_USERS
+                if role == Role.AGENT
+            ]
+            created += _demo_configuration(tenant, agents)
             agent = User.objects.get(email__lower=DEMO_USERS[1][0])
             if count := _demo_tickets(tenant, agent):
                 created.append(f"{count} tickets")
