@@ -163,3 +163,24 @@ def test_the_swagger_assets_exist_and_are_served(client: Client) -> None:
         assert (Path(settings.BASE_DIR) / "static" / "vendor" / "swagger-ui" / name).exists()
         response = client.get(f"/static/vendor/swagger-ui/{name}")
         assert response.status_code == 200, name
+
+
+def test_schema_names_are_unique_across_modules() -> None:
+    """OpenAPI names a component after its class: two schema classes of one name (in two apps)
+    would share one component, and clients would see one of them for both."""
+    from pydantic import BaseModel
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        for sub in list(found):
+            found |= subclasses(sub)
+        return found
+
+    components = set(document()["components"]["schemas"])
+    by_name: dict[str, set[str]] = {}
+    for cls in subclasses(BaseModel):
+        if cls.__name__ in components and cls.__module__.startswith(("autocrm.", "config.")):
+            by_name.setdefault(cls.__name__, set()).add(f"{cls.__module__}.{cls.__qualname__}")
+    clashes = {name: sorted(where) for name, where in by_name.items() if len(where) > 1}
+    assert not clashes
+    assert len(by_name) > 50  # the walk found the API's schemas
