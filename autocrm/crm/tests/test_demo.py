@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.management import call_command
 
-from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.crm.models import Company, Contact
+from autocrm.testing.demo import seeded_demo_tenant
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_requesters_belong_to_their_companies_once() -> None:
-    call_command("seed_demo", "--force", stdout=io.StringIO())
-    call_command("seed_demo", "--force", stdout=io.StringIO())
-    tenant = Tenant.objects.get(slug="demo")
+    tenant = seeded_demo_tenant()
     with tenant_context(tenant):
         assert Company.objects.count() == 2
         pat = Contact.objects.get(email="pat.buyer@example.net")

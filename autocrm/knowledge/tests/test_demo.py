@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.management import call_command
 
-from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.knowledge.models import Article, Category, State, Visibility
+from autocrm.testing.demo import seeded_demo_tenant
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_knowledge_base_is_published_once(client) -> None:  # type: ignore[no-untyped-def]
-    call_command("seed_demo", "--force", stdout=io.StringIO())
-    call_command("seed_demo", "--force", stdout=io.StringIO())
-    tenant = Tenant.objects.get(slug="demo")
+    tenant = seeded_demo_tenant()
     with tenant_context(tenant):
         assert Category.objects.count() == 3
         assert Article.objects.count() == 5

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.management import call_command
 
-from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.routing.models import SlaPolicy, Team, TeamMember
+from autocrm.testing.demo import seeded_demo_tenant
 from autocrm.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_has_a_support_team_with_both_agents_and_sla_policies_once() -> None:
-    call_command("seed_demo", "--force", stdout=io.StringIO())
-    call_command("seed_demo", "--force", stdout=io.StringIO())
-    tenant = Tenant.objects.get(slug="demo")
+    tenant = seeded_demo_tenant()
     with tenant_context(tenant):
         (team,) = Team.objects.all()
         assert team.name == "Support" and team.assignment_method == "round_robin"
