@@ -197,3 +197,40 @@ class ContactCompany(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.contact_id} @ {self.company_id}"
+
+
+# Sales and activities live in their own modules (one concept each); Django finds models
+# through this module.
+from autocrm.crm.models_activities import Activity, ActivityKind, ActivityTemplate  # noqa: E402
+from autocrm.crm.models_deals import (  # noqa: E402
+    Deal,
+    DealAssignmentRule,
+    DealKind,
+    DealStatus,
+    Pipeline,
+    ScoringModel,
+    ScoringRule,
+    ScoringRuleKind,
+    Stage,
+)
+
+__all__ = [
+    "Activity",
+    "ActivityKind",
+    "ActivityTemplate",
+    "Company",
+    "CompanyDomain",
+    "Contact",
+    "ContactCompany",
+    "ContactEmail",
+    "ContactPhone",
+    "Deal",
+    "DealAssignmentRule",
+    "DealKind",
+    "DealStatus",
+    "Pipeline",
+    "ScoringModel",
+    "ScoringRule",
+    "ScoringRuleKind",
+    "Stage",
+]

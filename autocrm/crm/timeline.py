@@ -1,5 +1,6 @@
-"""One timeline of a contact or a company: their tickets, the messages on them, the CRM
-record's own changes (the events spine); newest first.
+"""One timeline of a contact or a company: their tickets, the messages on them, their
+activities, the changes of their deals and the CRM record's own changes (the events
+spine); newest first.
 
 Each source is read newest first with a limit, then merged, so a contact with 10,000
 tickets costs one bounded query per source, not 10,000 rows.
@@ -122,6 +123,85 @@ def _ticket_entries(tenant: Tenant, actor: Actor, scope: Q, limit: int) -> list[
     return entries
 
 
+_DEAL_WORDS = {
+    "deal.created": "Deal created",
+    "deal.updated": "Deal changed",
+    "deal.stage_changed": "Deal moved",
+    "deal.won": "Deal won",
+    "deal.lost": "Deal lost",
+    "deal.reopened": "Deal reopened",
+    "deal.converted": "Lead converted to a deal",
+}
+
+
+def _activity_entries(tenant: Tenant, scope: Q, limit: int) -> list[Entry]:
+    from autocrm.crm.models import Activity
+
+    rows = (
+        Activity.objects.filter(scope, tenant=tenant)
+        .select_related("owner", "created_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    entries = []
+    for a in rows:
+        when = f"due {a.due_at:%d %b %Y %H:%M}" if a.due_at else ""
+        done = "done" if a.done_at else ""
+        who = a.created_by or a.owner
+        entries.append(
+            Entry(
+                at=a.created_at,
+                kind="activity",
+                title=f"{a.get_kind_display()}: {a.subject}",
+                detail=" · ".join(x for x in (when, done, " ".join(a.body.split())[:SNIPPET]) if x),
+                actor=who.display_name if who is not None else "",
+            )
+        )
+    return entries
+
+
+def _deal_entries(tenant: Tenant, scope: Q, limit: int) -> list[Entry]:
+    """The changes of the record's deals (created, moved, won, lost...) from the events."""
+    from autocrm.crm.models import Deal
+
+    titles = dict(
+        Deal.objects.filter(scope, tenant=tenant)
+        .order_by("-updated_at")
+        .values_list("pk", "title")[:200]
+    )
+    if not titles:
+        return []
+    events = (
+        Event.objects.filter(
+            tenant=tenant,
+            subject_type="crm.deal",
+            subject_id__in=[str(pk) for pk in titles],
+            type__in=list(_DEAL_WORDS),
+        )
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    entries = []
+    for e in events:
+        payload = e.payload if isinstance(e.payload, dict) else {}
+        detail = ""
+        if payload.get("to_stage"):
+            detail = f"{payload.get('from_stage', '')} → {payload['to_stage']}"
+        elif payload.get("reason"):
+            detail = str(payload["reason"])
+        elif e.type == "deal.updated":
+            detail = _change_detail(payload)
+        entries.append(
+            Entry(
+                at=e.created_at,
+                kind="deal",
+                title=f"{_DEAL_WORDS[e.type]}: {titles.get(int(e.subject_id), '')}",
+                detail=detail,
+                actor=_actor(e),
+            )
+        )
+    return entries
+
+
 def _merged(sources: Iterable[list[Entry]], limit: int) -> list[Entry]:
     entries = [e for source in sources for e in source]
     entries.sort(key=lambda e: e.at, reverse=True)
@@ -135,6 +215,8 @@ def contact_timeline(
     return _merged(
         [
             _ticket_entries(tenant, actor, Q(requester_id=contact.pk), limit),
+            _activity_entries(tenant, Q(contact_id=contact.pk), limit),
+            _deal_entries(tenant, Q(contact_id=contact.pk), limit),
             _change_entries(tenant, "crm.contact", contact.pk, limit),
         ],
         limit,
@@ -148,6 +230,8 @@ def company_timeline(
     return _merged(
         [
             _ticket_entries(tenant, actor, Q(organization_id=company.pk), limit),
+            _activity_entries(tenant, Q(company_id=company.pk), limit),
+            _deal_entries(tenant, Q(company_id=company.pk), limit),
             _change_entries(tenant, "crm.company", company.pk, limit),
         ],
         limit,

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from autocrm.crm import views
+from autocrm.crm import views, views_activities, views_deals
 
 urlpatterns = [
     path("agent/contacts/", views.contact_list, name="crm_contacts"),
@@ -14,4 +14,28 @@ urlpatterns = [
     path("agent/companies/new/", views.company_create, name="crm_company_create"),
     path("agent/companies/<int:company_id>/", views.company_page, name="crm_company"),
     path("agent/companies/<int:company_id>/merge/", views.company_merge, name="crm_company_merge"),
+    path("agent/deals/", views_deals.deal_board, name="crm_deals"),
+    path("agent/deals/new/", views_deals.deal_create, name="crm_deal_create"),
+    path(
+        "agent/deals/pipelines/default/",
+        views_deals.pipeline_default_create,
+        name="crm_pipeline_default_create",
+    ),
+    path("agent/deals/forecast/", views_deals.forecast_page, name="crm_forecast"),
+    path("agent/deals/<int:deal_id>/", views_deals.deal_page, name="crm_deal"),
+    path("agent/deals/<int:deal_id>/move/", views_deals.deal_move, name="crm_deal_move"),
+    path("agent/deals/<int:deal_id>/close/", views_deals.deal_close, name="crm_deal_close"),
+    path("agent/deals/<int:deal_id>/convert/", views_deals.deal_convert, name="crm_deal_convert"),
+    path("agent/calendar/", views_activities.calendar_page, name="crm_calendar"),
+    path(
+        "agent/calendar/feed/<str:token>.ics",
+        views_activities.ical_feed,
+        name="crm_ical_feed",
+    ),
+    path("agent/activities/new/", views_activities.activity_create, name="crm_activity_create"),
+    path(
+        "agent/activities/<int:activity_id>/done/",
+        views_activities.activity_done,
+        name="crm_activity_done",
+    ),
 ]

@@ -31,6 +31,7 @@ DEFAULTS: dict[str, tuple[bool, bool]] = {
     InAppKind.MENTIONED: (True, True),
     InAppKind.CUSTOMER_REPLIED: (True, False),
     InAppKind.SLA_WARNING: (True, False),
+    InAppKind.ACTIVITY_REMINDER: (True, True),
 }
 
 

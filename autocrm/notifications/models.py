@@ -141,6 +141,7 @@ class InAppKind(models.TextChoices):
     MENTIONED = "mentioned", "Someone mentions you in a note"
     CUSTOMER_REPLIED = "customer_replied", "A customer replies on your ticket"
     SLA_WARNING = "sla_warning", "A ticket of yours is close to its SLA target"
+    ACTIVITY_REMINDER = "activity_reminder", "An activity of yours is due (CRM reminder)"
 
 
 class InAppNotification(TenantOwned):

@@ -36,7 +36,7 @@ from autocrm.accounts.tests.factories import SYSTEM, actor_of, member
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant, TenantOwned
 from autocrm.core.tenancy import tenant_context
-from autocrm.crm.tests.seeders import seed_crm
+from autocrm.crm.tests.seeders import seed_crm, seed_crm_sales
 from autocrm.inboxes.tests.seeders import seed_inboxes
 from autocrm.knowledge.tests.seeders import seed_knowledge
 from autocrm.notifications.tests.seeders import seed_webhooks
@@ -86,6 +86,7 @@ SEEDERS: list[Callable[[Tenant, str], None]] = [
     seed_routing,
     seed_knowledge,
     seed_crm,
+    seed_crm_sales,
 ]
 
 

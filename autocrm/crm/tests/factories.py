@@ -25,3 +25,22 @@ def company(tenant: Tenant, **kwargs: Any) -> Company:
     kwargs.setdefault("name", f"Company {next(_n)}")
     with tenant_context(tenant):
         return services.company_create(tenant=tenant, actor=SYSTEM, **kwargs)
+
+
+def pipeline(tenant: Tenant, **kwargs: Any) -> Any:
+    kwargs.setdefault("name", f"Pipeline {next(_n)}")
+    with tenant_context(tenant):
+        return services.pipeline_create(tenant=tenant, actor=SYSTEM, **kwargs)
+
+
+def deal(tenant: Tenant, **kwargs: Any) -> Any:
+    kwargs.setdefault("title", f"Deal {next(_n)}")
+    with tenant_context(tenant):
+        return services.deal_create(tenant=tenant, actor=SYSTEM, **kwargs)
+
+
+def activity(tenant: Tenant, **kwargs: Any) -> Any:
+    kwargs.setdefault("kind", "task")
+    kwargs.setdefault("subject", f"Task {next(_n)}")
+    with tenant_context(tenant):
+        return services.activity_create(tenant=tenant, actor=SYSTEM, **kwargs)

@@ -20,3 +20,41 @@ def seed_crm(tenant: Tenant, marker: str) -> None:
         custom_fields={"marker": marker},
         company_ids=[firm.pk],
     )
+
+
+def seed_crm_sales(tenant: Tenant, marker: str) -> None:
+    """A pipeline, a deal, an activity and an activity template carrying ``marker``."""
+    from autocrm.accounts.tests.factories import SYSTEM
+    from autocrm.core.tenancy import tenant_context
+    from autocrm.crm import services
+    from autocrm.crm.models import Contact
+
+    with tenant_context(tenant):
+        pipeline = services.pipeline_create(tenant=tenant, actor=SYSTEM, name=f"{marker} pipe")
+        person = Contact.objects.filter(tenant=tenant).order_by("pk").first()
+        deal = services.deal_create(
+            tenant=tenant,
+            actor=SYSTEM,
+            title=f"{marker} deal",
+            pipeline_id=pipeline.pk,
+            amount="1000",
+            currency="EUR",
+            contact_id=person.pk if person else None,
+        )
+        services.activity_create(
+            tenant=tenant, actor=SYSTEM, kind="task", subject=f"{marker} task", deal_id=deal.pk
+        )
+        services.activity_template_create(
+            tenant=tenant, actor=SYSTEM, name=f"{marker} tpl", kind="call", subject=marker
+        )
+        from autocrm.accounts.models import STAFF_ROLES, Membership
+
+        staff = Membership.objects.filter(tenant=tenant, role__in=STAFF_ROLES).first()
+        if staff is not None:
+            services.deal_assignment_rule_create(
+                tenant=tenant,
+                actor=SYSTEM,
+                name=f"{marker} rule",
+                kind="lead",
+                user_ids=[staff.user_id],
+            )
