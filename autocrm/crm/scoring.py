@@ -194,7 +194,7 @@ def deal_rescore(*, tenant: Tenant, deal: Deal) -> None:
         score, reasons = deal_score(tenant=tenant, deal=deal, rules=rules, model=model)
         deal.score, deal.score_reasons = score, [r.as_dict() for r in reasons]
     Deal.objects.filter(tenant=tenant, pk=deal.pk).update(
-        score=score, score_reasons=deal.score_reasons
+        score=deal.score, score_reasons=deal.score_reasons
     )
 
 

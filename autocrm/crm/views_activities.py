@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.crm import ical, selectors_activities, services
@@ -145,7 +145,6 @@ def activity_done(request: TenantRequest, activity_id: int) -> HttpResponse:
     return redirect(_back(request, reverse("workspace:crm_calendar", args=[request.tenant.slug])))
 
 
-@require_GET
 def ical_feed(request: TenantRequest, tenant_slug: str, token: str) -> HttpResponse:
     """The member's activities for a calendar app; the signed token is the credential (no
     session: calendar apps send none)."""
