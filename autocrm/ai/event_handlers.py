@@ -1,5 +1,5 @@
-"""Triage every new ticket (run by core.events_dispatch in the worker, in the event's
-tenant context, right after the ticket's transaction committed)."""
+"""Triage every new ticket and keep the retrieval index current (run by core.events_dispatch
+in the worker, in the event's tenant context, right after the source's transaction committed)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import structlog
 from autocrm.ai.services.triage import TRIAGE_ACTOR, ticket_triage
 from autocrm.core.events import event_handler
 from autocrm.core.models import Event, Tenant
-from autocrm.tickets.events import TICKET_CREATED
+from autocrm.knowledge import events as kb_events
+from autocrm.tickets.events import TICKET_CREATED, TICKET_DELETED, TICKET_MERGED, TICKET_UPDATED
 from autocrm.tickets.models import Ticket
 
 logger = structlog.get_logger(__name__)
@@ -28,3 +29,36 @@ def triage_new_ticket(event: Event) -> None:
         logger.info("ai.triage_skipped", ticket_id=ticket_id, reason="ticket gone")
         return
     ticket_triage(tenant=tenant, actor=TRIAGE_ACTOR, ticket_id=ticket_id)
+
+
+ARTICLE_EVENTS = [
+    kb_events.ARTICLE_CREATED,
+    kb_events.ARTICLE_UPDATED,
+    kb_events.ARTICLE_PUBLISHED,
+    kb_events.ARTICLE_ARCHIVED,
+    kb_events.ARTICLE_DELETED,
+    kb_events.ARTICLE_RESTORED,
+]
+TICKET_EVENTS = [TICKET_UPDATED, TICKET_DELETED, TICKET_MERGED]
+
+
+@event_handler("ai_index_article", types=ARTICLE_EVENTS)
+def index_article(event: Event) -> None:
+    """Re-index an article from its current row (published: chunks; otherwise none)."""
+    from autocrm.ai.indexing import INDEX_ACTOR, article_index
+
+    tenant = Tenant.objects.get(pk=event.tenant_id)
+    article_id = int(event.payload.get("article_id") or event.subject_id)
+    article_index(tenant=tenant, actor=INDEX_ACTOR, article_id=article_id)
+
+
+@event_handler("ai_index_ticket", types=TICKET_EVENTS)
+def index_ticket(event: Event) -> None:
+    """A ticket enters the index when solved or closed and leaves it when reopened, merged
+    away or deleted; other ticket changes (tags, assignee, ...) do not touch its text."""
+    from autocrm.ai.indexing import INDEX_ACTOR, ticket_index
+
+    if event.type == TICKET_UPDATED and "status" not in (event.payload.get("changes") or {}):
+        return
+    tenant = Tenant.objects.get(pk=event.tenant_id)
+    ticket_index(tenant=tenant, actor=INDEX_ACTOR, ticket_id=int(event.subject_id))

@@ -1,4 +1,5 @@
-"""Worker jobs of the AI app: training a tenant's triage classifiers (on demand and daily)."""
+"""Worker jobs of the AI app: training a tenant's triage classifiers (on demand and daily) and
+re-embedding the retrieval index after an embedding model change."""
 
 from __future__ import annotations
 
@@ -56,3 +57,40 @@ def triage_retrain_all(timestamp: int) -> int:
     for tenant_id in due:
         triage_train.defer(tenant_id=tenant_id)
     return len(due)
+
+
+@app.task(name="ai.reindex", queue="ai", pass_context=False)
+def reindex(*, tenant_id: int, only_stale: bool = True) -> int:
+    from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
+
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return 0
+    return tenant_reindex(tenant=tenant, actor=INDEX_ACTOR, only_stale=only_stale)
+
+
+@app.periodic(cron="7 3 * * *", periodic_id="ai_reindex_stale")
+@app.task(
+    name="ai.reindex_stale_all",
+    queue="ai",
+    queueing_lock="ai_reindex_stale_all",
+    pass_context=False,
+)
+def reindex_stale_all(timestamp: int) -> int:
+    """Nightly: re-embed the chunks of every tenant whose chunks were embedded by another
+    model than the configured one (the embedding setting changed)."""
+    from autocrm.ai.models import Chunk, SourceType
+    from autocrm.ai.providers.embeddings import embedding_provider
+
+    model_id = embedding_provider().model_id
+    with system_context("ai_reindex_stale: find tenants with chunks of another model") as db:
+        tenant_ids = list(
+            Chunk.objects.using(db)
+            .exclude(source_type=SourceType.DOCUMENT)
+            .exclude(embedding_model=model_id)
+            .values_list("tenant_id", flat=True)
+            .distinct()
+        )
+    for tenant_id in tenant_ids:
+        reindex.defer(tenant_id=tenant_id)
+    return len(tenant_ids)
