@@ -6,13 +6,14 @@ tenant (and the statement names the tenant too), and the ``visibility`` conditio
 customers and visitors to ``public`` chunks (published public articles). A staff actor may
 ask for the public audience only (the chatbot does); a customer can never widen it.
 
-Fusion (ADR 0029): each candidate gets ``VECTOR_WEIGHT * cosine + FTS_WEIGHT * fts`` where
-``fts`` is its ``ts_rank_cd`` divided by the best one of the query (0 when the words do not
-match). Plain reciprocal rank fusion treats the 10th keyword hit like the 10th nearest
-neighbour; on paraphrased questions the keyword list is mostly noise (a shared "account"),
-and RRF then pulls noise above the right vector hit. Scores keep the information that a
-keyword hit is weak or that the nearest neighbour is far ahead. The weights were chosen on
-the development sets in ``bench/ai_data/retrieval`` (docs/ai.md has the table).
+Fusion (ADR 0029): candidates are ranked by their cosine similarity, plus ``FTS_WEIGHT``
+when the passage holds *every* word of the question (after stemming and stop words). On
+paraphrased questions the keyword list is mostly noise (a shared "take" or "account"):
+reciprocal rank fusion and score sums that trust partial keyword matches both lost to
+vector-only there (docs/ai.md has the numbers). A passage that matches every word —
+an error code, a product name, "cancel subscription" — is strong evidence the embedding
+can miss, and the bonus lifts it past near neighbours without reordering the rest. The
+weight was chosen on the development sets in ``bench/ai_data/retrieval`` and Banking77.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ Audience = Literal["public", "staff"]
 MODES: tuple[Mode, ...] = ("hybrid", "fts", "vector")
 
 VECTOR_WEIGHT = 1.0
-FTS_WEIGHT = 0.3
+FTS_WEIGHT = 0.1
 RRF_K = 60
 CANDIDATES = 50  # per list, before fusion
 MAX_QUERY_CHARS = 2000
@@ -44,7 +45,11 @@ MAX_QUERY_CHARS = 2000
 # One statement: the keyword list and the neighbour list (each its best CANDIDATES chunks
 # the audience may see), then both scores for every candidate of either list.
 _RETRIEVE_SQL = """
-WITH q AS (SELECT websearch_to_tsquery(%(config)s::regconfig, %(q)s) AS tsq),
+WITH q AS (
+    SELECT replace(plainto_tsquery(%(config)s::regconfig, %(q)s)::text, ' & ', ' | ')::tsquery
+               AS tsq,
+           tsvector_to_array(to_tsvector(%(config)s::regconfig, %(q)s)) AS words
+),
 fts AS (
     SELECT c.id FROM ai_chunk c, q
     WHERE c.tenant_id = %(tenant)s AND c.visibility = ANY(%(visibility)s)
@@ -62,6 +67,10 @@ vec AS (
 SELECT c.id, c.source_type, c.source_id, c.title, c.url, c.text, c.visibility,
        1 - (c.embedding <=> %(vector)s::vector) AS similarity,
        CASE WHEN c.search_vector @@ q.tsq THEN ts_rank_cd(c.search_vector, q.tsq) ELSE 0 END,
+       CASE WHEN c.search_vector @@ q.tsq THEN (
+           SELECT count(*) FROM unnest(q.words) AS w(word)
+           WHERE w.word = ANY(tsvector_to_array(c.search_vector))
+       )::float / greatest(cardinality(q.words), 1) ELSE 0 END,
        c.id IN (SELECT id FROM fts), c.id IN (SELECT id FROM vec)
 FROM ai_chunk c, q
 WHERE c.id IN (SELECT id FROM fts UNION SELECT id FROM vec)
@@ -80,6 +89,7 @@ class Hit:
     visibility: str
     similarity: float  # cosine similarity of the query and the passage
     keyword: float  # ts_rank_cd / best of the query (0: the words do not match)
+    coverage: float  # share of the query's words in the passage
     score: float  # what the results are sorted by (depends on the mode)
 
 
@@ -124,6 +134,7 @@ def _fuse(candidates: list[_Candidate], mode: Mode, fusion: str) -> list[Hit]:
                 visibility=c.row[6],
                 similarity=similarity,
                 keyword=rank / best_rank,
+                coverage=float(c.row[9]),
                 score=0.0,
             )
         )
@@ -139,7 +150,10 @@ def _fuse(candidates: list[_Candidate], mode: Mode, fusion: str) -> list[Hit]:
             (fts_scores.get(h.chunk_id, 0.0) + vec_scores.get(h.chunk_id, 0.0), h) for h in hits
         ]
     else:
-        scored = [(VECTOR_WEIGHT * h.similarity + FTS_WEIGHT * h.keyword, h) for h in hits]
+        scored = [
+            (VECTOR_WEIGHT * h.similarity + (FTS_WEIGHT if h.coverage >= 1 else 0.0), h)
+            for h in hits
+        ]
     scored.sort(key=lambda pair: (-pair[0], pair[1].chunk_id))
     return [dataclasses.replace(h, score=score) for score, h in scored]
 
@@ -186,7 +200,7 @@ def retrieve(
         cursor.execute("SET LOCAL hnsw.ef_search = 100")
         cursor.execute(_RETRIEVE_SQL, params)
         rows = cursor.fetchall()
-    candidates = [_Candidate(row=row, in_fts=row[9], in_vec=row[10]) for row in rows]
+    candidates = [_Candidate(row=row, in_fts=row[10], in_vec=row[11]) for row in rows]
     hits: list[Hit] = []
     taken: dict[tuple[str, str], int] = {}
     for hit in _fuse(candidates, mode, fusion):

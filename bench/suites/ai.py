@@ -8,8 +8,9 @@ a user would, twice:
   held-out intents' test rows are the ``--oos-test`` file, so ``oos_recall`` and
   ``in_scope_coverage`` are measured on intents the classifier never saw.
 
-Writes ``bench/results/ai.json`` with both results and the targets. For development,
-``BENCH_AI_PER_CLASS`` keeps that many training rows per intent (default: all) and
+Then ``manage.py ai_eval_retrieval`` on the retrieval development sets in three modes
+(bench/ai_retrieval.py). Writes ``bench/results/ai.json`` with the results and the targets.
+For development, ``BENCH_AI_PER_CLASS`` keeps that many training rows per intent (default: all) and
 ``AI_EMBEDDING_CACHE_DIR`` reuses embeddings between runs (the reported ``train_seconds``
 then excludes embedding the training texts).
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import dataset
+from bench.ai_retrieval import run_retrieval
 
 DATA = dataset.ROOT / "bench" / "ai_data" / "banking77"
 RESULT = dataset.ROOT / "bench" / "results" / "ai.json"
@@ -103,9 +105,11 @@ def run(echo: Callable[[str], None]) -> int:
         echo(f"ai: out of scope, {OOS_CLASSES} intents held out: {', '.join(sorted(unseen))}")
         triage_oos = _eval(oos_train, oos_test, oos_rows)
         echo(f"ai: triage_oos {json.dumps(triage_oos)}")
+        retrieval = run_retrieval(echo, folder)
     measured: dict[str, Any] = {
         "triage": triage,
         "triage_oos": {**triage_oos, "held_out_intents": sorted(unseen)},
+        "retrieval": retrieval,
         "bench_ai_per_class": per_class or None,
         "embedding_cache": bool(os.environ.get("AI_EMBEDDING_CACHE_DIR")),
     }
@@ -114,6 +118,13 @@ def run(echo: Callable[[str], None]) -> int:
         value = measured[section].get(metric)
         ok = value is not None and (value >= limit if kind == "min" else value <= limit)
         targets[key] = {"value": value, "target": limit, "kind": kind, "pass": ok}
+    # The hybrid must not be worse than the better of its parts (issue 15), on each set.
+    for name, modes in retrieval.items():
+        best = max(modes["fts"]["ndcg_at_10"], modes["vector"]["ndcg_at_10"])
+        value = modes["hybrid"]["ndcg_at_10"]
+        targets[f"retrieval_{name}_hybrid_ndcg_at_10"] = {
+            "value": value, "target": best, "kind": "min", "pass": value >= best
+        }  # fmt: skip
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps({**measured, "targets": targets}, indent=2) + "\n")
     for key, target in targets.items():
