@@ -15,7 +15,14 @@ from django.views.decorators.http import require_POST
 from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.core.api.pagination import keyset_page
 from autocrm.core.problems import InvalidInput
-from autocrm.crm import duplicates, selectors, services, timeline
+from autocrm.crm import (
+    duplicates,
+    selectors,
+    selectors_activities,
+    selectors_deals,
+    services,
+    timeline,
+)
 from autocrm.crm.forms import (
     CompanyFilterForm,
     CompanyForm,
@@ -27,6 +34,8 @@ from autocrm.crm.models import Company, Contact
 from autocrm.workspace.common import actor_for, assignable_agents
 
 PAGE_SIZE = 50
+RECORD_DEALS = 20  # the newest deals of a contact or company on its page
+RECORD_ACTIVITIES = 30
 CHOICE_LIMIT = 500  # companies offered in a select; more are reached by search
 
 
@@ -61,6 +70,33 @@ def _apply_errors(form: Any, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         target = mapping.get(field)
         form.add_error(target if target in form.fields else None, errors)
+
+
+def _sales_context(
+    request: TenantRequest, *, contact_id: int | None = None, company_id: int | None = None
+) -> dict[str, Any]:
+    """The deals and activities of a contact or a company, and the form that adds an
+    activity to it."""
+    from autocrm.crm.views_deals import activity_form
+
+    actor = actor_for(request)
+    deals = selectors_deals.deal_list(
+        tenant=request.tenant,
+        actor=actor,
+        filters=selectors_deals.DealFilters(contact_id=contact_id, company_id=company_id),
+    ).order_by("-created_at", "-id")[:RECORD_DEALS]
+    activities = selectors_activities.activity_list(
+        tenant=request.tenant,
+        actor=actor,
+        filters=selectors_activities.ActivityFilters(contact_id=contact_id, company_id=company_id),
+    ).order_by("done_at", "due_at", "-created_at")[:RECORD_ACTIVITIES]
+    return {
+        "deals": list(deals),
+        "activities": list(activities),
+        "activity_form": activity_form(
+            request, next=request.path, contact=contact_id, company=company_id
+        ),
+    }
 
 
 def _page(rows: Any, ordering: tuple[str, ...], cursor: str) -> tuple[list[Any], str | None, str]:
@@ -163,6 +199,7 @@ def contact_page(request: TenantRequest, contact_id: int) -> HttpResponse:
         ),
         "can_edit": actor.role != "light_agent",
         "edit_open": status == 400,
+        **_sales_context(request, contact_id=contact.pk),
     }
     return render(request, "workspace/crm/contact.html", context, status=status)
 
@@ -272,6 +309,7 @@ def company_page(request: TenantRequest, company_id: int) -> HttpResponse:
         ),
         "can_edit": actor.role != "light_agent",
         "edit_open": status == 400,
+        **_sales_context(request, company_id=company.pk),
     }
     return render(request, "workspace/crm/company.html", context, status=status)
 

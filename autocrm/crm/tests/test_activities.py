@@ -207,3 +207,39 @@ def test_calendar_board_deal_and_forecast_pages(client: Client, tenant_a: Tenant
     )
     assert lost.status_code == 302
     assert "Too pricey" in client.get(f"/acme/agent/deals/{d.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_contact_and_company_pages_show_their_deals_and_take_activities(
+    client: Client, tenant_a: Tenant
+) -> None:
+    kim = member(tenant_a, "agent", email="kim@acme.test", name="Kim")
+    client.force_login(kim)
+    pipeline(tenant_a, name="Sales")
+    from autocrm.crm.tests.factories import company
+
+    firm = company(tenant_a, name="Initech", domains=["initech.test"])
+    pat = contact(tenant_a, email="pat@initech.test", name="Pat")
+    deal(tenant_a, title="Stapler order", contact_id=pat.pk, amount=90, currency="USD")
+    page = client.get(f"/acme/agent/contacts/{pat.pk}/").content.decode()
+    assert "Stapler order" in page and "USD 90" in page
+    added = client.post(
+        "/acme/agent/activities/new/",
+        {
+            "kind": "call",
+            "subject": "Ask about toner",
+            "contact": pat.pk,
+            "next": f"/acme/agent/contacts/{pat.pk}/",
+        },
+    )
+    assert added["Location"] == f"/acme/agent/contacts/{pat.pk}/"
+    page = client.get(f"/acme/agent/contacts/{pat.pk}/").content.decode()
+    assert "Ask about toner" in page  # in Activities and on the timeline
+    company_page = client.get(f"/acme/agent/companies/{firm.pk}/").content.decode()
+    assert "Stapler order" in company_page  # the deal took the contact's company
+    # An outside "next" never becomes a redirect elsewhere.
+    away = client.post(
+        "/acme/agent/activities/new/",
+        {"kind": "task", "subject": "x", "next": "https://evil.example/"},
+    )
+    assert away["Location"] == "/acme/agent/calendar/"
