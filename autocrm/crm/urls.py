@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from autocrm.crm import views, views_activities, views_deals
+from autocrm.crm import views, views_activities, views_deals, views_settings
 
 urlpatterns = [
     path("agent/contacts/", views.contact_list, name="crm_contacts"),
@@ -27,6 +27,7 @@ urlpatterns = [
     path("agent/deals/<int:deal_id>/close/", views_deals.deal_close, name="crm_deal_close"),
     path("agent/deals/<int:deal_id>/convert/", views_deals.deal_convert, name="crm_deal_convert"),
     path("agent/calendar/", views_activities.calendar_page, name="crm_calendar"),
+    path("settings/sales/", views_settings.sales_settings, name="crm_settings_sales"),
     path(
         "agent/calendar/feed/<str:token>.ics",
         views_activities.ical_feed,

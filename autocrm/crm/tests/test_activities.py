@@ -19,7 +19,7 @@ from autocrm.accounts.tests.factories import SYSTEM, actor_of, member
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.crm import ical, reminders, services, timeline
-from autocrm.crm.models import Activity
+from autocrm.crm.models import Activity, Deal
 from autocrm.crm.tests.factories import activity, contact, deal, pipeline
 from autocrm.notifications.models import InAppNotification
 from autocrm.testing.worker import clear_jobs, run_worker_until_idle
@@ -243,3 +243,55 @@ def test_contact_and_company_pages_show_their_deals_and_take_activities(
         {"kind": "task", "subject": "x", "next": "https://evil.example/"},
     )
     assert away["Location"] == "/acme/agent/calendar/"
+
+
+@pytest.mark.django_db
+def test_sales_settings_shape_pipelines_and_scoring(client: Client, tenant_a: Tenant) -> None:
+    from autocrm.crm.models import Pipeline, ScoringRule
+
+    admin = member(tenant_a, "admin", email="boss@acme.test")
+    agent = member(tenant_a, "agent", email="kim@acme.test")
+    client.force_login(agent)
+    assert client.get("/acme/settings/sales/").status_code in (302, 403, 404)
+    client.force_login(admin)
+    client.post(
+        "/acme/settings/sales/",
+        {"action": "pipeline_create", "name": "Renewals", "stages": "Due, 60\nSigned, 95%"},
+    )
+    with tenant_context(tenant_a):
+        renewals = Pipeline.objects.get(name="Renewals")
+        due, signed = renewals.stages.order_by("position")
+    assert (due.name, due.probability, signed.probability) == ("Due", 60, 95)
+    d = deal(tenant_a, title="Renewal", stage_id=due.pk)
+    client.post(
+        "/acme/settings/sales/",
+        {
+            "action": "pipeline_update",
+            "pipeline": renewals.pk,
+            "name": "Renewals",
+            "stages": "Signed, 90\ndue, 70\nLost touch, 5",
+        },
+    )
+    with tenant_context(tenant_a):
+        stages = list(renewals.stages.order_by("position").values_list("pk", "name", "probability"))
+        assert Deal.objects.get(pk=d.pk).stage_id == due.pk
+    assert stages[:2] == [(signed.pk, "Signed", 90), (due.pk, "due", 70)]
+    refused = client.post(
+        "/acme/settings/sales/",
+        {"action": "pipeline_update", "pipeline": renewals.pk, "name": "R", "stages": "Only, 1"},
+        follow=True,
+    )
+    assert "move them" in refused.content.decode()
+    client.post(
+        "/acme/settings/sales/",
+        {"action": "rules", "rules": "amount_at_least, 100, +30\nhas_company, 10"},
+    )
+    with tenant_context(tenant_a):
+        assert [(r.kind, r.value, r.points) for r in ScoringRule.objects.order_by("id")] == [
+            ("amount_at_least", "100", 30),
+            ("has_company", "", 10),
+        ]
+    page = client.get("/acme/settings/sales/").content.decode()
+    assert "amount_at_least, 100, +30" in page and "No model yet" in page
+    trained = client.post("/acme/settings/sales/", {"action": "train"}, follow=True)
+    assert "at least 10 closed deals" in trained.content.decode()
