@@ -171,7 +171,7 @@ def test_schema_names_are_unique_across_modules() -> None:
     from pydantic import BaseModel
 
     def subclasses(cls: type) -> set[type]:
-        found = set(cls.__subclasses__())
+        found: set[type] = set(cls.__subclasses__())
         for sub in list(found):
             found |= subclasses(sub)
         return found
