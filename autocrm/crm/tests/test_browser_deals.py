@@ -110,3 +110,18 @@ def test_move_deals_on_the_board_by_mouse_and_by_keyboard(page: Page) -> None:
     page.goto("/acme/agent/calendar/")
     expect(page.locator(".calendar")).to_contain_text("Renewal review")
     screenshot(page, "crm-calendar")
+
+
+def test_sales_settings_page(page: Page) -> None:
+    tenant = Tenant.objects.create(slug="acme", name="Acme Sales")
+    member(tenant, "admin", email="boss@acme.test", name="Bo Boss")
+    pipeline(tenant, name="Sales")
+    sign_in(page, "boss@acme.test", DEFAULT_PASSWORD)
+    page.goto("/acme/settings/sales/")
+    page.get_by_label("Rules").fill("amount_at_least, 10000, +20\nhas_company, +10")
+    page.get_by_role("button", name="Save rules").click()
+    expect(page.get_by_label("Rules")).to_have_value(
+        "amount_at_least, 10000, +20\nhas_company, +10"
+    )
+    expect(page.get_by_label("Stages").first).to_contain_text("Qualified, 10")
+    screenshot(page, "crm-sales-settings")
