@@ -331,6 +331,11 @@ INBOUND_EMAIL_MAX_BYTES = int(os.environ.get("INBOUND_EMAIL_MAX_BYTES", str(40 *
 # More mail than this from one sender to one inbox within an hour is stored but ignored
 # (a robot replying to our replies without saying it is one).
 INBOUND_EMAIL_PER_SENDER_PER_HOUR = int(os.environ.get("INBOUND_EMAIL_PER_SENDER_PER_HOUR", "30"))
+# "Ticket received" acknowledgements to one address per hour, at most: a robot that opens
+# ticket after ticket gets a few answers, not one per mail.
+NOTIFICATION_RECEIVED_PER_ADDRESS_PER_HOUR = int(
+    os.environ.get("NOTIFICATION_RECEIVED_PER_ADDRESS_PER_HOUR", "5")
+)
 # An image uploaded into a knowledge-base article (PNG, JPEG, GIF, WebP).
 KB_UPLOAD_MAX_BYTES = int(os.environ.get("KB_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
 # Secrets stored for a tenant (IMAP passwords): Fernet keys, comma-separated, the first

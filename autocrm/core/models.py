@@ -85,6 +85,10 @@ TENANT_SETTING_DEFAULTS: dict[str, Any] = {
     # The language of customer e-mails when the requester's contact names none
     # (autocrm.inboxes.notification_templates); English after it.
     "default_locale": "en",
+    # Mail the requester automatically: "we received your request" for a new ticket, and
+    # "your request is solved" (autocrm.inboxes.notifications).
+    "email_ticket_received": True,
+    "email_ticket_solved": True,
     # Ask requesters to rate solved tickets (good/bad plus a comment).
     "csat_enabled": True,
 }

@@ -18,6 +18,13 @@ _BULK_PRECEDENCE = {"bulk", "junk", "auto_reply"}
 _SUPPRESS_MARKS = {"all", "oof", "autoreply"}
 _ROBOT_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
 _MSGID = re.compile(r"<[^<>\s]+>")
+# Addresses that say no person reads them: an automatic answer there is at best lost, at
+# worst answered by another robot.
+_NO_REPLY_SENDERS = re.compile(
+    r"^(no-?reply|do-?not-?reply|donotreply|noreply|mailer-daemon|mail-daemon|postmaster|"
+    r"bounces?)([+._-][^@]*)?@",
+    re.IGNORECASE,
+)
 
 LOOP = "loop"
 AUTO_REPLY = "auto_reply"
@@ -25,6 +32,32 @@ BULK = "bulk"
 BOUNCE = "bounce"
 SPAM = "spam"
 RATE_LIMITED = "rate_limited"
+# Why a mail that may become a ticket must still get no automatic answer (RFC 3834 3.1).
+MAILING_LIST = "mailing_list"
+NULL_RETURN_PATH = "null_return_path"
+NO_REPLY_ADDRESS = "no_reply_address"
+
+
+def is_no_reply_address(address: str) -> bool:
+    return bool(_NO_REPLY_SENDERS.match(address))
+
+
+def no_auto_reply_reason(parsed: ParsedEmail) -> str:
+    """Why no automatic answer (the "ticket received" mail) may go to this mail's sender,
+    or "" when one may: mail from a mailing list (a List-Id or list header, Precedence:
+    list), with a null return path (a robot's bounce-like mail), or from a no-reply
+    address. The robots :func:`ignore_reason` refuses never get this far."""
+    msg = parsed.message
+    assert msg is not None
+    if header(msg, "precedence").lower() == "list" or any(
+        msg.get(name) is not None for name in ("list-id", "list-unsubscribe", "list-post")
+    ):
+        return MAILING_LIST
+    if header(msg, "return-path").replace(" ", "") == "<>":
+        return NULL_RETURN_PATH
+    if is_no_reply_address(parsed.sender_email):
+        return NO_REPLY_ADDRESS
+    return ""
 
 
 def is_bounce(msg: Message) -> bool:

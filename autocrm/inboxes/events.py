@@ -11,7 +11,10 @@ INBOX_FETCH_RECOVERED = "inbox.fetch_recovered"  # fetching works again
 EMAIL_RECEIVED = "email.received"  # imported as a new ticket or a message on one
 EMAIL_IGNORED = "email.ignored"  # auto-reply, loop, bounce: stored, no ticket touched
 EMAIL_REJECTED = "email.rejected"  # not importable (too big, no sender): left on the server
-EMAIL_QUEUED = "email.queued"  # an agent's public reply waits for the worker
+EMAIL_QUEUED = "email.queued"  # an agent's reply or a notification waits for the worker
+# A "ticket received" / "ticket solved" mail held back (a no-reply or bounced address, a
+# mailing list, the per-address limit): autocrm.inboxes.notifications.
+EMAIL_NOTIFICATION_SUPPRESSED = "email.notification_suppressed"
 EMAIL_SENT = "email.sent"
 EMAIL_DEFERRED = "email.deferred"  # the SMTP server refused for now; retried with backoff
 EMAIL_FAILED = "email.failed"  # given up: permanent refusal or too many attempts
@@ -30,6 +33,7 @@ EVENT_TYPES = (
     EMAIL_IGNORED,
     EMAIL_REJECTED,
     EMAIL_QUEUED,
+    EMAIL_NOTIFICATION_SUPPRESSED,
     EMAIL_SENT,
     EMAIL_DEFERRED,
     EMAIL_FAILED,

@@ -112,6 +112,7 @@ def email_import(*, tenant: Tenant, inbox: Inbox, raw: bytes, via: str = "raw") 
             text_full=parsed.text,
             html_full=parsed.html,
             received_at=timezone.now(),
+            no_auto_reply=detection.no_auto_reply_reason(parsed),
         )
         _store_raw(row, raw)
         reason = _refusal(tenant, inbox, parsed)

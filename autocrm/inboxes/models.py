@@ -3,8 +3,8 @@
 An inbox is an address (plus aliases) of a tenant. Every inbound message leaves one
 ``InboundEmail`` row, unique per inbox by its Message-ID (or a content hash when it has
 none): that row is what makes a second import of the same mail a no-op. Every agent reply
-to an email ticket gets one ``OutboundEmail`` row, the claim that makes a retried send job
-never send twice.
+to an email ticket, and every customer notification (ticket received, ticket solved), gets
+one ``OutboundEmail`` row, the claim that makes a retried send job never send twice.
 """
 
 from __future__ import annotations
@@ -142,6 +142,9 @@ class InboundEmail(TenantOwned):
     text_full = models.TextField(blank=True)
     html_full = models.TextField(blank=True)
     received_at = models.DateTimeField()
+    # Why no automatic answer (the "ticket received" mail) may go to this mail's sender:
+    # a mailing list, a null return path, a no-reply address (RFC 3834); "" when one may.
+    no_auto_reply = models.CharField(max_length=20, blank=True)
 
     class Meta:
         constraints = [
@@ -167,11 +170,27 @@ class DeliveryState(models.TextChoices):
     BOUNCED = "bounced", "Bounced"  # accepted, then a delivery report (DSN) came back
 
 
+class OutboundKind(models.TextChoices):
+    REPLY = "reply", "Agent reply"
+    TICKET_RECEIVED = "ticket_received", "Ticket received"
+    TICKET_SOLVED = "ticket_solved", "Ticket solved"
+
+
 class OutboundEmail(TenantOwned):
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="outbound")
+    kind = models.CharField(max_length=20, choices=OutboundKind.choices, default="reply")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    # The agent's reply this mail carries; None for a notification (received, solved).
     message = models.OneToOneField(
-        "tickets.Message", on_delete=models.CASCADE, related_name="outbound_email"
+        "tickets.Message",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="outbound_email",
     )
+    # A notification's "<kind>:<ticket>:<event>": the same event handled twice (a retried
+    # job, a duplicated event) meets the unique constraint instead of mailing twice.
+    idempotency_key = models.CharField(max_length=100, blank=True)
     rfc_message_id = models.CharField(max_length=998)
     recipients = ArrayField(models.EmailField(max_length=254))
     cc = ArrayField(models.EmailField(max_length=254), default=list, blank=True)
@@ -184,9 +203,24 @@ class OutboundEmail(TenantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="inboxes_outbound_key_once",
+            ),
+            # A reply mail is its message's; only notifications stand alone.
+            models.CheckConstraint(
+                condition=~models.Q(kind="reply") | models.Q(message__isnull=False),
+                name="inboxes_outbound_reply_has_message",
+            ),
+        ]
         indexes = [
             models.Index(fields=["tenant", "rfc_message_id"], name="inboxes_outbound_msgid"),
             models.Index(fields=["state", "next_attempt_at"], name="inboxes_outbound_due"),
+            models.Index(fields=["tenant", "ticket"], name="inboxes_outbound_ticket"),
+            # The per-address limit of automatic answers counts one kind's last hour.
+            models.Index(fields=["tenant", "kind", "created_at"], name="inboxes_outbound_kind"),
         ]
 
 

@@ -1,4 +1,5 @@
-"""Sending an agent's public reply by email, exactly once, from the worker.
+"""Sending an agent's public reply (and a customer notification) by email, exactly once,
+from the worker.
 
 ``outbound_queue`` runs in the ``message.created`` handler (worker, event's transaction):
 it records an ``OutboundEmail`` (state queued, our Message-ID fixed now so the customer's
@@ -16,6 +17,9 @@ reply threads back) and defers the send job in the same transaction.
 A job retried after step 3 finds the row sent and stops; a worker killed between 1 and 3
 leaves the row ``sending``: nobody can know whether the server took the mail, so the sweep
 marks it failed with that reason instead of risking a second copy to the customer.
+
+Notifications ("ticket received", "ticket solved": autocrm.inboxes.notifications) are rows
+of another ``kind`` without a message and go through the same claim, send and record.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from autocrm.inboxes.models import (
     InboundEmail,
     Inbox,
     OutboundEmail,
+    OutboundKind,
 )
 from autocrm.inboxes.notification_templates import (
     AGENT_REPLIED,
@@ -88,11 +93,11 @@ def ticket_inbox(*, tenant: Tenant, ticket: Ticket) -> Inbox | None:
     return None
 
 
-def _domain(address: str) -> str:
+def sender_domain(address: str) -> str:
     return address.rpartition("@")[2] or "autocrm.local"
 
 
-def _defer_send(outbound: OutboundEmail, *, at: dt.datetime | None = None) -> None:
+def defer_send(outbound: OutboundEmail, *, at: dt.datetime | None = None) -> None:
     """In the caller's transaction (Django's connection), like the events outbox."""
     from autocrm.inboxes.tasks import email_send
 
@@ -125,10 +130,14 @@ def outbound_queue(*, tenant: Tenant, actor: Actor, message: Message) -> Outboun
     ]
     if not to and not cc:
         return None
-    rfc_id = f"<autocrm.{tenant.pk}.{message.pk}.{secrets.token_hex(6)}@{_domain(inbox.address)}>"
+    rfc_id = (
+        f"<autocrm.{tenant.pk}.{message.pk}.{secrets.token_hex(6)}@{sender_domain(inbox.address)}>"
+    )
     outbound = OutboundEmail.objects.create(
         tenant=tenant,
         inbox=inbox,
+        kind=OutboundKind.REPLY,
+        ticket=ticket,
         message=message,
         rfc_message_id=rfc_id,
         recipients=to or cc[:1],
@@ -145,20 +154,27 @@ def outbound_queue(*, tenant: Tenant, actor: Actor, message: Message) -> Outboun
         type=events.EMAIL_QUEUED,
         subject=outbound,
         actor=actor,
-        payload={"message_id": message.pk, "ticket_id": ticket.pk, "to": to, "cc": cc},
+        payload={
+            "kind": OutboundKind.REPLY,
+            "message_id": message.pk,
+            "ticket_id": ticket.pk,
+            "to": to,
+            "cc": cc,
+        },
     )
-    _defer_send(outbound)
+    defer_send(outbound)
     return outbound
 
 
-def _thread_headers(tenant: Tenant, message: Message) -> tuple[str, str]:
-    """In-Reply-To: the latest earlier email of the ticket; References: its references
-    plus its id (the newest MAX_REFERENCES)."""
+def _thread_headers(
+    tenant: Tenant, ticket_id: int, *, before: dt.datetime, exclude: int | None
+) -> tuple[str, str]:
+    """In-Reply-To: the latest email of the ticket before ``before`` (not the message
+    ``exclude`` itself); References: its references plus its id (the newest
+    MAX_REFERENCES)."""
     parent = (
-        Message.objects.filter(
-            tenant=tenant, ticket_id=message.ticket_id, created_at__lte=message.created_at
-        )
-        .exclude(pk=message.pk)
+        Message.objects.filter(tenant=tenant, ticket_id=ticket_id, created_at__lte=before)
+        .exclude(pk=exclude)
         .exclude(email_message_id="")
         .order_by("-created_at", "-pk")
         .first()
@@ -189,18 +205,25 @@ def _attachments(tenant: Tenant, message: Message) -> Iterable[tuple[str, bytes,
 
 
 def outbound_build(*, tenant: Tenant, outbound: OutboundEmail) -> EmailMultiAlternatives:
+    """The mail of one row: an agent's reply wrapped in the "agent replied" template, or a
+    notification rendered from its own template, in the requester's language."""
     message = outbound.message
     ticket = Ticket.objects.select_related("requester", "assignee").get(
-        tenant=tenant, pk=message.ticket_id
+        tenant=tenant, pk=outbound.ticket_id
     )
     inbox = outbound.inbox
-    in_reply_to, references = _thread_headers(tenant, message)
+    if message is not None:
+        kind, reply_text, reply_html = AGENT_REPLIED, message.body_text, message.body_html
+        before, exclude = message.created_at, message.pk
+    else:
+        kind, reply_text, reply_html = outbound.kind, "", None
+        before, exclude = outbound.created_at, None
+    in_reply_to, references = _thread_headers(tenant, ticket.pk, before=before, exclude=exclude)
     local, _, domain = inbox.address.partition("@")
-    # The tenant's "agent replied" template in the requester's language wraps the reply.
     rendered = template_render(
-        template_resolve(tenant=tenant, kind=AGENT_REPLIED, locale=ticket.requester.locale),
-        notification_context(tenant=tenant, ticket=ticket, reply=message.body_text),
-        reply_html=message.body_html,
+        template_resolve(tenant=tenant, kind=kind, locale=ticket.requester.locale),
+        notification_context(tenant=tenant, ticket=ticket, reply=reply_text),
+        reply_html=reply_html,
     )
     text, body_html = rendered.text, rendered.html
     if inbox.signature:
@@ -213,6 +236,13 @@ def outbound_build(*, tenant: Tenant, outbound: OutboundEmail) -> EmailMultiAlte
         "Reply-To": f"{local}+{ticket.number}@{domain}",
         "X-AutoCRM-Ticket": str(ticket.number),
     }
+    if message is None:
+        # RFC 3834: an automatic mail says so, and Exchange is asked not to answer it with
+        # an out-of-office, so two robots never answer each other.
+        headers["Auto-Submitted"] = (
+            "auto-replied" if kind == OutboundKind.TICKET_RECEIVED else "auto-generated"
+        )
+        headers["X-Auto-Response-Suppress"] = "All"
     if in_reply_to:
         headers["In-Reply-To"] = in_reply_to
         headers["References"] = references
@@ -225,8 +255,9 @@ def outbound_build(*, tenant: Tenant, outbound: OutboundEmail) -> EmailMultiAlte
         headers=headers,
     )
     mail.attach_alternative(body_html, "text/html")
-    for filename, data, content_type in _attachments(tenant, message):
-        mail.attach(filename, data, content_type)
+    if message is not None:
+        for filename, data, content_type in _attachments(tenant, message):
+            mail.attach(filename, data, content_type)
     return mail
 
 
@@ -235,7 +266,8 @@ def _claim(tenant: Tenant, outbound_id: int) -> tuple[OutboundEmail, EmailMultiA
     one tenant transaction that commits before any SMTP traffic."""
     with tenant_context(tenant):
         outbound = (
-            OutboundEmail.objects.select_for_update()
+            # The row alone: a notification's message is the nullable side of a join.
+            OutboundEmail.objects.select_for_update(of=("self",))
             .select_related("message", "inbox")
             .filter(tenant=tenant, pk=outbound_id)
             .first()
@@ -311,9 +343,10 @@ def _record(tenant: Tenant, actor: Actor, outbound: OutboundEmail, state: str, e
             now + backoff(outbound.attempts) if state == DeliveryState.DEFERRED else None
         )
         outbound.save(update_fields=["state", "last_error", "sent_at", "next_attempt_at"])
-        message_delivery_state_set(
-            tenant=tenant, actor=actor, message_id=outbound.message_id, state=state
-        )
+        if outbound.message_id is not None:
+            message_delivery_state_set(
+                tenant=tenant, actor=actor, message_id=outbound.message_id, state=state
+            )
         event_type: str = {
             DeliveryState.SENT: events.EMAIL_SENT,
             DeliveryState.DEFERRED: events.EMAIL_DEFERRED,
@@ -326,6 +359,8 @@ def _record(tenant: Tenant, actor: Actor, outbound: OutboundEmail, state: str, e
             subject=outbound,
             actor=actor,
             payload={
+                "kind": outbound.kind,
+                "ticket_id": outbound.ticket_id,
                 "message_id": outbound.message_id,
                 "attempt": outbound.attempts,
                 "error": error,
@@ -335,7 +370,7 @@ def _record(tenant: Tenant, actor: Actor, outbound: OutboundEmail, state: str, e
             },
         )
         if state == DeliveryState.DEFERRED:
-            _defer_send(outbound, at=outbound.next_attempt_at)
+            defer_send(outbound, at=outbound.next_attempt_at)
 
 
 STALE_CLAIM = dt.timedelta(minutes=10)

@@ -1,7 +1,8 @@
 """Which ticket an inbound email continues, in the order of confidence:
 
 1. ``in_reply_to`` / ``references``: a Message-ID the mail answers is one of a ticket's
-   messages (ours, sent as a reply, or the customer's, imported earlier);
+   messages (ours, sent as a reply, or the customer's, imported earlier) or one of the
+   ticket's notifications (the "ticket received" mail someone answers);
 2. ``subject_token``: ``[#1234]`` in the subject names ticket 1234;
 3. ``plus_address``: the mail went to ``support+1234@…`` (an inbox address with a tag);
 4. otherwise a new ticket.
@@ -18,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from autocrm.core.models import Tenant
-from autocrm.inboxes.models import Inbox
+from autocrm.inboxes.models import Inbox, OutboundEmail
 from autocrm.inboxes.parsing import ParsedEmail
 from autocrm.tickets.models import Collaborator, Message, Ticket
 
@@ -40,12 +41,19 @@ class Thread:
 def _by_message_ids(tenant: Tenant, ids: list[str]) -> Ticket | None:
     if not ids:
         return None
-    found = (
+    # One statement for both: a reply's Message-ID is on its message, a notification's
+    # only on its outbound row.
+    messages = (
         Message.objects.filter(tenant=tenant, email_message_id__in=ids)
         .values_list("email_message_id", "ticket_id")
         .order_by()
     )
-    by_id = dict(found)
+    notifications = (
+        OutboundEmail.objects.filter(tenant=tenant, rfc_message_id__in=ids, message__isnull=True)
+        .values_list("rfc_message_id", "ticket_id")
+        .order_by()
+    )
+    by_id = dict(messages.union(notifications, all=True))
     for message_id in reversed(ids):  # the last reference is the nearest parent
         if message_id in by_id:
             return Ticket.objects.filter(tenant=tenant, pk=by_id[message_id]).first()

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
+from autocrm.accounts import services as account_services
 from autocrm.accounts.access import TenantRequest, admin_required
 from autocrm.inboxes import notification_templates as nt
 from autocrm.workspace.common import actor_for
@@ -31,13 +32,54 @@ class TemplateForm(forms.Form):
     )
 
 
+class SendingForm(forms.Form):
+    """Which automatic mails go out, and the language when a contact names none (tenant
+    settings, saved through accounts.services.tenant_settings_update)."""
+
+    email_ticket_received = forms.BooleanField(
+        label="Acknowledge new tickets (“ticket received”)",
+        help_text="Sent for tickets from e-mail, the help centre, web forms and the API; "
+        "never to mailing lists, no-reply or bounced addresses, and at most a few an hour "
+        "to one address.",
+        required=False,
+    )
+    email_ticket_solved = forms.BooleanField(
+        label="Tell the requester when a ticket is solved (“ticket solved”)", required=False
+    )
+    default_locale = forms.ChoiceField(
+        label="Default language",
+        choices=[(loc, loc) for loc in nt.LOCALES],
+        help_text="For customers whose contact has no language.",
+    )
+
+
 @admin_required
 def settings_notification_templates(request: TenantRequest) -> HttpResponse:
-    templates = nt.template_list(tenant=request.tenant, actor=actor_for(request))
+    tenant = request.tenant
+    actor = actor_for(request)
+    initial = {key: tenant.setting(key) for key in SendingForm.base_fields}
+    form = SendingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_services.tenant_settings_update(
+                tenant=tenant, actor=actor, name=tenant.name, settings=dict(form.cleaned_data)
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Saved.")
+            return redirect(request.path)
+    templates = nt.template_list(tenant=tenant, actor=actor)
     rows = [
         (kind, KIND_LABELS[kind], [t for t in templates if t.kind == kind]) for kind in nt.KINDS
     ]
-    return render(request, "workspace/settings/notification_templates.html", {"rows": rows})
+    return render(
+        request,
+        "workspace/settings/notification_templates.html",
+        {"rows": rows, "form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @admin_required

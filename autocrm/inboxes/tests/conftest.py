@@ -11,6 +11,7 @@ from autocrm.core.models import Tenant
 from autocrm.inboxes.models import Inbox
 from autocrm.inboxes.tests.factories import inbox
 from autocrm.testing.imap import Dovecot
+from autocrm.testing.smtp import Smtp, free_port
 from autocrm.tickets.tests.api_client import Api
 
 USER, PASSWORD = "support@acme.test", "s3cret-imap"
@@ -35,3 +36,13 @@ def dovecot(settings: Any) -> Iterator[Dovecot]:
     server.start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[Smtp]:
+    """A real SMTP server (aiosmtpd) that Django's SMTP backend sends to."""
+    server = Smtp(free_port())
+    server.configure(settings)
+    server.start()
+    yield server
+    server.stop()

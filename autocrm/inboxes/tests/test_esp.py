@@ -328,7 +328,8 @@ def test_replies_go_out_through_the_providers_api_once_also_after_it_was_down(
 ) -> None:
     from autocrm.inboxes.outbound import outbound_send
     from autocrm.inboxes.tasks import SEND
-    from autocrm.inboxes.tests.test_outbound import _free_port, _reply, _state
+    from autocrm.inboxes.tests.test_outbound import _reply, _state
+    from autocrm.testing.smtp import free_port as _free_port
 
     api = _MailgunApi(_free_port())
     settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"

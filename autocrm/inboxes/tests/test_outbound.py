@@ -3,17 +3,11 @@
 
 from __future__ import annotations
 
-import email
 import json
-import socket
 import uuid
-from collections.abc import Iterator
-from email import policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.db import connection
 
 from autocrm.accounts.tests.factories import actor_of, member
@@ -25,62 +19,11 @@ from autocrm.inboxes.models import Inbox, OutboundEmail
 from autocrm.inboxes.outbound import outbound_send
 from autocrm.inboxes.tasks import SEND
 from autocrm.inboxes.tests.factories import inbox, mail
+from autocrm.testing.smtp import Smtp
 from autocrm.tickets.models import Message
 from autocrm.tickets.services import ticket_message_add
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Inbox_:
-    """What the SMTP server received, and what it answers next (None: accept)."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[list[str]] = []
-        self.refuse_with: str | None = None
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refuse_with:
-            return self.refuse_with
-        self.envelopes.append(list(envelope.rcpt_tos))
-        self.messages.append(
-            email.message_from_bytes(envelope.original_content, policy=policy.default)
-        )
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Smtp:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.handler = Inbox_()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[Smtp]:
-    server = Smtp(_free_port())
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    server.start()
-    yield server
-    server.stop()
 
 
 def _reply(tenant: Tenant, box: Inbox, *, cc: str = "") -> tuple[Message, OutboundEmail]:
@@ -275,7 +218,9 @@ def test_end_to_end_the_worker_sends_the_reply_posted_through_the_api(
     assert smtp.handler.messages == []  # the request sent nothing
     run_worker_until_idle()  # events_dispatch -> email_outbound -> inboxes.email_send
     run_worker_until_idle()
-    assert len(smtp.handler.messages) == 1
-    assert "On its way." in smtp.handler.messages[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # The ticket's acknowledgement ("ticket received"), then the reply.
+    by_kind = {m["Auto-Submitted"] or "reply": m for m in smtp.handler.messages}
+    assert sorted(by_kind) == ["auto-replied", "reply"]
+    assert "On its way." in by_kind["reply"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     listed = api.call("get", f"/tickets/{result.ticket_id}/messages").json()["items"]
     assert [m["delivery_state"] for m in listed] == ["", "sent"]

@@ -12,7 +12,8 @@ from autocrm.inboxes import notification_templates as nt
 from autocrm.inboxes.outbound import outbound_send
 from autocrm.inboxes.tasks import SEND
 from autocrm.inboxes.tests.factories import inbox
-from autocrm.inboxes.tests.test_outbound import Smtp, _reply, smtp  # noqa: F401  (fixture)
+from autocrm.inboxes.tests.test_outbound import _reply
+from autocrm.testing.smtp import Smtp
 from autocrm.tickets.tests.factories import SYSTEM
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_the_sent_reply_uses_the_tenants_template_in_the_requesters_language(
     tenant_a: Tenant,
-    smtp: Smtp,  # noqa: F811
+    smtp: Smtp,
 ) -> None:
     with tenant_context(tenant_a):
         nt.template_save(

@@ -3,6 +3,8 @@ edit with a preview, save, reset; bad syntax is a form error and nothing is save
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -82,3 +84,23 @@ def test_bad_syntax_is_a_form_error_and_nothing_is_saved(
 
 def test_unknown_kind_is_404(admin_client: Client, tenant_a: Tenant) -> None:
     assert admin_client.get(_url(tenant_a, "invoice/en/")).status_code == 404
+
+
+def test_automatic_mails_and_the_default_language_are_switched_on_the_page(
+    admin_client: Client, tenant_a: Tenant
+) -> None:
+    page = admin_client.get(_url(tenant_a)).content.decode()
+    assert re.search(r'<input[^>]*name="email_ticket_received"[^>]*checked', page)
+    saved = admin_client.post(_url(tenant_a), {"email_ticket_solved": "on", "default_locale": "de"})
+    assert saved.status_code == 302
+    tenant_a.refresh_from_db()
+    assert tenant_a.setting("email_ticket_received") is False
+    assert tenant_a.setting("email_ticket_solved") is True
+    assert tenant_a.setting("default_locale") == "de"
+    with tenant_context(tenant_a):
+        changes = Event.objects.get(type="tenant.settings_updated").payload["changes"]
+    assert changes["settings.email_ticket_received"] == {"from": True, "to": False}
+    bad = admin_client.post(_url(tenant_a), {"default_locale": "xx"})
+    assert bad.status_code == 400
+    tenant_a.refresh_from_db()
+    assert tenant_a.setting("default_locale") == "de"
