@@ -92,6 +92,13 @@ class ContactForm(forms.Form):
         help_text="One a line, a label after a comma: +1 415 555 0100, mobile",
     )
     title = forms.CharField(required=False, max_length=200, label="Job title")
+    locale = forms.CharField(
+        required=False,
+        max_length=10,
+        label="Language",
+        help_text="Of the e-mails this contact receives, e.g. de or fr-CA; empty: the "
+        "workspace's default.",
+    )
     company = forms.TypedChoiceField(
         required=False, coerce=int, empty_value=None, label="Primary company"
     )
@@ -120,6 +127,7 @@ class ContactForm(forms.Form):
             "emails": split_lines(data["other_emails"]),
             "phones": phones_from_lines(data["phones"]),
             "title": data["title"],
+            "locale": data["locale"],
             "company_id": data["company"],
             "owner_id": data["owner"],
             "tags": split_words(data["tags"]),

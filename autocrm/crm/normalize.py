@@ -15,6 +15,8 @@ from django.core.validators import validate_email
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 MAX_TAG = 50
+# A language tag as customer e-mails are chosen by (BCP 47's language and one subtag).
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
 
 
 def clean_email(value: str) -> str:
@@ -24,6 +26,14 @@ def clean_email(value: str) -> str:
     except ValidationError:
         raise ValueError(f"{value.strip()[:100]!r} is not a valid email address.") from None
     return email
+
+
+def clean_locale(value: str) -> str:
+    """``de``, ``fr-ca`` (lower case, ``_`` read as ``-``); "" for none."""
+    locale = value.strip().lower().replace("_", "-")
+    if locale and not _LOCALE.match(locale):
+        raise ValueError(f"{value.strip()[:20]!r} is not a language tag such as 'de' or 'fr-CA'.")
+    return locale
 
 
 def clean_phone(value: str, region: str | None = None) -> str:

@@ -65,6 +65,7 @@ class ContactOut(Schema):
             "emails": ["pat@example.com", "pat.doe@gmail.com"],
             "phones": [{"number": "+14155550100", "display": "+1 415-555-0100", "label": "work"}],
             "title": "CTO",
+            "locale": "de",
             "company": {"id": 3, "name": "Example Inc"},
             "companies": [{"id": 3, "name": "Example Inc"}],
             "owner": None,
@@ -85,6 +86,10 @@ class ContactOut(Schema):
     emails: list[str] = Field(description="Every address, the primary one first.")
     phones: list[PhoneOut]
     title: str
+    locale: str = Field(
+        description="The language of customer e-mails (e.g. de, fr-ca); "
+        "empty: the workspace's default."
+    )
     company: CrmRefOut | None = Field(description="The primary company.")
     companies: list[CrmRefOut]
     owner: CrmUserRefOut | None
@@ -132,6 +137,9 @@ class ContactIn(RequestSchema):
     emails: Emails = Field(default_factory=list, description="More addresses.")
     phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
     title: str = Field(default="", max_length=200)
+    locale: str = Field(
+        default="", max_length=10, description="The language of customer e-mails (de, fr-CA)."
+    )
     company_id: Id | None = Field(
         default=None, description="The primary company (default: the one of the email domain)."
     )
@@ -152,6 +160,7 @@ class ContactUpdateIn(PatchSchema):
     emails: Emails | None = Field(default=None, description="Replaces the other addresses.")
     phones: list[PhoneIn] | None = Field(default=None, max_length=20)
     title: str | None = Field(default=None, max_length=200)
+    locale: str | None = Field(default=None, max_length=10)
     company_id: Id | None = None
     company_ids: list[Id] | None = Field(default=None, max_length=50)
     owner_id: Id | None = None

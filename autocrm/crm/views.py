@@ -158,6 +158,7 @@ def _contact_initial(contact: Contact) -> dict[str, Any]:
         "other_emails": "\n".join(emails),
         "phones": "\n".join(f"{p.number}, {p.label}" if p.label else p.number for p in phones),
         "title": contact.title,
+        "locale": contact.locale,
         "company": contact.company_id,
         "owner": contact.owner_id,
         "tags": " ".join(contact.tags),

@@ -225,7 +225,11 @@ def _sender_contact(tenant: Tenant, inbox: Inbox, parsed: ParsedEmail) -> Contac
         return Contact.objects.filter(tenant=tenant, email=parsed.sender_email).first()
     try:
         contact, _ = contact_get_or_create(
-            tenant=tenant, actor=IMPORT, email=parsed.sender_email, name=parsed.sender_name
+            tenant=tenant,
+            actor=IMPORT,
+            email=parsed.sender_email,
+            name=parsed.sender_name,
+            locale=parsed.language,
         )
     except ValidationError as exc:
         raise ValidationError({"body": "The sender address is not valid."}) from exc

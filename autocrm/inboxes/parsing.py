@@ -55,6 +55,9 @@ class ParsedEmail:
     delivered_to: list[str]  # every address the mail was sent to (plus-addressing)
     text: str  # the whole plain text (from text/plain, else from the HTML)
     html: str  # the whole HTML, sanitised ("" when the mail has only text)
+    # The first tag of Content-Language (of the message, else of its text part), e.g.
+    # "de-de": the language a new contact's e-mails are written in. "" when not declared.
+    language: str = ""
     attachments: list[ParsedAttachment] = field(default_factory=list)
     message: Message | None = None  # the parsed tree, for the automation checks
 
@@ -103,6 +106,14 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
         if "@" in addr and " " not in addr:
             found.append((display.strip(), addr))
     return found
+
+
+def _language(msg: Message) -> str:
+    value = header(msg, "content-language")
+    if not value:
+        body = msg.get_body(("plain", "html")) if isinstance(msg, EmailMessage) else None
+        value = header(body, "content-language") if body is not None else ""
+    return value.split(",")[0].strip().lower()[:20]
 
 
 def _message_ids(value: str) -> list[str]:
@@ -251,4 +262,5 @@ def parse_email(raw: bytes) -> ParsedEmail:
         html=html,
         attachments=attachments,
         message=msg,
+        language=_language(msg),
     )

@@ -18,7 +18,13 @@ from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.crm import access, events
 from autocrm.crm.models import Company, CompanyDomain, Contact, ContactCompany, ContactEmail
-from autocrm.crm.normalize import canonical_email, clean_email, clean_tags, email_domain
+from autocrm.crm.normalize import (
+    canonical_email,
+    clean_email,
+    clean_locale,
+    clean_tags,
+    email_domain,
+)
 from autocrm.crm.services.common import (
     PhoneInput,
     clean_custom_fields,
@@ -52,27 +58,51 @@ def company_for_email(tenant: Tenant, email: str) -> Company | None:
 
 
 def contact_get_or_create(
-    *, tenant: Tenant, actor: Actor, email: str, name: str = ""
+    *, tenant: Tenant, actor: Actor, email: str, name: str = "", locale: str = ""
 ) -> tuple[Contact, bool]:
     """The tenant's contact with this email (any of its addresses, case-insensitive),
     created if new (linked to the company of the email's domain). Tickets and inbound mail
-    call this for requesters; it checks no role (a customer's own request creates them)."""
+    call this for requesters; it checks no role (a customer's own request creates them).
+    ``locale`` (a language the caller observed, e.g. an e-mail's Content-Language) is the
+    new contact's language; an existing contact that has none learns it."""
     try:
         email = clean_email(email)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
+    try:
+        locale = clean_locale(locale)
+    except ValueError:
+        locale = ""  # an observed value, not typed by anyone: ignored when malformed
     found = _contact_by_email(tenant, email)
     if found is not None:
+        if locale and not found.locale:
+            _locale_learn(tenant, actor, found, locale)
         return found, False
+    extra = {"locale": locale} if locale else None
     try:
         with transaction.atomic():
-            contact = _insert(tenant=tenant, actor=actor, email=email, name=name.strip()[:200])
+            contact = _insert(
+                tenant=tenant, actor=actor, email=email, name=name.strip()[:200], extra=extra
+            )
     except IntegrityError:  # created concurrently by another request
         found = _contact_by_email(tenant, email)
         if found is None:
             raise
         return found, False
     return contact, True
+
+
+def _locale_learn(tenant: Tenant, actor: Actor, contact: Contact, locale: str) -> None:
+    """Set the language of a contact that has none (never overwrites one someone chose)."""
+    if Contact.objects.filter(tenant=tenant, pk=contact.pk, locale="").update(locale=locale):
+        contact.locale = locale
+        event_append(
+            tenant=tenant,
+            type=events.CONTACT_UPDATED,
+            subject=contact,
+            actor=actor,
+            payload={"changes": {"locale": {"from": "", "to": locale}}},
+        )
 
 
 def _insert(
@@ -169,6 +199,11 @@ def _clean_common(tenant: Tenant, values: dict[str, Any]) -> dict[str, Any]:
         out["name"] = str(values["name"]).strip()[:200]
     if "title" in values:
         out["title"] = str(values["title"]).strip()[:200]
+    if "locale" in values:
+        try:
+            out["locale"] = clean_locale(str(values["locale"] or ""))
+        except ValueError as exc:
+            raise field_error("locale", str(exc)) from exc
     if "owner_id" in values:
         out["owner"] = clean_owner(tenant, values["owner_id"])
     if "tags" in values:
@@ -197,6 +232,7 @@ def contact_create(
     company_ids: Sequence[int] = (),
     owner_id: int | None = None,
     title: str = "",
+    locale: str = "",
     tags: Sequence[str] = (),
     custom_fields: dict[str, Any] | None = None,
     consent_email: bool = False,
@@ -217,6 +253,7 @@ def contact_create(
         {
             "name": name,
             "title": title,
+            "locale": locale,
             "owner_id": owner_id,
             "tags": list(tags),
             "custom_fields": custom_fields or {},
@@ -260,6 +297,7 @@ def _snapshot(contact: Contact) -> dict[str, Any]:
         "phones": sorted(contact.phones.values_list("number", flat=True)),
         "name": contact.name,
         "title": contact.title,
+        "locale": contact.locale,
         "company_id": contact.company_id,
         "company_ids": sorted(contact.memberships.values_list("company_id", flat=True)),
         "owner_id": contact.owner_id,

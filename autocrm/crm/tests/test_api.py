@@ -67,6 +67,17 @@ def test_a_full_contact_round_trips_and_patches(api: Api, tenant_a: Tenant) -> N
     assert (patched["owner"], patched["company"], patched["companies"]) == (None, None, [])
 
 
+def test_the_language_of_customer_emails_is_set_and_patched(api: Api) -> None:
+    body = api.call("post", "/contacts", {"email": "lea@example.test", "locale": "fr_CA"}).json()
+    assert body["locale"] == "fr-ca"
+    patched = api.call("patch", f"/contacts/{body['id']}", {"locale": "DE"})
+    assert patched.status_code == 200 and patched.json()["locale"] == "de"
+    cleared = api.call("patch", f"/contacts/{body['id']}", {"locale": ""}).json()
+    assert cleared["locale"] == ""
+    bad = api.call("patch", f"/contacts/{body['id']}", {"locale": "x y"})
+    assert bad.status_code == 422 and "body.locale" in [e["field"] for e in bad.json()["errors"]]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -76,6 +87,7 @@ def test_a_full_contact_round_trips_and_patches(api: Api, tenant_a: Tenant) -> N
         ({"email": "a@b.test", "company_ids": [2_000_000_000]}, "body.company_ids"),
         ({"email": "a@b.test", "unknown": 1}, "body.unknown"),
         ({"name": "no email"}, "body.email"),
+        ({"email": "a@b.test", "locale": "german!"}, "body.locale"),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field(api: Api, body: dict[str, Any], field: str) -> None:

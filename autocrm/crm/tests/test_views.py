@@ -88,16 +88,18 @@ def test_editing_a_contact_saves_or_shows_the_error(
         "phones": "+44 20 7946 0958, work",
         "tags": "vip beta",
         "consent_email": "on",
+        "locale": "de-AT",
     }
     saved = client.post(f"/acme/agent/contacts/{pat.pk}/", form)
     assert saved.status_code == 302
     with tenant_context(tenant_a):
         pat.refresh_from_db()
-    assert (pat.name, pat.phone, pat.tags, pat.consent_email) == (
+    assert (pat.name, pat.phone, pat.tags, pat.consent_email, pat.locale) == (
         "Pat Doe",
         "+442079460958",
         ["vip", "beta"],
         True,
+        "de-at",
     )
     refused = client.post(f"/acme/agent/contacts/{pat.pk}/", {**form, "phones": "12345"})
     assert refused.status_code == 400

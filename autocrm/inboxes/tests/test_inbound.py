@@ -302,3 +302,33 @@ def test_the_same_mail_imported_twice_at_once_is_one_message(tenant_a: Tenant, b
     with tenant_context(tenant_a):
         assert Ticket.objects.count() == 1 and Message.objects.count() == 1
         assert InboundEmail.objects.count() == 1 and Collaborator.objects.count() == 1
+
+
+def test_content_language_gives_a_contact_without_one_its_language(
+    tenant_a: Tenant, box: Inbox
+) -> None:
+    from autocrm.crm.models import Contact
+
+    def lang(value: str, raw: bytes) -> bytes:  # set_content() drops Content-* headers
+        return f"Content-Language: {value}\n".encode() + raw
+
+    run(tenant_a, box, lang("de-DE, en", mail()))
+    # A known contact without a language learns it; one with a language keeps it.
+    with tenant_context(tenant_a):
+        Contact.objects.create(tenant=tenant_a, email="kim@customer.test")
+        Contact.objects.create(tenant=tenant_a, email="lea@customer.test", locale="fr")
+    run(tenant_a, box, lang("nl", mail(sender="kim@customer.test")))
+    run(tenant_a, box, lang("nl", mail(sender="lea@customer.test")))
+    run(tenant_a, box, lang("x y!", mail(sender="max@customer.test")))
+    with tenant_context(tenant_a):
+        locales = dict(Contact.objects.values_list("email", "locale"))
+        learned = list(
+            Event.objects.filter(type="contact.updated").values_list("payload", flat=True)
+        )
+    assert locales == {
+        "pat@customer.test": "de-de",
+        "kim@customer.test": "nl",
+        "lea@customer.test": "fr",
+        "max@customer.test": "",
+    }
+    assert learned == [{"changes": {"locale": {"from": "", "to": "nl"}}}]
