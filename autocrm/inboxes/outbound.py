@@ -172,13 +172,10 @@ def _thread_headers(
     """In-Reply-To: the latest email of the ticket before ``before`` (not the message
     ``exclude`` itself); References: its references plus its id (the newest
     MAX_REFERENCES)."""
-    parent = (
-        Message.objects.filter(tenant=tenant, ticket_id=ticket_id, created_at__lte=before)
-        .exclude(pk=exclude)
-        .exclude(email_message_id="")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    earlier = Message.objects.filter(tenant=tenant, ticket_id=ticket_id, created_at__lte=before)
+    if exclude is not None:
+        earlier = earlier.exclude(pk=exclude)
+    parent = earlier.exclude(email_message_id="").order_by("-created_at", "-pk").first()
     if parent is None:
         return "", ""
     refs = [*parent.email_references.split(), parent.email_message_id]

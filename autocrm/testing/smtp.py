@@ -26,7 +26,7 @@ class SmtpRecorder:
             return self.refuse_with
         self.envelopes.append(list(envelope.rcpt_tos))
         self.messages.append(
-            email.message_from_bytes(envelope.original_content, policy=policy.default)  # type: ignore[arg-type]
+            email.message_from_bytes(envelope.original_content, policy=policy.default)
         )
         return "250 OK"
 

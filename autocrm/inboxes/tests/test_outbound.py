@@ -64,6 +64,7 @@ def _send_jobs(outbound: OutboundEmail) -> list[dict[str, Any]]:
 def _state(tenant: Tenant, outbound: OutboundEmail) -> tuple[str, str]:
     with tenant_context(tenant):
         outbound.refresh_from_db()
+        assert outbound.message_id is not None
         state = Message.objects.get(pk=outbound.message_id).delivery_state
     return outbound.state, state
 

@@ -32,7 +32,7 @@ def test_a_send_left_mid_way_fails_and_a_lost_job_is_requeued(tenant_a: Tenant) 
     assert email_sweep(0) == 2
     with tenant_context(tenant_a):
         stuck.refresh_from_db()
-        assert stuck.message.delivery_state == "failed"
+        assert stuck.message is not None and stuck.message.delivery_state == "failed"
     assert stuck.state == "failed" and "not retried" in stuck.last_error
     assert len(_send_jobs(lost)) == jobs_before + 1
     assert len(_send_jobs(stuck)) == 1  # the original job only: never a second send
