@@ -250,6 +250,12 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "AutoCRM"
+# QR login (autocrm/accounts/qr_login.py): how long a code on the login page stays valid
+# (at most 120 s whatever is set) and how many codes one address may ask for per minute.
+QR_LOGIN_TTL_SECONDS = int(os.environ.get("QR_LOGIN_TTL_SECONDS", "120"))
+QR_LOGIN_STARTS_PER_MINUTE = int(os.environ.get("QR_LOGIN_STARTS_PER_MINUTE", "10"))
+QR_LOGIN_POLLS_PER_MINUTE = int(os.environ.get("QR_LOGIN_POLLS_PER_MINUTE", "120"))
+QR_LOGIN_APPROVALS_PER_MINUTE = int(os.environ.get("QR_LOGIN_APPROVALS_PER_MINUTE", "10"))
 USERSESSIONS_TRACK_ACTIVITY = True
 # "Last seen" of a session is recorded at most this often (autocrm/accounts/usersessions.py).
 USERSESSIONS_ACTIVITY_SECONDS = int(os.environ.get("USERSESSIONS_ACTIVITY_SECONDS", "300"))

@@ -10,6 +10,10 @@ INVITATION_ACCEPTED = "invitation.accepted"
 INVITATION_REVOKED = "invitation.revoked"
 API_KEY_CREATED = "api_key.created"
 API_KEY_REVOKED = "api_key.revoked"
+# QR login (autocrm.accounts.qr_login): appended in every tenant of the approving user.
+QR_LOGIN_APPROVED = "qr_login.approved"
+QR_LOGIN_DENIED = "qr_login.denied"
+QR_LOGIN_SIGNED_IN = "qr_login.signed_in"
 
 EVENT_TYPES = (
     TENANT_CREATED,
@@ -22,4 +26,7 @@ EVENT_TYPES = (
     INVITATION_REVOKED,
     API_KEY_CREATED,
     API_KEY_REVOKED,
+    QR_LOGIN_APPROVED,
+    QR_LOGIN_DENIED,
+    QR_LOGIN_SIGNED_IN,
 )

@@ -145,3 +145,42 @@ class Invitation(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.tenant_id} as {self.role}"
+
+
+class QrLogin(models.Model):
+    """A browser asking to be signed in by a phone that already is (QR login).
+
+    Global like users: the waiting browser has no tenant yet. Three secrets keep it safe:
+    the ``token`` in the QR code (only its SHA-256 is stored) lets a signed-in user approve;
+    ``public_id`` names the request in the waiting browser's status polls; and the browser
+    secret kept in that browser's session (hashed in ``browser_hash``) is what may collect
+    the sign-in, so a token seen or photographed by someone else signs nobody else in.
+    Rows stay after use: with the events appended in the approver's tenants they are the
+    audit of who let which browser in (autocrm.accounts.qr_login)."""
+
+    public_id = models.CharField(max_length=32, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    browser_hash = models.CharField(max_length=64)
+    # Who asks, as shown to the approver: the client address, its browser (User-Agent) and
+    # the time zone and language it reports (a place hint that needs no GeoIP database).
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=64, blank=True)
+    next_url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    approved_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_with_mfa = models.BooleanField(default=False)
+    approver_ip = models.GenericIPAddressField(null=True, blank=True)
+    denied_at = models.DateTimeField(null=True, blank=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="accounts_qrlogin_created")]
+
+    def __str__(self) -> str:
+        return f"QR login {self.public_id}"

@@ -28,9 +28,10 @@ from django_structlog import signals
 
 REDACTED = "[redacted]"
 # The segment after each prefix is a bearer secret (allauth's reset and confirmation keys,
-# our invitation tokens).
+# our invitation tokens and QR login codes).
 _SECRET_SEGMENT = re.compile(
-    r"(/accounts/password/reset/key/|/accounts/confirm-email/|/invitations/)[^/?#\s\"']+"
+    r"(/accounts/password/reset/key/|/accounts/confirm-email/|/invitations/|/accounts/qr/approve/)"
+    r"[^/?#\s\"']+"
 )
 _SECRET_PARAMETER = re.compile(r"([?&](?:token|key|code|secret)=)[^&#\s\"']+", re.IGNORECASE)
 # The fields that hold a path or a message quoting one.
