@@ -227,7 +227,7 @@ def qr_login_collect(
         if not won:
             row.refresh_from_db()
             return status_of(row), None, row
-        user = User.objects.get(pk=row.approved_by_id)
+        user = User.objects.get(pk=row.approved_by_id or 0)
         if not user.is_active:
             transaction.set_rollback(True)
             return "denied", None, row

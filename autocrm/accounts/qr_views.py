@@ -112,9 +112,8 @@ def qr_status(request: HttpRequest, public_id: str) -> HttpResponse:
     # Recorded like allauth's own methods, so "how did this session sign in" stays answerable.
     record_authentication(request, user, method="qr_login", qr_login=row.public_id)
     request.session.pop(SESSION_KEY, None)
-    return JsonResponse(
-        {"status": "signed_in", "redirect": row.next_url or resolve_url(settings.LOGIN_REDIRECT_URL)}
-    )
+    redirect_to = row.next_url or resolve_url(settings.LOGIN_REDIRECT_URL)
+    return JsonResponse({"status": "signed_in", "redirect": redirect_to})
 
 
 def _describe_browser(user_agent: str) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import zxingcpp
-from playwright.sync_api import Browser, Page, expect
 from PIL import Image
+from playwright.sync_api import Browser, Page, expect
 
 from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
 from autocrm.core import ratelimit
