@@ -28,6 +28,8 @@ api.add_router("/inboxes", "autocrm.inboxes.api.router")
 api.add_router("/notification-templates", "autocrm.inboxes.template_api.router")
 api.add_router("", "autocrm.routing.api.router")
 api.add_router("/kb", "autocrm.knowledge.api.router")
+# Before crm.api: its /contacts/{contact_id} would take /contacts/export otherwise.
+api.add_router("", "autocrm.crm.io_api.router")
 api.add_router("", "autocrm.crm.api.router")
 api.add_router("", "autocrm.crm.api_deals.router")
 api.add_router("", "autocrm.crm.api_activities.router")

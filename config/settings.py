@@ -355,6 +355,14 @@ IMAP_TIMEOUT = float(os.environ.get("IMAP_TIMEOUT", "30"))
 IMAP_FETCH_BATCH = int(os.environ.get("IMAP_FETCH_BATCH", "50"))
 # How long the IDLE watcher (manage.py imap_idle) waits in one IDLE command (RFC 2177: < 29 min).
 IMAP_IDLE_SECONDS = int(os.environ.get("IMAP_IDLE_SECONDS", "300"))
+# Contact imports (autocrm/crm/import_files.py): the largest file, the most data rows, and
+# how large an XLSX may unpack (zip bombs). Exports stop at CRM_EXPORT_MAX_ROWS rows.
+CRM_IMPORT_MAX_BYTES = int(os.environ.get("CRM_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+CRM_IMPORT_MAX_ROWS = int(os.environ.get("CRM_IMPORT_MAX_ROWS", "200000"))
+CRM_IMPORT_MAX_UNPACKED_BYTES = int(
+    os.environ.get("CRM_IMPORT_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024))
+)
+CRM_EXPORT_MAX_ROWS = int(os.environ.get("CRM_EXPORT_MAX_ROWS", "1000000"))
 # Multipart requests (attachment uploads) may carry one attachment plus form overhead.
 # Undo-send: the workspace composer waits this long before it sends (0 sends at once).
 COMPOSER_UNDO_SECONDS = int(os.environ.get("COMPOSER_UNDO_SECONDS", "5"))

@@ -39,6 +39,14 @@ ACTIVITY_REMINDED = "activity.reminded"
 ACTIVITY_TEMPLATE_CREATED = "activity_template.created"
 ACTIVITY_TEMPLATE_UPDATED = "activity_template.updated"
 ACTIVITY_TEMPLATE_DELETED = "activity_template.deleted"
+SEGMENT_CREATED = "segment.created"
+SEGMENT_UPDATED = "segment.updated"
+SEGMENT_DELETED = "segment.deleted"
+SEGMENT_MEMBERS_ADDED = "segment.members_added"
+SEGMENT_MEMBERS_REMOVED = "segment.members_removed"
+CONTACT_IMPORT_STARTED = "contact_import.started"
+CONTACT_IMPORT_FINISHED = "contact_import.finished"
+CONTACT_IMPORT_UNDONE = "contact_import.undone"
 
 EVENT_TYPES = (
     CONTACT_CREATED,
@@ -75,4 +83,12 @@ EVENT_TYPES = (
     ACTIVITY_TEMPLATE_CREATED,
     ACTIVITY_TEMPLATE_UPDATED,
     ACTIVITY_TEMPLATE_DELETED,
+    SEGMENT_CREATED,
+    SEGMENT_UPDATED,
+    SEGMENT_DELETED,
+    SEGMENT_MEMBERS_ADDED,
+    SEGMENT_MEMBERS_REMOVED,
+    CONTACT_IMPORT_STARTED,
+    CONTACT_IMPORT_FINISHED,
+    CONTACT_IMPORT_UNDONE,
 )

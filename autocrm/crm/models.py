@@ -234,3 +234,122 @@ __all__ = [
     "ScoringRuleKind",
     "Stage",
 ]
+class Segment(TenantOwned):
+    """A named group of contacts: ``filter`` segments are saved filters (their members are
+    whoever matches now, crm.selectors.ContactFilters stored as JSON); ``static`` segments
+    are lists whose members were added by hand or by an import (SegmentMember)."""
+
+    class Kind(models.TextChoices):
+        FILTER = "filter", "Saved filter"
+        STATIC = "static", "Static list"
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    filters = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("tenant", Lower("name"), name="crm_segment_name_once"),
+        ]
+        indexes = [models.Index(fields=["tenant", "name", "id"], name="crm_segment_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMember(TenantOwned):
+    """A contact on a static segment (a merge moves it to the kept contact, or drops it
+    when the kept one is already on the list)."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "segment", "contact"], name="crm_segmentmember_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "contact"], name="crm_segmentmember_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.segment_id}"
+
+
+class ContactImport(TenantOwned):
+    """One upload of a CSV or XLSX file of contacts (autocrm.crm.imports): checked and
+    previewed first, then run by the worker, then possibly undone. ``errors`` is the per-row
+    report: ``[{"row": 3, "column": "email", "message": "..."}]`` (row 1 is the header)."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", "Waiting for confirmation"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        UNDONE = "undone", "Undone"
+
+    class Dedupe(models.TextChoices):
+        SKIP = "skip", "Skip rows matching a contact"
+        UPDATE = "update", "Update the matching contact"
+        CREATE = "create", "Create new contacts (duplicates allowed where possible)"
+
+    file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=10)  # csv / xlsx
+    file_path = models.CharField(max_length=500)  # in default storage; deleted after the run
+    file_size = models.BigIntegerField(default=0)
+    encoding = models.CharField(max_length=40, blank=True)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)  # column index (as text) -> field name
+    dedupe = models.CharField(max_length=10, choices=Dedupe.choices, default=Dedupe.SKIP)
+    segment = models.ForeignKey(
+        Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
+    total_rows = models.IntegerField(default=0)
+    processed_rows = models.IntegerField(default=0)
+    created_count = models.IntegerField(default=0)
+    updated_count = models.IntegerField(default=0)
+    skipped_count = models.IntegerField(default=0)
+    error_count = models.IntegerField(default=0)
+    errors = models.JSONField(default=list)
+    failure = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="crm_import_created")]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.file_name})"
+
+
+class ContactImportRecord(TenantOwned):
+    """What one import did to one contact, so it can be undone: ``created`` contacts are
+    deleted, ``updated`` ones get back the values in ``before``."""
+
+    contact_import = models.ForeignKey(
+        ContactImport, on_delete=models.CASCADE, related_name="records"
+    )
+    contact = models.ForeignKey(Contact, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=10)  # created / updated
+    before = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "contact_import"], name="crm_importrecord_import")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.contact_id}"

@@ -21,7 +21,10 @@ from autocrm.crm.models import (
     Contact,
     ContactCompany,
     ContactEmail,
+    ContactImport,
     ContactPhone,
+    Segment,
+    SegmentMember,
 )
 from autocrm.crm.normalize import clean_phone
 
@@ -48,7 +51,8 @@ class ContactFilters:
     owner: str = ""  # a user id, "me" or "none"
     tags: list[str] = field(default_factory=list)
     consent_email: bool | None = None
-    ids: list[int] | None = None  # a static segment's members
+    ids: list[int] | None = None
+    segment_id: int | None = None  # a static segment's members
 
 
 @dataclass
@@ -121,6 +125,9 @@ def contact_list(
         contacts = contacts.filter(consent_email=f.consent_email)
     if f.ids is not None:
         contacts = contacts.filter(pk__in=f.ids)
+    if f.segment_id is not None:
+        listed = SegmentMember.objects.filter(tenant=tenant, segment_id=f.segment_id)
+        contacts = contacts.filter(pk__in=listed.values("contact_id"))
     return contacts
 
 
@@ -185,3 +192,35 @@ def company_contacts(*, tenant: Tenant, actor: Actor, company: Company) -> Query
     return contact_list(
         tenant=tenant, actor=actor, filters=ContactFilters(company_id=company.pk)
     ).order_by("name", "id")
+
+
+SEGMENT_ORDERINGS: dict[str, tuple[str, ...]] = {"name": ("name", "id")}
+
+
+def segment_list(*, tenant: Tenant, actor: Actor) -> QuerySet[Segment]:
+    access.require_read(actor)
+    return Segment.objects.filter(tenant=tenant).select_related("created_by")
+
+
+def segment_get(*, tenant: Tenant, actor: Actor, segment_id: int) -> Segment | None:
+    return segment_list(tenant=tenant, actor=actor).filter(pk=segment_id).first()
+
+
+def segment_contacts(*, tenant: Tenant, actor: Actor, segment: Segment) -> QuerySet[Contact]:
+    """Who is in the segment now: a saved filter's matches, or a static list's members."""
+    from autocrm.crm.segment_filters import contact_filters_of
+
+    if segment.kind == Segment.Kind.STATIC:
+        filters = ContactFilters(segment_id=segment.pk)
+    else:
+        filters = contact_filters_of(segment.filters)
+    return contact_list(tenant=tenant, actor=actor, filters=filters)
+
+
+def contact_import_list(*, tenant: Tenant, actor: Actor) -> QuerySet[ContactImport]:
+    access.require_read(actor)
+    return ContactImport.objects.filter(tenant=tenant)
+
+
+def contact_import_get(*, tenant: Tenant, actor: Actor, import_id: int) -> ContactImport | None:
+    return contact_import_list(tenant=tenant, actor=actor).filter(pk=import_id).first()

@@ -1,10 +1,11 @@
-"""Worker jobs of the CRM app: activity reminders every minute, and the nightly retraining
-of each tenant's lead-scoring model. Each is safe to run again."""
+"""Worker jobs of the CRM app: activity reminders every minute, the nightly retraining of
+each tenant's lead-scoring model, and contact imports. Each is safe to run again."""
 
 from __future__ import annotations
 
 import structlog
 from django.core.exceptions import ValidationError
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from autocrm.core.actors import Actor
@@ -56,3 +57,18 @@ def scoring_retrain(timestamp: int) -> int:
                 continue  # not enough won and lost deals yet
             trained += 1
     return trained
+
+
+# A crash mid-import (a worker restart) is carried on from the last committed batch.
+IMPORT_RETRY = RetryStrategy(max_attempts=3, wait=10)
+
+
+@app.task(name="crm.contact_import_run", queue="imports", retry=IMPORT_RETRY, pass_context=False)
+def contact_import_run_job(*, tenant_id: int, import_id: int) -> None:
+    """Run a confirmed contact import (autocrm.crm.services.imports.contact_import_run).
+    Not inside one tenant transaction: the service opens the tenant's context for each
+    batch, so every batch commits and the progress bar moves."""
+    from autocrm.crm.services.imports import contact_import_run
+
+    tenant = Tenant.objects.get(pk=tenant_id)
+    contact_import_run(tenant=tenant, actor=Actor.system("crm-import"), import_id=import_id)

@@ -3,15 +3,50 @@
 
 from django.urls import path
 
-from autocrm.crm import views, views_activities, views_deals, views_settings
+from autocrm.crm import (
+    import_views,
+    segment_views,
+    views,
+    views_activities,
+    views_deals,
+    views_settings,
+)
 
 urlpatterns = [
     path("agent/contacts/", views.contact_list, name="crm_contacts"),
     path("agent/contacts/new/", views.contact_create, name="crm_contact_create"),
+    path("agent/contacts/export/", segment_views.contacts_export, name="crm_contacts_export"),
+    path("agent/contacts/imports/", import_views.import_list, name="crm_contact_imports"),
+    path(
+        "agent/contacts/imports/<int:import_id>/",
+        import_views.import_page,
+        name="crm_contact_import",
+    ),
+    path(
+        "agent/contacts/imports/<int:import_id>/progress/",
+        import_views.import_progress,
+        name="crm_contact_import_progress",
+    ),
+    path(
+        "agent/contacts/imports/<int:import_id>/undo/",
+        import_views.import_undo,
+        name="crm_contact_import_undo",
+    ),
     path("agent/contacts/<int:contact_id>/", views.contact_page, name="crm_contact"),
     path("agent/contacts/<int:contact_id>/merge/", views.contact_merge, name="crm_contact_merge"),
     path("agent/companies/", views.company_list, name="crm_companies"),
     path("agent/companies/new/", views.company_create, name="crm_company_create"),
+    path("agent/companies/export/", segment_views.companies_export, name="crm_companies_export"),
+    path("agent/segments/", segment_views.segment_list, name="crm_segments"),
+    path("agent/segments/<int:segment_id>/", segment_views.segment_page, name="crm_segment"),
+    path(
+        "agent/segments/<int:segment_id>/edit/", segment_views.segment_edit, name="crm_segment_edit"
+    ),
+    path(
+        "agent/segments/<int:segment_id>/export/",
+        segment_views.segment_export,
+        name="crm_segment_export",
+    ),
     path("agent/companies/<int:company_id>/", views.company_page, name="crm_company"),
     path("agent/companies/<int:company_id>/merge/", views.company_merge, name="crm_company_merge"),
     path("agent/deals/", views_deals.deal_board, name="crm_deals"),

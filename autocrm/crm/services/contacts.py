@@ -290,7 +290,7 @@ def contact_create(
     return contact
 
 
-def _snapshot(contact: Contact) -> dict[str, Any]:
+def contact_snapshot(contact: Contact) -> dict[str, Any]:
     return {
         "email": contact.email,
         "emails": sorted(contact.emails.values_list("email", flat=True)),
@@ -315,7 +315,7 @@ def contact_update(
     and ``company_ids`` replace the whole list. Appends contact.updated with what changed."""
     access.require_edit(actor)
     contact = Contact.objects.select_for_update().get(tenant=tenant, pk=contact.pk)
-    before = _snapshot(contact)
+    before = contact_snapshot(contact)
     for field, value in _clean_common(tenant, changes).items():
         setattr(contact, field, value)
     if any(before[f] != getattr(contact, f) for f in CONSENT_FIELDS):
@@ -340,7 +340,7 @@ def contact_update(
         contact.company = companies[0] if companies else None
         _memberships_set(tenant, contact, companies)
     contact.save()
-    after = _snapshot(contact)
+    after = contact_snapshot(contact)
     diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
     if diff:
         event_append(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.db.models import Exists, OuterRef
 from django.http import QueryDict
 from django.utils.html import format_html
 
 from autocrm.crm import selectors
-from autocrm.crm.models import Contact, ContactPhone
+from autocrm.crm.models import Contact, ContactPhone, SegmentMember
 from autocrm.crm.normalize import phone_display
 from autocrm.workspace.common import actor_for
 
@@ -42,6 +43,15 @@ def with_cursor(query: QueryDict, cursor: str) -> str:
 
 
 @register.simple_tag
+def export_query(query: QueryDict, fmt: str) -> str:
+    """The list's query string for its export link: same filters, no page, the format."""
+    params = query.copy()
+    params.pop("cursor", None)
+    params["format"] = fmt
+    return params.urlencode()
+
+
+@register.simple_tag
 def consent_summary(contact: Contact) -> str:
     given = [
         label
@@ -69,3 +79,27 @@ def crm_panel(context: template.Context, ticket: Any) -> dict[str, Any]:
         .first()
     )
     return {"contact": contact, "tenant": request.tenant}
+
+
+@register.inclusion_tag("workspace/crm/_contact_lists.html", takes_context=True)
+def contact_lists(context: template.Context, contact: Contact) -> dict[str, Any]:
+    """The static lists the contact is on, and the others to add them to (one query)."""
+    request = context["request"]
+    actor = actor_for(request)
+    lists = list(
+        selectors.segment_list(tenant=request.tenant, actor=actor)
+        .filter(kind="static")
+        .annotate(
+            listed=Exists(SegmentMember.objects.filter(segment=OuterRef("pk"), contact=contact))
+        )
+        .order_by("name", "id")
+    )
+    return {
+        "contact": contact,
+        "tenant": request.tenant,
+        "on": [s for s in lists if s.listed],
+        "off": [s for s in lists if not s.listed],
+        "can_edit": actor.role != "light_agent",
+        "here": request.get_full_path(),
+        "csrf_token": context.get("csrf_token"),
+    }
