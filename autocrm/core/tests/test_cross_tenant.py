@@ -134,7 +134,9 @@ def _fill(template: str, values: dict[str, str]) -> str:
 
 
 def leaks(response: Any, other: Seeded) -> list[str]:
-    text = response.content.decode(errors="replace")
+    # A download (FileResponse: CSV/XLSX exports) is read whole like any other body.
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode(errors="replace")
     found = [s for s in (other.marker, other.raw_key.split("_")[1]) if s in text]
     return found
 

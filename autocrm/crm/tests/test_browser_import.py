@@ -38,7 +38,7 @@ def test_import_a_csv_with_a_bad_row(page: Page, tmp_path: Path) -> None:
     page.goto("/acme/agent/contacts/")
     page.get_by_role("link", name="Import").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Import contacts")
-    page.get_by_label("File").set_input_files(str(file))
+    page.get_by_label("File", exact=True).set_input_files(str(file))
     page.get_by_role("button", name="Upload and preview").click()
 
     expect(page.get_by_role("heading", name="1. Map the columns")).to_be_visible()
