@@ -234,6 +234,8 @@ __all__ = [
     "ScoringRuleKind",
     "Stage",
 ]
+
+
 class Segment(TenantOwned):
     """A named group of contacts: ``filter`` segments are saved filters (their members are
     whoever matches now, crm.selectors.ContactFilters stored as JSON); ``static`` segments
