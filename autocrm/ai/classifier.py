@@ -8,13 +8,15 @@ Measured on Banking77 (docs/ai.md): TF-IDF alone 0.914, embeddings + logistic re
 
 Confidence and "out of scope" are calibrated on the training data itself, never on the test
 set: before the final fit, a share of the training *classes* is held out as pseudo-unseen
-and 15 % of the remaining rows as a calibration set. On that split the classifier learns
+and 15 % of the remaining rows as a calibration set (twice, with other classes held out the
+second time). On those splits the classifier learns
   * a softmax temperature for its margins (so "confidence" is a probability-like number),
-  * a confidence floor and a nearest-neighbour similarity floor (cosine similarity of the
-    text to its closest training example): a text unlike anything seen is out of scope.
-The floors are the pair that catches the most pseudo-unseen rows while still auto-applying
-at least TARGET_COVERAGE of the in-scope calibration rows. Then the classifier is refitted
-on all rows.
+  * an out-of-scope score: a logistic regression over what distinguishes a request of a
+    known kind from an unseen one — the confidence and the margin to the runner-up, the
+    cosine similarity to the nearest training example, the mean over the nearest few, and
+    the similarity to the nearest example and to the centre of the predicted class — with
+    the floor that still auto-applies TARGET_COVERAGE of the in-scope calibration rows.
+Then the classifier is refitted on all rows.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections import Counter
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
@@ -34,6 +37,10 @@ SVM_C = 0.5
 TARGET_COVERAGE = 0.92
 PSEUDO_UNSEEN_SHARE = 0.12
 CALIBRATION_SHARE = 0.15
+# Calibration splits (each holds out other classes); their rows are pooled.
+CALIBRATION_ROUNDS = 2
+# The out-of-scope score reads the mean similarity to this many nearest training examples.
+NEIGHBOURS = 5
 TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 14.0, 20.0)
 SEED = 20261130
 # Whatever the calibration finds, a text whose nearest training example is less similar than
@@ -47,7 +54,7 @@ class Prediction:
     label: str
     confidence: float  # 0..1, calibrated softmax of the SVM margins
     similarity: float  # cosine similarity to the nearest training example
-    in_scope: bool  # confidence and similarity above the calibrated floors
+    in_scope: bool  # the out-of-scope score and the similarity above their floors
 
     def auto_applies(self, threshold: float | None = None) -> bool:
         """Whether the suggestion may be applied without a human (a tenant may raise the
@@ -97,12 +104,20 @@ class TriageClassifier:
         self.single_label: str | None = None
         self.train_embeddings = np.zeros((0, 0), dtype=np.float32)
         self.temperature = 5.0
-        self.confidence_floor = 0.0
         self.similarity_floor = MIN_SIMILARITY_FLOOR
+        # The out-of-scope score: weights over _scope_features (standardised) and a floor.
+        self.scope_mean = np.zeros(0)
+        self.scope_scale = np.ones(0)
+        self.scope_weights = np.zeros(0)
+        self.scope_bias = 0.0
+        self.scope_floor = -np.inf
         # The SVM's weights as one C-ordered (features x classes) array: scipy would copy the
         # transposed coef_ on every single-ticket prediction otherwise (~60 MB, ~10 ms).
         self._weights = np.zeros((0, 0))
         self._bias = np.zeros(0)
+        # Which class each training row is (index into svm.classes_) and each class's centre.
+        self._train_class = np.zeros(0, dtype=np.int32)
+        self._centroids = np.zeros((0, 0), dtype=np.float32)
         self.calibration: dict[str, float] = {}
 
     # --- training ---------------------------------------------------------------------------
@@ -140,15 +155,20 @@ class TriageClassifier:
         self.vectorizer, self.svm = self._fit_core(texts, y, self.train_embeddings)
         self._weights = np.ascontiguousarray(self.svm.coef_.T)
         self._bias = np.asarray(self.svm.intercept_)
+        self._train_class, self._centroids = _class_index(
+            self.svm.classes_, y, self.train_embeddings
+        )
         return self
 
-    def _calibrate(self, texts: list[str], y: np.ndarray, embeddings: np.ndarray) -> None:
-        rng = np.random.default_rng(SEED)
+    def _calibration_split(
+        self, y: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(fit rows, in-scope calibration rows, pseudo-unseen rows) or None (too small)."""
         counts = Counter(y.tolist())
         classes = sorted(counts)
         n_unseen = max(1, round(len(classes) * PSEUDO_UNSEEN_SHARE))
-        if len(classes) < 4 or n_unseen < 1 or len(texts) < 40:
-            return  # too little data to calibrate: the defaults (no floors) stay
+        if len(classes) < 4 or len(y) < 40:
+            return None
         unseen = set(rng.choice(classes, size=n_unseen, replace=False).tolist())
         seen_idx = np.array([i for i in range(len(y)) if y[i] not in unseen])
         unseen_idx = np.array([i for i in range(len(y)) if y[i] in unseen])
@@ -163,61 +183,100 @@ class TriageClassifier:
                 calib_mask[rng.choice(positions, size=take, replace=False)] = True
         fit_idx, calib_idx = seen_idx[~calib_mask], seen_idx[calib_mask]
         if len(calib_idx) < 5 or len(set(y[fit_idx].tolist())) < 2:
-            return
-        vectorizer, svm = self._fit_core(
-            [texts[i] for i in fit_idx], y[fit_idx], embeddings[fit_idx]
-        )
-        calib_margins = self._margins(
-            vectorizer, svm, [texts[i] for i in calib_idx], embeddings[calib_idx]
-        )
-        unseen_margins = self._margins(
-            vectorizer, svm, [texts[i] for i in unseen_idx], embeddings[unseen_idx]
-        )
-        truth = np.searchsorted(svm.classes_, y[calib_idx])
+            return None
+        return fit_idx, calib_idx, unseen_idx
+
+    def _calibrate(self, texts: list[str], y: np.ndarray, embeddings: np.ndarray) -> None:
+        rng = np.random.default_rng(SEED)
+        margins: list[np.ndarray] = []
+        truths: list[np.ndarray] = []
+        parts: list[tuple[np.ndarray, ...]] = []
+        for _ in range(CALIBRATION_ROUNDS):
+            split = self._calibration_split(y, rng)
+            if split is None:
+                return  # too little data to calibrate: the defaults (no score floor) stay
+            fit_idx, calib_idx, unseen_idx = split
+            vectorizer, svm = self._fit_core(
+                [texts[i] for i in fit_idx], y[fit_idx], embeddings[fit_idx]
+            )
+            calib_margins = self._margins(
+                vectorizer, svm, [texts[i] for i in calib_idx], embeddings[calib_idx]
+            )
+            unseen_margins = self._margins(
+                vectorizer, svm, [texts[i] for i in unseen_idx], embeddings[unseen_idx]
+            )
+            margins.append(calib_margins)
+            truths.append(np.searchsorted(svm.classes_, y[calib_idx]))
+            train_class, centroids = _class_index(svm.classes_, y[fit_idx], embeddings[fit_idx])
+            parts.append(
+                (
+                    calib_margins,
+                    unseen_margins,
+                    embeddings[calib_idx],
+                    embeddings[unseen_idx],
+                    embeddings[fit_idx],
+                    train_class,
+                    centroids,
+                )
+            )
         best_nll, best_t = np.inf, self.temperature
         for t in TEMPERATURES:
-            p = _softmax(calib_margins, t)[np.arange(len(calib_idx)), truth]
-            nll = float(-np.log(p + 1e-12).mean())
+            nll = float(
+                np.mean(
+                    [
+                        -np.log(_softmax(m, t)[np.arange(len(truth)), truth] + 1e-12).mean()
+                        for m, truth in zip(margins, truths, strict=True)
+                    ]
+                )
+            )
             if nll < best_nll:
                 best_nll, best_t = nll, t
         self.temperature = best_t
-        fit_emb = embeddings[fit_idx]
-        calib_conf = _softmax(calib_margins, best_t).max(axis=1)
-        unseen_conf = _softmax(unseen_margins, best_t).max(axis=1)
-        calib_sim = _nearest_similarity(fit_emb, embeddings[calib_idx])
-        unseen_sim = _nearest_similarity(fit_emb, embeddings[unseen_idx])
-        best: tuple[float, float, float, float] | None = None  # (recall, coverage, conf, sim)
-        fallback: tuple[float, float, float, float] | None = None
-        for conf_floor in np.quantile(calib_conf, np.linspace(0, 0.15, 16)):
-            for sim_floor in np.quantile(calib_sim, np.linspace(0, 0.15, 16)):
-                covered = (calib_conf >= conf_floor) & (calib_sim >= sim_floor)
-                caught = ~((unseen_conf >= conf_floor) & (unseen_sim >= sim_floor))
-                coverage, recall = float(covered.mean()), float(caught.mean())
-                row = (recall, coverage, float(conf_floor), float(sim_floor))
-                if coverage >= TARGET_COVERAGE and (best is None or row > best):
-                    best = row
-                if fallback is None or recall + coverage > fallback[0] + fallback[1]:
-                    fallback = row
-        chosen = best or fallback
-        assert chosen is not None
-        self.confidence_floor = chosen[2]
-        self.similarity_floor = max(chosen[3], MIN_SIMILARITY_FLOOR)
-        calib_pred = svm.classes_[calib_margins.argmax(axis=1)]
+        inside, outside = [], []
+        correct = 0
+        for part, truth in zip(parts, truths, strict=True):
+            calib_margins, unseen_margins, calib_emb, unseen_emb = part[:4]
+            train_emb, train_class, centroids = part[4:]
+            inside.append(
+                _scope_features(calib_margins, best_t, calib_emb, train_emb, train_class, centroids)
+            )
+            outside.append(
+                _scope_features(
+                    unseen_margins, best_t, unseen_emb, train_emb, train_class, centroids
+                )
+            )
+            correct += int((calib_margins.argmax(axis=1) == truth).sum())
+        x_in, x_out = np.vstack(inside), np.vstack(outside)
+        x = np.vstack([x_in, x_out])
+        self.scope_mean = x.mean(axis=0)
+        self.scope_scale = x.std(axis=0) + 1e-6
+        target = np.r_[np.ones(len(x_in)), np.zeros(len(x_out))]
+        model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+        model.fit((x - self.scope_mean) / self.scope_scale, target)
+        self.scope_weights = model.coef_[0].astype(np.float64)
+        self.scope_bias = float(model.intercept_[0])
+        score_in = self._scope_score(x_in)
+        score_out = self._scope_score(x_out)
+        self.scope_floor = float(np.quantile(score_in, 1 - TARGET_COVERAGE))
         self.calibration = {
-            "accuracy": float((calib_pred == y[calib_idx]).mean()),
-            "coverage": chosen[1],
-            "unseen_recall": chosen[0],
+            "accuracy": correct / len(x_in),
+            "coverage": float((score_in >= self.scope_floor).mean()),
+            "unseen_recall": float((score_out < self.scope_floor).mean()),
             "temperature": best_t,
-            "rows": float(len(calib_idx)),
-            "unseen_rows": float(len(unseen_idx)),
+            "rows": float(len(x_in)),
+            "unseen_rows": float(len(x_out)),
         }
+
+    def _scope_score(self, features: np.ndarray) -> np.ndarray:
+        standard = (features - self.scope_mean) / self.scope_scale
+        return np.asarray(standard @ self.scope_weights + self.scope_bias)
 
     # --- prediction --------------------------------------------------------------------------
 
     def predict(self, text: str, embedding: np.ndarray) -> Prediction:
         vector = np.asarray(embedding, dtype=np.float32).reshape(1, -1)
-        similarity = float(_nearest_similarity(self.train_embeddings, vector)[0])
         if self.single_label is not None:
+            similarity = float(_nearest_similarity(self.train_embeddings, vector)[0])
             in_scope = similarity >= self.similarity_floor
             return Prediction(self.single_label, 1.0, similarity, in_scope)
         assert self.vectorizer is not None and self.svm is not None, "fit() first"
@@ -228,8 +287,73 @@ class TriageClassifier:
         probabilities = _softmax(margins, self.temperature)[0]
         best = int(probabilities.argmax())
         confidence = float(probabilities[best])
-        in_scope = confidence >= self.confidence_floor and similarity >= self.similarity_floor
-        return Prediction(str(self.svm.classes_[best]), confidence, similarity, in_scope)
+        label = str(self.svm.classes_[best])
+        if not len(self.scope_weights):  # too little data to calibrate a score
+            similarity = float(_nearest_similarity(self.train_embeddings, vector)[0])
+            return Prediction(label, confidence, similarity, similarity >= self.similarity_floor)
+        scope = _scope_features(
+            margins,
+            self.temperature,
+            vector,
+            self.train_embeddings,
+            self._train_class,
+            self._centroids,
+        )
+        similarity = float(scope[0, 2])
+        in_scope = (
+            similarity >= self.similarity_floor
+            and float(self._scope_score(scope)[0]) >= self.scope_floor
+        )
+        return Prediction(label, confidence, similarity, in_scope)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """A model pickled by an earlier version (before the out-of-scope score) loads with
+        the score off: its nearest-neighbour similarity floor still applies until the
+        tenant's next training."""
+        fresh = TriageClassifier().__dict__
+        fresh.update(state)
+        self.__dict__.update(fresh)
+
+
+def _class_index(
+    classes: np.ndarray, y: np.ndarray, embeddings: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's class (index into ``classes``) and each class's normalised mean vector."""
+    train_class = np.searchsorted(classes, y).astype(np.int32)
+    centroids = np.zeros((len(classes), embeddings.shape[1]), dtype=np.float32)
+    np.add.at(centroids, train_class, embeddings)
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-12
+    return train_class, centroids
+
+
+def _scope_features(
+    margins: np.ndarray,
+    temperature: float,
+    queries: np.ndarray,
+    train: np.ndarray,
+    train_class: np.ndarray,
+    centroids: np.ndarray,
+) -> np.ndarray:
+    """Per query: confidence, margin to the runner-up, similarity to the nearest training
+    example, mean similarity to the NEIGHBOURS nearest, similarity to the nearest example of
+    the predicted class and to that class's centre."""
+    probabilities = _softmax(margins, temperature)
+    top2 = -np.partition(-probabilities, 1, axis=1)[:, :2]
+    predicted = probabilities.argmax(axis=1)
+    k = min(NEIGHBOURS, len(train))
+    out = np.empty((len(queries), 6), dtype=np.float64)
+    for start in range(0, len(queries), 512):
+        block = queries[start : start + 512] @ train.T
+        rows = slice(start, start + len(block))
+        nearest = -np.partition(-block, k - 1, axis=1)[:, :k]
+        own = np.where(train_class[None, :] == predicted[rows, None], block, -1.0)
+        out[rows, 2] = nearest.max(axis=1)
+        out[rows, 3] = nearest.mean(axis=1)
+        out[rows, 4] = own.max(axis=1)
+    out[:, 0] = top2[:, 0]
+    out[:, 1] = top2[:, 0] - top2[:, 1]
+    out[:, 5] = np.einsum("ij,ij->i", queries, centroids[predicted])
+    return out
 
 
 def _nearest_similarity(train: np.ndarray, queries: np.ndarray) -> np.ndarray:

@@ -3,8 +3,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -41,6 +43,26 @@ def test_text_unlike_any_training_example_is_out_of_scope(trained: TriageClassif
 def test_calibration_was_done_on_training_data_only(trained: TriageClassifier) -> None:
     assert trained.calibration["unseen_rows"] > 0
     assert trained.similarity_floor > 0
+    # The out-of-scope score was learnt (six features) with a floor that keeps the target
+    # share of the in-scope calibration rows.
+    assert trained.scope_weights.shape == (6,)
+    assert np.isfinite(trained.scope_floor)
+    assert trained.calibration["coverage"] >= 0.9
+
+
+def test_a_model_pickled_before_the_scope_score_still_predicts(
+    trained: TriageClassifier,
+) -> None:
+    state = dict(trained.__dict__)
+    for name in ("scope_mean", "scope_scale", "scope_weights", "scope_bias", "scope_floor"):
+        del state[name]
+    del state["_train_class"], state["_centroids"]
+    old = TriageClassifier.__new__(TriageClassifier)
+    old.__setstate__(state)
+    restored = pickle.loads(pickle.dumps(old))
+    text = HELD_OUT["shipping"][0]
+    prediction = restored.predict(text, embedding_provider().embed([text])[0])
+    assert prediction.label == "shipping" and prediction.in_scope
 
 
 def test_one_label_only() -> None:
