@@ -1,6 +1,7 @@
-"""Agent pages of the AI app: the triage review queue (``/<tenant>/agent/ai/review/``) and
-retraining on demand. The ticket page's AI panel is ``templates/workspace/agent/
-_sidebar_ai.html``, filled by :func:`sidebar_context`."""
+"""Agent pages of the AI app: the AI dashboard (``/<tenant>/agent/ai/``), the triage review
+queue (``/<tenant>/agent/ai/review/``), retraining on demand and a ticket's summary (asked
+for from the ticket's AI panel). The ticket page's AI panel is
+``templates/workspace/agent/_sidebar_ai.html``, filled by :func:`sidebar_context`."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, admin_required, staff_required
 from autocrm.ai import selectors
+from autocrm.ai.dashboard import ai_dashboard
 from autocrm.ai.models import TriageResult
+from autocrm.ai.services.summaries import ticket_summary
 from autocrm.ai.services.triage import TriageError, triage_review
 from autocrm.ai.tasks import triage_train
 from autocrm.core.actors import Actor
 from autocrm.routing.selectors import team_list
+from autocrm.tickets import selectors as ticket_selectors
 from autocrm.tickets.models import Priority, Ticket
 from autocrm.workspace.common import actor_for, assignable_agents
 
@@ -127,3 +131,45 @@ def retrain(request: TenantRequest) -> HttpResponse:
     triage_train.defer(tenant_id=request.tenant.pk)
     messages.success(request, "Training started; the new model is used as soon as it is ready.")
     return redirect("workspace:ai_review", tenant_slug=request.tenant.slug)
+
+
+@staff_required
+@require_POST
+def summary(request: TenantRequest, number: int) -> HttpResponse:
+    """The AI panel's summary of one ticket (an htmx fragment). POST: with an LLM it costs
+    tokens, so a link prefetch or a crawler never triggers it."""
+    actor = actor_for(request)
+    try:
+        ticket = ticket_selectors.ticket_get_by_number(
+            tenant=request.tenant, actor=actor, number=number
+        )
+    except Ticket.DoesNotExist as exc:
+        raise Http404("No such ticket.") from exc
+    result = ticket_summary(tenant=request.tenant, actor=actor, ticket=ticket)
+    return render(request, "workspace/ai/_summary.html", {"summary": result, "ticket": ticket})
+
+
+DASHBOARD_PERIODS = (7, 30, 90)
+
+
+@staff_required
+def dashboard(request: TenantRequest) -> HttpResponse:
+    """Triage accuracy against agents' final values, the review queue, suggested replies'
+    acceptance, latency and LLM spend against the budget, over the last 7, 30 or 90 days."""
+    try:
+        days = int(request.GET.get("days", "30"))
+    except ValueError:
+        days = 30
+    if days not in DASHBOARD_PERIODS:
+        days = 30
+    data = ai_dashboard(tenant=request.tenant, actor=actor_for(request), days=days)
+    accuracy_rows = [
+        {"label": FIELD_LABELS[name], **values}
+        for name, values in data.accuracy.items()
+        if values["compared"]
+    ]
+    return render(
+        request,
+        "workspace/ai/dashboard.html",
+        {"d": data, "periods": DASHBOARD_PERIODS, "accuracy_rows": accuracy_rows},
+    )

@@ -215,9 +215,11 @@ urlpatterns += [
 # Contacts, companies (autocrm.crm).
 urlpatterns += crm_urls.urlpatterns
 
-# AI: the triage review queue and retraining on demand (autocrm/ai/views.py).
+# AI: dashboard, triage review queue, retraining, summaries (autocrm/ai/views.py).
 urlpatterns += [
+    path("agent/ai/", ai_views.dashboard, name="ai_dashboard"),
     path("agent/ai/review/", ai_views.review_queue, name="ai_review"),
     path("agent/ai/review/<int:result_id>/", ai_views.review_decide, name="ai_review_decide"),
     path("agent/ai/retrain/", ai_views.retrain, name="ai_retrain"),
+    path("agent/ai/tickets/<int:number>/summary/", ai_views.summary, name="ai_summary"),
 ]

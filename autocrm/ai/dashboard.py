@@ -1,0 +1,268 @@
+"""The AI dashboard's numbers for one tenant (issue 15, feature 7): how often triage agreed
+with what agents finally chose, the review queue, suggested replies' acceptance and edit
+distance, latency, and LLM tokens and cost against the monthly budget.
+
+"What agents finally chose" is, for a reviewed suggestion, the reviewer's values (accepted:
+the suggestion itself; corrected: the agent's values); for a suggestion applied without
+review, the ticket's own values once it is solved or closed (an agent who changed the
+category while working the ticket corrected triage). Dismissed suggestions and tickets
+still open are not counted: nobody has said what the right answer was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Avg, Count, F, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from autocrm.ai.models import DraftState, LLMUsage, ReplyDraft, TriageResult, TriageState
+from autocrm.ai.selectors import _require_staff
+from autocrm.ai.services.usage import llm_monthly_budget
+from autocrm.core.actors import Actor
+from autocrm.core.models import Tenant
+from autocrm.tickets.models import Status
+
+FIELDS = ("category", "priority", "team_id", "assignee_id")
+# Rows read to compare suggestions with final values (the newest first).
+MAX_COMPARED = 20_000
+MONTHS_SHOWN = 6
+BAR_STEP = 40  # SVG units per bar (30 wide, 10 apart)
+
+
+@dataclass
+class Bar:
+    label: str
+    value: float
+    display: str
+    # Geometry of the bar in the chart's 0..100-high SVG, filled in by _scale.
+    height: float = 0.0
+    x: int = 0
+    y: float = 100.0
+
+
+@dataclass
+class Chart:
+    bars: list[Bar]
+    width: int  # of the SVG's viewBox
+
+
+@dataclass
+class Dashboard:
+    days: int
+    triage_total: int
+    triage_by_state: dict[str, int]
+    review_queue: int
+    out_of_scope: int
+    # field -> {"compared": n, "agreed": n, "accuracy": 0..1 or None}
+    accuracy: dict[str, dict[str, Any]]
+    accuracy_weekly: Chart
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    latency_daily: Chart
+    drafts: dict[str, int]
+    draft_acceptance: float | None
+    draft_edit_distance: float | None
+    usage_month: list[dict[str, Any]]
+    spent_month: Decimal
+    budget_month: Decimal | None
+    budget_used: float | None
+    cost_monthly: Chart
+
+
+def _final_of(row: dict[str, Any]) -> dict[str, str] | None:
+    if row["state"] in (TriageState.ACCEPTED, TriageState.CORRECTED):
+        return {f: str(v) for f, v in (row["final_values"] or {}).items()}
+    if row["state"] == TriageState.APPLIED and row["ticket__status"] in (
+        Status.SOLVED,
+        Status.CLOSED,
+    ):
+        values = {
+            "category": (row["ticket__custom_fields"] or {}).get("category"),
+            "priority": row["ticket__priority"],
+            "team_id": row["ticket__team_id"],
+            "assignee_id": row["ticket__assignee_id"],
+        }
+        return {f: str(v) for f, v in values.items() if v not in (None, "")}
+    return None
+
+
+def triage_accuracy(
+    rows: list[dict[str, Any]],
+) -> tuple[dict[str, dict[str, Any]], dict[dt.date, list[int]]]:
+    """Per field: suggestions compared with final values and how many agreed; and per week
+    (of the primary field) [compared, agreed]."""
+    counts = {f: [0, 0] for f in FIELDS}
+    weekly: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        final = _final_of(row)
+        if final is None:
+            continue
+        suggestions = row["suggestions"] or {}
+        primary = "category" if "category" in suggestions else next(iter(suggestions), None)
+        for name, suggestion in suggestions.items():
+            if name not in counts or name not in final:
+                continue
+            agreed = str(suggestion["value"]) == final[name]
+            counts[name][0] += 1
+            counts[name][1] += int(agreed)
+            if name == primary:
+                week = row["week"].date()
+                weekly[week][0] += 1
+                weekly[week][1] += int(agreed)
+    return (
+        {
+            f: {"compared": n, "agreed": ok, "accuracy": (ok / n) if n else None}
+            for f, (n, ok) in counts.items()
+        },
+        weekly,
+    )
+
+
+def _scale(bars: list[Bar], top: float | None = None) -> Chart:
+    peak = max(top or 0.0, max((b.value for b in bars), default=0.0))
+    for i, bar in enumerate(bars):
+        bar.height = round(100 * bar.value / peak, 1) if peak else 0.0
+        bar.x = i * BAR_STEP
+        bar.y = round(100 - bar.height, 1)
+    return Chart(bars, max(BAR_STEP, len(bars) * BAR_STEP - (BAR_STEP - 30)))
+
+
+def _month_start(day: dt.date, back: int) -> dt.date:
+    year, month = day.year, day.month - back
+    while month <= 0:
+        year, month = year - 1, month + 12
+    return dt.date(year, month, 1)
+
+
+def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
+    _require_staff(actor)
+    now = timezone.now()
+    since = now - dt.timedelta(days=days)
+    results = TriageResult.objects.filter(tenant=tenant, created_at__gte=since)
+    by_state = dict(results.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    rows = list(
+        results.exclude(state__in=[TriageState.UNTRAINED, TriageState.REVIEW])
+        .annotate(week=TruncWeek("created_at"))
+        .order_by("-created_at")
+        .values(
+            "state",
+            "suggestions",
+            "final_values",
+            "week",
+            "ticket__status",
+            "ticket__priority",
+            "ticket__team_id",
+            "ticket__assignee_id",
+            "ticket__custom_fields",
+        )[:MAX_COMPARED]
+    )
+    accuracy, weekly = triage_accuracy(rows)
+    accuracy_weekly = _scale(
+        [
+            Bar(f"{week:%d %b}", ok / n, f"{100 * ok / n:.0f}% of {n}")
+            for week, (n, ok) in sorted(weekly.items())
+        ],
+        top=1.0,
+    )
+    latency = _latency(tenant, since)
+    daily = _scale(
+        [
+            Bar(f"{row['day']:%d %b}", row["p95"], f"{row['p95']:.0f} ms")
+            for row in _daily_latency(tenant, since)
+        ]
+    )
+    drafts = dict(
+        ReplyDraft.objects.filter(tenant=tenant, created_at__gte=since)
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    decided = sum(drafts.get(s, 0) for s in (DraftState.ACCEPTED, DraftState.EDITED))
+    decided_all = decided + drafts.get(DraftState.REJECTED, 0)
+    edit = ReplyDraft.objects.filter(
+        tenant=tenant, created_at__gte=since, state=DraftState.EDITED
+    ).aggregate(mean=Avg("edit_distance"))["mean"]
+    month = now.date().replace(day=1)
+    usage_month = list(
+        LLMUsage.objects.filter(tenant=tenant, month=month)
+        .annotate(tokens=F("prompt_tokens") + F("completion_tokens"))
+        .order_by("feature")
+        .values(
+            "feature",
+            "calls",
+            "failures",
+            "prompt_tokens",
+            "completion_tokens",
+            "tokens",
+            "cost",
+            "latency_ms_total",
+        )
+    )
+    for row in usage_month:
+        row["latency_ms"] = row["latency_ms_total"] / max(1, row["calls"] - row["failures"])
+    spent = sum((row["cost"] for row in usage_month), Decimal(0))
+    budget = llm_monthly_budget(tenant)
+    monthly = dict(
+        LLMUsage.objects.filter(tenant=tenant, month__gte=_month_start(month, MONTHS_SHOWN - 1))
+        .values_list("month")
+        .annotate(cost=Sum("cost"))
+        .values_list("month", "cost")
+    )
+    cost_monthly = _scale(
+        [
+            Bar(f"{m:%b %Y}", float(monthly.get(m, 0)), f"${monthly.get(m, Decimal(0)):.2f}")
+            for m in (_month_start(month, back) for back in range(MONTHS_SHOWN - 1, -1, -1))
+        ],
+        top=float(budget) if budget else None,
+    )
+    return Dashboard(
+        days=days,
+        triage_total=sum(by_state.values()),
+        triage_by_state=by_state,
+        review_queue=TriageResult.objects.filter(tenant=tenant, state=TriageState.REVIEW).count(),
+        out_of_scope=results.filter(in_scope=False).count(),
+        accuracy=accuracy,
+        accuracy_weekly=accuracy_weekly,
+        latency_p50_ms=latency[0],
+        latency_p95_ms=latency[1],
+        latency_daily=daily,
+        drafts=drafts,
+        draft_acceptance=(decided / decided_all) if decided_all else None,
+        draft_edit_distance=float(edit) if edit is not None else None,
+        usage_month=usage_month,
+        spent_month=spent,
+        budget_month=budget,
+        budget_used=float(spent / budget) if budget else None,
+        cost_monthly=cost_monthly,
+    )
+
+
+def _latency(tenant: Tenant, since: dt.datetime) -> tuple[float | None, float | None]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms),"
+            " percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)"
+            " FROM ai_triageresult WHERE tenant_id = %s AND created_at >= %s",
+            [tenant.pk, since],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _daily_latency(tenant: Tenant, since: dt.datetime) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT date_trunc('day', created_at AT TIME ZONE 'UTC') AS day,"
+            " percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)"
+            " FROM ai_triageresult WHERE tenant_id = %s AND created_at >= %s"
+            " GROUP BY 1 ORDER BY 1",
+            [tenant.pk, since],
+        )
+        return [{"day": day, "p95": float(p95)} for day, p95 in cursor.fetchall()]

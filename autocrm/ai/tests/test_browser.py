@@ -1,0 +1,47 @@
+"""The AI pages in headless Chromium: the dashboard reached from the workspace navigation,
+and a ticket's summary asked for from its AI panel (screenshots under var/screenshots/)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
+from autocrm.ai.tests.test_dashboard import _draft, _triaged
+from autocrm.ai.tests.test_summaries import _long_ticket
+from autocrm.core.models import Tenant
+from autocrm.core.tenancy import tenant_context
+from autocrm.testing.browser import screenshot, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_dashboard_and_summary(page: Page) -> None:
+    tenant = Tenant.objects.create(slug="acme", name="Acme Support")
+    member(tenant, "agent", email="alex@acme.test", name="Alex Agent")
+    with tenant_context(tenant):
+        solved = {"status": "solved"}
+        for category in ("refund", "refund", "shipping", "billing"):
+            _triaged(tenant, "applied", category, custom_fields={"category": category}, **solved)
+        _triaged(tenant, "applied", "refund", custom_fields={"category": "shipping"}, **solved)
+        _triaged(tenant, "corrected", "billing", final="refund")
+        _triaged(tenant, "review", "billing")
+        _draft(tenant, "accepted")
+        _draft(tenant, "edited", edit_distance=40)
+        _draft(tenant, "rejected")
+        t = _long_ticket(tenant)
+    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
+
+    page.goto("/acme/agent/")
+    page.get_by_role("link", name="AI dashboard").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("AI dashboard")
+    expect(page.locator("[data-ai-accuracy]")).to_have_text("71%")  # 5 of 7 kept
+    expect(page.locator("[data-ai-review-queue]")).to_have_text("1")
+    screenshot(page, "ai-dashboard")
+
+    page.goto(f"/acme/agent/tickets/{t.number}/")
+    page.get_by_role("button", name="Summarise").click()
+    summary = page.locator("[data-ai-summary]")
+    expect(summary).to_have_attribute("data-ai-summary", "extractive")
+    expect(summary).to_contain_text("cracked screen")
+    screenshot(page, "ai-summary")

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from autocrm.accounts.tests.factories import actor_of, member
+from autocrm.ai.dashboard import ai_dashboard
+from autocrm.ai.models import AISettings, LLMUsage, ReplyDraft, TriageResult, TriageState
+from autocrm.ai.tests.factories import category_field
+from autocrm.core.models import Tenant
+from autocrm.core.tenancy import tenant_context
+from autocrm.tickets.tests.factories import ticket
+
+
+def _triaged(
+    tenant: Tenant, state: str, suggested: str, *, final: str | None = None, **ticket_values: Any
+) -> TriageResult:
+    """A ticket and its triage result as the triage service leaves them (the ticket with
+    the values agents finally chose)."""
+    t = ticket(tenant, subject=f"About {suggested}", body="Please help.", **ticket_values)
+    return TriageResult.objects.create(
+        tenant=tenant,
+        ticket_id=t.pk,
+        state=state,
+        suggestions={
+            "category": {"value": suggested, "confidence": 0.9, "similarity": 0.8, "in_scope": True}
+        },
+        in_scope=state != TriageState.REVIEW,
+        final_values={"category": final} if final else {},
+        latency_ms=12.0,
+        created_at=timezone.now(),
+    )
+
+
+def _draft(tenant: Tenant, state: str, edit_distance: int | None = None) -> None:
+    t = ticket(tenant, subject="Draft", body="Where is my order?")
+    ReplyDraft.objects.create(
+        tenant=tenant,
+        ticket=t,
+        body="Your order ships today [1].",
+        mode="extractive",
+        state=state,
+        edit_distance=edit_distance,
+        created_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def history(tenant_a: Tenant) -> Tenant:
+    with tenant_context(tenant_a):
+        category_field(tenant_a)
+        solved = {"status": "solved"}
+        # Applied and kept / applied then changed by an agent before solving.
+        _triaged(tenant_a, "applied", "refund", custom_fields={"category": "refund"}, **solved)
+        _triaged(tenant_a, "applied", "refund", custom_fields={"category": "shipping"}, **solved)
+        # Applied, ticket still open: nobody has confirmed it yet, not counted.
+        _triaged(tenant_a, "applied", "refund", custom_fields={"category": "billing"})
+        # Reviewed: accepted / corrected; dismissed and waiting are not counted.
+        _triaged(tenant_a, "accepted", "shipping", final="shipping")
+        _triaged(tenant_a, "corrected", "shipping", final="refund")
+        _triaged(tenant_a, "dismissed", "billing")
+        _triaged(tenant_a, "review", "billing")
+        _draft(tenant_a, "accepted")
+        _draft(tenant_a, "edited", edit_distance=12)
+        _draft(tenant_a, "rejected")
+        _draft(tenant_a, "rejected")
+        _draft(tenant_a, "suggested")
+        AISettings.objects.create(tenant=tenant_a, llm_monthly_budget=Decimal("10.00"))
+        LLMUsage.objects.create(
+            tenant=tenant_a,
+            month=timezone.now().date().replace(day=1),
+            feature="summary",
+            calls=4,
+            failures=1,
+            prompt_tokens=3000,
+            completion_tokens=500,
+            cost=Decimal("1.5"),
+            latency_ms_total=900.0,
+        )
+    return tenant_a
+
+
+@pytest.mark.django_db
+def test_triage_accuracy_counts_only_suggestions_with_a_final_value(
+    history: Tenant, tenant_b: Tenant
+) -> None:
+    with tenant_context(tenant_b):  # another tenant's results never count here
+        _triaged(tenant_b, "accepted", "refund", final="refund")
+    with tenant_context(history):
+        agent = member(history, "agent")
+        d = ai_dashboard(tenant=history, actor=actor_of(history, agent), days=30)
+    assert d.accuracy["category"] == {"compared": 4, "agreed": 2, "accuracy": 0.5}
+    assert d.accuracy["priority"]["compared"] == 0
+    assert d.review_queue == 1
+    assert d.triage_total == 7
+    assert d.triage_by_state[TriageState.APPLIED] == 3
+    assert [b.value for b in d.accuracy_weekly.bars] == [0.5]
+    assert d.draft_acceptance == 0.5  # 2 sent (one edited) of 4 decided
+    assert d.draft_edit_distance == 12
+    assert d.spent_month == Decimal("1.5") and d.budget_month == Decimal("10.00")
+    assert d.budget_used == pytest.approx(0.15)
+    assert d.usage_month[0]["tokens"] == 3500
+    assert d.usage_month[0]["latency_ms"] == pytest.approx(300.0)
+    # The cost chart is scaled to the budget: this month's bar is 15 % high.
+    assert d.cost_monthly.bars[-1].height == pytest.approx(15.0)
+    assert d.latency_p95_ms == pytest.approx(12.0)
+
+
+@pytest.mark.django_db
+def test_old_results_fall_out_of_the_period(history: Tenant) -> None:
+    with tenant_context(history):
+        TriageResult.objects.update(created_at=timezone.now() - dt.timedelta(days=40))
+        agent = member(history, "agent")
+        d = ai_dashboard(tenant=history, actor=actor_of(history, agent), days=30)
+    assert d.triage_total == 0 and d.accuracy["category"]["compared"] == 0
+    assert d.review_queue == 1  # the queue is what waits now, whatever its age
+
+
+@pytest.mark.django_db
+def test_the_dashboard_page(history: Tenant, client: Client) -> None:
+    with tenant_context(history):
+        agent = member(history, "agent")
+    client.force_login(agent)
+    url = reverse("workspace:ai_dashboard", args=[history.slug])
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "data-ai-accuracy>50%<" in html
+    assert "data-ai-review-queue>1<" in html
+    assert "data-ai-drafts>50%<" in html
+    assert "$1.50" in html and "15% used" in html
+    assert f'href="{url}"' in html  # reachable from the workspace navigation
+    assert client.get(url, {"days": "oops"}).status_code == 200
+    assert client.get(url, {"days": "7"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_customers_do_not_see_the_dashboard(history: Tenant, client: Client) -> None:
+    with tenant_context(history):
+        customer = member(history, "customer")
+    client.force_login(customer)
+    page = client.get(reverse("workspace:ai_dashboard", args=[history.slug]))
+    assert page.status_code in (302, 403, 404)
