@@ -1,10 +1,18 @@
-"""Tenants with solved, categorised tickets to train triage on (real services)."""
+"""Tenants with solved, categorised tickets to train triage on (real services), triage
+results and reply drafts as the AI services leave them, a long conversation to summarise."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils import timezone
+
+from autocrm.ai.models import ReplyDraft, TriageResult, TriageState
 from autocrm.ai.tests.samples import SAMPLES
 from autocrm.core.models import Tenant
 from autocrm.tickets import config_services
+from autocrm.tickets.models import Ticket
+from autocrm.tickets.services.messages import ticket_message_add
 from autocrm.tickets.tests.factories import SYSTEM, ticket
 
 ADMIN = SYSTEM
@@ -32,3 +40,56 @@ def solved_history(tenant: Tenant) -> None:
                 status="solved",
                 custom_fields={"category": label},
             )
+
+
+def triaged(
+    tenant: Tenant, state: str, suggested: str, *, final: str | None = None, **ticket_values: Any
+) -> TriageResult:
+    """A ticket and its triage result as the triage service leaves them (the ticket with
+    the values agents finally chose)."""
+    t = ticket(tenant, subject=f"About {suggested}", body="Please help.", **ticket_values)
+    return TriageResult.objects.create(
+        tenant=tenant,
+        ticket_id=t.pk,
+        state=state,
+        suggestions={
+            "category": {"value": suggested, "confidence": 0.9, "similarity": 0.8, "in_scope": True}
+        },
+        in_scope=state != TriageState.REVIEW,
+        final_values={"category": final} if final else {},
+        latency_ms=12.0,
+        created_at=timezone.now(),
+    )
+
+
+def draft(tenant: Tenant, state: str, edit_distance: int | None = None) -> ReplyDraft:
+    t = ticket(tenant, subject="Draft", body="Where is my order?")
+    return ReplyDraft.objects.create(
+        tenant=tenant,
+        ticket=t,
+        body="Your order ships today [1].",
+        mode="extractive",
+        state=state,
+        edit_distance=edit_distance,
+        created_at=timezone.now(),
+    )
+
+
+REQUEST = (
+    "Hello there. My order 5521 arrived with a cracked screen on the tablet. "
+    "I would like a replacement tablet shipped to my office address instead. Thanks!"
+)
+
+
+def long_ticket(tenant: Tenant) -> Ticket:
+    """A conversation of six messages (one an internal note) to summarise."""
+    t = ticket(tenant, subject="Tablet arrived broken", body=REQUEST)
+    for body, public in [
+        ("Sorry to hear that. Could you send a photo of the cracked screen please?", True),
+        ("Customer is a repeat buyer, approve the replacement without a return.", False),
+        ("Here is the photo of the cracked screen, it is badly damaged.", True),
+        ("Thanks. A replacement tablet will ship to your office address tomorrow.", True),
+        ("Great, thank you so much.", True),
+    ]:
+        ticket_message_add(tenant=tenant, actor=SYSTEM, ticket_id=t.pk, body=body, public=public)
+    return t

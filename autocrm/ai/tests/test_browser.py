@@ -7,8 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
-from autocrm.ai.tests.test_dashboard import _draft, _triaged
-from autocrm.ai.tests.test_summaries import _long_ticket
+from autocrm.ai.tests.factories import draft, long_ticket, triaged
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.testing.browser import screenshot, sign_in
@@ -22,14 +21,14 @@ def test_dashboard_and_summary(page: Page) -> None:
     with tenant_context(tenant):
         solved = {"status": "solved"}
         for category in ("refund", "refund", "shipping", "billing"):
-            _triaged(tenant, "applied", category, custom_fields={"category": category}, **solved)
-        _triaged(tenant, "applied", "refund", custom_fields={"category": "shipping"}, **solved)
-        _triaged(tenant, "corrected", "billing", final="refund")
-        _triaged(tenant, "review", "billing")
-        _draft(tenant, "accepted")
-        _draft(tenant, "edited", edit_distance=40)
-        _draft(tenant, "rejected")
-        t = _long_ticket(tenant)
+            triaged(tenant, "applied", category, custom_fields={"category": category}, **solved)
+        triaged(tenant, "applied", "refund", custom_fields={"category": "shipping"}, **solved)
+        triaged(tenant, "corrected", "billing", final="refund")
+        triaged(tenant, "review", "billing")
+        draft(tenant, "accepted")
+        draft(tenant, "edited", edit_distance=40)
+        draft(tenant, "rejected")
+        t = long_ticket(tenant)
     sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
 
     page.goto("/acme/agent/")

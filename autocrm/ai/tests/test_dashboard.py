@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -11,44 +10,10 @@ from django.utils import timezone
 
 from autocrm.accounts.tests.factories import actor_of, member
 from autocrm.ai.dashboard import ai_dashboard
-from autocrm.ai.models import AISettings, LLMUsage, ReplyDraft, TriageResult, TriageState
-from autocrm.ai.tests.factories import category_field
+from autocrm.ai.models import AISettings, LLMUsage, TriageResult, TriageState
+from autocrm.ai.tests.factories import category_field, draft, triaged
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
-from autocrm.tickets.tests.factories import ticket
-
-
-def _triaged(
-    tenant: Tenant, state: str, suggested: str, *, final: str | None = None, **ticket_values: Any
-) -> TriageResult:
-    """A ticket and its triage result as the triage service leaves them (the ticket with
-    the values agents finally chose)."""
-    t = ticket(tenant, subject=f"About {suggested}", body="Please help.", **ticket_values)
-    return TriageResult.objects.create(
-        tenant=tenant,
-        ticket_id=t.pk,
-        state=state,
-        suggestions={
-            "category": {"value": suggested, "confidence": 0.9, "similarity": 0.8, "in_scope": True}
-        },
-        in_scope=state != TriageState.REVIEW,
-        final_values={"category": final} if final else {},
-        latency_ms=12.0,
-        created_at=timezone.now(),
-    )
-
-
-def _draft(tenant: Tenant, state: str, edit_distance: int | None = None) -> None:
-    t = ticket(tenant, subject="Draft", body="Where is my order?")
-    ReplyDraft.objects.create(
-        tenant=tenant,
-        ticket=t,
-        body="Your order ships today [1].",
-        mode="extractive",
-        state=state,
-        edit_distance=edit_distance,
-        created_at=timezone.now(),
-    )
 
 
 @pytest.fixture
@@ -57,20 +22,20 @@ def history(tenant_a: Tenant) -> Tenant:
         category_field(tenant_a)
         solved = {"status": "solved"}
         # Applied and kept / applied then changed by an agent before solving.
-        _triaged(tenant_a, "applied", "refund", custom_fields={"category": "refund"}, **solved)
-        _triaged(tenant_a, "applied", "refund", custom_fields={"category": "shipping"}, **solved)
+        triaged(tenant_a, "applied", "refund", custom_fields={"category": "refund"}, **solved)
+        triaged(tenant_a, "applied", "refund", custom_fields={"category": "shipping"}, **solved)
         # Applied, ticket still open: nobody has confirmed it yet, not counted.
-        _triaged(tenant_a, "applied", "refund", custom_fields={"category": "billing"})
+        triaged(tenant_a, "applied", "refund", custom_fields={"category": "billing"})
         # Reviewed: accepted / corrected; dismissed and waiting are not counted.
-        _triaged(tenant_a, "accepted", "shipping", final="shipping")
-        _triaged(tenant_a, "corrected", "shipping", final="refund")
-        _triaged(tenant_a, "dismissed", "billing")
-        _triaged(tenant_a, "review", "billing")
-        _draft(tenant_a, "accepted")
-        _draft(tenant_a, "edited", edit_distance=12)
-        _draft(tenant_a, "rejected")
-        _draft(tenant_a, "rejected")
-        _draft(tenant_a, "suggested")
+        triaged(tenant_a, "accepted", "shipping", final="shipping")
+        triaged(tenant_a, "corrected", "shipping", final="refund")
+        triaged(tenant_a, "dismissed", "billing")
+        triaged(tenant_a, "review", "billing")
+        draft(tenant_a, "accepted")
+        draft(tenant_a, "edited", edit_distance=12)
+        draft(tenant_a, "rejected")
+        draft(tenant_a, "rejected")
+        draft(tenant_a, "suggested")
         AISettings.objects.create(tenant=tenant_a, llm_monthly_budget=Decimal("10.00"))
         LLMUsage.objects.create(
             tenant=tenant_a,
@@ -91,7 +56,7 @@ def test_triage_accuracy_counts_only_suggestions_with_a_final_value(
     history: Tenant, tenant_b: Tenant
 ) -> None:
     with tenant_context(tenant_b):  # another tenant's results never count here
-        _triaged(tenant_b, "accepted", "refund", final="refund")
+        triaged(tenant_b, "accepted", "refund", final="refund")
     with tenant_context(history):
         agent = member(history, "agent")
         d = ai_dashboard(tenant=history, actor=actor_of(history, agent), days=30)

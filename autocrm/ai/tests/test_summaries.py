@@ -7,30 +7,11 @@ from django.urls import reverse
 from autocrm.accounts.tests.factories import actor_of, member
 from autocrm.ai.models import LLMUsage
 from autocrm.ai.services.summaries import SYSTEM_PROMPT, split_sentences, ticket_summary
+from autocrm.ai.tests.factories import long_ticket
 from autocrm.ai.tests.llm_server import FakeLLM
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
-from autocrm.tickets.models import Ticket
-from autocrm.tickets.services.messages import ticket_message_add
-from autocrm.tickets.tests.factories import SYSTEM, ticket
-
-REQUEST = (
-    "Hello there. My order 5521 arrived with a cracked screen on the tablet. "
-    "I would like a replacement tablet shipped to my office address instead. Thanks!"
-)
-
-
-def _long_ticket(tenant: Tenant) -> Ticket:
-    t = ticket(tenant, subject="Tablet arrived broken", body=REQUEST)
-    for body, public in [
-        ("Sorry to hear that. Could you send a photo of the cracked screen please?", True),
-        ("Customer is a repeat buyer, approve the replacement without a return.", False),
-        ("Here is the photo of the cracked screen, it is badly damaged.", True),
-        ("Thanks. A replacement tablet will ship to your office address tomorrow.", True),
-        ("Great, thank you so much.", True),
-    ]:
-        ticket_message_add(tenant=tenant, actor=SYSTEM, ticket_id=t.pk, body=body, public=public)
-    return t
+from autocrm.tickets.tests.factories import ticket
 
 
 def test_sentences_skip_greetings_quotes_and_repeats() -> None:
@@ -50,7 +31,7 @@ def test_sentences_skip_greetings_quotes_and_repeats() -> None:
 def test_without_an_llm_the_summary_is_the_key_sentences(tenant_a: Tenant) -> None:
     with tenant_context(tenant_a):
         agent = member(tenant_a, "agent")
-        t = _long_ticket(tenant_a)
+        t = long_ticket(tenant_a)
         summary = ticket_summary(tenant=tenant_a, actor=actor_of(tenant_a, agent), ticket=t)
     assert summary.mode == "extractive"
     texts = [s.text for s in summary.sentences]
@@ -67,7 +48,7 @@ def test_with_an_llm_the_summary_is_its_plain_text(tenant_a: Tenant, fake_llm: F
     fake_llm.reply = lambda messages: "Tablet arrived cracked; replacement ships tomorrow."
     with tenant_context(tenant_a):
         agent = member(tenant_a, "agent")
-        t = _long_ticket(tenant_a)
+        t = long_ticket(tenant_a)
         summary = ticket_summary(tenant=tenant_a, actor=actor_of(tenant_a, agent), ticket=t)
         usage = LLMUsage.objects.get(tenant=tenant_a, feature="summary")
     assert summary.mode == "llm"
@@ -88,7 +69,7 @@ def test_an_llm_that_fails_gives_the_extractive_summary(
     fake_llm.slow_seconds = 2.0
     with tenant_context(tenant_a):
         agent = member(tenant_a, "agent")
-        t = _long_ticket(tenant_a)
+        t = long_ticket(tenant_a)
         summary = ticket_summary(tenant=tenant_a, actor=actor_of(tenant_a, agent), ticket=t)
         usage = LLMUsage.objects.get(tenant=tenant_a, feature="summary")
     assert summary.mode == "extractive" and summary.sentences
@@ -101,7 +82,7 @@ def test_the_summary_in_the_ticket_panel(
 ) -> None:
     with tenant_context(tenant_a):
         agent = member(tenant_a, "agent")
-        t = _long_ticket(tenant_a)
+        t = long_ticket(tenant_a)
     with tenant_context(tenant_b):
         other = ticket(tenant_b, subject="Globex only", body="A ticket of another tenant.")
     client.force_login(agent)
