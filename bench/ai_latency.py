@@ -129,7 +129,7 @@ def _worker() -> subprocess.Popen[bytes]:
 
 
 def _wait_for_worker(uri: str, worker: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # a loaded shared host starts Django slowly
     with psycopg.connect(uri, autocommit=True) as conn:
         while not conn.execute("SELECT 1 FROM procrastinate_workers").fetchone():
             if worker.poll() is not None or time.monotonic() > deadline:

@@ -33,8 +33,11 @@ from sklearn.svm import LinearSVC
 
 EMBEDDING_WEIGHT = 2.0
 SVM_C = 0.5
-# Share of in-scope rows the calibrated floors must still auto-apply.
-TARGET_COVERAGE = 0.92
+# Share of in-scope calibration rows the out-of-scope floor must still auto-apply. New
+# tickets are covered a little more often than calibration rows (the final model learns from
+# every row): on Banking77's training data (10 intents held out, never its test split) a
+# 0.92 target applied 0.94 of new in-scope rows and held 0.69 of the unseen intents back.
+TARGET_COVERAGE = 0.90
 PSEUDO_UNSEEN_SHARE = 0.12
 CALIBRATION_SHARE = 0.15
 # Calibration splits (each holds out other classes); their rows are pooled.

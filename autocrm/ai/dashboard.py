@@ -148,8 +148,9 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
     since = now - dt.timedelta(days=days)
     results = TriageResult.objects.filter(tenant=tenant, created_at__gte=since)
     by_state = dict(results.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
-    rows = list(
-        results.exclude(state__in=[TriageState.UNTRAINED, TriageState.REVIEW])
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in results.exclude(state__in=[TriageState.UNTRAINED, TriageState.REVIEW])
         .annotate(week=TruncWeek("created_at"))
         .order_by("-created_at")
         .values(
@@ -163,7 +164,7 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
             "ticket__assignee_id",
             "ticket__custom_fields",
         )[:MAX_COMPARED]
-    )
+    ]
     accuracy, weekly = triage_accuracy(rows)
     accuracy_weekly = _scale(
         [
@@ -191,8 +192,9 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
         tenant=tenant, created_at__gte=since, state=DraftState.EDITED
     ).aggregate(mean=Avg("edit_distance"))["mean"]
     month = now.date().replace(day=1)
-    usage_month = list(
-        LLMUsage.objects.filter(tenant=tenant, month=month)
+    usage_month: list[dict[str, Any]] = [
+        dict(row)
+        for row in LLMUsage.objects.filter(tenant=tenant, month=month)
         .annotate(tokens=F("prompt_tokens") + F("completion_tokens"))
         .order_by("feature")
         .values(
@@ -205,7 +207,7 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
             "cost",
             "latency_ms_total",
         )
-    )
+    ]
     for row in usage_month:
         row["latency_ms"] = row["latency_ms_total"] / max(1, row["calls"] - row["failures"])
     spent = sum((row["cost"] for row in usage_month), Decimal(0))
