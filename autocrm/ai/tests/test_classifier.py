@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from autocrm.ai.classifier import TriageClassifier
+from autocrm.ai.classifier import TARGET_COVERAGE, TriageClassifier
 from autocrm.ai.providers.embeddings import embedding_provider
 from autocrm.ai.tests.samples import HELD_OUT, UNLIKE_ANYTHING, rows
 
@@ -47,7 +47,7 @@ def test_calibration_was_done_on_training_data_only(trained: TriageClassifier) -
     # share of the in-scope calibration rows.
     assert trained.scope_weights.shape == (6,)
     assert np.isfinite(trained.scope_floor)
-    assert trained.calibration["coverage"] >= 0.9
+    assert trained.calibration["coverage"] >= TARGET_COVERAGE - 0.05
 
 
 def test_a_model_pickled_before_the_scope_score_still_predicts(
