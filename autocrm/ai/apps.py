@@ -18,3 +18,7 @@ class AiConfig(AppConfig):
         # other processes need (measured: nearest-neighbour search 0.2 ms on one thread,
         # 20 ms with the default pool on a busy 2-core host).
         threadpool_limits(limits=1, user_api="blas")
+        from autocrm.ai.warmup import is_worker_process, warm_up_in_background
+
+        if is_worker_process():
+            warm_up_in_background()

@@ -148,7 +148,7 @@ def triage_model_train(*, tenant: Tenant, actor: Actor) -> TriageModel | None:
 
 
 @functools.lru_cache(maxsize=16)
-def _classifiers(artifact: str) -> dict[str, TriageClassifier]:
+def load_classifiers(artifact: str) -> dict[str, TriageClassifier]:
     with default_storage.open(artifact, "rb") as handle:
         loaded: dict[str, TriageClassifier] = pickle.load(handle)  # noqa: S301 (our own file)
     return loaded
@@ -209,7 +209,7 @@ def ticket_triage(*, tenant: Tenant, actor: Actor, ticket_id: int) -> TriageResu
     to_apply: dict[str, Any] = {}
     if model is not None:
         threshold = tenant_threshold(tenant)
-        classifiers = _classifiers(model.artifact)
+        classifiers = load_classifiers(model.artifact)
         for field, classifier in classifiers.items():
             prediction = classifier.predict(text, vector)
             suggestions[field] = {

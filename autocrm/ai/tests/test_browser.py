@@ -34,7 +34,7 @@ def test_dashboard_and_summary(page: Page) -> None:
     page.goto("/acme/agent/")
     page.get_by_role("link", name="AI dashboard").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("AI dashboard")
-    expect(page.locator("[data-ai-accuracy]")).to_have_text("71%")  # 5 of 7 kept
+    expect(page.locator("[data-ai-accuracy]")).to_have_text("67%")  # 4 of 6 kept
     expect(page.locator("[data-ai-review-queue]")).to_have_text("1")
     screenshot(page, "ai-dashboard")
 
