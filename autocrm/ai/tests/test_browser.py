@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
-from autocrm.ai.tests.factories import draft, long_ticket, triaged
+from autocrm.ai.tests.factories import category_field, draft, long_ticket, triaged
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.testing.browser import screenshot, sign_in
@@ -16,9 +16,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_dashboard_and_summary(page: Page) -> None:
+    page.set_default_timeout(60_000)  # the first pages of a live server on a loaded host
     tenant = Tenant.objects.create(slug="acme", name="Acme Support")
     member(tenant, "agent", email="alex@acme.test", name="Alex Agent")
     with tenant_context(tenant):
+        category_field(tenant)
         solved = {"status": "solved"}
         for category in ("refund", "refund", "shipping", "billing"):
             triaged(tenant, "applied", category, custom_fields={"category": category}, **solved)
