@@ -34,6 +34,7 @@ FIELDS = ("category", "priority", "team_id", "assignee_id")
 MAX_COMPARED = 20_000
 MONTHS_SHOWN = 6
 BAR_STEP = 40  # SVG units per bar (30 wide, 10 apart)
+CHART_SLOTS = 12
 
 
 @dataclass
@@ -131,7 +132,8 @@ def _scale(bars: list[Bar], top: float | None = None) -> Chart:
         bar.height = round(100 * bar.value / peak, 1) if peak else 0.0
         bar.x = i * BAR_STEP
         bar.y = round(100 - bar.height, 1)
-    return Chart(bars, max(BAR_STEP, len(bars) * BAR_STEP - (BAR_STEP - 30)))
+    # At least CHART_SLOTS bars wide, so one week's bar is a bar, not a block.
+    return Chart(bars, max(CHART_SLOTS, len(bars)) * BAR_STEP - (BAR_STEP - 30))
 
 
 def _month_start(day: dt.date, back: int) -> dt.date:

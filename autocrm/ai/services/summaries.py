@@ -64,7 +64,7 @@ _TAGS = re.compile(r"<[^>]*>")
 @dataclass(frozen=True)
 class Sentence:
     text: str
-    author: str  # "customer" or "agent"
+    author: str  # "customer", "agent", "support" (no person) or "internal note"
     message_index: int
 
 
@@ -81,13 +81,16 @@ class Summary:
 def _conversation(tenant: Tenant, actor: Actor, ticket: Ticket) -> list[tuple[str, str]]:
     """(author, text) of each message the actor may read, oldest first."""
     rows = ticket_selectors.message_list(tenant=tenant, actor=actor, ticket=ticket).values_list(
-        "author_user_id", "public", "body_text"
+        "author_user_id", "author_contact_id", "public", "body_text"
     )
     out = []
-    for author_user_id, public, body in rows:
-        author = "agent" if author_user_id is not None else "customer"
+    for author_user_id, author_contact_id, public, body in rows:
         if not public:
             author = "internal note"
+        elif author_contact_id is not None:
+            author = "customer"
+        else:  # an agent, or an automation/integration speaking for the support team
+            author = "agent" if author_user_id is not None else "support"
         text = _unquoted(body or "")
         if text:
             out.append((author, text))
