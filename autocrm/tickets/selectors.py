@@ -487,13 +487,19 @@ def attachment_get(*, tenant: Tenant, actor: Actor, attachment_id: int) -> Attac
     return attachment
 
 
-def ticket_count(*, tenant: Tenant, actor: Actor, filters: TicketFilters) -> int:
+def ticket_count(
+    *, tenant: Tenant, actor: Actor, filters: TicketFilters, cap: int | None = None
+) -> int:
     """How many tickets the actor sees that match ``filters`` (the workspace's view counts).
-    Free text counts full-text matches only (the typo fallback is for browsing a list)."""
+    Free text counts full-text matches only (the typo fallback is for browsing a list).
+    With ``cap``, counting stops there (``COUNT`` over a ``LIMIT``): a count the caller shows
+    as "999+" need not visit the other 200,000 matching rows."""
     tickets = _filtered(tenant=tenant, actor=actor, filters=filters)
     text_query = _text_query(tenant, filters) if filters.has_text else None
     if text_query is not None:
         tickets = tickets.filter(search_vector=text_query)
+    if cap is not None:
+        return tickets.order_by()[:cap].count()
     return tickets.count()
 
 

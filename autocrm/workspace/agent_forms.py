@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from autocrm.tickets.models import CustomField, FieldType, Priority, Status, TicketType
+from autocrm.workspace.widgets import QuickSelect
 
 MAX_BODY_CHARS = 100_000  # a reply longer than this is a paste gone wrong, not a message
 SUBMIT_STATUSES = [
@@ -117,7 +118,10 @@ def custom_form_field(definition: CustomField, current: Any) -> forms.Field:
         return forms.BooleanField(label=label, required=False)
     if kind == FieldType.DROPDOWN:
         return forms.ChoiceField(
-            label=label, required=False, choices=[("", "—"), *[(o, o) for o in options]]
+            label=label,
+            required=False,
+            choices=[("", "—"), *[(o, o) for o in options]],
+            widget=QuickSelect,
         )
     if kind == FieldType.MULTI_SELECT:
         return forms.MultipleChoiceField(
@@ -140,13 +144,16 @@ def _custom_value(kind: str, value: Any) -> Any:
 
 class PropertiesForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    status = forms.ChoiceField(choices=Status.choices)
+    status = forms.ChoiceField(choices=Status.choices, widget=QuickSelect)
     priority = forms.ChoiceField(
-        choices=[(label, label.capitalize()) for _, label in Priority.choices]
+        choices=[(label, label.capitalize()) for _, label in Priority.choices],
+        widget=QuickSelect,
     )
-    type = forms.ChoiceField(required=False, choices=[("", "—"), *TicketType.choices])
-    assignee = forms.ChoiceField(required=False)
-    team = forms.ChoiceField(required=False)
+    type = forms.ChoiceField(
+        required=False, choices=[("", "—"), *TicketType.choices], widget=QuickSelect
+    )
+    assignee = forms.ChoiceField(required=False, widget=QuickSelect)
+    team = forms.ChoiceField(required=False, widget=QuickSelect)
     tags = forms.CharField(required=False, max_length=1000)
 
     def __init__(

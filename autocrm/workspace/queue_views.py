@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, staff_required
@@ -17,11 +19,12 @@ from autocrm.tickets.errors import TicketClosedError
 from autocrm.tickets.models import Macro, Ticket
 from autocrm.tickets.query import QuerySyntaxError, parse_query
 from autocrm.tickets.selectors import CursorError
-from autocrm.workspace import queues
+from autocrm.workspace import queue_rows, queues
 from autocrm.workspace.agent_forms import BulkForm
 from autocrm.workspace.common import actor_for, assignable_agents, is_htmx
 
 PAGE_SIZE = 50
+COLUMNS = 9  # of the table without the SLA column
 RESULTS = "workspace/agent/_queue_results.html"
 _SORT_TERM = re.compile(r"(^|\s)sort:\S*")
 
@@ -47,11 +50,14 @@ def _results(
 ) -> tuple[dict[str, Any], int]:
     """The context of the results table and the HTTP status it answers with."""
     actor = actor_for(request)
+    sla_column = queue_rows.sla_column_shown(tenant=request.tenant, actor=actor)
     context: dict[str, Any] = {
         "view": view,
         "q": q,
         "rows": [],
         "next_cursor": None,
+        "sla_column": sla_column,
+        "columns": COLUMNS + sla_column,
         "notice": notice,
         "error": error,
         "sort": _current_sort(q),
@@ -74,7 +80,14 @@ def _results(
     except CursorError as exc:
         context["error"] = str(exc)
         return context, 400
-    context["rows"], context["next_cursor"] = page.items, page.next_cursor
+    context["rows"] = queue_rows.queue_rows(
+        tenant=request.tenant, actor=actor, tickets=page.items, with_sla=sla_column
+    )
+    context["next_cursor"] = page.next_cursor
+    if page.next_cursor:
+        query = urlencode({"view": view.key, "q": q, "cursor": page.next_cursor})
+        base = reverse("workspace:agent_queue", args=[request.tenant.slug])
+        context["more_url"] = f"{base}?{query}"
     queues.remember_numbers(
         request.session, [row.number for row in page.items], append=cursor is not None
     )

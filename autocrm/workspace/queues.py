@@ -30,12 +30,31 @@ ON_SCREEN_KEY = "workspace.queue_numbers"
 ON_SCREEN_MAX = 1000  # the prev/next memory: the rows loaded, capped
 
 
+# Views count their tickets up to this many; the nav shows "999+" beyond (a view of a
+# quarter million tickets is "a lot" to an agent, and counting them all took 100+ ms each).
+COUNT_CAP = 1000
+
+
 @dataclass(frozen=True)
 class QueueView:
     key: str  # a built-in key or "v<saved view id>"
     name: str
     query: str
     count: int | None = None
+
+    @property
+    def count_label(self) -> str:
+        """``42``, or ``999+`` once the count reached the cap."""
+        if self.count is None:
+            return ""
+        return f"{COUNT_CAP - 1}+" if self.count >= COUNT_CAP else str(self.count)
+
+    @property
+    def count_spoken(self) -> str:
+        """What a screen reader says for the count."""
+        if self.count is not None and self.count >= COUNT_CAP:
+            return f"more than {COUNT_CAP - 1} tickets"
+        return f"{self.count} ticket{'' if self.count == 1 else 's'}"
 
 
 def saved_query(query: str, sort: str) -> str:
@@ -53,8 +72,9 @@ def all_views(*, tenant: Tenant, actor: Actor) -> list[QueueView]:
 
 
 def with_counts(*, tenant: Tenant, actor: Actor, views: list[QueueView]) -> list[QueueView]:
-    """Each view with its number of tickets: one COUNT per view, never per ticket. A saved
-    view whose query no longer parses shows no count rather than failing the page."""
+    """Each view with its number of tickets up to ``COUNT_CAP``: one COUNT per view, never
+    per ticket. A saved view whose query no longer parses shows no count rather than
+    failing the page."""
     counted = []
     for view in views:
         try:
@@ -62,7 +82,7 @@ def with_counts(*, tenant: Tenant, actor: Actor, views: list[QueueView]) -> list
         except ValueError:
             counted.append(view)
             continue
-        count = selectors.ticket_count(tenant=tenant, actor=actor, filters=filters)
+        count = selectors.ticket_count(tenant=tenant, actor=actor, filters=filters, cap=COUNT_CAP)
         counted.append(QueueView(view.key, view.name, view.query, count))
     return counted
 
@@ -71,8 +91,15 @@ def find_view(views: list[QueueView], key: str) -> QueueView | None:
     return next((v for v in views if v.key == key), None)
 
 
+def _remember(session: SessionBase, key: str, value: object) -> None:
+    # Assigning marks the session modified, which re-signs and UPDATEs its row at the end
+    # of the request: an agent reloading the same queue changes nothing, so writes nothing.
+    if session.get(key) != value:
+        session[key] = value
+
+
 def remember_view(session: SessionBase, *, view: str, q: str) -> None:
-    session[LAST_VIEW_KEY] = {"view": view, "q": q}
+    _remember(session, LAST_VIEW_KEY, {"view": view, "q": q})
 
 
 def last_view(session: SessionBase) -> tuple[str, str | None]:
@@ -87,7 +114,7 @@ def last_view(session: SessionBase) -> tuple[str, str | None]:
 def remember_numbers(session: SessionBase, numbers: list[int], *, append: bool) -> None:
     previous = session.get(ON_SCREEN_KEY) if append else None
     merged = [*(previous if isinstance(previous, list) else []), *numbers]
-    session[ON_SCREEN_KEY] = merged[:ON_SCREEN_MAX]
+    _remember(session, ON_SCREEN_KEY, merged[:ON_SCREEN_MAX])
 
 
 def neighbours(session: SessionBase, number: int) -> tuple[int | None, int | None]:

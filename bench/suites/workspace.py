@@ -2,12 +2,17 @@
 
 - ``queue_page_p95_ms`` / ``ticket_page_p95_ms``: full server render of the queue page
   ("All unsolved") and of a ticket page with 50 messages, over real HTTP (uvicorn, DEBUG
-  off) with a browser session cookie, on the tickets suite's data set (``BENCH_TICKETS``).
+  off) with a browser session cookie, on the tickets suite's data set (``BENCH_TICKETS``);
+  the nav's counts request (``queue_counts``) beside them. Each with the server's and
+  PostgreSQL's CPU per request (``server_cpu_ms_per_request``), which machine load barely
+  changes.
 - ``session_request_statements``: SQL statements of one queue page request with a session
   (middleware, session, membership and the page).
 - ``live_update_p95_ms``: from a ticket change's commit to its arrival on every one of
   ``BENCH_WORKSPACE_SOCKETS`` (default 200) open agent sockets, through the real worker
-  (``procrastinate worker``) and the PostgreSQL NOTIFY hub.
+  (``procrastinate worker``) and the PostgreSQL NOTIFY hub, heard by a real websocket
+  client (``websockets``) on uvicorn; ``live_update_missing`` counts deliveries that never
+  came (any fails the target).
 
 Small runs for development: ``BENCH_TICKETS=2000 BENCH_WORKSPACE_SOCKETS=20
 BENCH_WORKSPACE_ITERATIONS=20 make bench SUITES=workspace``. Writes
@@ -81,20 +86,48 @@ def _agent_and_ticket(tenant: Any) -> tuple[Any, Any]:
     return User.objects.get(pk=user_id), ticket
 
 
-def _page_latency(base: str, cookie: str, path: str, iterations: int) -> dict[str, Any]:
+def _page_latency(
+    base: str, cookie: str, paths: dict[str, str], iterations: int
+) -> dict[str, dict[str, Any]]:
+    """Each page ``iterations`` times, the pages taking turns (so drifting machine load
+    hits them alike), with the CPU the server (uvicorn) and PostgreSQL spent per request:
+    unlike wall time under load, that is what the code costs."""
     from bench import http
-    from bench.stats import measure, summary
+    from bench.stats import summary
 
     client = http.KeepAliveClient(base, None, {"Cookie": cookie})
+    meter = http.CpuMeter(http.SERVER_PIDS[base])
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    cpu: dict[str, list[float]] = {name: [0.0, 0.0] for name in paths}
 
-    def get() -> None:
+    def get(path: str) -> None:
         status, _ = client.request("GET", path)
         if status != 200:
             raise RuntimeError(f"GET {path} answered {status}")
 
-    samples = measure(get, warmup=20, iterations=iterations)
-    client.close()
-    return summary(samples)
+    for _ in range(20):
+        for path in paths.values():
+            get(path)
+    try:
+        for _ in range(iterations):
+            for name, path in paths.items():
+                server0, db0 = meter.sample()
+                t0 = time.perf_counter()
+                get(path)
+                samples[name].append((time.perf_counter() - t0) * 1000)
+                server1, db1 = meter.sample()
+                cpu[name][0] += server1 - server0
+                cpu[name][1] += db1 - db0
+    finally:
+        client.close()
+    return {
+        name: {
+            **summary(samples[name]),
+            "server_cpu_ms_per_request": round(cpu[name][0] / iterations * 1000, 2),
+            "postgres_cpu_ms_per_request": round(cpu[name][1] / iterations * 1000, 2),
+        }
+        for name in paths
+    }
 
 
 def _worker(echo: Callable[[str], None]) -> subprocess.Popen[bytes]:
@@ -233,6 +266,7 @@ def run(echo: Callable[[str], None]) -> int:
     cookie = f"{settings.SESSION_COOKIE_NAME}={session.cookies[settings.SESSION_COOKIE_NAME].value}"
     queue_path = f"/{tenant.slug}/agent/?view=all"
     ticket_path = f"/{tenant.slug}/agent/tickets/{ticket.number}/"
+    counts_path = f"/{tenant.slug}/agent/counts/?view=all"  # the nav's counts, fetched after
     report: dict[str, Any] = {
         "bench_tickets": tickets,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -253,8 +287,14 @@ def run(echo: Callable[[str], None]) -> int:
     try:
         with http.uvicorn_server() as base:
             echo(f"HTTP: {queue_path} and {ticket_path}, signed in, {pages} requests each")
-            report["queue"] = _page_latency(base, cookie, queue_path, pages)
-            report["ticket"] = _page_latency(base, cookie, ticket_path, pages)
+            report.update(
+                _page_latency(
+                    base,
+                    cookie,
+                    {"queue": queue_path, "ticket": ticket_path, "queue_counts": counts_path},
+                    pages,
+                )
+            )
             echo(f"live: {sockets} sockets, {iterations} ticket changes")
             report["live"] = _live_latency(base, cookie, tenant, ticket, sockets, iterations)
     finally:
@@ -265,15 +305,19 @@ def run(echo: Callable[[str], None]) -> int:
         dataset.remove_above(dataset.bench_uri(), marks)  # the data set stays as seeded
     report["queue_page_p95_ms"] = report["queue"]["p95_ms"]
     report["ticket_page_p95_ms"] = report["ticket"]["p95_ms"]
-    report["live_update_p95_ms"] = (
-        report["live"]["p95_ms"] if report["live"]["missing"] == 0 else None
-    )
+    # The p95 of the deliveries that arrived; a change some socket never heard (within 5 s)
+    # fails the target whatever the p95, and is counted in live_update_missing.
+    report["live_update_p95_ms"] = report["live"]["p95_ms"] if report["live"]["n"] else None
+    report["live_update_missing"] = report["live"]["missing"]
     report["targets"] = {
         name: {
             "value": report[name],
             "target": limit,
             "kind": kind,
-            "pass": None if report[name] is None else report[name] <= limit,
+            "pass": None
+            if report[name] is None
+            else report[name] <= limit
+            and (name != "live_update_p95_ms" or report["live_update_missing"] == 0),
         }
         for name, (limit, kind) in TARGETS.items()
     }
@@ -287,4 +331,9 @@ def run(echo: Callable[[str], None]) -> int:
         mark = {True: "PASS", False: "FAIL", None: "n/a "}[verdict["pass"]]
         echo(f"  {mark}  {target}: {verdict['value']} (target <= {verdict['target']})")
     echo(f"  ----  session_request_statements: {report['session_request_statements']}")
+    for page in ("queue", "ticket", "queue_counts"):
+        echo(
+            f"  ----  {page}: server CPU {report[page]['server_cpu_ms_per_request']} ms, "
+            f"PostgreSQL CPU {report[page]['postgres_cpu_ms_per_request']} ms per request"
+        )
     return 0

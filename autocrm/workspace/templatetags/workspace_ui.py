@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from typing import Any
 
 from django import template
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from autocrm.accounts import selectors
 from autocrm.accounts.models import Membership
@@ -40,6 +44,33 @@ def workspace_url(membership: Membership) -> str:
     return reverse("portal:requests", args=[membership.tenant.slug])
 
 
+@functools.cache
+def _icon_svg(name: str) -> SafeString:
+    # components/icon.html stays the one source of the icons; each is rendered once per
+    # process (the agent shell shows fourteen on every page: as includes they were a sixth
+    # of its render time).
+    return mark_safe(render_to_string("components/icon.html", {"name": name}))  # noqa: S308 - our own static SVG
+
+
+@register.simple_tag
+def icon(name: str) -> SafeString:
+    """``{% icon "inbox" %}``: the SVG icon of that name."""
+    return _icon_svg(name)
+
+
+@register.filter
+def iso(moment: Any) -> str:
+    """``2026-11-30T09:12:00+00:00`` for ``<time datetime>`` (the ``date:'c'`` filter's
+    output without its localisation machinery, which dense lists pay per cell)."""
+    return moment.isoformat() if isinstance(moment, dt.datetime) else ""
+
+
+@register.filter
+def stamp(moment: Any) -> str:
+    """``30 Nov 2026, 09:12`` (in UTC, as the pages say), for titles and headers."""
+    return moment.strftime("%-d %b %Y, %H:%M") if isinstance(moment, dt.datetime) else ""
+
+
 @register.filter
 def initials(user: Any) -> str:
     name = (getattr(user, "name", "") or "").strip()
@@ -59,8 +90,6 @@ def status_label(value: str) -> str:
 @register.filter
 def ago(moment: Any) -> str:
     """A compact age for dense tables: ``now``, ``12m``, ``3h``, ``5d``, then the date."""
-    import datetime as dt
-
     from django.utils import timezone
 
     if not isinstance(moment, dt.datetime):
@@ -89,8 +118,6 @@ def filesize(size: int) -> str:
 @register.filter
 def duration(value: Any) -> str:
     """A time span as people say it: ``45 min``, ``3 h 20 min``, ``2 d 4 h``."""
-    import datetime as dt
-
     if not isinstance(value, dt.timedelta):
         return "—"
     minutes = int(value.total_seconds() // 60)
