@@ -6,7 +6,9 @@ tenant's bus messages through the process's hub and forwards only what its user 
 (``messages.for_socket``); the user's ticket scope is re-read every ``SCOPE_TTL`` seconds,
 so a changed team membership (or a removed member) takes effect without a reconnect.
 
-Browser → server: ``{"type": "resync", "after": <event id>}`` replays missed ticket events;
+Browser → server: ``{"type": "resync", "after": <event id>}`` replays missed ticket events
+(``{"type": "resync", "since": <unix time>}`` those written since then: a page's first socket
+asks for what happened after the page was rendered, before the socket was there);
 ``{"type": "watch", "ticket": <number>}`` joins a ticket's presence; ``{"type": "presence",
 "state": "viewing" | "replying"}`` tells the others what this user does there.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
 import uuid
 from typing import Any
@@ -31,6 +34,11 @@ OUTBOX_LIMIT = 1000  # a browser this far behind is closed and re-syncs on recon
 PRESENCE_STATES = frozenset({"viewing", "replying"})
 CLOSE_REFUSED = 4403
 CLOSE_TOO_SLOW = 4008
+# An event's time is its transaction's start: one committed just after the page was read
+# can carry a time a little before the page's. Replaying a few seconds more is harmless
+# (the browser refetches what it shows); missing one is not.
+SINCE_MARGIN = dt.timedelta(seconds=5)
+SINCE_MAX_AGE = dt.timedelta(hours=1)  # an older page re-syncs from the socket's cursor
 
 
 class AgentConsumer(AsyncJsonWebsocketConsumer):
@@ -140,7 +148,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         kind = content.get("type")
         if kind == "resync":
-            await self._resync(content.get("after"))
+            await self._resync(content.get("after", 0), content.get("since"))
         elif kind == "watch":
             await self._watch(content.get("ticket"))
         elif kind == "presence" and content.get("state") in PRESENCE_STATES:
@@ -150,19 +158,33 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         elif kind == "ping":
             await self.send_json({"type": "pong"})
 
-    async def _resync(self, after: Any) -> None:
-        if not isinstance(after, int) or after < 0:
+    async def _resync(self, after: Any, since: Any = None) -> None:
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
             return
+        start = None
+        if since is not None:
+            if not isinstance(since, int | float) or isinstance(since, bool):
+                return
+            now = dt.datetime.now(dt.UTC)
+            try:
+                start = dt.datetime.fromtimestamp(since, dt.UTC) - SINCE_MARGIN
+            except (OverflowError, OSError, ValueError):
+                return
+            if not now - SINCE_MAX_AGE <= start <= now:
+                return
         found, more = await database_sync_to_async(selectors.events_since)(
-            tenant=self.grant.tenant, actor=self.grant.actor, after=after
+            tenant=self.grant.tenant, actor=self.grant.actor, after=after, since=start
         )
-        cursor = after
+        cursor, replayed = after, 0
         for message in found:
             cursor = max(cursor, int(message["id"]))
             out = await self._outgoing(message)
             if out is not None:
                 await self.send_json(out)
-        await self.send_json({"type": "resync.done", "cursor": cursor, "complete": not more})
+                replayed += 1
+        await self.send_json(
+            {"type": "resync.done", "cursor": cursor, "complete": not more, "replayed": replayed}
+        )
 
     async def _watch(self, number: Any) -> None:
         if not isinstance(number, int):

@@ -5,6 +5,7 @@ context itself (a socket has no request transaction)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,17 +57,22 @@ def socket_grant(
 
 
 def events_since(
-    *, tenant: Tenant, actor: Actor, after: int, limit: int = RESYNC_LIMIT
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    after: int,
+    since: dt.datetime | None = None,
+    limit: int = RESYNC_LIMIT,
 ) -> tuple[list[dict[str, Any]], bool]:
-    """Bus messages of the tenant's pushed events after event id ``after`` (oldest first,
-    at most ``limit``; True when there were more). Each socket filters them as it does live
-    ones. Notifications are not replayed: the browser reloads its badge after a re-sync."""
+    """Bus messages of the tenant's pushed events after event id ``after`` and, with
+    ``since``, written at or after that time (oldest first, at most ``limit``; True when
+    there were more). Each socket filters them as it does live ones. Notifications are not
+    replayed: the browser reloads its badge after a re-sync."""
+    events = Event.objects.filter(tenant=tenant, pk__gt=after, type__in=messages.TICKET_TYPES)
+    if since is not None:
+        events = events.filter(created_at__gte=since)
     with tenant_context(tenant, user_id=actor.user_id):
-        found = list(
-            Event.objects.filter(tenant=tenant, pk__gt=after, type__in=messages.TICKET_TYPES)
-            .select_related("actor")
-            .order_by("pk")[: limit + 1]
-        )
+        found = list(events.select_related("actor").order_by("pk")[: limit + 1])
         more = len(found) > limit
         found = found[:limit]
         ids = {tid for e in found if (tid := messages.ticket_id_of(e)) is not None}

@@ -19,6 +19,7 @@
   var me = parseInt(meta.getAttribute("data-me"), 10);
   var socket = null;
   var cursor = null;
+  var firstSync = false;
   var attempt = 0;
   var wasConnected = false;
   var seen = {};
@@ -109,6 +110,13 @@
         document.documentElement.setAttribute("data-live", "on");
         if (cursor === null) {
           cursor = message.cursor;
+          // What changed between reading this page and this socket opening: replayed like
+          // live events (a second or two of them, usually none).
+          var rendered = parseInt(meta.getAttribute("data-rendered") || "", 10);
+          if (rendered > 0) {
+            firstSync = true;
+            send({ type: "resync", after: 0, since: rendered });
+          }
         } else {
           send({ type: "resync", after: cursor });
         }
@@ -124,6 +132,12 @@
         break;
       case "resync.done":
         cursor = Math.max(cursor || 0, message.cursor || 0);
+        // The first one only replays the moments before the socket: its events did what
+        // live ones do, so the page refetches nothing more unless the replay was cut short.
+        if (firstSync) {
+          firstSync = false;
+          if (message.complete !== false) { break; }
+        }
         // Whatever happened while away: the page shows it again, as the server has it now.
         refreshQueue(true);
         refreshCounts(true);

@@ -241,3 +241,45 @@ def test_a_notification_reaches_its_members_sockets_only(
         ("notification", 1, "#7 is due in 30 minutes")
     ]
     assert ana_got == []
+
+
+def test_a_pages_first_socket_replays_what_changed_since_the_page_was_read(
+    asgi_server: AsgiServer, tenant_a: Tenant
+) -> None:
+    """A ticket created after the page was rendered but before its socket opened is not
+    lost: the socket replays events written since the page's time (live.js sends it)."""
+    import datetime as dt
+    import time
+
+    from django.utils import timezone
+
+    from autocrm.core.models import Event
+
+    with tenant_context(tenant_a):
+        agent = member(tenant_a, "agent")
+        old = ticket(tenant_a, subject="Long ago")
+        Event.objects.filter(tenant=tenant_a).update(
+            created_at=timezone.now() - dt.timedelta(minutes=10)
+        )
+    cookie = session_cookie(agent)
+    rendered = int(time.time())  # the page's data-rendered
+    with tenant_context(tenant_a):
+        meanwhile = ticket(tenant_a, subject="While the socket was opening")
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with open_socket(asgi_server, "/ws/acme/agent/", cookie) as ws:
+            hello = await receive(ws)
+            assert hello["cursor"] >= 1  # already past the new ticket's event: not heard live
+            await send(ws, {"type": "resync", "after": 0, "since": rendered})
+            replay = await received(ws)
+            for bad in ("yesterday", True, 10**20, rendered + 3600, -1):
+                await send(ws, {"type": "resync", "since": bad})
+            ignored = await received(ws, timeout=0.5)
+        return replay, ignored
+
+    replay, ignored = run(scenario)
+    numbers = [m.get("number") for m in replay if m["type"] == "ticket"]
+    assert meanwhile.number in numbers and old.number not in numbers, replay
+    assert replay[-1]["type"] == "resync.done" and replay[-1]["complete"] is True
+    assert replay[-1]["replayed"] == len(numbers)
+    assert ignored == []  # nonsense times are ignored, not answered
