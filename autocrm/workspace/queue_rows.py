@@ -89,13 +89,16 @@ def _compact(delta: dt.timedelta) -> str:
 def sla_due(timers: list[SlaTimer], now: dt.datetime) -> SlaDue | None:
     """What the SLA cell shows for these timers: a breach first (the oldest), else the
     running timer due soonest, else "paused"; met and cancelled timers show nothing."""
-    running = [t for t in timers if t.state == TimerState.RUNNING and t.due_at is not None]
-    late = [t for t in running if t.breached_at is not None or t.due_at <= now]  # type: ignore[operator]
+    due = [t.due_at for t in timers if t.state == TimerState.RUNNING and t.due_at is not None]
+    flagged = {
+        t.due_at for t in timers if t.state == TimerState.RUNNING and t.breached_at is not None
+    }
+    late = [d for d in due if d in flagged or d <= now]
     if late:
-        due_at = min(t.due_at for t in late)  # type: ignore[type-var]
+        due_at = min(late)
         return SlaDue("breached", f"{_compact(now - due_at)} late", due_at)
-    if running:
-        due_at = min(t.due_at for t in running)  # type: ignore[type-var]
+    if due:
+        due_at = min(due)
         state = "soon" if due_at - now <= SOON else "due"
         return SlaDue(state, f"in {_compact(due_at - now)}", due_at)
     if any(t.state == TimerState.PAUSED for t in timers):

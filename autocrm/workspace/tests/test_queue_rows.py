@@ -155,9 +155,9 @@ def _markup(html: str) -> list[Any]:
 
 
 def _django_select(form: forms.Form, name: str) -> str:
-    field = form.fields[name]
-    assert isinstance(field, forms.ChoiceField)
-    return str(form[name].as_widget(widget=forms.Select(choices=field.choices)))
+    widget = form.fields[name].widget
+    assert isinstance(widget, forms.Select)
+    return str(form[name].as_widget(widget=forms.Select(choices=widget.choices)))
 
 
 @pytest.mark.parametrize(
