@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from autocrm.accounts.models import ApiKeyScope, Role
@@ -17,6 +19,31 @@ class GeneralSettingsForm(forms.Form):
         "to them. Admins and owners always see everything.",
         required=False,
     )
+    default_locale = forms.ChoiceField(
+        label="Language of customer e-mails",
+        help_text="Used when the customer's contact record names no language; English "
+        "templates are the fallback.",
+    )
+    customer_visible_fields = forms.MultipleChoiceField(
+        label="Custom fields customers see",
+        help_text="Customers see these fields on their requests (help centre and API); "
+        "other fields stay internal to the team.",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(
+        self, *args: Any, locales: list[str], custom_fields: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        locale = self.fields["default_locale"]
+        assert isinstance(locale, forms.ChoiceField)
+        locale.choices = [(code, code) for code in locales]
+        visible = self.fields["customer_visible_fields"]
+        assert isinstance(visible, forms.MultipleChoiceField)
+        visible.choices = custom_fields
+        if not custom_fields:
+            visible.help_text = "No custom fields yet (Settings → Fields)."
 
 
 class InvitationForm(forms.Form):

@@ -20,6 +20,8 @@ from autocrm.accounts.access import (
 from autocrm.accounts.models import ADMIN_ROLES, Role
 from autocrm.core.actors import Actor
 from autocrm.core.selectors import audit_timeline
+from autocrm.inboxes import notification_templates
+from autocrm.tickets import config_selectors
 from autocrm.tickets import selectors as ticket_selectors
 from autocrm.workspace import ticket_timeline, timeline
 from autocrm.workspace.forms import (
@@ -93,21 +95,38 @@ def dashboard(request: TenantRequest) -> HttpResponse:
 @admin_required
 def settings_general(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
+    locale = str(tenant.setting("default_locale"))
+    visible = list(tenant.setting("customer_visible_fields"))
+    fields = [
+        (f.key, f.label)
+        for f in config_selectors.custom_field_list(tenant=tenant, actor=_actor(request))
+    ]
+    # A key set through the API that no field has (any more) stays listed, so saving the
+    # page does not drop it unseen.
+    fields += [(key, f"{key} (no such field)") for key in visible if key not in dict(fields)]
     initial = {
         "name": tenant.name,
         "restrict_agents_to_own_teams": tenant.setting("restrict_agents_to_own_teams"),
+        "default_locale": locale,
+        "customer_visible_fields": visible,
     }
-    form = GeneralSettingsForm(request.POST or None, initial=initial)
+    form = GeneralSettingsForm(
+        request.POST or None,
+        initial=initial,
+        locales=list(dict.fromkeys([*notification_templates.LOCALES, locale])),
+        custom_fields=fields,
+    )
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
             services.tenant_settings_update(
                 tenant=tenant,
                 actor=_actor(request),
-                name=form.cleaned_data["name"],
+                name=data["name"],
                 settings={
-                    "restrict_agents_to_own_teams": form.cleaned_data[
-                        "restrict_agents_to_own_teams"
-                    ]
+                    "restrict_agents_to_own_teams": data["restrict_agents_to_own_teams"],
+                    "default_locale": data["default_locale"],
+                    "customer_visible_fields": list(data["customer_visible_fields"]),
                 },
             )
         except ValidationError as exc:

@@ -32,7 +32,8 @@ def test_general_settings_rename_and_toggle_with_an_audit_event(
     page = admin_client.get("/acme/settings/").content.decode()
     assert 'value="Acme"' in page and 'name="restrict_agents_to_own_teams"' in page
     response = admin_client.post(
-        "/acme/settings/", {"name": "Acme Support", "restrict_agents_to_own_teams": "on"}
+        "/acme/settings/",
+        {"name": "Acme Support", "restrict_agents_to_own_teams": "on", "default_locale": "en"},
     )
     assert response.status_code == 302 and response["Location"] == "/acme/settings/"
     tenant_a.refresh_from_db()
@@ -59,7 +60,7 @@ def test_general_settings_show_field_errors(admin_client: Client, tenant_a: Tena
 
 
 def test_saving_unchanged_settings_records_no_event(admin_client: Client, tenant_a: Tenant) -> None:
-    admin_client.post("/acme/settings/", {"name": "Acme"})
+    admin_client.post("/acme/settings/", {"name": "Acme", "default_locale": "en"})
     with tenant_context(tenant_a):
         assert not Event.objects.filter(type="tenant.settings_updated").exists()
 
