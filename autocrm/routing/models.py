@@ -66,6 +66,9 @@ class Team(TenantOwned):
     handover_team = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Re-route: an agent offline longer than this loses their open tickets of this team to
+    # the team's assignment (the worker's ``routing.reroute_offline``); none: never.
+    offline_grace_minutes = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -104,6 +107,9 @@ class AgentProfile(TenantOwned):
     skills = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     # Open tickets (new, open) an agent may hold before auto-assignment skips them; 0: no limit.
     capacity = models.PositiveIntegerField(default=0)
+    # Per channel on top of ``capacity``: {"chat": 3, "email": 20}; a channel not named has
+    # only the overall limit.
+    channel_capacity = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -158,12 +164,29 @@ class SlaTimer(TenantOwned):
     The periodic sweep only reads running timers by ``warn_at`` / ``due_at`` (partial
     indexes), so it costs what is due, not what is open."""
 
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
-    policy = models.ForeignKey(SlaPolicy, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The sweep flags timers with UPDATEs that change a partial index's predicate, so none
+    # is HOT: each writes every index of the table. Only the indexes a query needs are kept:
+    # the ticket's (routing_timer_once, routing_timer_ticket) cover what the single-column
+    # foreign-key indexes would, and deleting a policy or business hours (rare, an admin's)
+    # scans the tenant's timers instead (bench suite "routing": sla_sweep_100k_s).
+    tenant = models.ForeignKey(
+        "core.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     metric = models.CharField(max_length=12, choices=SlaMetric.choices)
     state = models.CharField(max_length=10, choices=TimerState.choices)
     business_hours = models.ForeignKey(
-        BusinessHours, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        BusinessHours,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     target_minutes = models.PositiveIntegerField()
     started_at = models.DateTimeField()

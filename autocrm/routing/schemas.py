@@ -32,12 +32,13 @@ class TeamIn(RequestSchema):
     assignment_method: Method = "manual"
     business_hours_id: int | None = None
     handover_team_id: int | None = None
+    offline_grace_minutes: int | None = Field(default=None, ge=1, le=10080)
     member_ids: list[int] = Field(default_factory=list, max_length=500)
 
 
 class TeamUpdateIn(PatchSchema):
     NULLABLE: ClassVar[frozenset[str]] = frozenset(
-        {"lead_id", "business_hours_id", "handover_team_id"}
+        {"lead_id", "business_hours_id", "handover_team_id", "offline_grace_minutes"}
     )
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=2000)
@@ -45,6 +46,7 @@ class TeamUpdateIn(PatchSchema):
     assignment_method: Method | None = None
     business_hours_id: int | None = None
     handover_team_id: int | None = None
+    offline_grace_minutes: int | None = Field(default=None, ge=1, le=10080)
 
 
 class TeamOut(Schema):
@@ -55,6 +57,7 @@ class TeamOut(Schema):
     assignment_method: str
     business_hours_id: int | None
     handover_team_id: int | None
+    offline_grace_minutes: int | None
     member_ids: list[int]
     created_at: dt.datetime
 
@@ -75,6 +78,7 @@ class AgentOut(Schema):
     availability_source: str
     skills: list[str]
     capacity: int
+    channel_capacity: dict[str, int]
 
     @staticmethod
     def resolve_email(obj: Any) -> str:
@@ -88,6 +92,7 @@ class AgentOut(Schema):
 class AgentUpdateIn(PatchSchema):
     skills: list[str] | None = Field(default=None, max_length=50)
     capacity: int | None = Field(default=None, ge=0, le=10000)
+    channel_capacity: dict[str, int] | None = None
     availability: AvailabilityValue | None = None
 
 

@@ -59,11 +59,14 @@ def rule_webhook_call(*, tenant_id: int, url: str, ticket_id: int, rule: str, ki
 
 
 # Warnings and breaches of every tenant in one statement each: the timers' flags, their
-# events and the events' dispatch jobs (procrastinate's own defer function, as in
+# events and the jobs that dispatch them (procrastinate's own defer function, as in
 # core.events.event_append) commit together, so a sweep that dies changes nothing and the
 # next one does the work; one that ran never repeats it (the flags are set). The partial
-# indexes routing_timer_warn / routing_timer_due make it cost what is due, not what is open
-# (bench suite "routing": sla_sweep_100k_s).
+# indexes routing_timer_warn / routing_timer_due make it cost what is due, not what is open.
+# One job dispatches up to SWEEP_BATCH events of a tenant (sla_events_dispatch): a job row
+# per event (and procrastinate's status-event row and NOTIFY for each) was half the time of
+# a sweep that found 15,000 timers due (ADR 0028; bench suite "routing": sla_sweep_100k_s).
+SWEEP_BATCH = 100
 _SWEEP_SQL = """
 WITH due AS (
     UPDATE routing_slatimer SET {flag} = %(now)s
@@ -78,12 +81,18 @@ WITH due AS (
            %(now)s
     FROM due
     RETURNING id, tenant_id
+), batch AS (
+    SELECT tenant_id, jsonb_agg(id ORDER BY id) AS ids
+    FROM (SELECT tenant_id, id,
+                 (row_number() OVER (PARTITION BY tenant_id ORDER BY id) - 1) / %(batch)s AS n
+          FROM event) numbered
+    GROUP BY tenant_id, n
 )
 SELECT (SELECT count(*) FROM event),
        (SELECT procrastinate_defer_jobs_v1(array_agg(ROW(
             %(queue)s::text, %(task)s::text, %(priority)s::integer, NULL, NULL,
-            jsonb_build_object('tenant_id', event.tenant_id, 'event_id', event.id), NULL
-        )::procrastinate_job_to_defer_v1)) FROM event HAVING count(*) > 0)
+            jsonb_build_object('tenant_id', batch.tenant_id, 'event_ids', batch.ids), NULL
+        )::procrastinate_job_to_defer_v1)) FROM batch HAVING count(*) > 0)
 """
 SWEEPS = (
     ("warned_at", "warn_at", "sla.warning"),
@@ -91,10 +100,25 @@ SWEEPS = (
 )
 
 
+@app.task(name="routing.sla_events_dispatch", queue="events", pass_context=False)
+def sla_events_dispatch(*, tenant_id: int, event_ids: list[int]) -> None:
+    """Dispatch the events of one sweep batch one after the other (core.events_dispatch,
+    which skips what is done). An event whose handlers fail gets a dispatch job of its own,
+    with core's retries, so one failure neither holds up nor repeats the others. Should the
+    worker die mid-batch, core.events_sweep re-queues the undispatched events."""
+    from autocrm.core.tasks import events_dispatch
+
+    for event_id in event_ids:
+        try:
+            events_dispatch(tenant_id=tenant_id, event_id=event_id)
+        except Exception:
+            logger.exception("sla_events_dispatch.failed", event_id=event_id)
+            events_dispatch.defer(tenant_id=tenant_id, event_id=event_id)
+
+
 def sla_sweep_run(now: Any = None) -> dict[str, int]:
     """Flag due warnings and breaches across tenants and append their events; returns the
     counts by event type."""
-    from autocrm.core.tasks import events_dispatch
     from autocrm.core.tenancy import system_context
 
     now = now or timezone.now()
@@ -104,9 +128,10 @@ def sla_sweep_run(now: Any = None) -> dict[str, int]:
         params = {
             "now": now,
             "type": type_,
-            "queue": events_dispatch.queue,
-            "task": events_dispatch.name,
-            "priority": events_dispatch.priority,
+            "batch": SWEEP_BATCH,
+            "queue": sla_events_dispatch.queue,
+            "task": sla_events_dispatch.name,
+            "priority": sla_events_dispatch.priority,
         }
         with (
             system_context("sla_sweep: flag SLA warnings and breaches") as db,
@@ -151,3 +176,27 @@ def automations_run(timestamp: int) -> int:
         with tenant_context(tenant):
             fired += run_for_tenant(tenant=tenant)
     return fired
+
+
+@app.periodic(cron="* * * * *", periodic_id="reroute_offline")
+@app.task(
+    name="routing.reroute_offline",
+    queue="maintenance",
+    queueing_lock="reroute_offline",
+    pass_context=False,
+)
+def reroute_offline(timestamp: int) -> int:
+    """Every minute: tickets of agents offline past their team's grace time go back to the
+    team's assignment (services.reroute)."""
+    from autocrm.core.tenancy import system_context
+    from autocrm.routing.models import Team
+    from autocrm.routing.services.reroute import reroute_offline_run
+
+    with system_context("reroute_offline: tenants with a re-route grace time") as db:
+        tenant_ids = list(
+            Team.objects.using(db)
+            .filter(offline_grace_minutes__isnull=False)
+            .values_list("tenant_id", flat=True)
+            .distinct()
+        )
+    return sum(reroute_offline_run(tenant=t) for t in Tenant.objects.filter(pk__in=tenant_ids))

@@ -29,6 +29,7 @@ from autocrm.routing.services.common import (
     require_admin,
     staff_user_id,
 )
+from autocrm.tickets.models import Channel
 
 TEAM_FIELDS = {
     "name",
@@ -37,6 +38,7 @@ TEAM_FIELDS = {
     "assignment_method",
     "business_hours_id",
     "handover_team_id",
+    "offline_grace_minutes",
 }
 
 
@@ -67,6 +69,13 @@ def _team_values(tenant: Tenant, team: Team | None, values: dict[str, Any]) -> d
             raise ValidationError({"handover_team_id": "A team cannot hand over to itself."})
         if not Team.objects.filter(tenant=tenant, pk=handover).exists():
             raise ValidationError({"handover_team_id": "No team with this id."})
+    grace = clean.get("offline_grace_minutes")
+    if grace is not None and (
+        isinstance(grace, bool) or not isinstance(grace, int) or not 1 <= grace <= 10080
+    ):
+        raise ValidationError(
+            {"offline_grace_minutes": "Give 1 to 10080 minutes, or nothing (never re-route)."}
+        )
     return clean
 
 
@@ -101,6 +110,7 @@ def _team_payload(team: Team) -> dict[str, Any]:
         "assignment_method": team.assignment_method,
         "business_hours_id": team.business_hours_id,
         "handover_team_id": team.handover_team_id,
+        "offline_grace_minutes": team.offline_grace_minutes,
     }
 
 
@@ -162,6 +172,29 @@ def _clean_skills(skills: Any) -> list[str]:
     return clean
 
 
+def _clean_channel_capacity(value: Any) -> dict[str, int]:
+    """{channel: open tickets at most} for ticket channels; 0 or a missing channel: only
+    the overall capacity applies there."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError({"channel_capacity": 'Give {"channel": number}, e.g. {"chat": 3}.'})
+    clean = {}
+    for channel, limit in value.items():
+        if channel not in Channel.values:
+            known = ", ".join(Channel.values)
+            raise ValidationError(
+                {"channel_capacity": f"Unknown channel {channel!r}: use {known}."}
+            )
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 10000:
+            raise ValidationError(
+                {"channel_capacity": f"Give 0 (no limit) to 10000 open {channel} tickets."}
+            )
+        if limit:
+            clean[str(channel)] = limit
+    return clean
+
+
 @transaction.atomic
 def agent_profile_update(
     *, tenant: Tenant, actor: Actor, user_id: int, changes: dict[str, Any]
@@ -170,7 +203,7 @@ def agent_profile_update(
     :func:`agent_availability_set`."""
     require_admin(actor)
     staff_user_id(tenant, user_id, "user_id")
-    unknown = set(changes) - {"skills", "capacity", "availability"}
+    unknown = set(changes) - {"skills", "capacity", "channel_capacity", "availability"}
     if unknown:
         raise ValidationError({name: "Unknown field." for name in unknown})
     availability = changes.pop("availability", None)
@@ -187,6 +220,8 @@ def agent_profile_update(
             or not 0 <= capacity <= 10000
         ):
             raise ValidationError({"capacity": "Give 0 (no limit) to 10000 open tickets."})
+    if "channel_capacity" in changes:
+        changes["channel_capacity"] = _clean_channel_capacity(changes["channel_capacity"])
     diff = diff_apply(profile, changes)
     if diff:
         profile.save()

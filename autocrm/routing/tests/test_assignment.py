@@ -16,7 +16,7 @@ from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.routing import services
 from autocrm.routing.models import Team
-from autocrm.routing.services.assignment import Candidate, choose
+from autocrm.routing.services.assignment import ASSIGNER, Candidate, choose
 from autocrm.routing.tests.factories import SYSTEM, agents, business_hours, dispatch_all, team
 from autocrm.tickets.models import Ticket
 from autocrm.tickets.tests.factories import ticket
@@ -217,3 +217,92 @@ def test_fairness_over_ten_thousand_simulated_tickets() -> None:
     assert max(round_robin.values()) - min(round_robin.values()) <= 1
     least = _simulate("least_loaded", agents_n=7, tickets=10_000, capacity=40)
     assert max(least.values()) <= 40
+
+
+def set_channel_capacity(tenant: Tenant, user_ids: list[int], limits: dict[str, int]) -> None:
+    with tenant_context(tenant):
+        for user_id in user_ids:
+            services.agent_profile_update(
+                tenant=tenant, actor=SYSTEM, user_id=user_id, changes={"channel_capacity": limits}
+            )
+
+
+@pytest.mark.django_db
+def test_capacity_per_channel_limits_that_channel_only(tenant_a: Tenant) -> None:
+    a, b = agents(tenant_a, 2)
+    set_channel_capacity(tenant_a, [a], {"chat": 1})
+    support = team(tenant_a, members=[a, b], assignment_method="round_robin")
+    chats = assign_all(tenant_a, new_tickets(tenant_a, support, 4, channel="chat"))
+    assert chats.count(a) == 1 and chats.count(b) == 3
+    # a's chat is full; e-mail still reaches a (no e-mail limit, no overall limit).
+    mails = assign_all(tenant_a, new_tickets(tenant_a, support, 4, channel="email"))
+    assert mails.count(a) == 2 and mails.count(b) == 2
+
+
+@pytest.mark.django_db
+def test_channel_capacity_is_validated(tenant_a: Tenant) -> None:
+    from django.core.exceptions import ValidationError
+
+    [a] = agents(tenant_a, 1)
+    for bad in ({"fax": 2}, {"chat": -1}, {"chat": "3"}, ["chat"]):
+        with pytest.raises(ValidationError) as info, tenant_context(tenant_a):
+            services.agent_profile_update(
+                tenant=tenant_a, actor=SYSTEM, user_id=a, changes={"channel_capacity": bad}
+            )
+        assert "channel_capacity" in info.value.message_dict
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_workers_never_assign_past_channel_capacity(tenant_a: Tenant) -> None:
+    ids = agents(tenant_a, 4, capacity=12)
+    set_channel_capacity(tenant_a, ids, {"chat": 5})
+    support = team(tenant_a, members=ids, assignment_method="least_loaded")
+    chats = new_tickets(tenant_a, support, 30, channel="chat")
+    mails = new_tickets(tenant_a, support, 40, channel="email")
+    tickets = chats + mails
+    random.Random(3).shuffle(tickets)
+    _concurrently(tenant_a, tickets)
+    with tenant_context(tenant_a):
+        rows = list(Ticket.objects.filter(pk__in=tickets).values_list("channel", "assignee_id"))
+    on_chat = Counter(a for channel, a in rows if channel == "chat" and a is not None)
+    overall = Counter(a for _, a in rows if a is not None)
+    assert all(on_chat[a] <= 5 for a in ids), on_chat
+    assert all(overall[a] <= 12 for a in ids), overall
+    # 48 places in all, at most 20 of them for chat: every place a ticket could take is taken.
+    assert sum(overall.values()) == min(48, 40 + min(30, 20)), overall
+
+
+@pytest.mark.django_db
+def test_the_assignment_write_matches_what_ticket_update_records(tenant_a: Tenant) -> None:
+    """Assignment writes the ticket row itself (ADR 0028): the same event, version and
+    time as the tickets service gives for an assignee change."""
+    from autocrm.core.models import Event
+    from autocrm.tickets import services as ticket_services
+
+    [a] = agents(tenant_a, 1)
+    support = team(tenant_a, members=[a], assignment_method="round_robin")
+    by_routing, by_service = new_tickets(tenant_a, support, 2)
+    with tenant_context(tenant_a):
+        before = Ticket.objects.get(pk=by_routing)
+        services.ticket_auto_assign(tenant=tenant_a, ticket_id=by_routing)
+        ticket_services.ticket_update(
+            tenant=tenant_a, actor=ASSIGNER, ticket_id=by_service,
+            changes={"assignee_id": a},
+        )  # fmt: skip
+        after = Ticket.objects.get(pk=by_routing)
+        events = {
+            int(e.subject_id): e
+            for e in Event.objects.filter(
+                type="ticket.updated", subject_id__in=[str(by_routing), str(by_service)]
+            )
+        }
+        routed = Event.objects.get(type="ticket.routed", subject_id=str(by_routing))
+    assert after.assignee_id == a and after.version == before.version + 1
+    assert after.updated_at > before.updated_at
+    mine, theirs = events[by_routing], events[by_service]
+    assert mine.payload["changes"] == theirs.payload["changes"]
+    assert set(mine.payload) == set(theirs.payload)
+    assert mine.payload["number"] == after.number
+    assert (mine.subject_type, mine.actor_label) == (theirs.subject_type, theirs.actor_label)
+    assert mine.pk < routed.pk
+    assert routed.payload == {"team_id": support.pk, "assignee_id": a, "method": "round_robin"}
