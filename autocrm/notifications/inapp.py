@@ -32,6 +32,7 @@ DEFAULTS: dict[str, tuple[bool, bool]] = {
     InAppKind.CUSTOMER_REPLIED: (True, False),
     InAppKind.SLA_WARNING: (True, False),
     InAppKind.ACTIVITY_REMINDER: (True, True),
+    InAppKind.RULE: (True, False),
 }
 
 

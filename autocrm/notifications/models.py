@@ -142,6 +142,8 @@ class InAppKind(models.TextChoices):
     CUSTOMER_REPLIED = "customer_replied", "A customer replies on your ticket"
     SLA_WARNING = "sla_warning", "A ticket of yours is close to its SLA target"
     ACTIVITY_REMINDER = "activity_reminder", "An activity of yours is due (CRM reminder)"
+    # Generic: what an admin's trigger, automation or SLA escalation says (its subject).
+    RULE = "rule", "A trigger or automation tells you about a ticket"
 
 
 class InAppNotification(TenantOwned):

@@ -26,9 +26,6 @@ AUTOMATION_CREATED = "automation.created"
 AUTOMATION_UPDATED = "automation.updated"
 AUTOMATION_DELETED = "automation.deleted"
 RULE_FIRED = "rule.fired"  # a trigger, automation or SLA escalation acted on a ticket
-# An agent should be told something (rule "notify" actions, SLA warnings); the in-app
-# notifications app delivers it.
-AGENT_NOTIFICATION = "agent.notification"
 
 EVENT_TYPES = (
     TEAM_CREATED,
@@ -55,5 +52,4 @@ EVENT_TYPES = (
     AUTOMATION_UPDATED,
     AUTOMATION_DELETED,
     RULE_FIRED,
-    AGENT_NOTIFICATION,
 )

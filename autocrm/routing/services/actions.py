@@ -3,15 +3,20 @@
 Ticket changes of one rule are one ``ticket_update`` (one ``ticket.updated`` event, made by
 the rule's own system actor ``system:trigger:<id>``, which is how the loop guard knows the
 rule's own change). E-mails and webhook calls are jobs (autocrm.routing.tasks), deferred in the same
-transaction.
+transaction; in-app notifications go through ``autocrm.notifications.inapp.notify`` (kind
+``rule``), in the same transaction too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
+
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
+from autocrm.notifications.inapp import notify
+from autocrm.notifications.models import InAppKind
 from autocrm.routing import events
 from autocrm.routing.models import RuleRun, Team
 from autocrm.routing.services.assignment import ticket_auto_assign
@@ -96,20 +101,15 @@ def actions_run(
                         tenant_id=tenant.pk, to=address, subject=subject, body=body
                     )
             else:
+                url = reverse("workspace:agent_ticket", args=[tenant.slug, fresh.number])
+                text = f"{subject} — {body}" if body.strip() else subject
                 for user_id in user_ids:
-                    emit(
-                        tenant,
-                        actor,
-                        events.AGENT_NOTIFICATION,
-                        ("tickets.ticket", ticket.pk),
-                        {
-                            "user_id": user_id,
-                            "kind": f"{kind}.notify",
-                            "subject": subject,
-                            "body": body,
-                            "ticket_number": fresh.number,
-                        },
-                    )
+                    # The member's preference for rule notifications decides in-app and/or
+                    # e-mail; someone no longer staff here is skipped by notify.
+                    notify(
+                        tenant=tenant, user=user_id, kind=InAppKind.RULE, subject=text,
+                        url=url, actor=actor,
+                    )  # fmt: skip
         elif a["type"] == "webhook":
             rule_webhook_call.defer(
                 tenant_id=tenant.pk, url=a["url"], ticket_id=ticket.pk, rule=rule_name, kind=kind

@@ -11,6 +11,7 @@ from django.db import connections
 
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.notifications.models import InAppNotification
 from autocrm.routing import services
 from autocrm.routing.models import SlaPolicy, SlaTimer
 from autocrm.routing.tasks import sla_events_dispatch, sla_sweep_run
@@ -223,7 +224,7 @@ def test_the_sweep_warns_then_breaches_once_and_escalates(tenant_a: Tenant) -> N
         t.refresh_from_db()
         assert t.priority_name == "urgent" and "sla-breached" in t.tags
         assert timers(tenant_a, t.pk)["first_reply"].breached_at is not None
-        assert Event.objects.filter(type="agent.notification").count() == 0  # nobody assigned
+        assert not InAppNotification.objects.exists()  # nobody assigned
 
 
 def test_ticket_sla_endpoint(api: Api, tenant_a: Tenant) -> None:

@@ -10,8 +10,9 @@ import pytest
 from django.core import mail
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from autocrm.core.models import Event, Tenant
+from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.notifications.models import InAppNotification
 from autocrm.routing import services
 from autocrm.routing.models import Automation, RuleRun, Trigger
 from autocrm.routing.tests.factories import SYSTEM, agents, dispatch_all, team
@@ -186,11 +187,10 @@ def test_message_added_assign_notify_email_and_macro(tenant_a: Tenant) -> None:
         t.refresh_from_db()
         assert (t.team_id, t.assignee_id, t.type) == (support.pk, agent, "problem")
         assert "angry" in t.tags
-        note = Event.objects.get(type="agent.notification")
-        assert (
-            note.payload["user_id"] == agent
-            and note.payload["subject"] == f"Angry customer on #{t.number}"
-        )
+        note = InAppNotification.objects.get(kind="rule")
+        assert note.user_id == agent and note.subject == f"Angry customer on #{t.number}"
+        assert note.url == f"/{tenant_a.slug}/agent/tickets/{t.number}/"
+        assert note.actor_label.startswith("system:trigger:")
     # The e-mail is a job (sent by the worker), deferred in the trigger's transaction.
     job = ProcrastinateJob.objects.get(task_name="routing.rule_email_send")
     assert job.args["to"] == "ops@example.test" and job.args["subject"] == f"Angry: {t.subject}"
