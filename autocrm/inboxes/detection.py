@@ -50,7 +50,7 @@ def no_auto_reply_reason(parsed: ParsedEmail) -> str:
     msg = parsed.message
     assert msg is not None
     if header(msg, "precedence").lower() == "list" or any(
-        msg.get(name) is not None for name in ("list-id", "list-unsubscribe", "list-post")
+        name in msg for name in ("list-id", "list-unsubscribe", "list-post")
     ):
         return MAILING_LIST
     if header(msg, "return-path").replace(" ", "") == "<>":

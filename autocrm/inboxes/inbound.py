@@ -21,12 +21,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from autocrm.core import sql
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
-from autocrm.core.models import Tenant
+from autocrm.core.models import Tenant, as_stored
 from autocrm.crm.models import Contact
 from autocrm.crm.services import contact_get_or_create
 from autocrm.inboxes import detection, events
@@ -64,7 +65,32 @@ def _dedupe_key(parsed: ParsedEmail, raw: bytes) -> str:
 
 
 def _is_ours(tenant: Tenant, message_id: str) -> bool:
+    # Every Message-ID we generate starts so (autocrm.inboxes.outbound, .notifications):
+    # other mail needs no lookup.
+    if not message_id.startswith("<autocrm."):
+        return False
     return OutboundEmail.objects.filter(tenant=tenant, rfc_message_id=message_id).exists()
+
+
+# What an import needs to know before it starts, in one round trip: whether this mail is
+# here already, and how much mail its sender sent this inbox in the last hour (counted up
+# to the limit only). Prepared once per connection (autocrm.core.sql).
+_LOOKUP_SQL = """
+SELECT
+    (SELECT id FROM inboxes_inboundemail
+     WHERE tenant_id = %(tenant)s::bigint AND inbox_id = %(inbox)s::bigint
+       AND dedupe_key = %(key)s::text),
+    (SELECT count(*) FROM (
+        SELECT 1 FROM inboxes_inboundemail
+        WHERE tenant_id = %(tenant)s::bigint AND inbox_id = %(inbox)s::bigint
+          AND sender = %(sender)s::text AND received_at >= %(since)s::timestamptz
+          AND reason <> %(rate_limited)s::text
+        LIMIT %(limit)s::integer) AS recent)
+"""
+
+
+class _AlreadyImported(Exception):
+    """A concurrent import of the same mail committed first: undo this one."""
 
 
 def _result(row: InboundEmail, *, duplicate: bool) -> ImportResult:
@@ -80,7 +106,12 @@ def _result(row: InboundEmail, *, duplicate: bool) -> ImportResult:
 
 def email_import(*, tenant: Tenant, inbox: Inbox, raw: bytes, via: str = "raw") -> ImportResult:
     """Import one raw message into ``inbox``. Raises :class:`InvalidEmail` (parsing) or
-    ValidationError for mail that cannot be imported; both leave nothing behind."""
+    ValidationError for mail that cannot be imported; both leave nothing behind.
+
+    Two imports of the same mail at once (a poller and a retried pipe) both find no row at
+    first; the second one's insert of the inbound row (or of the ticket message, unique
+    per channel message id) then waits for the first to commit, finds its twin and rolls
+    back everything it did: the first result is returned, nothing is written twice."""
     if len(raw) > settings.INBOUND_EMAIL_MAX_BYTES:
         raise ValidationError(
             {
@@ -90,39 +121,60 @@ def email_import(*, tenant: Tenant, inbox: Inbox, raw: bytes, via: str = "raw") 
         )
     parsed = parse_email(raw)
     key = _dedupe_key(parsed, raw)
-    with transaction.atomic():
-        # Concurrent imports of the same mail (a poller and a retried pipe) queue here, so
-        # the second sees the first's row instead of racing it to a unique violation.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                [f"inboxes.import:{tenant.pk}:{inbox.pk}:{key}"],
-            )
+    try:
+        with transaction.atomic():
+            return _import(tenant, inbox, raw, parsed, key, via)
+    except (_AlreadyImported, IntegrityError):
         existing = InboundEmail.objects.filter(tenant=tenant, inbox=inbox, dedupe_key=key).first()
-        if existing is not None:
-            return _result(existing, duplicate=True)
-        row = InboundEmail(
-            tenant=tenant,
-            inbox=inbox,
-            dedupe_key=key,
-            rfc_message_id=parsed.message_id[:998],
-            sender=parsed.sender_email[:254],
-            subject=parsed.subject[:500],
-            size=len(raw),
-            text_full=parsed.text,
-            html_full=parsed.html,
-            received_at=timezone.now(),
-            no_auto_reply=detection.no_auto_reply_reason(parsed),
-        )
-        _store_raw(row, raw)
-        reason = _refusal(tenant, inbox, parsed)
-        if reason is not None:
-            return _ignore(tenant, row, parsed, reason, via)
-        thread = thread_find(tenant=tenant, inbox=inbox, parsed=parsed)
-        contact = _sender_contact(tenant, inbox, parsed)
-        if contact is None:
-            return _ignore(tenant, row, parsed, "unknown_sender", via)
-        ticket, message, created = _write(tenant, inbox, parsed, key, thread, contact)
+        if existing is None:
+            raise
+        return _result(existing, duplicate=True)
+
+
+def _import(
+    tenant: Tenant, inbox: Inbox, raw: bytes, parsed: ParsedEmail, key: str, via: str
+) -> ImportResult:
+    now = timezone.now()
+    limit = settings.INBOUND_EMAIL_PER_SENDER_PER_HOUR
+    lookup = sql.fetch_one(
+        _LOOKUP_SQL,
+        {
+            "tenant": tenant.pk,
+            "inbox": inbox.pk,
+            "key": key,
+            "sender": parsed.sender_email[:254],
+            "since": now - dt.timedelta(hours=1),
+            "rate_limited": detection.RATE_LIMITED,
+            "limit": limit,
+        },
+    )
+    assert lookup is not None
+    existing_id, recent = lookup
+    if existing_id is not None:
+        return _result(InboundEmail.objects.get(tenant=tenant, pk=existing_id), duplicate=True)
+    row = InboundEmail(
+        tenant=tenant,
+        inbox=inbox,
+        dedupe_key=key,
+        rfc_message_id=parsed.message_id[:998],
+        sender=parsed.sender_email[:254],
+        subject=parsed.subject[:500],
+        size=len(raw),
+        text_full=parsed.text,
+        html_full=parsed.html,
+        received_at=now,
+        no_auto_reply=detection.no_auto_reply_reason(parsed),
+    )
+    _store_raw(row, raw)
+    reason = _refusal(tenant, inbox, parsed, over_limit=recent >= limit)
+    if reason is not None:
+        return _ignore(tenant, row, parsed, reason, via)
+    thread = thread_find(tenant=tenant, inbox=inbox, parsed=parsed)
+    contact = _sender_contact(tenant, inbox, parsed)
+    if contact is None:
+        return _ignore(tenant, row, parsed, "unknown_sender", via)
+    ticket, message, created = _write(tenant, inbox, parsed, key, thread, contact)
+    if not created:  # a new ticket's message got its headers when it was inserted
         message_email_headers_set(
             tenant=tenant,
             actor=IMPORT,
@@ -131,30 +183,72 @@ def email_import(*, tenant: Tenant, inbox: Inbox, raw: bytes, via: str = "raw") 
             in_reply_to=" ".join(parsed.in_reply_to),
             references=" ".join(parsed.references),
         )
-        row.html_full = _attach(tenant, ticket, message, parsed.attachments, row.html_full)
-        _collaborators(tenant, inbox, ticket, parsed)
-        row.outcome = InboundOutcome.CREATED if created else InboundOutcome.THREADED
-        row.reason = thread.rule
-        row.ticket, row.message = ticket, message
-        row.save()
-        event_append(
-            tenant=tenant,
-            type=events.EMAIL_RECEIVED,
-            subject=row,
-            actor=IMPORT,
-            payload={
-                "inbox_id": inbox.pk,
-                "ticket_id": ticket.pk,
-                "number": ticket.number,
-                "message_id": message.pk,
-                "created_ticket": created,
-                "rule": thread.rule,
-                "from": parsed.sender_email,
-                "rfc_message_id": parsed.message_id,
-                "via": via,
-            },
-        )
-        return _result(row, duplicate=False)
+    row.html_full = _attach(tenant, ticket, message, parsed.attachments, row.html_full)
+    _collaborators(tenant, inbox, ticket, parsed)
+    row.outcome = InboundOutcome.CREATED if created else InboundOutcome.THREADED
+    row.reason = thread.rule
+    row.ticket, row.message = ticket, message
+    _row_insert(row)
+    event_append(
+        tenant=tenant,
+        type=events.EMAIL_RECEIVED,
+        subject=row,
+        actor=IMPORT,
+        payload={
+            "inbox_id": inbox.pk,
+            "ticket_id": ticket.pk,
+            "number": ticket.number,
+            "message_id": message.pk,
+            "created_ticket": created,
+            "rule": thread.rule,
+            "from": parsed.sender_email,
+            "rfc_message_id": parsed.message_id,
+            "via": via,
+        },
+    )
+    return _result(row, duplicate=False)
+
+
+_ROW_COLUMNS = (
+    "tenant_id",
+    "inbox_id",
+    "dedupe_key",
+    "rfc_message_id",
+    "sender",
+    "subject",
+    "outcome",
+    "reason",
+    "ticket_id",
+    "message_id",
+    "raw",
+    "size",
+    "text_full",
+    "html_full",
+    "received_at",
+    "no_auto_reply",
+)
+_ROW_INSERT_SQL = """
+INSERT INTO inboxes_inboundemail (
+    tenant_id, inbox_id, dedupe_key, rfc_message_id, sender, subject, outcome, reason,
+    ticket_id, message_id, raw, size, text_full, html_full, received_at, no_auto_reply
+) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (tenant_id, inbox_id, dedupe_key) DO NOTHING
+RETURNING id
+"""
+
+
+def _row_insert(row: InboundEmail) -> None:
+    """Insert the inbound row; its unique key is what serialises two imports of one mail
+    (the loser waits here for the winner's commit, then undoes its own work)."""
+    values = [getattr(row, column) for column in _ROW_COLUMNS]
+    values[_ROW_COLUMNS.index("raw")] = row.raw.name
+    with connection.cursor() as cursor:
+        cursor.execute(_ROW_INSERT_SQL, values)
+        inserted = cursor.fetchone()
+    if inserted is None:
+        raise _AlreadyImported
+    row.pk = inserted[0]
+    row._state.adding = False
 
 
 def _store_raw(row: InboundEmail, raw: bytes) -> None:
@@ -166,7 +260,10 @@ def _store_raw(row: InboundEmail, raw: bytes) -> None:
     transaction.on_commit(partial(default_storage.save, row.raw.name, ContentFile(raw)))
 
 
-def _refusal(tenant: Tenant, inbox: Inbox, parsed: ParsedEmail) -> str | None:
+def _refusal(tenant: Tenant, inbox: Inbox, parsed: ParsedEmail, *, over_limit: bool) -> str | None:
+    """Why this mail touches no ticket, or None. ``over_limit``: its sender sent more mail
+    this hour than a person writes (a robot that sets no auto-reply header, answering our
+    replies in a loop); its mail is still stored."""
     if not inbox.inbound_enabled:
         return "inbound_disabled"
     reason = detection.ignore_reason(
@@ -174,27 +271,16 @@ def _refusal(tenant: Tenant, inbox: Inbox, parsed: ParsedEmail) -> str | None:
         own_addresses=inbox.addresses,
         is_ours=lambda message_id: _is_ours(tenant, message_id),
     )
-    if reason is None and _over_sender_limit(tenant, inbox, parsed.sender_email):
+    if reason is None and over_limit:
         reason = detection.RATE_LIMITED
     return reason
-
-
-def _over_sender_limit(tenant: Tenant, inbox: Inbox, sender: str) -> bool:
-    """More mail from one sender in the last hour than a person writes: a robot that sets
-    no auto-reply header, answering our replies in a loop. Its mail is still stored."""
-    limit = settings.INBOUND_EMAIL_PER_SENDER_PER_HOUR
-    since = timezone.now() - dt.timedelta(hours=1)
-    recent = InboundEmail.objects.filter(
-        tenant=tenant, inbox=inbox, sender=sender, received_at__gte=since
-    ).exclude(reason=detection.RATE_LIMITED)
-    return recent.count() >= limit
 
 
 def _ignore(
     tenant: Tenant, row: InboundEmail, parsed: ParsedEmail, reason: str, via: str
 ) -> ImportResult:
     row.outcome, row.reason = InboundOutcome.IGNORED, reason
-    row.save()
+    _row_insert(row)
     assert parsed.message is not None
     if reason == detection.BOUNCE:
         outbound_bounced(
@@ -274,8 +360,13 @@ def _write(
         team_id=inbox.default_team_id,
         metadata=metadata,
         channel_message_id=channel_message_id,
+        email_message_id=parsed.message_id,
+        email_in_reply_to=" ".join(parsed.in_reply_to),
+        email_references=" ".join(parsed.references),
     )
-    message = Message.objects.get(tenant=tenant, channel_message_id=channel_message_id)
+    assert ticket.first_message_id is not None
+    # The pipeline goes on with the message's id only (attachments, the inbound row).
+    message = as_stored(Message(id=ticket.first_message_id, tenant=tenant, ticket=ticket))
     return ticket, message, True
 
 

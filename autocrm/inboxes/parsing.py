@@ -84,7 +84,20 @@ def _decode_words(raw: str) -> str:
 
 def header(msg: Message, name: str) -> str:
     """A header decoded (RFC 2047); a header the policy cannot parse falls back to a
-    lenient decode of its raw value instead of failing the message."""
+    lenient decode of its raw value instead of failing the message. Memoised on the
+    message: ``policy.default`` parses a header anew on every access, and the pipeline
+    reads the same few headers several times (parsing, robot checks, threading)."""
+    cache: dict[str, str] | None = msg.__dict__.get("_autocrm_headers")
+    if cache is None:
+        cache = msg.__dict__["_autocrm_headers"] = {}
+    key = name.lower()
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _header(msg, name)
+    return found
+
+
+def _header(msg: Message, name: str) -> str:
     try:
         value = msg.get(name)
     except Exception:  # a broken header must not lose the mail
@@ -100,7 +113,7 @@ def header(msg: Message, name: str) -> str:
 
 def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
-    values = [header(msg, name)] if msg.get(name) is not None else []
+    values = [header(msg, name)] if name in msg else []
     for display, addr in email.utils.getaddresses(values):
         addr = addr.strip().lower()
         if "@" in addr and " " not in addr:

@@ -38,7 +38,9 @@ class Thread:
     follow_up_of: Ticket | None = None
 
 
-def _by_message_ids(tenant: Tenant, ids: list[str]) -> Ticket | None:
+def _by_message_ids(tenant: Tenant, ids: list[str]) -> tuple[Ticket, str] | None:
+    """The ticket of the nearest Message-ID the mail answers (the In-Reply-To first, then
+    the References, nearest first) and which of the two named it, in one lookup."""
     if not ids:
         return None
     # One statement for both: a reply's Message-ID is on its message, a notification's
@@ -54,9 +56,10 @@ def _by_message_ids(tenant: Tenant, ids: list[str]) -> Ticket | None:
         .order_by()
     )
     by_id = dict(messages.union(notifications, all=True))
-    for message_id in reversed(ids):  # the last reference is the nearest parent
+    for message_id in reversed(ids):  # the in-reply-to, then the nearest reference
         if message_id in by_id:
-            return Ticket.objects.filter(tenant=tenant, pk=by_id[message_id]).first()
+            ticket = Ticket.objects.filter(tenant=tenant, pk=by_id[message_id]).first()
+            return None if ticket is None else (ticket, message_id)
     return None
 
 
@@ -91,12 +94,11 @@ def _resolve(ticket: Ticket, rule: str) -> Thread:
 
 
 def thread_find(*, tenant: Tenant, inbox: Inbox, parsed: ParsedEmail) -> Thread:
-    ticket = _by_message_ids(tenant, parsed.in_reply_to)
-    if ticket is not None:
-        return _resolve(ticket, IN_REPLY_TO)
-    ticket = _by_message_ids(tenant, parsed.references)
-    if ticket is not None:
-        return _resolve(ticket, REFERENCES)
+    # References are oldest first; the In-Reply-To goes last, so it is looked at first.
+    found = _by_message_ids(tenant, [*parsed.references, *parsed.in_reply_to])
+    if found is not None:
+        answered, message_id = found
+        return _resolve(answered, IN_REPLY_TO if message_id in parsed.in_reply_to else REFERENCES)
     candidates: list[tuple[str, int]] = []
     token = _SUBJECT_TOKEN.search(parsed.subject)
     if token:

@@ -66,6 +66,9 @@ class TicketNumberField(models.BigIntegerField):
 
 
 class Ticket(TenantOwned):
+    # Not a column: the id of the message ticket_create inserted with the ticket (callers
+    # that go on with that message need no second lookup).
+    first_message_id: int | None = None
     # Every index below starts with tenant_id, so Django's own index on it is redundant
     # (one index less to maintain per insert).
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)

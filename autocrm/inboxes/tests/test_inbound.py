@@ -271,8 +271,8 @@ def test_invalid_mail_raises_before_touching_anything(tenant_a: Tenant, box: Inb
 
 def test_the_same_mail_imported_twice_at_once_is_one_message(tenant_a: Tenant, box: Inbox) -> None:
     """Two deliveries racing (a retried pipe, a second MX): each on its own connection, both
-    inside their transaction at the same time; the advisory lock makes the second wait and
-    then find the first's row."""
+    inside their transaction at the same time; the second waits on the first's unique keys,
+    then undoes its own work and answers with the first's result."""
     import threading
 
     from django.db import connection

@@ -83,8 +83,12 @@ def ticket_create(
     due_at: dt.datetime | None = None,
     body_format: str = "auto",
     channel_message_id: str = "",
+    email_message_id: str = "",
+    email_in_reply_to: str = "",
+    email_references: str = "",
 ) -> Ticket:
-    """A new ticket whose first message is the requester's request."""
+    """A new ticket whose first message is the requester's request (the email channel
+    gives that message its email headers; ``ticket.first_message_id`` names it)."""
     access.require_write(actor)
     if actor.role == "light_agent":
         raise PermissionDenied("Light agents cannot create tickets.")
@@ -144,6 +148,11 @@ def ticket_create(
             body_html=body_html,
             body_text=body_text,
             channel_message_id=channel_message_id,
+            email_headers=(
+                email_message_id[:998],
+                email_in_reply_to[:998],
+                email_references,
+            ),
         )
 
 
@@ -188,11 +197,13 @@ WITH requester AS (
 ), message AS (
     INSERT INTO tickets_message (
         tenant_id, ticket_id, author_contact_id, public,
-        body_html, body_text, channel, channel_message_id, created_at
+        body_html, body_text, channel, channel_message_id, created_at,
+        email_message_id, email_in_reply_to, email_references
     )
     SELECT %(tenant)s::bigint, ticket.id, requester.id, true,
         %(body_html)s::text, %(body_text)s::text, %(channel)s::text,
-        %(channel_message_id)s::text, %(now)s::timestamptz
+        %(channel_message_id)s::text, %(now)s::timestamptz,
+        %(email_message_id)s::text, %(email_in_reply_to)s::text, %(email_references)s::text
     FROM ticket, requester
     RETURNING id
 ), new_tag AS (
@@ -235,13 +246,16 @@ def _ticket_insert(
     body_html: str,
     body_text: str,
     channel_message_id: str,
+    email_headers: tuple[str, str, str],
 ) -> Ticket:
     if channel_message_id:
         duplicate = Message.objects.filter(
             tenant=tenant, channel_message_id=channel_message_id
         ).first()
         if duplicate is not None:  # the same inbound message again: no second ticket
-            return Ticket.objects.get(pk=duplicate.ticket_id)
+            existing = Ticket.objects.get(pk=duplicate.ticket_id)
+            existing.first_message_id = duplicate.pk
+            return existing
     now = timezone.now()
     params: dict[str, Any] = {
         "tenant": tenant.pk,
@@ -263,6 +277,9 @@ def _ticket_insert(
         "body_html": body_html,
         "body_text": body_text,
         "channel_message_id": channel_message_id,
+        "email_message_id": email_headers[0],
+        "email_in_reply_to": email_headers[1],
+        "email_references": email_headers[2],
     }
     row = None
     if not actor.is_customer and requester_email:  # usually a known contact: one statement
@@ -303,6 +320,7 @@ def _ticket_insert(
             due_at=due_at,
         )
     )
+    ticket.first_message_id = message_id
     event_append(
         tenant=tenant,
         type=events.TICKET_CREATED,
