@@ -9,7 +9,13 @@ from autocrm.ai.services.triage import TRIAGE_ACTOR, ticket_triage
 from autocrm.core.events import event_handler
 from autocrm.core.models import Event, Tenant
 from autocrm.knowledge import events as kb_events
-from autocrm.tickets.events import TICKET_CREATED, TICKET_DELETED, TICKET_MERGED, TICKET_UPDATED
+from autocrm.tickets.events import (
+    MESSAGE_CREATED,
+    TICKET_CREATED,
+    TICKET_DELETED,
+    TICKET_MERGED,
+    TICKET_UPDATED,
+)
 from autocrm.tickets.models import Ticket
 
 logger = structlog.get_logger(__name__)
@@ -62,3 +68,15 @@ def index_ticket(event: Event) -> None:
         return
     tenant = Tenant.objects.get(pk=event.tenant_id)
     ticket_index(tenant=tenant, actor=INDEX_ACTOR, ticket_id=int(event.subject_id))
+
+
+@event_handler("ai_draft_outcome", types=[MESSAGE_CREATED])
+def decide_draft_by_sent_reply(event: Event) -> None:
+    """An agent's public reply decides their pending suggested reply on that ticket:
+    accepted when sent as drafted, else edited (with the edit distance)."""
+    from autocrm.ai.services.replies import DRAFT_ACTOR, draft_for_sent_message
+
+    if not event.payload.get("public") or event.payload.get("from_requester"):
+        return
+    tenant = Tenant.objects.get(pk=event.tenant_id)
+    draft_for_sent_message(tenant=tenant, actor=DRAFT_ACTOR, message_id=int(event.subject_id))

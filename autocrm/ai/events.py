@@ -7,6 +7,8 @@ TRIAGE_REVIEWED = "ai.triage.reviewed"
 TRIAGE_MODEL_TRAINED = "ai.triage_model.trained"
 DRAFT_CREATED = "ai.draft.created"
 DRAFT_DECIDED = "ai.draft.decided"
+CHATBOT_ANSWERED = "ai.chatbot.answered"  # answered: false is an "I don't know"
+CHATBOT_HANDED_OFF = "ai.chatbot.handed_off"  # a ticket with the transcript
 
 EVENT_TYPES = (
     TICKET_TRIAGED,
@@ -14,4 +16,6 @@ EVENT_TYPES = (
     TRIAGE_MODEL_TRAINED,
     DRAFT_CREATED,
     DRAFT_DECIDED,
+    CHATBOT_ANSWERED,
+    CHATBOT_HANDED_OFF,
 )

@@ -40,6 +40,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
 ]
 
 if knowledge_installed():
+    from autocrm.ai import chatbot_views
+
+    urlpatterns += [
+        path("assistant/", chatbot_views.assistant, name="assistant"),
+        path("assistant/handoff/", chatbot_views.assistant_handoff, name="assistant_handoff"),
+    ]
     urlpatterns.append(path("", include("autocrm.knowledge.public_urls")))
 
 # The start page without the knowledge base; with it, the KB home above answers first and

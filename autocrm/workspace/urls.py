@@ -1,5 +1,6 @@
 from django.urls import path
 
+from autocrm.ai import reply_views as ai_reply_views
 from autocrm.ai import views as ai_views
 from autocrm.crm import urls as crm_urls
 from autocrm.workspace import (
@@ -222,4 +223,14 @@ urlpatterns += [
     path("agent/ai/review/<int:result_id>/", ai_views.review_decide, name="ai_review_decide"),
     path("agent/ai/retrain/", ai_views.retrain, name="ai_retrain"),
     path("agent/ai/tickets/<int:number>/summary/", ai_views.summary, name="ai_summary"),
+    path(
+        "agent/tickets/<int:number>/ai/draft/",
+        ai_reply_views.draft_suggest,
+        name="ai_draft_suggest",
+    ),
+    path(
+        "agent/ai/drafts/<int:draft_id>/reject/",
+        ai_reply_views.draft_reject,
+        name="ai_draft_reject",
+    ),
 ]
