@@ -29,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 
 from autocrm.ai.events import DRAFT_CREATED, DRAFT_DECIDED
 from autocrm.ai.language import detect_language
-from autocrm.ai.models import DraftState, ReplyDraft, SourceType, TriageResult
+from autocrm.ai.models import DraftState, ReplyDraft, SourceType, TriageResult, Visibility
 from autocrm.ai.providers.errors import LLMUnavailable
 from autocrm.ai.retrieval import Hit, retrieve
 from autocrm.ai.services.usage import llm_chat
@@ -90,9 +90,11 @@ class Source:
 
     @property
     def customer_safe_text(self) -> str:
-        """What of the passage may reach a customer: agents' lines of a solved ticket."""
+        """What of the passage may reach a customer: a public article's text, the agents'
+        lines of a solved ticket; nothing of an internal article (cited for the agent to
+        read, never quoted or given to the LLM)."""
         if self.hit.source_type != SourceType.TICKET:
-            return self.hit.text
+            return self.hit.text if self.hit.visibility == Visibility.PUBLIC else ""
         lines = [
             p.removeprefix("Agent: ")
             for p in self.hit.text.split("\n\n")
@@ -141,8 +143,7 @@ def sources_for(*, tenant: Tenant, actor: Actor, ticket: Ticket, question: str) 
         if h.similarity >= MIN_SIMILARITY
         and not (h.source_type == SourceType.TICKET and h.source_id == str(ticket.pk))
     ]
-    sources = [Source(n, h) for n, h in enumerate(relevant[:MAX_SOURCES], 1)]
-    return [s for s in sources if s.customer_safe_text.strip()]
+    return [Source(n, h) for n, h in enumerate(relevant[:MAX_SOURCES], 1)]
 
 
 def _quote(text: str) -> str:
@@ -153,21 +154,26 @@ def _quote(text: str) -> str:
 
 
 def extractive_body(sources: list[Source]) -> str:
-    parts = ["Hello,", "this should help:"]
-    for source in sources:
-        if source.hit.source_type == SourceType.ARTICLE:
-            parts.append(f"“{_quote(source.customer_safe_text)}” [{source.n}]")
-    if len(parts) == 2:  # only solved tickets matched: their agents' answers, quoted
-        parts.extend(f"“{_quote(s.customer_safe_text)}” [{s.n}]" for s in sources)
-    return "\n\n".join(parts)
+    """Public articles quoted; without one, what agents answered in similar solved tickets;
+    "" when only internal articles match (the panel lists them for the agent)."""
+    quotable = [s for s in sources if s.customer_safe_text.strip()]
+    articles = [s for s in quotable if s.hit.source_type == SourceType.ARTICLE]
+    chosen = articles or quotable
+    if not chosen:
+        return ""
+    quotes = [f"“{_quote(s.customer_safe_text)}” [{s.n}]" for s in chosen]
+    return "\n\n".join(["Hello,", "this should help:", *quotes])
 
 
 def _llm_body(
     *, tenant: Tenant, actor: Actor, question: str, sources: list[Source], language: str
 ) -> tuple[str, str]:
     """(body, model) written by the LLM from the sources, or LLMUnavailable."""
+    quotable = [s for s in sources if s.customer_safe_text.strip()]
+    if not quotable:
+        raise LLMUnavailable("only internal sources match: nothing the customer may read")
     numbered = "\n\n".join(
-        f"[{s.n}] {s.hit.title}\n<<<\n{s.customer_safe_text}\n>>>" for s in sources
+        f"[{s.n}] {s.hit.title}\n<<<\n{s.customer_safe_text}\n>>>" for s in quotable
     )
     result = llm_chat(
         tenant=tenant,
@@ -186,7 +192,7 @@ def _llm_body(
     )
     text = result.text.strip()
     cited = {int(n) for n in _CITATION.findall(text)}
-    valid = {s.n for s in sources}
+    valid = {s.n for s in quotable}
     if "NO_ANSWER" in text or not cited or not cited <= valid:
         # Refused, or claims the sources do not back: not grounded, not used.
         raise LLMUnavailable("the LLM answer cites no source or a source it was not given")
@@ -325,6 +331,7 @@ def draft_for_sent_message(*, tenant: Tenant, actor: Actor, message_id: int) -> 
             created_by_id=message.author_user_id,
             state=DraftState.SUGGESTED,
         )
+        .exclude(body="")
         .order_by("-created_at")
         .first()
     )

@@ -96,7 +96,8 @@ def test_without_an_llm_the_draft_quotes_the_passages_with_citations(
     # internal, nothing of the other customer and nothing of the other tenant is quoted.
     for secret in FORBIDDEN:
         assert secret not in draft.body
-    assert Event.objects.filter(type="ai.draft.created", subject_id=str(draft.pk)).exists()
+    with tenant_context(tenant_a):
+        assert Event.objects.filter(type="ai.draft.created", subject_id=str(draft.pk)).exists()
 
 
 @pytest.mark.django_db
