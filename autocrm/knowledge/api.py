@@ -63,8 +63,9 @@ def _with_translations(tenant: Tenant, actor: Actor, article: Article) -> Articl
     response=page_of(ArticleListItemOut),
     summary="List or search articles",
     description="Without `q`: newest changes first. With `q`: full-text search in `locale` "
-    "(default: the help centre's), best matches first, typo-tolerant on titles when the "
-    "words match nothing; each item has a highlighted `snippet`.",
+    "(default: the help centre's), best matches first, typo-tolerant (words similar to the "
+    "query's in titles and bodies) when the words match nothing; each item has a "
+    "highlighted `snippet`.",
 )
 def articles_list(
     request: HttpRequest,

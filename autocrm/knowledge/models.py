@@ -3,8 +3,8 @@ votes, uploaded images and the search log.
 
 Every table is tenant-owned under row-level security (migration 0002). Index notes: the
 public lists read (tenant, locale, state, visibility, ...) in index order; full-text search
-uses one GIN index on the weighted ``search_vector``; typo tolerance a trigram GIN index on
-the title (docs/knowledge.md, ADR 0014).
+uses one GIN index on the weighted ``search_vector``; typo tolerance the articles' vocabulary
+(``ArticleWord``) with a trigram GIN index (docs/knowledge.md, ADR 0014, ADR 0027).
 """
 
 from __future__ import annotations
@@ -130,11 +130,6 @@ class Article(TenantOwned):
             models.Index(fields=["tenant", "-updated_at", "id"], name="knowledge_article_recent"),
             models.Index(fields=["tenant", "translation_key"], name="knowledge_article_group"),
             GinIndex(fields=["search_vector"], name="knowledge_article_search"),
-            # On the title itself, not lower(title): pg_trgm folds case anyway, and lower()
-            # is not LEAKPROOF, so under RLS a condition on it could not use the index.
-            GinIndex(
-                fields=["title"], opclasses=["gin_trgm_ops"], name="knowledge_article_title_trgm"
-            ),
         ]
 
     def __str__(self) -> str:
@@ -239,3 +234,26 @@ class SearchLog(TenantOwned):
 
     def __str__(self) -> str:
         return self.query
+
+
+class ArticleWord(TenantOwned):
+    """The vocabulary of typo-tolerant search: every distinct word (letters only, 3-40,
+    lowercase) of the tenant's article titles and bodies in a locale, kept by triggers on
+    ``knowledge_article`` (migration 0003, ADR 0027). A misspelt query word is matched
+    against it by trigram similarity and replaced by the similar words it finds."""
+
+    locale = models.CharField(max_length=10)
+    word = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "locale", "word"], name="knowledge_articleword_once"
+            )
+        ]
+        indexes = [
+            GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="knowledge_articleword_trgm")
+        ]
+
+    def __str__(self) -> str:
+        return self.word

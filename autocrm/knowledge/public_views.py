@@ -55,13 +55,11 @@ def upload_url(tenant_slug: str, upload: Upload) -> str:
     return reverse("portal:kb_file", args=[tenant_slug, upload.pk, signature, upload.filename])
 
 
-def _locales(request: HelpRequest) -> list[tuple[str, str]]:
-    present = set(
-        Article.objects.filter(tenant=request.tenant, state=State.PUBLISHED, visibility="public")
-        .values_list("locale", flat=True)
-        .distinct()
-    )
-    return [(code, LOCALES[code][0]) for code in LOCALES if code in present]
+def _locales(request: HelpRequest, actor: Actor) -> list[tuple[str, str]]:
+    return [
+        (code, LOCALES[code][0])
+        for code in selectors.published_locales(tenant=request.tenant, actor=actor)
+    ]
 
 
 @require_GET
@@ -89,7 +87,7 @@ def home(request: HelpRequest) -> HttpResponse:
             "categories": list(categories),
             "popular": selectors.article_popular(tenant=tenant, actor=actor, locale=locale),
             "locale": locale,
-            "locales": _locales(request),
+            "locales": _locales(request, actor),
         },
     )
 
@@ -126,7 +124,13 @@ def search(request: HelpRequest) -> HttpResponse:
     return render(
         request,
         "help/kb/search.html",
-        {"q": q, "page": page, "locale": locale, "error": error, "locales": _locales(request)},
+        {
+            "q": q,
+            "page": page,
+            "locale": locale,
+            "error": error,
+            "locales": _locales(request, actor),
+        },
     )
 
 

@@ -8,6 +8,7 @@ import difflib
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
@@ -32,7 +33,24 @@ from autocrm.knowledge.search_query import (  # noqa: F401  (the search is a sel
 )
 
 DEFAULT_LOCALE = "en"
-_LIST_FIELDS_DEFERRED = ("body", "body_html", "search_vector")
+# Lists never show bodies; body_text (the whole plain text) is read only where a page needs
+# it, search_vector only by the database.
+_LIST_FIELDS_DEFERRED = ("body", "body_html", "body_text", "search_vector")
+# What an article page shows: the rendered HTML, not the markdown, text or vector.
+_PAGE_FIELDS_DEFERRED = ("body", "body_text", "search_vector")
+# One index probe per locale (knowledge_article_popular) for whether it has a published
+# public article: LIMIT 1 in a LATERAL keeps the planner from turning it into a semi-join
+# that reads every published row of the tenant (12,000 at 5,000 articles x 3 locales).
+_PUBLISHED_LOCALES_SQL = """
+SELECT code FROM unnest(%s::text[]) WITH ORDINALITY AS l(code, n)
+CROSS JOIN LATERAL (
+    SELECT 1 FROM knowledge_article a
+    WHERE a.tenant_id = %s AND a.locale = l.code AND a.state = 'published'
+      AND a.visibility = 'public'
+    LIMIT 1
+) found
+ORDER BY n
+"""
 
 
 def default_locale(tenant: Tenant) -> str:
@@ -40,6 +58,14 @@ def default_locale(tenant: Tenant) -> str:
     ``kb_default_locale``)."""
     value = tenant.settings.get("kb_default_locale", DEFAULT_LOCALE)
     return value if value in LOCALES else DEFAULT_LOCALE
+
+
+def published_locales(*, tenant: Tenant, actor: Actor) -> list[str]:
+    """The locales (in LOCALES order) holding a published public article: the help
+    centre's language switcher."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PUBLISHED_LOCALES_SQL, [list(LOCALES), tenant.pk])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def category_list(*, tenant: Tenant, actor: Actor) -> QuerySet[Category]:
@@ -120,6 +146,7 @@ def article_public_get(*, tenant: Tenant, actor: Actor, article_id: int) -> Arti
         Article.objects.filter(
             tenant=tenant, pk=article_id, state=State.PUBLISHED, visibility="public"
         )
+        .defer(*_PAGE_FIELDS_DEFERRED)
         .select_related("category", "section")
         .first()
     )

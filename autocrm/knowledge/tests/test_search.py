@@ -42,6 +42,60 @@ def test_typo_tolerance_on_titles(ctx) -> None:  # type: ignore[no-untyped-def]
     assert titles(search(ctx, "zzzqqq")) == []
 
 
+def test_typo_tolerance_in_bodies_highlights_the_word_found(ctx) -> None:  # type: ignore[no-untyped-def]
+    article(
+        ctx,
+        title="Getting your money back",
+        body="A refund reaches your card within five days of the cancellation.",
+    )
+    article(ctx, title="Printers", body="Connect the printer to the network.")
+    page = search(ctx, "refnd cancelation")
+    assert page.mode == "typo" and titles(page) == ["Getting your money back"]
+    snippet = page.items[0].snippet
+    assert "<mark>refund</mark>" in snippet and "<mark>cancellation</mark>" in snippet
+    # Every word must find a similar one: one word like nothing leaves nothing.
+    assert titles(search(ctx, "refnd qqqzzz")) == []
+
+
+def test_typo_mode_keeps_words_the_vocabulary_cannot_hold(ctx) -> None:  # type: ignore[no-untyped-def]
+    article(ctx, title="Error 404 on the printer page", body="Reload the printer page.")
+    article(ctx, title="Error 500 on the printer page", body="Reload the printer page.")
+    # "404" has no letters: it must match as written, while "priner" is corrected.
+    assert titles(search(ctx, "priner 404")) == ["Error 404 on the printer page"]
+    # A stop word ("the") constrains nothing, as in full text.
+    assert len(search(ctx, "the priner").items) == 2
+
+
+def test_typo_vocabulary_is_per_tenant_and_locale_and_follows_edits(ctx, tenant_b) -> None:  # type: ignore[no-untyped-def]
+    with tenant_context(tenant_b):
+        article(tenant_b, title="Thermostat", body="Calibrate the thermostat.")
+    en = article(ctx, title="Invoices", body="Download invoices.")
+    article(
+        ctx,
+        title="Rechnungen",
+        body="Laden Sie die Rechnungen herunter.",
+        locale="de",
+        translation_of=en.pk,
+    )
+    assert titles(search(ctx, "thermostatt")) == []  # another tenant's word
+    assert titles(search(ctx, "rechnugen")) == []  # a German word, searched in English
+    assert titles(search(ctx, "rechnugen", locale="de")) == ["Rechnungen"]
+    services.article_update(
+        tenant=ctx, actor=SYSTEM, article=en, changes={"body": "Download a quotation."}
+    )
+    assert titles(search(ctx, "quotaton")) == ["Invoices"]
+
+
+def test_typo_results_page_on_with_their_cursor(ctx) -> None:  # type: ignore[no-untyped-def]
+    for n in range(5):
+        article(ctx, title=f"Guide {n}", body="Calibrate the thermostat first.")
+    first = search(ctx, "thermostatt", limit=3)
+    second = search(ctx, "thermostatt", limit=3, cursor=first.next_cursor)
+    assert first.mode == second.mode == "typo"
+    assert len(first.items) == 3 and len(second.items) == 2 and second.next_cursor is None
+    assert not set(titles(first)) & set(titles(second))
+
+
 def test_per_locale_configuration(ctx) -> None:  # type: ignore[no-untyped-def]
     en = article(ctx, title="Invoices", body="Download invoices.")
     article(
