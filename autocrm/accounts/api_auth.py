@@ -21,7 +21,8 @@ from ninja.utils import check_csrf
 from autocrm.accounts.actors import actor_for_api_key
 from autocrm.accounts.models import User
 from autocrm.core.actors import Actor
-from autocrm.core.api.auth import SAFE_METHODS, Caller, Level
+from autocrm.core.api.auth import LEVELS, SAFE_METHODS, Caller, Level
+from autocrm.core.models import Tenant
 from autocrm.core.problems import Forbidden
 
 
@@ -43,7 +44,24 @@ class ApiKeyAuth(HttpBearer):
                 type_="insufficient-permission",
                 required="write",
             )
+        if key.user_id is not None:
+            return _personal_token_caller(request, tenant, level)
         return Caller(tenant=tenant, level=level, actor=actor_for_api_key(key))
+
+
+def _personal_token_caller(request: HttpRequest, tenant: Tenant, scope: Level) -> Caller:
+    """A member's personal token acts as the member, with their role (a customer stays a
+    customer: only endpoints that accept customers let them through), within the token's
+    scope and never above the role's level."""
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        raise Forbidden(
+            "This token's owner is no longer a member of this workspace.", type_="not-member"
+        )
+    role_level: Level = "admin" if membership.is_admin_role else "write"
+    level: Level = scope if LEVELS.index(scope) <= LEVELS.index(role_level) else role_level
+    actor = Actor.for_user(membership.user, role=membership.role, tenant_id=tenant.pk)
+    return Caller(tenant=tenant, level=level, actor=actor)
 
 
 class SessionAuth(APIKeyCookie):

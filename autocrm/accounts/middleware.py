@@ -69,7 +69,9 @@ class TenantMiddleware:
                 if found is None:
                     return _invalid_key(request)
                 tenant, request.api_key = found  # type: ignore[attr-defined]
-                user_id = None  # a key acts for its tenant, not for the browser user
+                # A key acts for its tenant, not for the browser user; a personal token
+                # acts as its member (whose membership is read below, in the tenant).
+                user_id = request.api_key.user_id  # type: ignore[attr-defined]
             elif user is not None and user_id is not None:
                 slug = request.META.get(TENANT_HEADER, "")
                 membership = selectors.membership_for_session(user=user, slug=slug)

@@ -99,7 +99,12 @@ class ApiKeyScope(models.TextChoices):
 
 class ApiKey(TenantOwned):
     """An API key: ``acrm_<prefix>_<secret>``. Only the SHA-256 of the whole key is stored
-    (keys are 256-bit random, so a slow hash adds nothing). The prefix finds the row."""
+    (keys are 256-bit random, so a slow hash adds nothing). The prefix finds the row.
+
+    Without ``user`` the key acts for its tenant within its scope (an admin creates it).
+    With ``user`` it is that member's personal token: it acts as the member with their role
+    in the tenant, so a customer's token sees what the customer sees in the help centre
+    (their own requests), never more; it stops working when they stop being a member."""
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
@@ -111,9 +116,15 @@ class ApiKey(TenantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="personal_tokens"
+    )
 
     class Meta:
-        indexes = [models.Index(fields=["tenant", "created_at"], name="accounts_apikey_created")]
+        indexes = [
+            models.Index(fields=["tenant", "created_at"], name="accounts_apikey_created"),
+            models.Index(fields=["tenant", "user"], name="accounts_apikey_user"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"

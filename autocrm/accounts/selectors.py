@@ -37,6 +37,7 @@ API_KEY_COLUMNS = (
     "created_by_id",
     "created_at",
     "last_used_at",
+    "user_id",
 )
 
 
@@ -196,9 +197,10 @@ def invitation_get_pending(
 def api_key_list(
     *, tenant: Tenant, actor: Actor, include_revoked: bool = False
 ) -> QuerySet[ApiKey]:
-    """The tenant's API keys (active ones unless ``include_revoked``), newest first."""
+    """The tenant's API keys (active ones unless ``include_revoked``), newest first; not
+    the members' personal tokens, which each member manages for themselves."""
     _require_admin(tenant, actor)
-    keys = ApiKey.objects.filter(tenant=tenant).select_related("created_by")
+    keys = ApiKey.objects.filter(tenant=tenant, user__isnull=True).select_related("created_by")
     if not include_revoked:
         keys = keys.filter(revoked_at__isnull=True)
     return keys.order_by("-created_at")

@@ -4,22 +4,30 @@ sign in, and the profile on the account page."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from allauth.account.views import LoginView
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import Form
-from django.http import HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from autocrm.accounts import selectors
 from autocrm.accounts.access import signed_in_user
+from autocrm.accounts.models import ApiKey
+from autocrm.accounts.personal_tokens import (
+    personal_token_create,
+    personal_token_list,
+    personal_token_revoke,
+)
 from autocrm.core.actors import Actor
-from autocrm.portal import customers
-from autocrm.portal.access import HelpRequest, customer_page, help_page
-from autocrm.portal.forms import CustomerSignupForm, ProfileForm
+from autocrm.portal import account_pages, customers
+from autocrm.portal.access import HelpRequest, customer_page, help_page, member_actor
+from autocrm.portal.forms import CustomerSignupForm, ProfileForm, TokenForm
 
 
 def _add_errors(form: Form, exc: ValidationError) -> None:
@@ -90,10 +98,53 @@ def verify(request: HelpRequest, token: str) -> HttpResponse:
     return redirect(f"{login}?email={verified.user.email}")
 
 
+# The help centre's ways into allauth's account pages (which then wear its look).
+ACCOUNT_PAGES = {
+    "password-reset": "account_reset_password",
+    "email": "account_email",
+    "password": "account_change_password",
+    "sessions": "usersessions_list",
+    "two-factor": "mfa_index",
+    "two-factor-setup": "mfa_activate_totp",
+}
+
+
+@require_GET
+@help_page
+def account_go(request: HelpRequest, page: str) -> HttpResponse:
+    """One of allauth's account pages, in this help centre's look."""
+    name = ACCOUNT_PAGES.get(page)
+    if name is None:
+        raise Http404("No such page.")
+    account_pages.remember(request, request.tenant)
+    return redirect(name)
+
+
+@require_GET
+@help_page
+def account_link(request: HelpRequest, kind: str, key: str) -> HttpResponse:
+    """An e-mailed link (password reset, address confirmation) sent from this help centre:
+    remembered in whichever browser opens it, then allauth's page for the key."""
+    if kind == "password-reset":
+        target = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+        target = target.replace("UID-KEY", quote(key))
+    elif kind == "confirm-email":
+        target = reverse("account_confirm_email", args=[key])
+    else:
+        raise Http404("No such link.")
+    account_pages.remember(request, request.tenant)
+    return redirect(target)
+
+
 class HelpLoginView(LoginView):
-    """allauth's sign-in (throttling, two-factor) in the help centre's frame."""
+    """allauth's sign-in (throttling, two-factor) in the help centre's frame; the two-factor
+    step and the password reset that may follow wear the help centre's look too."""
 
     template_name = "help/login.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        account_pages.remember(request, request.tenant)  # type: ignore[attr-defined]
+        return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self) -> dict[str, Any]:
         initial = dict(super().get_initial())
@@ -111,8 +162,9 @@ login = help_page(HelpLoginView.as_view())
 @customer_page
 @require_http_methods(["GET", "POST"])
 def account(request: HelpRequest) -> HttpResponse:
-    """Who you are here: your name, sign-in and security."""
+    """Who you are here: your name, sign-in, security and API tokens."""
     user = signed_in_user(request)
+    account_pages.remember(request, request.tenant)
     form = ProfileForm(request.POST or None, initial={"name": user.name})
     if request.method == "POST" and form.is_valid():
         actor = Actor.for_user(user, role=request.membership.role, tenant_id=request.tenant.pk)
@@ -125,9 +177,62 @@ def account(request: HelpRequest) -> HttpResponse:
         else:
             messages.success(request, "Profile saved.")
             return redirect("portal:account", tenant_slug=request.tenant.slug)
+    return _account_page(request, form=form, token_form=TokenForm())
+
+
+def _account_page(
+    request: HelpRequest,
+    *,
+    form: ProfileForm,
+    token_form: TokenForm,
+    new_token: str = "",
+) -> HttpResponse:
+    user = signed_in_user(request)
     return render(
         request,
         "help/account.html",
-        {"security": selectors.account_security(user=user), "form": form},
-        status=400 if form.errors else 200,
+        {
+            "security": selectors.account_security(user=user),
+            "form": form,
+            "token_form": token_form,
+            "tokens": personal_token_list(tenant=request.tenant, actor=member_actor(request)),
+            "new_token": new_token,
+            "api_base": request.build_absolute_uri("/api/v1/"),
+        },
+        status=400 if form.errors or token_form.errors else 200,
     )
+
+
+@customer_page
+@require_POST
+def token_create(request: HelpRequest) -> HttpResponse:
+    """A new personal API token, shown once on the page that answers the form."""
+    user = signed_in_user(request)
+    profile = ProfileForm(initial={"name": user.name})
+    token_form = TokenForm(request.POST)
+    if token_form.is_valid():
+        try:
+            _token, raw = personal_token_create(
+                tenant=request.tenant,
+                actor=member_actor(request),
+                name=token_form.cleaned_data["name"],
+                scope=token_form.cleaned_data["scope"],
+            )
+        except ValidationError as exc:
+            _add_errors(token_form, exc)
+        else:
+            return _account_page(request, form=profile, token_form=TokenForm(), new_token=raw)
+    return _account_page(request, form=profile, token_form=token_form)
+
+
+@customer_page
+@require_POST
+def token_revoke(request: HelpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = personal_token_revoke(
+            tenant=request.tenant, actor=member_actor(request), token_id=token_id
+        )
+    except ApiKey.DoesNotExist:
+        raise Http404("No such token.") from None
+    messages.success(request, f"The token “{token.name}” no longer works.")
+    return redirect(reverse("portal:account", args=[request.tenant.slug]) + "#tokens")

@@ -91,6 +91,18 @@ class Branding:
         return reverse("portal:home", args=[self.tenant.slug])
 
     @property
+    def requests_url(self) -> str:
+        return reverse("portal:requests", args=[self.tenant.slug])
+
+    @property
+    def account_url(self) -> str:
+        return reverse("portal:account", args=[self.tenant.slug])
+
+    @property
+    def login_url(self) -> str:
+        return reverse("portal:login", args=[self.tenant.slug])
+
+    @property
     def kb_enabled(self) -> bool:
         return knowledge_installed()
 

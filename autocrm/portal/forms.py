@@ -117,6 +117,22 @@ class ProfileForm(forms.Form):
     )
 
 
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label="Token name",
+        max_length=100,
+        help_text="What uses it, e.g. “order system”.",
+    )
+    scope = forms.ChoiceField(
+        label="Access",
+        choices=[
+            ("read", "Read your requests"),
+            ("write", "Read, submit and answer your requests"),
+        ],
+        initial="read",
+    )
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 

@@ -14,6 +14,10 @@ app_name = "portal"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("account/", account_views.account, name="account"),
+    path("account/go/<slug:page>/", account_views.account_go, name="account_go"),
+    path("account/link/<slug:kind>/<str:key>/", account_views.account_link, name="account_link"),
+    path("account/tokens/", account_views.token_create, name="token_create"),
+    path("account/tokens/<int:token_id>/revoke/", account_views.token_revoke, name="token_revoke"),
     path("account/signup/", account_views.signup, name="signup"),
     path("account/signup/sent/", account_views.signup_sent, name="signup_sent"),
     path("account/verify/<str:token>/", account_views.verify, name="verify"),

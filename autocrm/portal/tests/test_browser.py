@@ -152,3 +152,42 @@ def test_the_widget_on_another_site(page: Page, live_server, tenant_a: Tenant) -
     screenshot(page, "help-widget")
     launcher.click()  # closes it again
     expect(launcher).to_have_attribute("aria-expanded", "false")
+
+
+def test_password_reset_and_api_token_in_the_help_centre_look(page: Page, tenant_a: Tenant) -> None:
+    """A customer who forgot their password resets it without leaving the help centre's
+    look (the e-mailed link included), signs in and makes a personal API token."""
+    from autocrm.portal.tests.helpers import customer
+
+    tenant_a.settings.update(help_primary_color="#0f766e", help_brand_name="Acme Support")
+    tenant_a.save()
+    user = customer(tenant_a)
+    page.goto("/acme/help/account/login/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    expect(page.locator(".help-brand")).to_contain_text("Acme Support")
+    page.get_by_label("Email").fill(user.email)
+    screenshot(page, "help-password-reset")
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_role("heading", name="Password Reset")).to_be_visible()
+    link = re.search(r"https?://\S+", str(mail.outbox[-1].body))
+    assert link is not None and "/acme/help/account/link/password-reset/" in link.group(0)
+    page.context.clear_cookies()  # opened from the mail, as in another browser
+    page.goto(_path_of(link.group(0)))
+    expect(page.locator(".help-brand")).to_contain_text("Acme Support")
+    page.get_by_label("New Password", exact=True).fill(PASSWORD)
+    page.get_by_label("New Password (again)").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("Change Password", re.I)).click()
+    expect(page.get_by_role("heading", name="Password changed")).to_be_visible()
+    page.get_by_role("link", name="Sign in").last.click()
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/acme/help/account/")
+    page.get_by_label("Token name").fill("Order system")
+    page.get_by_label("Access").select_option("write")
+    page.get_by_role("button", name="Create token").click()
+    token = page.get_by_test_id("new-token").inner_text().strip()
+    assert token.startswith("acrm_")
+    expect(page.get_by_text("Order system")).to_be_visible()
+    page.locator("#tokens").scroll_into_view_if_needed()
+    screenshot(page, "help-account-tokens")
