@@ -26,5 +26,9 @@ def help_centre(request: HttpRequest) -> dict[str, Any]:
     if found is None:
         user = getattr(request, "user", None)
         signed_in = user is not None and user.is_authenticated
-        return {"manage_layout": "layouts/agent.html" if signed_in else "layouts/auth.html"}
-    return {"help": Branding(found), "help_account_layout": "help/account_base.html"}
+        return {
+            "help_account_layout": "",
+            "manage_layout": "layouts/agent.html" if signed_in else "layouts/auth.html",
+        }
+    layout = "help/account_base.html"
+    return {"help": Branding(found), "help_account_layout": layout, "manage_layout": layout}
