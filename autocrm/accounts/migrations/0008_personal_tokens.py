@@ -47,7 +47,7 @@ END $$;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_session_membership_lookup"),
+        ("accounts", "0007_qr_login"),
         ("core", "0004_tenant_config_stamp"),
     ]
 
