@@ -136,6 +136,11 @@ def account_link(request: HelpRequest, kind: str, key: str) -> HttpResponse:
     return redirect(target)
 
 
+# The account page holds the profile form too: without a prefix both have an ``id_name``
+# field, and the token's label would point at the profile's input.
+TOKEN_PREFIX = "token"
+
+
 class HelpLoginView(LoginView):
     """allauth's sign-in (throttling, two-factor) in the help centre's frame; the two-factor
     step and the password reset that may follow wear the help centre's look too."""
@@ -151,6 +156,14 @@ class HelpLoginView(LoginView):
         if self.request.GET.get("email"):
             initial["login"] = self.request.GET["email"][:254]
         return initial
+
+    def get_form(self, form_class: Any = None) -> Any:
+        form = super().get_form(form_class)
+        # allauth links "Forgot your password?" under the field to its own, unbranded reset
+        # page; the help centre's link below the form keeps the customer in its look.
+        if "password" in form.fields:
+            form.fields["password"].help_text = ""
+        return form
 
     def get_success_url(self) -> str:
         return str(self.get_next_url() or customer_home_url(self.request))
@@ -177,7 +190,7 @@ def account(request: HelpRequest) -> HttpResponse:
         else:
             messages.success(request, "Profile saved.")
             return redirect("portal:account", tenant_slug=request.tenant.slug)
-    return _account_page(request, form=form, token_form=TokenForm())
+    return _account_page(request, form=form, token_form=TokenForm(prefix=TOKEN_PREFIX))
 
 
 def _account_page(
@@ -209,7 +222,7 @@ def token_create(request: HelpRequest) -> HttpResponse:
     """A new personal API token, shown once on the page that answers the form."""
     user = signed_in_user(request)
     profile = ProfileForm(initial={"name": user.name})
-    token_form = TokenForm(request.POST)
+    token_form = TokenForm(request.POST, prefix=TOKEN_PREFIX)
     if token_form.is_valid():
         try:
             _token, raw = personal_token_create(
@@ -221,7 +234,9 @@ def token_create(request: HelpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(token_form, exc)
         else:
-            return _account_page(request, form=profile, token_form=TokenForm(), new_token=raw)
+            return _account_page(
+                request, form=profile, token_form=TokenForm(prefix=TOKEN_PREFIX), new_token=raw
+            )
     return _account_page(request, form=profile, token_form=token_form)
 
 

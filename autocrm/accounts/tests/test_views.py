@@ -178,7 +178,8 @@ def test_portal_greets_a_customer(tenant_a: Tenant) -> None:
     body = response.content.decode()
     assert "Hello, Cora Customer" in body
     assert "Agent workspace" not in body
-    assert 'href="/accounts/2fa/totp/activate/"' in body
+    # Account pages open in the help centre's look (through account/go/).
+    assert 'href="/acme/help/account/go/two-factor-setup/"' in body
 
 
 def test_settings_write_urls_refuse_get(tenant_a: Tenant) -> None:

@@ -47,7 +47,9 @@ def test_calibration_was_done_on_training_data_only(trained: TriageClassifier) -
     # share of the in-scope calibration rows.
     assert trained.scope_weights.shape == (6,)
     assert np.isfinite(trained.scope_floor)
-    assert trained.calibration["coverage"] >= TARGET_COVERAGE - 0.05
+    # A quantile of n rows moves in steps of 1/n: the test data set has few calibration rows.
+    step = 1 / trained.calibration["rows"]
+    assert trained.calibration["coverage"] >= TARGET_COVERAGE - 0.05 - step
 
 
 def test_a_model_pickled_before_the_scope_score_still_predicts(

@@ -121,7 +121,7 @@ def test_unknown_event_types_are_a_422_naming_the_field(
     sub = services.webhook_subscription_create(tenant=tenant_a, actor=SYSTEM, url=PUBLIC_URL)
     response = client.patch(
         f"/api/v1/webhooks/{sub.pk}",
-        json.dumps({"event_types": ["deal.*"]}),
+        json.dumps({"event_types": ["invoice.*"]}),
         content_type="application/json",
         headers=admin_headers,
     )

@@ -188,6 +188,6 @@ def test_password_reset_and_api_token_in_the_help_centre_look(page: Page, tenant
     page.get_by_role("button", name="Create token").click()
     token = page.get_by_test_id("new-token").inner_text().strip()
     assert token.startswith("acrm_")
-    expect(page.get_by_text("Order system")).to_be_visible()
+    expect(page.get_by_role("button", name="Revoke Order system")).to_be_visible()
     page.locator("#tokens").scroll_into_view_if_needed()
     screenshot(page, "help-account-tokens")

@@ -139,14 +139,14 @@ def test_the_account_page_makes_shows_once_and_revokes_tokens(tenant_a: Tenant) 
     me = customer(tenant_a)
     client = signed_in(me)
     base = f"/{tenant_a.slug}/help/account/"
-    page = client.post(base + "tokens/", {"name": "order system", "scope": "read"})
+    page = client.post(base + "tokens/", {"token-name": "order system", "token-scope": "read"})
     assert page.status_code == 200
     raw = re.search(r'data-testid="new-token">([^<]+)<', page.content.decode())
     assert raw is not None
     assert call(raw.group(1), "get", "/tickets").status_code == 200
     later = client.get(base).content.decode()
     assert "order system" in later and raw.group(1) not in later
-    bad = client.post(base + "tokens/", {"name": "", "scope": "admin"})
+    bad = client.post(base + "tokens/", {"token-name": "", "token-scope": "admin"})
     assert bad.status_code == 400
     with tenant_context(tenant_a):
         token = ApiKey.objects.get(tenant=tenant_a, user=me)
