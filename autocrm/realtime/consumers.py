@@ -7,8 +7,10 @@ tenant's bus messages through the process's hub and forwards only what its user 
 so a changed team membership (or a removed member) takes effect without a reconnect.
 
 Browser → server: ``{"type": "resync", "after": <event id>}`` replays missed ticket events
-(``{"type": "resync", "since": <unix time>}`` those written since then: a page's first socket
-asks for what happened after the page was rendered, before the socket was there);
+(``{"type": "resync", "since": <unix time>, "shown": <event id>}`` those written since then: a
+page's first socket asks for what happened after the page was rendered, before the socket was
+there; events at or below ``shown``, which the page may already reflect, are not sent but
+counted as ``unsure`` in ``resync.done``, and the browser re-reads instead of counting them);
 ``{"type": "watch", "ticket": <number>}`` joins a ticket's presence; ``{"type": "presence",
 "state": "viewing" | "replying"}`` tells the others what this user does there.
 """
@@ -34,10 +36,7 @@ OUTBOX_LIMIT = 1000  # a browser this far behind is closed and re-syncs on recon
 PRESENCE_STATES = frozenset({"viewing", "replying"})
 CLOSE_REFUSED = 4403
 CLOSE_TOO_SLOW = 4008
-# An event's time is its transaction's start: one committed just after the page was read
-# can carry a time a little before the page's. Replaying a few seconds more is harmless
-# (the browser refetches what it shows); missing one is not.
-SINCE_MARGIN = dt.timedelta(seconds=5)
+SINCE_MARGIN = selectors.SINCE_MARGIN  # why: selectors.page_snapshot
 SINCE_MAX_AGE = dt.timedelta(hours=1)  # an older page re-syncs from the socket's cursor
 
 
@@ -148,7 +147,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         kind = content.get("type")
         if kind == "resync":
-            await self._resync(content.get("after", 0), content.get("since"))
+            await self._resync(
+                content.get("after", 0), content.get("since"), content.get("shown", 0)
+            )
         elif kind == "watch":
             await self._watch(content.get("ticket"))
         elif kind == "presence" and content.get("state") in PRESENCE_STATES:
@@ -158,8 +159,10 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         elif kind == "ping":
             await self.send_json({"type": "pong"})
 
-    async def _resync(self, after: Any, since: Any = None) -> None:
+    async def _resync(self, after: Any, since: Any = None, shown: Any = 0) -> None:
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            return
+        if not isinstance(shown, int) or isinstance(shown, bool) or shown < 0:
             return
         start = None
         if since is not None:
@@ -175,15 +178,27 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         found, more = await database_sync_to_async(selectors.events_since)(
             tenant=self.grant.tenant, actor=self.grant.actor, after=after, since=start
         )
-        cursor, replayed = after, 0
+        cursor, replayed, unsure = after, 0, 0
         for message in found:
             cursor = max(cursor, int(message["id"]))
             out = await self._outgoing(message)
-            if out is not None:
-                await self.send_json(out)
-                replayed += 1
+            if out is None:
+                continue
+            if start is not None and int(message["id"]) <= shown:
+                # Readable when the page was rendered, so probably on it already (or committed
+                # just after): naming it would count it as news. The browser re-reads instead.
+                unsure += 1
+                continue
+            await self.send_json(out)
+            replayed += 1
         await self.send_json(
-            {"type": "resync.done", "cursor": cursor, "complete": not more, "replayed": replayed}
+            {
+                "type": "resync.done",
+                "cursor": cursor,
+                "complete": not more,
+                "replayed": replayed,
+                "unsure": unsure,
+            }
         )
 
     async def _watch(self, number: Any) -> None:

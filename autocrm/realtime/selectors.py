@@ -23,6 +23,27 @@ from autocrm.tickets.access import TicketVisibility
 from autocrm.tickets.models import Message, Ticket
 
 RESYNC_LIMIT = 200
+# An event's time is its transaction's start: one committed just after the page was read
+# can carry a time a little before the page's. Replaying a few seconds more is harmless
+# (what the page already shows is told apart by ``page_snapshot``); missing one is not.
+SINCE_MARGIN = dt.timedelta(seconds=5)
+
+
+def page_snapshot(*, tenant: Tenant, now: dt.datetime | None = None) -> dict[str, int]:
+    """What a workspace page tells its first socket (live.js): ``rendered``, the page's time,
+    and ``shown``, the highest id of the tenant's events written since ``rendered`` minus
+    ``SINCE_MARGIN`` that this request can read. Called while the page is rendered (its
+    queries have run, or run in the same request). The catch-up replay starts at the same
+    time, so none of its events the page could have read has a higher id: those above
+    ``shown`` are news; those at or below are already on the page or committed late, and the
+    browser tells them apart by re-reading (not counting them as new)."""
+    now = now or dt.datetime.now(dt.UTC)
+    rendered = int(now.timestamp())
+    start = dt.datetime.fromtimestamp(rendered, dt.UTC) - SINCE_MARGIN
+    shown = Event.objects.filter(tenant=tenant, created_at__gte=start).aggregate(top=Max("pk"))[
+        "top"
+    ]
+    return {"rendered": rendered, "shown": shown or 0}
 
 
 @dataclass(frozen=True)

@@ -112,10 +112,13 @@
           cursor = message.cursor;
           // What changed between reading this page and this socket opening: replayed like
           // live events (a second or two of them, usually none).
+          // Events the page could already read (id <= data-shown) are not named again: they
+          // would count as new what the page shows. The server only says how many there were.
           var rendered = parseInt(meta.getAttribute("data-rendered") || "", 10);
+          var shown = parseInt(meta.getAttribute("data-shown") || "", 10);
           if (rendered > 0) {
             firstSync = true;
-            send({ type: "resync", after: 0, since: rendered });
+            send({ type: "resync", after: 0, since: rendered, shown: shown > 0 ? shown : 0 });
           }
         } else {
           send({ type: "resync", after: cursor });
@@ -136,7 +139,16 @@
         // live ones do, so the page refetches nothing more unless the replay was cut short.
         if (firstSync) {
           firstSync = false;
-          if (message.complete !== false) { break; }
+          if (message.complete !== false) {
+            // Events the page may already show (or that committed just after it was read):
+            // re-read and show only real differences, never counted as "updated".
+            if (message.unsure > 0) {
+              refreshQueue(false);
+              refreshCounts(false);
+              refreshTicket(null);
+            }
+            break;
+          }
         }
         // Whatever happened while away: the page shows it again, as the server has it now.
         refreshQueue(true);

@@ -283,3 +283,36 @@ def test_a_pages_first_socket_replays_what_changed_since_the_page_was_read(
     assert replay[-1]["type"] == "resync.done" and replay[-1]["complete"] is True
     assert replay[-1]["replayed"] == len(numbers)
     assert ignored == []  # nonsense times are ignored, not answered
+
+
+def test_the_first_replay_does_not_name_events_the_page_could_already_read(
+    asgi_server: AsgiServer, tenant_a: Tenant
+) -> None:
+    """An event written just before the page was read is on the page: the catch-up replay
+    (which reaches a few seconds back) only counts it as ``unsure`` so the browser re-reads
+    instead of showing it as new; one written after the page is replayed as before."""
+    from autocrm.realtime.selectors import page_snapshot
+
+    with tenant_context(tenant_a):
+        agent = member(tenant_a, "agent")
+        before = ticket(tenant_a, subject="Already on the page")
+        page = page_snapshot(tenant=tenant_a)  # the page's data-rendered and data-shown
+        after = ticket(tenant_a, subject="While the socket was opening")
+    assert page["shown"] > 0
+    cookie = session_cookie(agent)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with open_socket(asgi_server, "/ws/acme/agent/", cookie) as ws:
+            await receive(ws)  # hello
+            await send(
+                ws,
+                {"type": "resync", "after": 0, "since": page["rendered"], "shown": page["shown"]},
+            )
+            return await received(ws)
+
+    replay = run(scenario)
+    numbers = [m.get("number") for m in replay if m["type"] == "ticket"]
+    assert after.number in numbers and before.number not in numbers, replay
+    done = replay[-1]
+    assert done["type"] == "resync.done" and done["replayed"] == len(numbers)
+    assert done["unsure"] >= 1

@@ -13,6 +13,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from autocrm.accounts import selectors
 from autocrm.accounts.models import Membership
+from autocrm.core.models import Tenant
+from autocrm.realtime.selectors import page_snapshot
 
 register = template.Library()
 
@@ -128,3 +130,9 @@ def duration(value: Any) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@register.simple_tag
+def live_snapshot(tenant: Tenant) -> dict[str, int]:
+    """The page's time and newest readable event, for its first socket's catch-up (live.js)."""
+    return page_snapshot(tenant=tenant)
