@@ -170,6 +170,10 @@ function toolbar(editor, form) {
     button.setAttribute("aria-label", label);
     button.setAttribute("aria-pressed", "false");
     button.setAttribute("data-mark", mark);
+    // A click leaves the focus (and the selection) in the editor: the button taking it would
+    // hand it back only on the next frame (Tiptap's focus()), so keys typed right after the
+    // click reached the page's shortcuts ("e" solves the ticket) instead of the text.
+    button.addEventListener("mousedown", (event) => event.preventDefault());
     button.addEventListener("click", run);
     bar.appendChild(button);
   });
