@@ -97,16 +97,17 @@ def _webhooks(tenant: Tenant, owner: User, n: int) -> list[str]:
     return urls
 
 
-# page -> (seeder, its queries today, session and middleware included): more fails.
+# page -> (seeder, its queries today, session and middleware included): more fails. Every
+# agent page reads the newest event id it shows (realtime.selectors.page_snapshot), one query.
 PAGES: dict[str, tuple[Seeder, int]] = {
-    "members": (_members, 11),
-    "invitations": (_invitations, 11),
-    "api-keys": (_api_keys, 11),
-    "views": (_views, 11),
-    "macros": (_macros, 12),  # and the assignable agents (names of assign actions)
-    "tags": (_tags, 11),
-    "custom-fields": (_custom_fields, 11),
-    "webhooks": (_webhooks, 11),
+    "members": (_members, 12),
+    "invitations": (_invitations, 12),
+    "api-keys": (_api_keys, 12),
+    "views": (_views, 12),
+    "macros": (_macros, 13),  # and the assignable agents (names of assign actions)
+    "tags": (_tags, 12),
+    "custom-fields": (_custom_fields, 12),
+    "webhooks": (_webhooks, 12),
 }
 
 
@@ -166,4 +167,4 @@ def test_the_webhook_delivery_log_costs_the_same_queries_for_1_delivery_and_20(
 ) -> None:
     one, many = _delivery_log_queries(tenant_a, 1), _delivery_log_queries(tenant_b, 20)
     assert one == many, f"delivery log: {one} queries for 1 row, {many} for 20"
-    assert many <= 12, f"delivery log: {many} queries (budget 12)"
+    assert many <= 13, f"delivery log: {many} queries (budget 13)"
