@@ -16,6 +16,9 @@ from autocrm.crm.services import contact_get_or_create, contact_link_user
 from autocrm.tickets.models import Ticket
 from autocrm.tickets.tests.factories import ticket
 
+# The help-centre name of the ``branded`` fixture (conftest.py).
+BRAND = "Acme Support"
+
 # A tiny valid PNG and PDF: the help centre accepts these types.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

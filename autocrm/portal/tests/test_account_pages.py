@@ -13,17 +13,9 @@ from django.test import Client
 
 from autocrm.accounts.tests.factories import member
 from autocrm.core.models import Tenant
-from autocrm.portal.tests.helpers import customer, signed_in
+from autocrm.portal.tests.helpers import BRAND, customer, signed_in
 
 pytestmark = pytest.mark.django_db
-BRAND = "Acme Support"
-
-
-@pytest.fixture
-def branded(tenant_a: Tenant) -> Tenant:
-    tenant_a.settings["help_brand_name"] = BRAND
-    tenant_a.save()
-    return tenant_a
 
 
 def is_help_look(html: str) -> bool:
