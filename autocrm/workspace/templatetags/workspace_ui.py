@@ -61,6 +61,13 @@ def icon(name: str) -> SafeString:
 
 
 @register.filter
+def startswith(value: str, prefix: str) -> bool:
+    """Whether a URL name starts with a prefix: a settings section stays marked current on
+    its add/edit/delete pages (``settings_sla``, ``settings_sla_edit``…)."""
+    return str(value).startswith(prefix)
+
+
+@register.filter
 def iso(moment: Any) -> str:
     """``2026-11-30T09:12:00+00:00`` for ``<time datetime>`` (the ``date:'c'`` filter's
     output without its localisation machinery, which dense lists pay per cell)."""

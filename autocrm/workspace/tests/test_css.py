@@ -16,6 +16,7 @@ TEXT_PAIRS = [
     ("text-muted", "surface"),
     ("text-muted", "bg"),
     ("text-muted", "surface-muted"),
+    ("text", "surface-muted"),
     ("text-subtle", "surface"),
     ("primary", "surface"),
     ("primary", "bg"),
