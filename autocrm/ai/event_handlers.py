@@ -16,9 +16,12 @@ from autocrm.tickets.events import (
     TICKET_MERGED,
     TICKET_UPDATED,
 )
-from autocrm.tickets.models import Ticket
+from autocrm.tickets.models import Status, Ticket
 
 logger = structlog.get_logger(__name__)
+
+# A ticket created in one of these states is history (imported, or the demo's), not work.
+CLOSED_STATUSES = (Status.SOLVED, Status.CLOSED)
 
 
 @event_handler("ai_triage", types=[TICKET_CREATED])
@@ -29,6 +32,12 @@ def triage_new_ticket(event: Event) -> None:
     if AISettings.objects.filter(tenant=tenant, triage_enabled=False).exists():
         return
     ticket_id = int(event.subject_id)
+    if event.payload.get("status") in CLOSED_STATUSES:
+        # Created already solved (history imported through the API, the demo's history):
+        # nobody will work it, so there is nothing to route or categorise. It is training
+        # data instead, and enters the retrieval index (index_ticket).
+        logger.info("ai.triage_skipped", ticket_id=ticket_id, reason="created solved")
+        return
     if not Ticket.objects.filter(tenant=tenant, pk=ticket_id).exists():
         # Deleted (or merged away) before the worker got to it: nothing left to triage,
         # and failing would retry the event's other handlers' delivery for nothing.
@@ -45,7 +54,7 @@ ARTICLE_EVENTS = [
     kb_events.ARTICLE_DELETED,
     kb_events.ARTICLE_RESTORED,
 ]
-TICKET_EVENTS = [TICKET_UPDATED, TICKET_DELETED, TICKET_MERGED]
+TICKET_EVENTS = [TICKET_CREATED, TICKET_UPDATED, TICKET_DELETED, TICKET_MERGED]
 
 
 @event_handler("ai_index_article", types=ARTICLE_EVENTS)
@@ -60,12 +69,15 @@ def index_article(event: Event) -> None:
 
 @event_handler("ai_index_ticket", types=TICKET_EVENTS)
 def index_ticket(event: Event) -> None:
-    """A ticket enters the index when solved or closed and leaves it when reopened, merged
-    away or deleted; other ticket changes (tags, assignee, ...) do not touch its text."""
+    """A ticket enters the index when solved or closed (or created so) and leaves it when
+    reopened, merged away or deleted; other ticket changes (tags, assignee, ...) do not
+    touch its text."""
     from autocrm.ai.indexing import INDEX_ACTOR, ticket_index
 
     if event.type == TICKET_UPDATED and "status" not in (event.payload.get("changes") or {}):
         return
+    if event.type == TICKET_CREATED and event.payload.get("status") not in CLOSED_STATUSES:
+        return  # a new open ticket: indexed once solved
     tenant = Tenant.objects.get(pk=event.tenant_id)
     ticket_index(tenant=tenant, actor=INDEX_ACTOR, ticket_id=int(event.subject_id))
 

@@ -154,3 +154,18 @@ def test_the_worker_indexes_a_published_article_from_the_event(tenant_a: Tenant)
         assert [c.text for c in _chunks(tenant_a, SourceType.ARTICLE, a.pk)] == [
             "Our office is closed on public holidays."
         ]
+
+
+@pytest.mark.django_db
+def test_a_ticket_created_solved_is_indexed_and_a_new_one_waits(tenant_a: Tenant) -> None:
+    """History imported through the API arrives solved: it is indexed from its creation;
+    an open ticket only once solved."""
+    with tenant_context(tenant_a):
+        old = ticket(
+            tenant_a, subject="Invoice copy", body="Send last month's invoice.", status="solved"
+        )
+        _dispatch_last(tenant_a, "ticket.created")
+        assert len(_chunks(tenant_a, SourceType.TICKET, old.pk)) == 1
+        new = ticket(tenant_a, subject="Invoice copy", body="Send this month's invoice.")
+        _dispatch_last(tenant_a, "ticket.created")
+        assert _chunks(tenant_a, SourceType.TICKET, new.pk) == []

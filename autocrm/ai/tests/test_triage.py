@@ -139,3 +139,18 @@ def test_triage_of_a_new_ticket_reaches_the_ticket_page_through_the_worker(
     assert "data-ai-triage>" in html, "triage never appeared"
     with tenant_context(trained):
         assert TriageResult.objects.get(ticket_id=t.pk).suggestions["category"]["value"] == "refund"
+
+
+@pytest.mark.django_db
+def test_a_ticket_created_solved_is_not_triaged(tenant_a: Tenant) -> None:
+    """History arriving solved is training data, not work: no suggestion, no review item."""
+    from autocrm.ai import event_handlers
+    from autocrm.core.models import Event
+
+    with tenant_context(tenant_a):
+        old = ticket(tenant_a, subject="Printer jams", body="It jams.", status="solved")
+        event_handlers.triage_new_ticket(Event.objects.filter(type="ticket.created").latest("pk"))
+        assert not TriageResult.objects.filter(ticket_id=old.pk).exists()
+        new = ticket(tenant_a, subject="Printer jams", body="It jams again.")
+        event_handlers.triage_new_ticket(Event.objects.filter(type="ticket.created").latest("pk"))
+        assert TriageResult.objects.filter(ticket_id=new.pk).exists()

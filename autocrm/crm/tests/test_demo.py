@@ -17,3 +17,18 @@ def test_the_demo_requesters_belong_to_their_companies_once() -> None:
         assert Company.objects.count() == 2
         pat = Contact.objects.get(email="pat.buyer@example.net")
         assert pat.company is not None and pat.company.name == "Example Networks"
+
+
+def test_the_demo_has_a_sales_pipeline_with_deals_and_follow_ups_once() -> None:
+    from autocrm.crm.demo import DEALS
+    from autocrm.crm.models import Activity, Deal, Pipeline
+
+    tenant = seeded_demo_tenant()
+    with tenant_context(tenant):
+        assert list(Pipeline.objects.values_list("name", flat=True)) == ["Sales"]
+        deals = list(Deal.objects.select_related("company", "owner"))
+        assert len(deals) == len(DEALS)
+        assert all(d.company is not None and d.owner is not None for d in deals)
+        assert Activity.objects.filter(deal__isnull=False, due_at__isnull=False).count() == len(
+            DEALS
+        )

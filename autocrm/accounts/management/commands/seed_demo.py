@@ -6,7 +6,8 @@ a tenant needs an owner anyway), agent1@ and agent2@demo.example (agents) and
 customer@demo.example (customer), the email inbox support@demo.example, a support team with
 office hours and SLA policies, two companies, a small knowledge base and, while the tenant
 has no ticket yet, a handful of tickets with conversations so the agent workspace has
-something to show.
+something to show; then two macros, a sales pipeline with deals and activities, and forty
+solved, categorised tickets with a triage model trained on them (the AI features' history).
 Idempotent: what exists is left as it is (passwords are
 not reset). Refuses to run with DEBUG off unless --force, since the password is public."""
 
@@ -130,6 +131,25 @@ def _demo_configuration(tenant: Tenant, agent_ids: list[int]) -> list[str]:
         ]
 
 
+def _demo_work(tenant: Tenant, agent_ids: list[int]) -> list[str]:
+    """Macros, the sales pipeline and the triage history, each by its own app's ``demo``
+    module and only while that part is empty. After the open tickets: the triage history
+    is solved tickets, and ``_demo_tickets`` only runs on a tenant without tickets. The
+    worker triages the open tickets after this command, with the model trained here."""
+    from autocrm.ai import demo as ai_demo
+    from autocrm.crm import demo as crm_demo
+    from autocrm.routing.selectors import team_list
+    from autocrm.tickets import demo as tickets_demo
+
+    with tenant_context(tenant):
+        team = team_list(tenant=tenant, actor=SEED).filter(name="Support").first()
+        return [
+            *tickets_demo.seed(tenant=tenant, actor=SEED),
+            *crm_demo.seed_sales(tenant=tenant, actor=SEED, owner_ids=agent_ids),
+            *ai_demo.seed(tenant=tenant, actor=SEED, team_id=team.pk if team else None),
+        ]
+
+
 def _demo_tickets(tenant: Tenant, agent: User) -> int:
     """A few tickets for the workspace to show, once: only while the tenant has none, so a
     re-run never duplicates them and a demo that people have worked on is left alone. The
@@ -214,6 +234,7 @@ class Command(BaseCommand):
             agent = User.objects.get(email__lower=DEMO_USERS[1][0])
             if count := _demo_tickets(tenant, agent):
                 created.append(f"{count} tickets")
+            created += _demo_work(tenant, agents)
         if created:
             self.stdout.write("Demo data created: " + ", ".join(created) + ".")
         else:
