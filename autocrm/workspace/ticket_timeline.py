@@ -9,12 +9,14 @@ from typing import Any
 from django.urls import reverse
 
 from autocrm.accounts import selectors as account_selectors
+from autocrm.ai import events as ai_events
 from autocrm.core.actors import Actor
 from autocrm.core.models import Event, Tenant
+from autocrm.routing import events as routing_events
 from autocrm.routing.selectors import team_list
 from autocrm.tickets import events as ticket_events
 from autocrm.tickets import selectors
-from autocrm.workspace.timeline import TimelineEntry, describe
+from autocrm.workspace.timeline import TimelineEntry, describe, describe_by_type
 
 FIELD_NAMES = {
     "assignee_id": "assignee",
@@ -36,6 +38,10 @@ class Names:
                 if field == "assignee_id":
                     user_ids |= {v for v in change.values() if isinstance(v, int)}
                 has_team = has_team or field == "team_id"
+            if event.type == routing_events.TICKET_ROUTED and isinstance(event.payload, dict):
+                if isinstance(event.payload.get("assignee_id"), int):
+                    user_ids.add(event.payload["assignee_id"])
+                has_team = has_team or event.payload.get("team_id") is not None
         self.users = account_selectors.user_labels(tenant=tenant, user_ids=user_ids)
         self.teams: dict[int, str] = {}
         if has_team:
@@ -125,7 +131,37 @@ def _in_ticket(event: Event, names: Names) -> str:
         return f"merged #{(payload.get('from') or {}).get('number', '?')} into this ticket"
     if event.type == ticket_events.TICKET_SPLIT:
         return f"split messages off into #{(payload.get('into') or {}).get('number', '?')}"
-    return event.type.replace(".", " ").replace("_", " ")
+    return _routing_or_ai(event.type, payload, names) or describe_by_type(event.type, payload)
+
+
+METRICS = {"first_reply": "first reply", "next_reply": "next reply", "resolution": "resolution"}
+
+
+def _routing_or_ai(event_type: str, payload: dict[str, Any], names: Names) -> str:
+    """Sentences for what routing, SLA timers and AI triage did to this ticket ("" for
+    other types, which are said from their type)."""
+    metric = METRICS.get(str(payload.get("metric")), "")
+    if event_type == routing_events.SLA_APPLIED:
+        return f"applied the SLA policy “{payload.get('policy', '')}”"
+    if event_type == routing_events.SLA_WARNING:
+        return f"warned that the {metric or 'SLA'} target is near"
+    if event_type == routing_events.SLA_BREACHED:
+        return f"recorded an SLA breach of the {metric or 'SLA'} target"
+    if event_type == routing_events.RULE_FIRED:
+        return f"ran the {payload.get('kind') or 'rule'} “{payload.get('rule', '')}”"
+    if event_type == routing_events.TICKET_ROUTED:
+        team = names.value("team_id", payload.get("team_id"))
+        if payload.get("assignee_id"):
+            return f"routed the ticket to {names.value('assignee_id', payload['assignee_id'])}"
+        reason = str(payload.get("reason") or "").replace("_", " ")
+        return f"routed the ticket to the team {team}" + (f" ({reason})" if reason else "")
+    if event_type == ai_events.TICKET_TRIAGED:
+        suggestions = payload.get("suggestions")
+        category = suggestions.get("category") if isinstance(suggestions, dict) else None
+        found = f": category {category.get('value')}" if isinstance(category, dict) else ""
+        waiting = " (waiting for review)" if payload.get("state") == "review" else ""
+        return f"triaged the ticket{found}{waiting}"
+    return ""
 
 
 def describe_ticket_events(tenant: Tenant, events: list[Event]) -> list[TimelineEntry]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -34,6 +36,37 @@ def test_history_names_people_and_teams_not_ids(ctx: Tenant) -> None:
     assert "added the tags b; removed the tags a" in changed.text
     assert "changed the status from new to on hold" in changed.text
     assert created.text == "created the ticket (priority normal)"
+
+
+def test_routing_sla_and_triage_events_read_as_sentences(ctx: Tenant) -> None:
+    """What the worker does to a ticket reads as words on its page, never as a raw type."""
+    from autocrm.core.events import event_append
+
+    alex = member(ctx, "agent", email="alex@acme.test", name="Alex Agent")
+    team = Team.objects.create(tenant=ctx, name="Billing")
+    t = ticket(ctx)
+    happenings: list[tuple[str, dict[str, Any]]] = [
+        ("sla.applied", {"policy": "Standard", "metrics": ["first_reply"]}),
+        ("sla.warning", {"metric": "first_reply"}),
+        ("sla.breached", {"metric": "resolution"}),
+        ("rule.fired", {"kind": "trigger", "rule": "VIP to Billing", "actions": ["assign"]}),
+        ("ticket.routed", {"reason": "round_robin", "team_id": team.pk, "assignee_id": alex.pk}),
+        ("ticket.routed", {"reason": "no_agent_available", "team_id": team.pk}),
+        ("ai.ticket.triaged", {"state": "review", "suggestions": {"category": {"value": "x"}}}),
+    ]
+    for type_, payload in happenings:
+        event_append(tenant=ctx, type=type_, subject=t, actor=SYSTEM, payload=payload)
+    events = list(audit_timeline(tenant=ctx, subject_type="tickets.ticket", subject_id=t.pk))
+    texts = [e.text for e in ticket_timeline.describe_ticket_events(ctx, events)]
+    assert texts[:7] == [
+        "triaged the ticket: category x (waiting for review)",
+        "routed the ticket to the team Billing (no agent available)",
+        "routed the ticket to alex@acme.test",
+        "ran the trigger “VIP to Billing”",
+        "recorded an SLA breach of the resolution target",
+        "warned that the first reply target is near",
+        "applied the SLA policy “Standard”",
+    ]
 
 
 def test_the_dashboard_feed_speaks_human_and_links_tickets(client: Client, ctx: Tenant) -> None:
