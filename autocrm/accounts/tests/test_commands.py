@@ -208,6 +208,10 @@ def test_seed_demo_gives_the_workspace_tickets_once() -> None:
         replies = Message.objects.filter(public=True, author_user__email="agent1@demo.example")
         reply_count = replies.count()
     assert "Printer on fire in the Berlin office" in subjects
+    with tenant_context(tenant):
+        # The demo customer's sign-in sees their requests in the help centre.
+        mine = Ticket.objects.filter(requester__user__email="customer@demo.example")
+        assert mine.filter(subject="Printer on fire in the Berlin office").exists()
     assert len(subjects) == 5
     assert notes == 2 and reply_count == 2
 

@@ -144,10 +144,28 @@ def _demo_work(tenant: Tenant, agent_ids: list[int]) -> list[str]:
     with tenant_context(tenant):
         team = team_list(tenant=tenant, actor=SEED).filter(name="Support").first()
         return [
+            *_demo_customer_contact(tenant),
             *tickets_demo.seed(tenant=tenant, actor=SEED),
             *crm_demo.seed_sales(tenant=tenant, actor=SEED, owner_ids=agent_ids),
             *ai_demo.seed(tenant=tenant, actor=SEED, team_id=team.pk if team else None),
         ]
+
+
+def _demo_customer_contact(tenant: Tenant) -> list[str]:
+    """The demo customer's sign-in is linked to their contact (the requester of the demo's
+    tickets), as signing up in the help centre does, so "My requests" lists them."""
+    from autocrm.crm import services as crm_services
+    from autocrm.crm.models import Contact
+
+    email = next(e for e, _, role in DEMO_USERS if role == Role.CUSTOMER)
+    user = User.objects.get(email__lower=email)
+    if Contact.objects.filter(tenant=tenant, user=user).exists():
+        return []
+    contact, _ = crm_services.contact_get_or_create(
+        tenant=tenant, actor=SEED, email=user.email, name=user.name
+    )
+    crm_services.contact_link_user(tenant=tenant, actor=SEED, contact=contact, user=user)
+    return [f"{email}'s contact linked to the sign-in"]
 
 
 def _demo_tickets(tenant: Tenant, agent: User) -> int:
