@@ -1,6 +1,7 @@
 // The embeddable help widget: a "Help" button on the customer's own site that opens a panel
-// with the help centre's widget page (knowledge-base search; links open articles and the
-// request form in a new tab). Shadow DOM keeps the host page's CSS out and ours in.
+// with the help centre's widget pages (knowledge-base search and the assistant; links open
+// articles and the request form in a new tab). Shadow DOM keeps the host page's CSS out and
+// ours in.
 //
 //   <script src="https://support.example.com/static/vendor/help-widget/help-widget.js"
 //           data-help-url="https://support.example.com/acme/help/" async></script>

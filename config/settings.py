@@ -254,6 +254,10 @@ MFA_TOTP_ISSUER = "AutoCRM"
 # (at most 120 s whatever is set) and how many codes one address may ask for per minute.
 QR_LOGIN_TTL_SECONDS = int(os.environ.get("QR_LOGIN_TTL_SECONDS", "120"))
 QR_LOGIN_STARTS_PER_MINUTE = int(os.environ.get("QR_LOGIN_STARTS_PER_MINUTE", "10"))
+# The help widget's pages, per client address and help centre (autocrm.portal.widget_views);
+# hand-offs to a person create tickets, so they have their own, lower limit.
+HELP_WIDGET_REQUESTS_PER_MINUTE = int(os.environ.get("HELP_WIDGET_REQUESTS_PER_MINUTE", "30"))
+HELP_WIDGET_HANDOFFS_PER_MINUTE = int(os.environ.get("HELP_WIDGET_HANDOFFS_PER_MINUTE", "3"))
 QR_LOGIN_POLLS_PER_MINUTE = int(os.environ.get("QR_LOGIN_POLLS_PER_MINUTE", "120"))
 QR_LOGIN_APPROVALS_PER_MINUTE = int(os.environ.get("QR_LOGIN_APPROVALS_PER_MINUTE", "10"))
 USERSESSIONS_TRACK_ACTIVITY = True

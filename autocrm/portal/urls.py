@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from autocrm.portal import account_views, request_views, satisfaction_views, views
+from autocrm.portal import account_views, request_views, satisfaction_views, views, widget_views
 from autocrm.portal.branding import knowledge_installed
 
 app_name = "portal"
@@ -23,7 +23,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("account/verify/<str:token>/", account_views.verify, name="verify"),
     path("account/login/", account_views.login, name="login"),
     path("brand/logo", views.logo, name="logo"),
-    path("widget/", views.widget, name="widget"),
+    path("widget/", widget_views.widget, name="widget"),
     path("requests/", request_views.request_list, name="requests"),
     path("requests/new/", request_views.request_new, name="request_new"),
     path("requests/suggest", request_views.request_suggestions, name="request_suggestions"),
@@ -49,6 +49,8 @@ if knowledge_installed():
     urlpatterns += [
         path("assistant/", chatbot_views.assistant, name="assistant"),
         path("assistant/handoff/", chatbot_views.assistant_handoff, name="assistant_handoff"),
+        path("widget/assistant/", widget_views.widget_assistant, name="widget_assistant"),
+        path("widget/assistant/handoff/", widget_views.widget_handoff, name="widget_handoff"),
     ]
     urlpatterns.append(path("", include("autocrm.knowledge.public_urls")))
 

@@ -13,12 +13,9 @@ from django.http import (
     HttpResponsePermanentRedirect,
 )
 from django.shortcuts import render
-from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from autocrm.portal import suggestions
 from autocrm.portal.access import HelpRequest, help_page
-from autocrm.portal.branding import knowledge_installed
 from autocrm.portal.services import LOGO_TYPES
 
 LOGO_CONTENT_TYPES = {ext: mime for mime, ext in LOGO_TYPES.items()}
@@ -55,22 +52,3 @@ def portal_redirect(request: HttpRequest, tenant_slug: str, rest: str = "") -> H
 
 # Shows nothing: the help centre it leads to decides who sees what.
 portal_redirect.public_page = True  # type: ignore[attr-defined]
-
-
-@xframe_options_exempt
-@require_GET
-@help_page
-def widget(request: HelpRequest) -> HttpResponse:
-    """The page inside the embeddable widget's panel (assets/help-widget.js): search the
-    knowledge base, with articles and the request form opening in a new tab. The one help
-    page other sites may frame: it holds no form that changes anything, so framing it cannot
-    trick anyone into an action (clickjacking)."""
-    q = request.GET.get("q", "")[:200].strip()
-    found: list[suggestions.Suggestion] = []
-    if q and knowledge_installed():
-        from autocrm.knowledge.access import visitor_actor
-
-        found = suggestions.suggestions_for(
-            tenant=request.tenant, actor=visitor_actor(request.session.session_key or ""), subject=q
-        )
-    return render(request, "help/widget.html", {"q": q, "results": found})

@@ -5,12 +5,16 @@ it from the e-mail; and bad input (a disallowed file, script in fields) answered
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
 from autocrm.accounts.tests.factories import SYSTEM, member
+from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.knowledge.tests.factories import article
@@ -18,7 +22,7 @@ from autocrm.portal.tests.helpers import PNG
 from autocrm.testing.browser import screenshot
 from autocrm.testing.worker import run_worker_until_idle
 from autocrm.tickets import services
-from autocrm.tickets.models import Ticket
+from autocrm.tickets.models import Channel, Message, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -152,6 +156,72 @@ def test_the_widget_on_another_site(page: Page, live_server, tenant_a: Tenant) -
     screenshot(page, "help-widget")
     launcher.click()  # closes it again
     expect(launcher).to_have_attribute("aria-expanded", "false")
+
+
+@pytest.fixture
+def shop_site(live_server) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A customer's own web site on another site than the help centre (127.0.0.1 against
+    the live server's localhost): a plain HTML page with the widget's snippet, served by a
+    throwaway HTTP server. Cookies of the help centre are not sent to a frame on it."""
+    html = (
+        "<!DOCTYPE html><title>Example shop</title><h1>Example shop</h1>"
+        f'<script src="{live_server.url}/static/vendor/help-widget/help-widget.js" '
+        f'data-help-url="{live_server.url}/acme/help/" async></script>'
+    ).encode()
+
+    class Shop(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_widget_assistant_on_another_site(page: Page, shop_site: str, tenant_a: Tenant) -> None:
+    with tenant_context(tenant_a):
+        article(
+            tenant_a,
+            title="Delivery times",
+            body="Parcels arrive within three working days in Germany.",
+        )
+        tenant_reindex(tenant=tenant_a, actor=INDEX_ACTOR)
+    page.goto(shop_site)
+    page.get_by_role("button", name="Help").click()
+    frame = page.frame_locator("iframe[title='Help']")
+    frame.get_by_role("link", name="Ask the assistant").click()
+    screenshot(page, "help-widget-assistant-start")
+    frame.get_by_label("Your question").fill("How long does delivery take?")
+    frame.get_by_role("button", name="Ask").click()
+    expect(frame.get_by_text("three working days")).to_be_visible()
+    source = frame.get_by_role("link", name="Delivery times")
+    expect(source).to_have_attribute("target", "_blank")
+    frame.get_by_label("Your question").fill("<b>Where</b> is my parcel 123?")
+    frame.get_by_role("button", name="Ask").click()
+    expect(frame.get_by_text("<b>Where</b> is my parcel 123?")).to_be_visible()  # as text
+    expect(frame.get_by_text("I don't know")).to_be_visible()
+    frame.get_by_label("Your email").fill("vic@example.test")
+    screenshot(page, "help-widget-assistant")
+    frame.get_by_role("button", name="Send this conversation to our team").click()
+    expect(frame.get_by_text(re.compile(r"Request #\d+ sent to our team"))).to_be_visible()
+    with tenant_context(tenant_a):
+        created = Ticket.objects.select_related("requester").get(
+            tenant=tenant_a, channel=Channel.CHAT
+        )
+        transcript = Message.objects.get(ticket=created).body_text
+    assert created.requester.email == "vic@example.test"
+    assert "Customer: How long does delivery take?" in transcript
+    assert "Assistant: From “Delivery times”" in transcript
 
 
 def test_password_reset_and_api_token_in_the_help_centre_look(page: Page, tenant_a: Tenant) -> None:
