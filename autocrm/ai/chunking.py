@@ -13,12 +13,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from markdown_it import MarkdownIt
+
 TARGET_CHARS = 700
 MAX_CHARS = 1000
 OVERLAP_CHARS = 200
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Block markers at a line's start: quotes (dropped) and bullets (read as "• ").
+_QUOTE = re.compile(r"^\s*(?:>\s*)+")
+_BULLET = re.compile(r"^\s*[-*+]\s+")
+_INLINE = MarkdownIt("commonmark")
 
 
 @dataclass(frozen=True)
@@ -86,15 +92,35 @@ def _paragraphs(text: str) -> list[str]:
     return out
 
 
+def plain_text(markdown_line: str) -> str:
+    """One line of markdown as the words a reader sees: passages are quoted to customers
+    and agents as plain text, so "**Forgot your password?**" must read "Forgot your
+    password?" and a link its text."""
+    line = _QUOTE.sub("", markdown_line, count=1).strip()
+    bullet = _BULLET.match(line)
+    line = line[bullet.end() :] if bullet else line
+    tokens = _INLINE.parseInline(line)
+    words = ["• "] if bullet else []
+    for token in tokens[0].children or [] if tokens else []:
+        if token.type in ("text", "code_inline"):
+            words.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            words.append(" ")
+        elif token.type == "image":
+            words.append(token.content)
+    return "".join(words)
+
+
 def chunk_markdown(markdown: str) -> list[Passage]:
-    """Passages of a markdown body, cut at headings, then paragraphs, with overlap."""
+    """Passages of a markdown body, cut at headings, then paragraphs, with overlap; in
+    plain text."""
     sections: list[tuple[str, list[str]]] = [("", [])]
     for line in markdown.replace("\r\n", "\n").split("\n"):
         match = _HEADING.match(line)
         if match:
-            sections.append((match.group(2).strip(), []))
+            sections.append((plain_text(match.group(2).strip()), []))
         else:
-            sections[-1][1].append(line)
+            sections[-1][1].append(plain_text(line) if line.strip() else "")
     passages: list[Passage] = []
     for heading, lines in sections:
         paragraphs = _paragraphs("\n".join(lines))

@@ -41,3 +41,21 @@ def test_a_conversation_names_its_speakers() -> None:
         [("Customer", "My parcel is late."), ("Agent", "It ships today.")]
     )
     assert passages[0].text == "Customer: My parcel is late.\n\nAgent: It ships today."
+
+
+def test_passages_are_plain_text_not_markdown() -> None:
+    """Passages are quoted to customers as plain text: no asterisks, link targets or
+    quote markers."""
+    body = (
+        "# Reset **your** password\n\n"
+        "On the sign-in page choose **Forgot your password?** and see [the guide](/g).\n\n"
+        "> Note: the link is valid for *three days*.\n\n"
+        "- open the e-mail\n- click `Reset`\n"
+    )
+    [passage] = chunk_markdown(body)
+    assert passage.heading == "Reset your password"
+    assert passage.text == (
+        "On the sign-in page choose Forgot your password? and see the guide.\n\n"
+        "Note: the link is valid for three days.\n\n"
+        "• open the e-mail • click Reset"
+    )
