@@ -27,16 +27,12 @@ SWEEP_AFTER = dt.timedelta(minutes=30)
 SWEEP_BATCH = 1000
 
 
-@app.task(name="core.events_dispatch", queue="events", retry=DISPATCH_RETRY, pass_context=False)
-def events_dispatch(*, tenant_id: int, event_id: int) -> None:
-    """Run every handler of one event once.
+class HandlersFailed(RuntimeError):
+    """Some handlers of an event failed (the others ran); a retry runs only those."""
 
-    Each handler runs in its own transaction together with its ``EventHandling`` marker, so a
-    handler's work and the record that it was done commit together. When a handler fails the
-    others still run; then the job raises and is retried, and the retry skips every handler
-    whose marker committed. Two deliveries of the same event at once are serialised by the
-    marker's unique constraint: the second waits for the first and then skips."""
-    tenant = Tenant.objects.get(pk=tenant_id)
+
+def _dispatch(tenant: Tenant, event_id: int) -> None:
+    """Run every handler of one event once; raise HandlersFailed when one failed."""
     with structlog.contextvars.bound_contextvars(event_id=event_id):
         with tenant_context(tenant):
             event = Event.objects.filter(pk=event_id).first()
@@ -64,9 +60,45 @@ def events_dispatch(*, tenant_id: int, event_id: int) -> None:
                 logger.exception("event.handler_failed", handler=reg.name, event_type=event.type)
                 failures.append(reg.name)
         if failures:
-            raise RuntimeError(f"event {event_id}: handlers failed: {', '.join(failures)}")
+            raise HandlersFailed(f"event {event_id}: handlers failed: {', '.join(failures)}")
         with tenant_context(tenant):
             Event.objects.filter(pk=event_id).update(dispatched_at=timezone.now())
+
+
+@app.task(name="core.events_dispatch", queue="events", retry=DISPATCH_RETRY, pass_context=False)
+def events_dispatch(*, tenant_id: int, event_id: int) -> None:
+    """Run every handler of one event once.
+
+    Each handler runs in its own transaction together with its ``EventHandling`` marker, so a
+    handler's work and the record that it was done commit together. When a handler fails the
+    others still run; then the job raises and is retried, and the retry skips every handler
+    whose marker committed. Two deliveries of the same event at once are serialised by the
+    marker's unique constraint: the second waits for the first and then skips."""
+    _dispatch(Tenant.objects.get(pk=tenant_id), event_id)
+
+
+@app.task(
+    name="core.events_dispatch_batch", queue="events", retry=DISPATCH_RETRY, pass_context=False
+)
+def events_dispatch_batch(*, tenant_id: int, event_ids: list[int]) -> None:
+    """``events_dispatch`` for each of many events appended together (``event_append_many``,
+    e.g. a contact import's chunk), in order. An event whose handlers fail does not stop the
+    others; the job raises at the end and its retry skips every event already dispatched."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    with tenant_context(tenant):
+        pending = set(
+            Event.objects.filter(pk__in=event_ids, dispatched_at=None).values_list("pk", flat=True)
+        )
+    failed: list[int] = []
+    for event_id in event_ids:
+        if event_id not in pending:
+            continue
+        try:
+            _dispatch(tenant, event_id)
+        except HandlersFailed:
+            failed.append(event_id)
+    if failed:
+        raise HandlersFailed(f"{len(failed)} of {len(event_ids)} events failed, first {failed[0]}")
 
 
 # Undispatched events older than the cutoff that no job will dispatch any more: none queued,
@@ -77,9 +109,10 @@ SELECT e.tenant_id, e.id FROM core_event e
 WHERE e.dispatched_at IS NULL AND e.created_at < %s
   AND NOT EXISTS (
       SELECT 1 FROM procrastinate_jobs j
-      WHERE j.task_name = 'core.events_dispatch'
-        AND j.status IN ('todo', 'doing', 'failed')
-        AND j.args->>'event_id' = e.id::text)
+      WHERE j.status IN ('todo', 'doing', 'failed')
+        AND ((j.task_name = 'core.events_dispatch' AND j.args->>'event_id' = e.id::text)
+             OR (j.task_name = 'core.events_dispatch_batch'
+                 AND j.args->'event_ids' @> to_jsonb(e.id))))
 ORDER BY e.created_at
 LIMIT %s
 """

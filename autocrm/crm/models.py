@@ -347,10 +347,18 @@ class ContactImportRecord(TenantOwned):
     contact = models.ForeignKey(Contact, null=True, on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(max_length=10)  # created / updated
     before = models.JSONField(default=dict)
+    # The file's line that created or first changed the contact (the header is 1): a chunk
+    # written twice would repeat it, which the constraint refuses.
+    row = models.IntegerField(null=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["tenant", "contact_import"], name="crm_importrecord_import")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "contact_import", "row"], name="crm_importrecord_row_once"
+            ),
         ]
 
     def __str__(self) -> str:

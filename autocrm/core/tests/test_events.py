@@ -283,3 +283,54 @@ def test_an_unregistered_event_type_is_refused(tenant: Tenant, calls: Calls) -> 
         event_append(tenant=tenant, type="test.unheard_of", subject=("test.thing", 1), actor=SYSTEM)
     with tenant_context(tenant):
         assert not Event.objects.exists()
+
+
+def test_many_events_get_one_dispatch_job_that_runs_each_once(tenant: Tenant, calls: Calls) -> None:
+    calls.fail_next.add("flaky")  # the first event's flaky handler fails once
+    with tenant_context(tenant):
+        ids = events.event_append_many(
+            tenant=tenant,
+            actor=SYSTEM,
+            drafts=[
+                events.EventDraft("test.happened", ("test.thing", n), {"n": n}) for n in range(3)
+            ]
+            + [events.EventDraft("test.other", ("test.thing", 9), {})],
+        )
+    with tenant_context(tenant):
+        stored = list(Event.objects.order_by("id"))
+    assert [e.pk for e in stored] == ids
+    assert [(e.type, e.subject_id, e.payload) for e in stored][:2] == [
+        ("test.happened", "0", {"n": 0}),
+        ("test.happened", "1", {"n": 1}),
+    ]
+    assert {e.actor_label for e in stored} == {"system:tests"}
+    [job] = ProcrastinateJob.objects.filter(task_name="core.events_dispatch_batch")
+    assert job.args == {"tenant_id": tenant.pk, "event_ids": ids}
+    assert not ProcrastinateJob.objects.filter(task_name="core.events_dispatch").exists()
+    # Old and undispatched, but its batch job still waits: the sweeper leaves them alone.
+    for event in stored:
+        _backdate(event, SWEEP_AFTER + dt.timedelta(minutes=1))
+    assert events_sweep(timestamp=0) == 0
+
+    run_worker_until_idle(["events"])
+    first = stored[0]
+    assert calls.of("flaky", first) == 1 and reload(first).dispatched_at is None
+    assert all(reload(e).dispatched_at is not None for e in stored[1:])
+    make_jobs_due()
+    run_worker_until_idle(["events"])  # the retry runs only the failed handler
+    assert calls.of("flaky", first) == 2 and calls.of("first", first) == 1
+    assert all(calls.of("first", e) == 1 for e in stored)
+    assert calls.of("only_for_other", stored[3]) == 1
+    assert all(reload(e).dispatched_at is not None for e in stored)
+
+
+def test_event_append_many_checks_like_event_append(tenant: Tenant) -> None:
+    draft = events.EventDraft("test.happened", ("test.thing", 1), {})
+    with pytest.raises(RuntimeError, match="transaction"):
+        events.event_append_many(tenant=tenant, actor=SYSTEM, drafts=[draft])
+    with tenant_context(tenant), pytest.raises(ValueError, match="Unregistered"):
+        events.event_append_many(
+            tenant=tenant, actor=SYSTEM, drafts=[events.EventDraft("test.nope", ("t", 1), {})]
+        )
+    with tenant_context(tenant):
+        assert events.event_append_many(tenant=tenant, actor=SYSTEM, drafts=[]) == []
