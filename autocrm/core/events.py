@@ -91,8 +91,8 @@ WITH event AS (
         (tenant_id, type, subject_type, subject_id, actor_id, actor_label, payload, created_at)
     SELECT %(tenant)s::bigint, u.type, u.subject_type, u.subject_id, %(actor)s::bigint,
            %(actor_label)s::text, u.payload, %(created_at)s::timestamptz
-    FROM unnest(%(types)s::text[], %(subject_types)s::text[], %(subject_ids)s::text[],
-                %(payloads)s::jsonb[]) AS u(type, subject_type, subject_id, payload)
+    FROM jsonb_to_recordset(%(rows)s::jsonb)
+        AS u(type text, subject_type text, subject_id text, payload jsonb)
     RETURNING id
 ), appended AS (
     SELECT array_agg(id ORDER BY id) AS ids FROM event
@@ -206,17 +206,19 @@ def event_append_many(*, tenant: Tenant, actor: Actor, drafts: list[EventDraft])
     subjects = [_subject_of(d.subject) for d in drafts]
     from autocrm.core.tasks import events_dispatch_batch
 
-    row = sql.fetch_one(
+    [row] = sql.fetch_bulk(
         _APPEND_MANY_SQL,
         {
             "tenant": tenant.pk,
             "actor": actor.user.pk if actor.user else None,
             "actor_label": actor.label,
             "created_at": timezone.now(),
-            "types": [d.type for d in drafts],
-            "subject_types": [s[0] for s in subjects],
-            "subject_ids": [s[1] for s in subjects],
-            "payloads": [Jsonb(d.payload) for d in drafts],
+            "rows": sql.json_rows(
+                [
+                    {"type": d.type, "subject_type": st, "subject_id": sid, "payload": d.payload}
+                    for d, (st, sid) in zip(drafts, subjects, strict=True)
+                ]
+            ),
             "queue": events_dispatch_batch.queue,
             "task": events_dispatch_batch.name,
             "priority": events_dispatch_batch.priority,
@@ -224,5 +226,4 @@ def event_append_many(*, tenant: Tenant, actor: Actor, drafts: list[EventDraft])
             "queueing_lock": events_dispatch_batch.queueing_lock,
         },
     )
-    assert row is not None  # one aggregate row
     return list(row[0])

@@ -8,12 +8,14 @@ it that have no company yet.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, LiteralString
 
 from django.db import transaction
+from django.utils import timezone
 
+from autocrm.core import sql
 from autocrm.core.actors import Actor
-from autocrm.core.events import event_append
+from autocrm.core.events import EventDraft, event_append, event_append_many
 from autocrm.core.models import Tenant
 from autocrm.crm import access, events
 from autocrm.crm.models import Company, CompanyDomain, Contact, ContactCompany
@@ -158,6 +160,52 @@ def company_create(
         },
     )
     return company
+
+
+_INSERT_NAMED: LiteralString = """
+INSERT INTO crm_company (tenant_id, name, domain, created_at, updated_at)
+SELECT %(tenant)s::bigint, r.name, '', %(now)s::timestamptz, %(now)s::timestamptz
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(name text)
+RETURNING id, name
+"""
+
+
+@transaction.atomic
+def company_create_many(
+    *, tenant: Tenant, actor: Actor, names: Sequence[str]
+) -> list[tuple[int, str]]:
+    """New companies with just a name (an import's Company column), in one statement, each
+    with its company.created event as ``company_create`` appends it; (id, name) each."""
+    access.require_edit(actor)
+    cleaned = [str(name).strip()[:200] for name in names]
+    if any(not name for name in cleaned):
+        raise field_error("name", "A company needs a name.")
+    if not cleaned:
+        return []
+    made = [
+        (pk, name)
+        for pk, name in sql.fetch_bulk(
+            _INSERT_NAMED,
+            {
+                "tenant": tenant.pk,
+                "now": timezone.now(),
+                "rows": sql.json_rows([{"name": n} for n in cleaned]),
+            },
+        )
+    ]
+    event_append_many(
+        tenant=tenant,
+        actor=actor,
+        drafts=[
+            EventDraft(
+                events.COMPANY_CREATED,
+                (Company._meta.label_lower, pk),
+                {"name": name, "domains": [], "parent_id": None, "contacts_linked": 0},
+            )
+            for pk, name in made
+        ],
+    )
+    return made
 
 
 def _snapshot(company: Company) -> dict[str, Any]:

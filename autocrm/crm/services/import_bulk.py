@@ -4,10 +4,11 @@ Per chunk, in the caller's tenant transaction: the rows' emails and phones are m
 against the tenant's contacts in two queries, companies are found (one query) or created,
 then every row is decided in Python, in file order, against that picture, which each row
 updates as it goes (so a file naming one person twice matches itself, as the one-row-at-a-
-time path did). Only then is anything written: the new contacts in one ``INSERT ... SELECT
-FROM unnest(...)`` per table (``COPY FROM`` is refused on tables with row-level security),
-the updated ones with one bulk UPDATE, their records for undo, the static list's members,
-and one ``contact.created`` / ``contact.updated`` event per contact through
+time path did). Only then is anything written: the new contacts with one ``INSERT ...
+SELECT FROM jsonb_to_recordset(...)`` per table, the rows travelling as one json document
+(``core.sql.fetch_bulk``; ``COPY FROM`` is refused on tables with row-level security), the
+updated ones with one bulk UPDATE, their records for undo, the static list's members, and
+one ``contact.created`` / ``contact.updated`` event per contact through
 ``event_append_many`` (one dispatch job per chunk). A row that cannot be written is decided
 before any write and lands in the report, so nothing of it exists.
 
@@ -22,21 +23,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
-import psycopg
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models.functions import Lower
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from autocrm.core.actors import Actor
 from autocrm.core.events import EventDraft, event_append_many
 from autocrm.core.models import Tenant
+from autocrm.core.sql import fetch_bulk, json_rows
 from autocrm.crm import events
 from autocrm.crm.import_files import ContactRow
 from autocrm.crm.models import (
-    Company,
-    CompanyDomain,
     Contact,
     ContactCompany,
     ContactEmail,
@@ -46,7 +42,7 @@ from autocrm.crm.models import (
 )
 from autocrm.crm.normalize import canonical_email, email_domain
 from autocrm.crm.services.common import clean_custom_fields
-from autocrm.crm.services.companies import company_create
+from autocrm.crm.services.companies import company_create_many
 from autocrm.crm.services.contacts import CONSENT_FIELDS
 
 Dedupe = ContactImport.Dedupe
@@ -130,26 +126,12 @@ class _Chunk:
         self.tenant, self.actor, self.mode = tenant, actor, contact_import.dedupe
         self.contact_import = contact_import
         addresses = {e for r in rows for e in (r.email, *r.emails)}
-        self.by_email: dict[str, int] = dict(
-            ContactEmail.objects.filter(tenant=tenant, email__in=addresses).values_list(
-                "email", "contact_id"
-            )
-        )
-        self.by_phone: dict[str, int] = {}
+        self.by_email: dict[str, int] = dict(_lookup(_EMAILS_OWNERS, tenant, addresses))
         numbers = {p for r in rows for p in r.phones}
-        for number, contact_id in (
-            ContactPhone.objects.filter(tenant=tenant, number__in=numbers)
-            .order_by("id")
-            .values_list("number", "contact_id")
-        ):
-            self.by_phone.setdefault(number, contact_id)
+        self.by_phone: dict[str, int] = dict(_lookup(_PHONES_OWNERS, tenant, numbers))
         self.company_ids = _companies(tenant, actor, {r.company for r in rows if r.company})
-        self.domain_companies = dict(
-            CompanyDomain.objects.filter(
-                tenant=tenant,
-                domain__in={email_domain(r.email) for r in rows if not r.company},
-            ).values_list("domain", "company_id")
-        )
+        domains = {email_domain(r.email) for r in rows if not r.company}
+        self.domain_companies: dict[str, int] = dict(_lookup(_DOMAIN_COMPANIES, tenant, domains))
         self.people: dict[int, _Person] = {}
         if self.mode == Dedupe.UPDATE:
             matched = {self.by_email.get(r.email) for r in rows}
@@ -306,22 +288,50 @@ def import_chunk(
     return ChunkOutcome(counts=chunk.counts, errors=chunk.errors)
 
 
+# Who has these values (``%(values)s``: a json array): one probe of the unique index per
+# value. The tenant comes as ``(SELECT %(tenant)s)``, a value the planner does not see: for a
+# tenant its statistics do not know yet (a new customer's first import) it estimated one
+# row for the tenant, took the tenant_id index and filtered every row of the tenant for
+# every value (a second a chunk, growing with the import).
+_EMAILS_OWNERS: LiteralString = """
+SELECT v.value, t.contact_id FROM jsonb_array_elements_text(%(values)s::jsonb) AS v(value),
+LATERAL (SELECT contact_id FROM crm_contactemail
+         WHERE tenant_id = (SELECT %(tenant)s::bigint) AND email = v.value LIMIT 1) AS t
+"""
+# The oldest contact with the number (a switchboard's number is shared).
+_PHONES_OWNERS: LiteralString = """
+SELECT v.value, t.contact_id FROM jsonb_array_elements_text(%(values)s::jsonb) AS v(value),
+LATERAL (SELECT contact_id FROM crm_contactphone
+         WHERE tenant_id = (SELECT %(tenant)s::bigint) AND number = v.value LIMIT 1) AS t
+"""
+_DOMAIN_COMPANIES: LiteralString = """
+SELECT v.value, t.company_id FROM jsonb_array_elements_text(%(values)s::jsonb) AS v(value),
+LATERAL (SELECT company_id FROM crm_companydomain
+         WHERE tenant_id = (SELECT %(tenant)s::bigint) AND domain = v.value LIMIT 1) AS t
+"""
+# Company names are matched case-insensitively: lower() may not use an index under
+# row-level security, so this hashes the tenant's companies' names (thousands, not millions).
+_COMPANIES_NAMED: LiteralString = """
+SELECT lower(t.name), t.id FROM jsonb_array_elements_text(%(values)s::jsonb) AS v(value)
+JOIN crm_company t ON t.tenant_id = %(tenant)s::bigint AND lower(t.name) = v.value
+ORDER BY t.id DESC
+"""
+
+
+def _lookup(statement: LiteralString, tenant: Tenant, values: set[str]) -> list[tuple[Any, ...]]:
+    if not values:
+        return []
+    return fetch_bulk(statement, {"tenant": tenant.pk, "values": json_rows(sorted(values))})
+
+
 def _companies(tenant: Tenant, actor: Actor, names: set[str]) -> dict[str, int]:
     """Company names (lowercase) to ids: found case-insensitively (the oldest of a name),
-    else created through the companies service (with its event)."""
+    else created (company_create_many, with their events)."""
     wanted = {name.strip().lower(): name.strip() for name in names}
-    found: dict[str, int] = {}
-    for key, pk in (
-        Company.objects.filter(tenant=tenant)
-        .annotate(key=Lower("name"))
-        .filter(key__in=list(wanted))
-        .order_by("-id")
-        .values_list("key", "id")
-    ):
-        found[key] = pk
-    for key, name in wanted.items():
-        if key not in found:
-            found[key] = company_create(tenant=tenant, actor=actor, name=name).pk
+    found: dict[str, int] = dict(_lookup(_COMPANIES_NAMED, tenant, set(wanted)))
+    missing = [name for key, name in wanted.items() if key not in found]
+    for company in company_create_many(tenant=tenant, actor=actor, names=missing):
+        found[company[1].lower()] = company[0]
     return found
 
 
@@ -375,31 +385,19 @@ def _load(tenant: Tenant, pks: set[int]) -> dict[int, _Person]:
     return people
 
 
-def _rows(sql: LiteralString, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """``sql`` on Django's connection in its transaction, parameters bound by the server (so
-    arrays travel as arrays, not as quoted text)."""
-    with connection.wrap_database_errors:
-        cursor: psycopg.Cursor[tuple[Any, ...]]
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall() if cursor.description else []
-
-
 _INSERT_CONTACTS: LiteralString = """
 INSERT INTO crm_contact (tenant_id, email, name, phone, title, owner_id, company_id, tags,
     custom_fields, consent_email, consent_sms, consent_phone, consent_updated_at,
     created_at, updated_at)
-SELECT %(tenant)s, u.email, u.name, u.phone, u.title, u.owner_id, u.company_id,
+SELECT %(tenant)s::bigint, u.email, u.name, u.phone, u.title, u.owner_id, u.company_id,
     ARRAY(SELECT jsonb_array_elements_text(u.tags))::varchar(50)[], u.custom_fields,
     u.consent_email, u.consent_sms, u.consent_phone,
-    CASE WHEN u.consent_email OR u.consent_sms OR u.consent_phone THEN %(now)s END,
-    %(now)s, %(now)s
-FROM unnest(%(email)s::text[], %(name)s::text[], %(phone)s::text[], %(title)s::text[],
-    %(owner_id)s::bigint[], %(company_id)s::bigint[], %(tags)s::jsonb[],
-    %(custom_fields)s::jsonb[], %(consent_email)s::boolean[], %(consent_sms)s::boolean[],
-    %(consent_phone)s::boolean[])
-    AS u(email, name, phone, title, owner_id, company_id, tags, custom_fields,
-         consent_email, consent_sms, consent_phone)
+    CASE WHEN u.consent_email OR u.consent_sms OR u.consent_phone THEN %(now)s::timestamptz END,
+    %(now)s::timestamptz, %(now)s::timestamptz
+FROM jsonb_to_recordset(%(rows)s::jsonb)
+    AS u(email text, name text, phone text, title text, owner_id bigint, company_id bigint,
+         tags jsonb, custom_fields jsonb, consent_email boolean, consent_sms boolean,
+         consent_phone boolean)
 RETURNING email, id
 """
 
@@ -408,23 +406,22 @@ def _insert_contacts(tenant: Tenant, people: list[_Person], now: dt.datetime) ->
     """Insert the new contacts and give each its id (matched back by its unique email)."""
     if not people:
         return
+    rows = [
+        {
+            "email": p.email,
+            "name": p.name,
+            "phone": p.phones[0][0] if p.phones else "",
+            "title": p.title,
+            "owner_id": p.owner_id,
+            "company_id": p.company_id,
+            "tags": p.tags,
+            "custom_fields": p.custom_fields,
+            **{flag: p.consent.get(flag, False) for flag in CONSENT_FIELDS},
+        }
+        for p in people
+    ]
     ids = dict(
-        _rows(
-            _INSERT_CONTACTS,
-            {
-                "tenant": tenant.pk,
-                "now": now,
-                "email": [p.email for p in people],
-                "name": [p.name for p in people],
-                "phone": [p.phones[0][0] if p.phones else "" for p in people],
-                "title": [p.title for p in people],
-                "owner_id": [p.owner_id for p in people],
-                "company_id": [p.company_id for p in people],
-                "tags": [Jsonb(p.tags) for p in people],
-                "custom_fields": [Jsonb(p.custom_fields) for p in people],
-                **{flag: [p.consent.get(flag, False) for p in people] for flag in CONSENT_FIELDS},
-            },
-        )
+        fetch_bulk(_INSERT_CONTACTS, {"tenant": tenant.pk, "now": now, "rows": json_rows(rows)})
     )
     for person in people:
         person.pk = ids[person.email]
@@ -466,38 +463,33 @@ def _insert_children(tenant: Tenant, people: list[_Person]) -> None:
         phones += [(person.pk, n, lab) for n, lab in person.phones if n not in have_phones]
         memberships += [(person.pk, c) for c in person.company_ids if c not in have_companies]
     if emails:
-        _rows(
+        fetch_bulk(
             "INSERT INTO crm_contactemail (tenant_id, contact_id, email, canonical) "
-            "SELECT %(tenant)s, * FROM unnest(%(contact)s::bigint[], %(email)s::text[], "
-            "%(canonical)s::text[])",
+            "SELECT %(tenant)s::bigint, r.c, r.e, r.k "
+            "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(c bigint, e text, k text)",
             {
                 "tenant": tenant.pk,
-                "contact": [pk for pk, _ in emails],
-                "email": [e for _, e in emails],
-                "canonical": [canonical_email(e) for _, e in emails],
+                "rows": json_rows([{"c": pk, "e": e, "k": canonical_email(e)} for pk, e in emails]),
             },
         )
     if phones:
-        _rows(
+        fetch_bulk(
             "INSERT INTO crm_contactphone (tenant_id, contact_id, number, label) "
-            "SELECT %(tenant)s, * FROM unnest(%(contact)s::bigint[], %(number)s::text[], "
-            "%(label)s::text[])",
+            "SELECT %(tenant)s::bigint, r.c, r.n, r.l "
+            "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(c bigint, n text, l text)",
             {
                 "tenant": tenant.pk,
-                "contact": [pk for pk, _, _ in phones],
-                "number": [n for _, n, _ in phones],
-                "label": [lab for _, _, lab in phones],
+                "rows": json_rows([{"c": pk, "n": n, "l": lab} for pk, n, lab in phones]),
             },
         )
     if memberships:
-        _rows(
+        fetch_bulk(
             "INSERT INTO crm_contactcompany (tenant_id, contact_id, company_id, title) "
-            "SELECT %(tenant)s, u.contact, u.company, '' "
-            "FROM unnest(%(contact)s::bigint[], %(company)s::bigint[]) AS u(contact, company)",
+            "SELECT %(tenant)s::bigint, r.c, r.o, '' "
+            "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(c bigint, o bigint)",
             {
                 "tenant": tenant.pk,
-                "contact": [pk for pk, _ in memberships],
-                "company": [c for _, c in memberships],
+                "rows": json_rows([{"c": pk, "o": c} for pk, c in memberships]),
             },
         )
 
@@ -512,18 +504,21 @@ def _insert_records(
     people = [*created, *updated]
     if not people:
         return
-    _rows(
+    actions = ["created"] * len(created) + ["updated"] * len(updated)
+    fetch_bulk(
         "INSERT INTO crm_contactimportrecord "
         "(tenant_id, contact_import_id, contact_id, action, before, row) "
-        "SELECT %(tenant)s, %(import)s, * FROM unnest(%(contact)s::bigint[], "
-        "%(action)s::text[], %(before)s::jsonb[], %(row)s::integer[])",
+        "SELECT %(tenant)s::bigint, %(import)s::bigint, r.c, r.a, r.b, r.r "
+        "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(c bigint, a text, b jsonb, r integer)",
         {
             "tenant": tenant.pk,
             "import": contact_import.pk,
-            "contact": [p.pk for p in people],
-            "action": ["created"] * len(created) + ["updated"] * len(updated),
-            "before": [Jsonb(p.before or {}) for p in people],
-            "row": [p.line for p in people],
+            "rows": json_rows(
+                [
+                    {"c": p.pk, "a": action, "b": p.before or {}, "r": p.line}
+                    for p, action in zip(people, actions, strict=True)
+                ]
+            ),
         },
     )
 
