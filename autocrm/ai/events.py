@@ -6,6 +6,7 @@ TICKET_TRIAGED = "ai.ticket.triaged"
 TRIAGE_REVIEWED = "ai.triage.reviewed"
 TRIAGE_MODEL_TRAINED = "ai.triage_model.trained"
 DRAFT_CREATED = "ai.draft.created"
+DRAFT_INSERTED = "ai.draft.inserted"  # put into the composer: the sent reply decides it
 DRAFT_DECIDED = "ai.draft.decided"
 CHATBOT_ANSWERED = "ai.chatbot.answered"  # answered: false is an "I don't know"
 CHATBOT_HANDED_OFF = "ai.chatbot.handed_off"  # a ticket with the transcript
@@ -15,6 +16,7 @@ EVENT_TYPES = (
     TRIAGE_REVIEWED,
     TRIAGE_MODEL_TRAINED,
     DRAFT_CREATED,
+    DRAFT_INSERTED,
     DRAFT_DECIDED,
     CHATBOT_ANSWERED,
     CHATBOT_HANDED_OFF,

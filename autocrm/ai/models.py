@@ -151,6 +151,7 @@ class Chunk(TenantOwned):
 
 
 class DraftState(models.TextChoices):
+    # Not (yet) used: never inserted into the composer, or inserted and not sent yet.
     SUGGESTED = "suggested", "Suggested"
     ACCEPTED = "accepted", "Accepted"
     EDITED = "edited", "Edited and sent"
@@ -171,6 +172,10 @@ class ReplyDraft(TenantOwned):
     edit_distance = models.PositiveIntegerField(null=True, blank=True)
     reject_reason = models.CharField(max_length=500, blank=True)
     latency_ms = models.FloatField(default=0)
+    # When the agent put it into the composer ("Insert into reply"): only an inserted draft
+    # is decided by the reply the agent sends (a reply written without it says nothing
+    # about the draft).
+    inserted_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -4,12 +4,13 @@ it with its sources, insert it into the composer (static/js/ai-draft.js) or reje
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.ai.models import ReplyDraft
-from autocrm.ai.services.replies import ReplyError, reply_decide, reply_suggest
+from autocrm.ai.services.replies import ReplyError, reply_decide, reply_inserted, reply_suggest
 from autocrm.tickets.models import Ticket
 from autocrm.workspace.common import actor_for
 
@@ -65,3 +66,15 @@ def draft_reject(request: TenantRequest, draft_id: int):  # type: ignore[no-unty
         return render(request, TEMPLATE, context, status=422)
     context.update(draft=draft, number=None)
     return render(request, TEMPLATE, context)
+
+
+@staff_required
+@require_POST
+def draft_inserted(request: TenantRequest, draft_id: int) -> HttpResponse:
+    """Sent by static/js/ai-draft.js when the agent inserts the draft into the composer: only
+    then does the reply they send decide the draft (204; 404 for a draft that is gone)."""
+    try:
+        reply_inserted(tenant=request.tenant, actor=actor_for(request), draft_id=draft_id)
+    except ReplyDraft.DoesNotExist:
+        return HttpResponse(status=404)
+    return HttpResponse(status=204)

@@ -233,4 +233,9 @@ urlpatterns += [
         ai_reply_views.draft_reject,
         name="ai_draft_reject",
     ),
+    path(
+        "agent/ai/drafts/<int:draft_id>/inserted/",
+        ai_reply_views.draft_inserted,
+        name="ai_draft_inserted",
+    ),
 ]

@@ -1,5 +1,6 @@
 // The AI panel's suggested reply: "Insert into reply" puts the draft into the composer
-// (window.AutoCRM.composerInsert from the rich-text composer, else the plain textarea).
+// (window.AutoCRM.composerInsert from the rich-text composer, else the plain textarea) and
+// tells the server it was inserted: only an inserted draft is judged by the reply sent.
 // Delegated from the document: htmx replaces the panel's draft after each request.
 (function () {
   "use strict";
@@ -19,6 +20,13 @@
     if (!button) return;
     var draft = button.closest("[data-ai-draft]");
     var body = draft && draft.querySelector("[data-ai-draft-body]");
-    if (body) insert(body.value);
+    if (!body) return;
+    insert(body.value);
+    var token = draft.querySelector("input[name=csrfmiddlewaretoken]");
+    fetch(button.getAttribute("data-ai-insert"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": token ? token.value : "" }
+    }).catch(function () { /* the draft stays unused; the reply is not affected */ });
   });
 })();

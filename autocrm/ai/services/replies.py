@@ -11,8 +11,10 @@ those are not indexed). Sources and the ticket are given to the LLM as quoted da
 instruction to ignore instructions inside them; the retrieval filters, not the prompt, are
 what keeps internal notes, other customers' messages and other tenants out (tests prove it).
 
-The agent reviews every draft: inserting it puts it into the composer; the reply they send
-decides it (accepted unchanged, or edited, with the edit distance); rejecting asks a reason.
+The agent reviews every draft: inserting it puts it into the composer (and records that it
+was inserted); the reply they send then decides it (accepted unchanged, or edited, with the
+edit distance). A reply sent without inserting the draft leaves it unused: the agent wrote
+their own, which says nothing about the draft. Rejecting asks a reason.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from rapidfuzz.distance import Levenshtein
 
-from autocrm.ai.events import DRAFT_CREATED, DRAFT_DECIDED
+from autocrm.ai.events import DRAFT_CREATED, DRAFT_DECIDED, DRAFT_INSERTED
 from autocrm.ai.language import detect_language
 from autocrm.ai.models import DraftState, ReplyDraft, SourceType, TriageResult, Visibility
 from autocrm.ai.providers.errors import LLMUnavailable
@@ -310,13 +312,34 @@ def reply_decide(
     return draft
 
 
+@transaction.atomic
+def reply_inserted(*, tenant: Tenant, actor: Actor, draft_id: int) -> ReplyDraft:
+    """The agent put the draft into the composer: from now on the reply they send decides
+    it. Inserting again (or a decided draft) changes nothing."""
+    _require_staff(actor)
+    draft = ReplyDraft.objects.select_for_update().get(tenant=tenant, pk=draft_id)
+    if draft.state != DraftState.SUGGESTED or draft.inserted_at is not None:
+        return draft
+    draft.inserted_at = timezone.now()
+    draft.save(update_fields=["inserted_at"])
+    event_append(
+        tenant=tenant,
+        type=DRAFT_INSERTED,
+        subject=draft,
+        actor=actor,
+        payload={"ticket_id": draft.ticket_id},
+    )
+    return draft
+
+
 def _normal(text: str) -> str:
     return " ".join(text.split())
 
 
 def draft_for_sent_message(*, tenant: Tenant, actor: Actor, message_id: int) -> ReplyDraft | None:
-    """An agent sent a public reply: the newest undecided draft of theirs on that ticket is
-    decided by what was sent (accepted if unchanged, else edited with the distance)."""
+    """An agent sent a public reply: the newest undecided draft of theirs on that ticket that
+    they inserted into the composer is decided by what was sent (accepted if unchanged, else
+    edited with the distance). Drafts they never inserted stay unused."""
     message = (
         Message.objects.filter(tenant=tenant, pk=message_id, public=True)
         .exclude(author_user=None)
@@ -330,9 +353,10 @@ def draft_for_sent_message(*, tenant: Tenant, actor: Actor, message_id: int) -> 
             ticket_id=message.ticket_id,
             created_by_id=message.author_user_id,
             state=DraftState.SUGGESTED,
+            inserted_at__isnull=False,
         )
         .exclude(body="")
-        .order_by("-created_at")
+        .order_by("-inserted_at")
         .first()
     )
     if draft is None:

@@ -14,7 +14,12 @@ from autocrm.accounts.tests.factories import actor_of, member
 from autocrm.ai import event_handlers
 from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
 from autocrm.ai.models import DraftState, LLMUsage, ReplyDraft
-from autocrm.ai.services.replies import ReplyError, reply_decide, reply_suggest
+from autocrm.ai.services.replies import (
+    ReplyError,
+    reply_decide,
+    reply_inserted,
+    reply_suggest,
+)
 from autocrm.ai.tests.llm_server import FakeLLM
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
@@ -157,14 +162,28 @@ def test_the_sent_reply_decides_the_draft_and_reject_needs_a_reason(
     with tenant_context(tenant_a):
         agent = actor_of(tenant_a, kb["agent"])
         draft = reply_suggest(tenant=tenant_a, actor=agent, ticket_id=kb["ticket"].pk)
-        tickets.ticket_message_add(
-            tenant=tenant_a, actor=agent, ticket_id=kb["ticket"].pk, body=draft.body + " Thanks!"
+
+        def send(body: str) -> None:
+            tickets.ticket_message_add(
+                tenant=tenant_a, actor=agent, ticket_id=kb["ticket"].pk, body=body
+            )
+            event = Event.objects.filter(type="message.created").latest("pk")
+            event_handlers.decide_draft_by_sent_reply(event)
+            draft.refresh_from_db()
+
+        # A reply written without inserting the draft says nothing about it: still unused.
+        send("I have reset it for you, try again now.")
+        assert (draft.state, draft.edit_distance, draft.inserted_at) == (
+            DraftState.SUGGESTED,
+            None,
+            None,
         )
-        event = Event.objects.filter(type="message.created").latest("pk")
-        event_handlers.decide_draft_by_sent_reply(event)
-        draft.refresh_from_db()
+        reply_inserted(tenant=tenant_a, actor=agent, draft_id=draft.pk)
+        send(draft.body + " Thanks!")
         assert draft.state == DraftState.EDITED
         assert draft.edit_distance == len(" Thanks!")
+        assert draft.inserted_at is not None
+        assert Event.objects.filter(type="ai.draft.inserted", subject_id=str(draft.pk)).count() == 1
 
         second = reply_suggest(tenant=tenant_a, actor=agent, ticket_id=kb["ticket"].pk)
         with pytest.raises(ValidationError):
@@ -204,6 +223,18 @@ def test_the_panel_suggests_and_rejects_over_htmx(
     assert "Resetting your password" in html and "Insert into reply" in html
     with tenant_context(tenant_a):
         draft = ReplyDraft.objects.get()
+    inserted = reverse("workspace:ai_draft_inserted", args=[tenant_a.slug, draft.pk])
+    assert f'data-ai-insert="{inserted}"' in html
+    assert client.post(inserted).status_code == 204
+    assert (
+        client.post(
+            reverse("workspace:ai_draft_inserted", args=[tenant_a.slug, 999999])
+        ).status_code
+        == 404
+    )
+    with tenant_context(tenant_a):
+        draft.refresh_from_db()
+    assert draft.inserted_at is not None and draft.state == DraftState.SUGGESTED
     reject = reverse("workspace:ai_draft_reject", args=[tenant_a.slug, draft.pk])
     assert client.post(reject, {"reason": ""}).status_code == 422
     assert (
