@@ -19,7 +19,7 @@ import structlog
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from autocrm.ai.events import CHATBOT_ANSWERED, CHATBOT_HANDED_OFF
+from autocrm.ai.events import CHATBOT_ANSWERED, CHATBOT_CONVERSATION, CHATBOT_HANDED_OFF
 from autocrm.ai.models import SourceType
 from autocrm.ai.providers.errors import LLMUnavailable
 from autocrm.ai.retrieval import Hit, retrieve
@@ -62,8 +62,8 @@ class Answer:
     citations: list[dict[str, str | int]] = field(default_factory=list)
 
 
-def _subject(conversation_key: str) -> tuple[str, str]:
-    return "ai.chatbot", hashlib.sha256(conversation_key.encode()).hexdigest()[:16]
+def conversation_subject(conversation_key: str) -> tuple[str, str]:
+    return CHATBOT_CONVERSATION, hashlib.sha256(conversation_key.encode()).hexdigest()[:16]
 
 
 def chatbot_answer(
@@ -113,7 +113,7 @@ def chatbot_answer(
         event_append(
             tenant=tenant,
             type=CHATBOT_ANSWERED,
-            subject=_subject(conversation_key),
+            subject=conversation_subject(conversation_key),
             actor=actor,
             payload={
                 "answered": answer.answered,
@@ -198,7 +198,7 @@ def chatbot_handoff(
         event_append(
             tenant=tenant,
             type=CHATBOT_HANDED_OFF,
-            subject=_subject(conversation_key),
+            subject=conversation_subject(conversation_key),
             actor=actor,
             payload={"ticket_id": ticket.pk, "number": ticket.number, "turns": len(transcript)},
         )

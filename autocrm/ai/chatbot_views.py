@@ -23,10 +23,18 @@ def _key(request: HelpRequest) -> str:
 
 
 def _conversation(request: HelpRequest) -> tuple[str, list[dict[str, Any]]]:
+    """The conversation's key (what the dashboard counts deflection by: a new one after each
+    hand-off) and its transcript so far."""
     if request.session.session_key is None:
         request.session.save()
-    key = f"{request.tenant.pk}:{request.session.session_key}"
+    number = request.session.get(_key(request) + ":n", 0)
+    key = f"{request.tenant.pk}:{request.session.session_key}:{number}"
     return key, list(request.session.get(_key(request), []))
+
+
+def _next_conversation(request: HelpRequest) -> None:
+    request.session[_key(request)] = []
+    request.session[_key(request) + ":n"] = request.session.get(_key(request) + ":n", 0) + 1
 
 
 def _render(
@@ -99,7 +107,7 @@ def assistant_handoff(request: HelpRequest) -> HttpResponse:
             handoff_error=" ".join(exc.messages),
             status=400,
         )
-    request.session[_key(request)] = []
+    _next_conversation(request)
     messages.success(
         request, f"Request #{ticket.number} sent to our team with this conversation. "
         "We will reply by email."

@@ -1,6 +1,7 @@
 """The AI dashboard's numbers for one tenant (issue 15, feature 7): how often triage agreed
 with what agents finally chose, the review queue, suggested replies' acceptance and edit
-distance, latency, and LLM tokens and cost against the monthly budget.
+distance, the help-centre assistant's deflection (conversations answered without a hand-off
+vs handed to a person), latency, and LLM tokens and cost against the monthly budget.
 
 "What agents finally chose" is, for a reviewed suggestion, the reviewer's values (accepted:
 the suggestion itself; corrected: the agent's values); for a suggestion applied without
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,7 @@ from django.db.models import Avg, Count, F, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from autocrm.ai import events as ai_events
 from autocrm.ai.models import DraftState, LLMUsage, ReplyDraft, TriageResult, TriageState
 from autocrm.ai.services.usage import llm_monthly_budget
 from autocrm.core.actors import STAFF, Actor
@@ -34,7 +36,17 @@ FIELDS = ("category", "priority", "team_id", "assignee_id")
 MAX_COMPARED = 20_000
 MONTHS_SHOWN = 6
 BAR_STEP = 40  # SVG units per bar (30 wide, 10 apart)
-CHART_SLOTS = 12
+CHART_SLOTS = 6
+
+
+@dataclass
+class Segment:
+    """One part of a stacked bar (bottom first); geometry filled in by _scale."""
+
+    value: float
+    css: str  # the class that colours it (and names it in the legend)
+    height: float = 0.0
+    y: float = 100.0
 
 
 @dataclass
@@ -46,6 +58,8 @@ class Bar:
     height: float = 0.0
     x: int = 0
     y: float = 100.0
+    segments: list[Segment] = field(default_factory=list)
+    empty: bool = False  # a day or week without data (drawn as nothing, not listed)
 
 
 @dataclass
@@ -68,6 +82,11 @@ class Dashboard:
     latency_p95_ms: float | None
     latency_daily: Chart
     drafts: dict[str, int]
+    # Help-centre assistant: conversations (one per visitor session until a hand-off) that
+    # were answered and not handed off, handed off, or neither (only "I don't know").
+    chatbot: dict[str, int]
+    deflection: float | None
+    chatbot_over_time: Chart
     draft_acceptance: float | None
     draft_edit_distance: float | None
     usage_month: list[dict[str, Any]]
@@ -114,7 +133,7 @@ def triage_accuracy(
             counts[name][0] += 1
             counts[name][1] += int(agreed)
             if name == primary:
-                week = row["week"].date()
+                week = row["week"].astimezone(dt.UTC).date()
                 weekly[week][0] += 1
                 weekly[week][1] += int(agreed)
     return (
@@ -132,8 +151,28 @@ def _scale(bars: list[Bar], top: float | None = None) -> Chart:
         bar.height = round(100 * bar.value / peak, 1) if peak else 0.0
         bar.x = i * BAR_STEP
         bar.y = round(100 - bar.height, 1)
-    # At least CHART_SLOTS bars wide, so one week's bar is a bar, not a block.
+        bottom = 100.0
+        for part in bar.segments:
+            part.height = round(100 * part.value / peak, 1) if peak else 0.0
+            bottom = round(bottom - part.height, 1)
+            part.y = bottom
+    # At least CHART_SLOTS bars wide, so one month's bar is a bar, not a block.
     return Chart(bars, max(CHART_SLOTS, len(bars)) * BAR_STEP - (BAR_STEP - 30))
+
+
+def _buckets(since: dt.datetime, now: dt.datetime, unit: str) -> list[dt.date]:
+    """Every day (or week, from its Monday) of the period, so a chart shows the quiet days
+    too and its width is the period, not the days that had data."""
+    first = since.astimezone(dt.UTC).date()
+    last = now.astimezone(dt.UTC).date()
+    if unit == "week":
+        first -= dt.timedelta(days=first.weekday())
+    step = dt.timedelta(days=7 if unit == "week" else 1)
+    days = []
+    while first <= last:
+        days.append(first)
+        first += step
+    return days
 
 
 def _month_start(day: dt.date, back: int) -> dt.date:
@@ -171,15 +210,22 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
     accuracy_weekly = _scale(
         [
             Bar(f"{week:%d %b}", ok / n, f"{100 * ok / n:.0f}% of {n}")
-            for week, (n, ok) in sorted(weekly.items())
+            if n
+            else Bar(f"{week:%d %b}", 0.0, "nothing compared", empty=True)
+            for week, (n, ok) in (
+                (week, weekly.get(week, (0, 0))) for week in _buckets(since, now, "week")
+            )
         ],
         top=1.0,
     )
     latency = _latency(tenant, since)
+    p95_by_day = {row["day"]: row["p95"] for row in _daily_latency(tenant, since)}
     daily = _scale(
         [
-            Bar(f"{row['day']:%d %b}", row["p95"], f"{row['p95']:.0f} ms")
-            for row in _daily_latency(tenant, since)
+            Bar(f"{day:%d %b}", p95_by_day[day], f"{p95_by_day[day]:.0f} ms")
+            if day in p95_by_day
+            else Bar(f"{day:%d %b}", 0.0, "no tickets", empty=True)
+            for day in _buckets(since, now, "day")
         ]
     )
     drafts = dict(
@@ -193,6 +239,30 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
     edit = ReplyDraft.objects.filter(
         tenant=tenant, created_at__gte=since, state=DraftState.EDITED
     ).aggregate(mean=Avg("edit_distance"))["mean"]
+    unit = "day" if days <= 31 else "week"
+    chatbot, by_bucket = _chatbot_conversations(tenant, since, unit)
+    nothing = {"deflected": 0, "handed_off": 0, "unanswered": 0, "total": 0}
+    chatbot_rows: list[dict[str, Any]] = [
+        {"bucket": bucket, **by_bucket.get(bucket, nothing)}
+        for bucket in _buckets(since, now, unit)
+    ]
+    chatbot_over_time = _scale(
+        [
+            Bar(
+                f"{row['bucket']:%d %b}",
+                row["total"],
+                f"{row['deflected']} answered, {row['handed_off']} handed off"
+                + (f", {row['unanswered']} not answered" if row["unanswered"] else ""),
+                segments=[
+                    Segment(row["deflected"], "ai-bar-deflected"),
+                    Segment(row["handed_off"], "ai-bar-handed-off"),
+                    Segment(row["unanswered"], "ai-bar-unanswered"),
+                ],
+                empty=not row["total"],
+            )
+            for row in chatbot_rows
+        ]
+    )
     month = now.date().replace(day=1)
     usage_month: list[dict[str, Any]] = [
         dict(row)
@@ -241,6 +311,11 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
         drafts=drafts,
         draft_acceptance=(decided / decided_all) if decided_all else None,
         draft_edit_distance=float(edit) if edit is not None else None,
+        chatbot=chatbot,
+        deflection=(chatbot["deflected"] / chatbot["conversations"])
+        if chatbot["conversations"]
+        else None,
+        chatbot_over_time=chatbot_over_time,
         usage_month=usage_month,
         spent_month=spent,
         budget_month=budget,
@@ -270,4 +345,58 @@ def _daily_latency(tenant: Tenant, since: dt.datetime) -> list[dict[str, Any]]:
             " GROUP BY 1 ORDER BY 1",
             [tenant.pk, since],
         )
-        return [{"day": day, "p95": float(p95)} for day, p95 in cursor.fetchall()]
+        return [{"day": day.date(), "p95": float(p95)} for day, p95 in cursor.fetchall()]
+
+
+# Conversations of the assistant (its events share the conversation as subject), each with
+# the time of its first event and its outcome; then counted per day or week, in SQL.
+_CHATBOT_SQL = """
+WITH conversation AS (
+    SELECT min(created_at) AS started,
+           bool_or(type = %(handed_off)s) AS handed_off,
+           bool_or(type = %(answered)s AND payload @> '{"answered": true}') AS answered
+    FROM core_event
+    WHERE tenant_id = %(tenant)s AND subject_type = %(subject_type)s
+      AND type IN (%(answered)s, %(handed_off)s) AND created_at >= %(since)s
+    GROUP BY subject_id
+)
+SELECT date_trunc(%(unit)s, started AT TIME ZONE 'UTC') AS bucket,
+       count(*) FILTER (WHERE answered AND NOT handed_off),
+       count(*) FILTER (WHERE handed_off),
+       count(*) FILTER (WHERE NOT answered AND NOT handed_off)
+FROM conversation GROUP BY 1 ORDER BY 1
+"""
+
+
+def _chatbot_conversations(
+    tenant: Tenant, since: dt.datetime, unit: str
+) -> tuple[dict[str, int], dict[dt.date, dict[str, int]]]:
+    """Totals ({conversations, deflected, handed_off, unanswered}) and the same per day or
+    week that had any. Deflected: the assistant answered and nobody asked for a person."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CHATBOT_SQL,
+            {
+                "tenant": tenant.pk,
+                "subject_type": ai_events.CHATBOT_CONVERSATION,
+                "answered": ai_events.CHATBOT_ANSWERED,
+                "handed_off": ai_events.CHATBOT_HANDED_OFF,
+                "since": since,
+                "unit": unit,
+            },
+        )
+        rows = [
+            {
+                "bucket": bucket.date(),
+                "deflected": deflected,
+                "handed_off": handed_off,
+                "unanswered": unanswered,
+                "total": deflected + handed_off + unanswered,
+            }
+            for bucket, deflected, handed_off, unanswered in cursor.fetchall()
+        ]
+    totals = {
+        key: sum(row[key] for row in rows) for key in ("deflected", "handed_off", "unanswered")
+    }
+    totals["conversations"] = sum(totals.values())
+    return totals, {row.pop("bucket"): row for row in rows}

@@ -155,7 +155,8 @@ DASHBOARD_PERIODS = (7, 30, 90)
 @staff_required
 def dashboard(request: TenantRequest) -> HttpResponse:
     """Triage accuracy against agents' final values, the review queue, suggested replies'
-    acceptance, latency and LLM spend against the budget, over the last 7, 30 or 90 days."""
+    acceptance, the assistant's deflection, latency and LLM spend against the budget, over
+    the last 7, 30 or 90 days."""
     try:
         days = int(request.GET.get("days", "30"))
     except ValueError:
@@ -171,5 +172,12 @@ def dashboard(request: TenantRequest) -> HttpResponse:
     return render(
         request,
         "workspace/ai/dashboard.html",
-        {"d": data, "periods": DASHBOARD_PERIODS, "accuracy_rows": accuracy_rows},
+        {
+            "d": data,
+            "periods": DASHBOARD_PERIODS,
+            "accuracy_rows": accuracy_rows,
+            "chatbot_caption": "Assistant conversations per "
+            + ("day" if days <= 31 else "week")
+            + ": answered without a hand-off, handed off, not answered",
+        },
     )

@@ -7,8 +7,11 @@ from typing import Any
 
 from django.utils import timezone
 
+from autocrm.ai.chatbot import CHATBOT_ACTOR, chatbot_handoff, conversation_subject
+from autocrm.ai.events import CHATBOT_ANSWERED
 from autocrm.ai.models import ReplyDraft, TriageResult, TriageState
 from autocrm.ai.tests.samples import SAMPLES
+from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.tickets import config_services
 from autocrm.tickets.models import Ticket
@@ -73,6 +76,29 @@ def draft(tenant: Tenant, state: str, edit_distance: int | None = None) -> Reply
         edit_distance=edit_distance,
         created_at=timezone.now(),
     )
+
+
+def chatbot_conversation(
+    tenant: Tenant, key: str, answers: list[bool], *, handed_off: bool = False
+) -> None:
+    """A help-centre assistant conversation as the chatbot leaves it: one answered event per
+    question (False: "I don't know"), then the real hand-off (a ticket) if ``handed_off``."""
+    for answered in answers:
+        event_append(
+            tenant=tenant,
+            type=CHATBOT_ANSWERED,
+            subject=conversation_subject(key),
+            actor=CHATBOT_ACTOR,
+            payload={"answered": answered, "mode": "extractive", "article_ids": []},
+        )
+    if handed_off:
+        chatbot_handoff(
+            tenant=tenant,
+            actor=CHATBOT_ACTOR,
+            transcript=[{"role": "user", "text": "Where is my parcel?"}],
+            conversation_key=key,
+            email=f"visitor-{key}@example.test",
+        )
 
 
 REQUEST = (

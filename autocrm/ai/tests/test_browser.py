@@ -1,5 +1,6 @@
 """The AI pages in headless Chromium: the dashboard reached from the workspace navigation,
-and a ticket's summary asked for from its AI panel (screenshots under var/screenshots/)."""
+a ticket's summary asked for from its AI panel, and a suggested reply inserted into the
+composer (screenshots under var/screenshots/)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
-from autocrm.ai.tests.factories import category_field, draft, long_ticket, triaged
+from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
+from autocrm.ai.models import ReplyDraft
+from autocrm.ai.tests.factories import (
+    category_field,
+    chatbot_conversation,
+    draft,
+    long_ticket,
+    triaged,
+)
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.knowledge.tests.factories import article
 from autocrm.testing.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,7 +40,19 @@ def test_dashboard_and_summary(page: Page) -> None:
         draft(tenant, "accepted")
         draft(tenant, "edited", edit_distance=40)
         draft(tenant, "rejected")
+        for n in range(6):
+            chatbot_conversation(tenant, f"a{n}", [True])
+        chatbot_conversation(tenant, "h1", [True, False], handed_off=True)
+        chatbot_conversation(tenant, "h2", [False], handed_off=True)
+        chatbot_conversation(tenant, "u1", [False])
         t = long_ticket(tenant)
+        article(
+            tenant,
+            title="Replacing a damaged tablet",
+            body="A tablet that arrived cracked or broken is replaced free of charge: send a "
+            "photo of the damage and we ship a new one within two working days.",
+        )
+        tenant_reindex(tenant=tenant, actor=INDEX_ACTOR)
     sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
 
     page.goto("/acme/agent/")
@@ -38,6 +60,7 @@ def test_dashboard_and_summary(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("AI dashboard")
     expect(page.locator("[data-ai-accuracy]")).to_have_text("67%")  # 4 of 6 kept
     expect(page.locator("[data-ai-review-queue]")).to_have_text("1")
+    expect(page.locator("[data-ai-deflection]")).to_have_text("67%")  # 6 of 9 conversations
     screenshot(page, "ai-dashboard")
 
     page.goto(f"/acme/agent/tickets/{t.number}/")
@@ -46,3 +69,17 @@ def test_dashboard_and_summary(page: Page) -> None:
     expect(summary).to_have_attribute("data-ai-summary", "extractive")
     expect(summary).to_contain_text("cracked screen")
     screenshot(page, "ai-summary")
+
+    # The suggested reply goes into the composer only on Insert, which the server records:
+    # the reply sent afterwards is what decides the draft.
+    page.get_by_role("button", name="Suggest a reply with sources").click()
+    body = page.locator("[data-ai-draft-body]")
+    expect(body).to_contain_text("replaced free of charge", timeout=60_000)
+    page.get_by_role("button", name="Insert into reply").click()
+    expect(page.locator("#composer")).to_contain_text("replaced free of charge", timeout=30_000)
+    with tenant_context(tenant):
+        for _ in range(100):
+            if ReplyDraft.objects.filter(ticket=t, inserted_at__isnull=False).exists():
+                break
+            page.wait_for_timeout(100)
+        assert ReplyDraft.objects.get(ticket=t).inserted_at is not None

@@ -4,16 +4,23 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from autocrm.accounts.tests.factories import actor_of, member
 from autocrm.ai.dashboard import ai_dashboard
 from autocrm.ai.models import AISettings, LLMUsage, TriageResult, TriageState
-from autocrm.ai.tests.factories import category_field, draft, triaged
-from autocrm.core.models import Tenant
+from autocrm.ai.tests.factories import category_field, chatbot_conversation, draft, triaged
+from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
+
+# Session, user, membership and tenant lookups, the navigation's counts, then the dashboard's
+# own: triage by state, compared rows, review queue, out of scope, latency (2), drafts (2),
+# assistant conversations, usage, budget, monthly cost.
+DASHBOARD_QUERY_BUDGET = 25
 
 
 @pytest.fixture
@@ -36,6 +43,12 @@ def history(tenant_a: Tenant) -> Tenant:
         draft(tenant_a, "rejected")
         draft(tenant_a, "rejected")
         draft(tenant_a, "suggested")
+        # Assistant: answered twice (deflected), answered then handed off, "I don't know"
+        # then handed off, "I don't know" and left.
+        chatbot_conversation(tenant_a, "s1", [True, True])
+        chatbot_conversation(tenant_a, "s2", [True], handed_off=True)
+        chatbot_conversation(tenant_a, "s3", [False], handed_off=True)
+        chatbot_conversation(tenant_a, "s4", [False])
         AISettings.objects.create(tenant=tenant_a, llm_monthly_budget=Decimal("10.00"))
         LLMUsage.objects.create(
             tenant=tenant_a,
@@ -65,7 +78,10 @@ def test_triage_accuracy_counts_only_suggestions_with_a_final_value(
     assert d.review_queue == 1
     assert d.triage_total == 7
     assert d.triage_by_state[TriageState.APPLIED] == 3
-    assert [b.value for b in d.accuracy_weekly.bars] == [0.5]
+    # Every week of the period is a bar (quiet ones at zero); this week's is 50 %.
+    assert [b.value for b in d.accuracy_weekly.bars][-1] == 0.5
+    assert len(d.accuracy_weekly.bars) in (5, 6)
+    assert all(b.value == 0 for b in d.accuracy_weekly.bars[:-1])
     assert d.draft_acceptance == 0.5  # 2 sent (one edited) of 4 decided
     assert d.draft_edit_distance == 12
     assert d.spent_month == Decimal("1.5") and d.budget_month == Decimal("10.00")
@@ -75,15 +91,28 @@ def test_triage_accuracy_counts_only_suggestions_with_a_final_value(
     # The cost chart is scaled to the budget: this month's bar is 15 % high.
     assert d.cost_monthly.bars[-1].height == pytest.approx(15.0)
     assert d.latency_p95_ms == pytest.approx(12.0)
+    assert d.latency_daily.bars[-1].display == "12 ms"
+    assert d.latency_daily.bars[0].display == "no tickets"
+    assert d.chatbot == {"conversations": 4, "deflected": 1, "handed_off": 2, "unanswered": 1}
+    assert d.deflection == 0.25
+    assert len(d.chatbot_over_time.bars) == 31  # one bar per day of the period
+    today = d.chatbot_over_time.bars[-1]  # stacked by outcome
+    assert [part.value for part in today.segments] == [1, 2, 1]
+    assert [part.height for part in today.segments] == [25.0, 50.0, 25.0]
+    assert [part.y for part in today.segments] == [75.0, 25.0, 0.0]
 
 
 @pytest.mark.django_db
 def test_old_results_fall_out_of_the_period(history: Tenant) -> None:
     with tenant_context(history):
         TriageResult.objects.update(created_at=timezone.now() - dt.timedelta(days=40))
+        Event.objects.filter(subject_type="ai.chatbot").update(
+            created_at=timezone.now() - dt.timedelta(days=40)
+        )
         agent = member(history, "agent")
         d = ai_dashboard(tenant=history, actor=actor_of(history, agent), days=30)
     assert d.triage_total == 0 and d.accuracy["category"]["compared"] == 0
+    assert d.chatbot["conversations"] == 0 and d.deflection is None
     assert d.review_queue == 1  # the queue is what waits now, whatever its age
 
 
@@ -100,6 +129,7 @@ def test_the_dashboard_page(history: Tenant, client: Client) -> None:
     assert "data-ai-review-queue>1<" in html
     assert "data-ai-drafts>50%<" in html
     assert "$1.50" in html and "15% used" in html
+    assert "data-ai-deflection>25%<" in html
     assert f'href="{url}"' in html  # reachable from the workspace navigation
     assert client.get(url, {"days": "oops"}).status_code == 200
     assert client.get(url, {"days": "7"}).status_code == 200
@@ -112,3 +142,32 @@ def test_customers_do_not_see_the_dashboard(history: Tenant, client: Client) -> 
     client.force_login(customer)
     page = client.get(reverse("workspace:ai_dashboard", args=[history.slug]))
     assert page.status_code in (302, 403, 404)
+
+
+@pytest.mark.django_db
+def test_the_dashboard_costs_the_same_queries_for_little_and_much_history(
+    history: Tenant, tenant_b: Tenant, client: Client
+) -> None:
+    def queries(tenant: Tenant) -> int:
+        with tenant_context(tenant):
+            agent = member(tenant, "agent")
+        client.force_login(agent)
+        url = reverse("workspace:ai_dashboard", args=[tenant.slug])
+        assert client.get(url).status_code == 200  # warm-up: per-process caches
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    with tenant_context(tenant_b):  # one of everything
+        category_field(tenant_b)
+        triaged(tenant_b, "accepted", "refund", final="refund")
+        draft(tenant_b, "edited", edit_distance=3)
+        chatbot_conversation(tenant_b, "b1", [True])
+    little = queries(tenant_b)
+    with tenant_context(history):  # more of everything, over more states
+        for n in range(5):
+            chatbot_conversation(history, f"more{n}", [True, False], handed_off=n % 2 == 0)
+            triaged(history, "applied", "refund", custom_fields={"category": "refund"})
+    much = queries(history)
+    assert little == much, f"{little} queries for little history, {much} for much"
+    assert much <= DASHBOARD_QUERY_BUDGET, f"{much} queries (budget {DASHBOARD_QUERY_BUDGET})"
