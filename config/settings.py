@@ -246,6 +246,12 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": os.environ.get("LOGIN_RATE_LIMIT", "10/m/ip,5/5m/key"),
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
+    # The help-centre assistant (autocrm/ai/chatbot_views.py): questions per address and per
+    # conversation (each may cost LLM tokens); hand-offs (each opens a ticket and mails the
+    # address given) per address and conversation, and per email address.
+    "ai_chatbot_question": os.environ.get("AI_CHATBOT_QUESTION_RATE_LIMIT", "30/m/ip,10/m/key"),
+    "ai_chatbot_handoff": os.environ.get("AI_CHATBOT_HANDOFF_RATE_LIMIT", "20/h/ip,3/h/key"),
+    "ai_chatbot_handoff_email": os.environ.get("AI_CHATBOT_HANDOFF_EMAIL_RATE_LIMIT", "3/h/key"),
 }
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

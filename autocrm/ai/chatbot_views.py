@@ -1,11 +1,19 @@
 """The help centre's assistant page (``/<tenant>/help/assistant/``): questions answered from
 published public articles with citations, and "talk to a person", which opens a ticket with
-the transcript. The conversation lives in the reader's session (one per tenant)."""
+the transcript. The conversation lives in the reader's session (one per tenant).
+
+Anyone may use it, signed in or not, so both are rate-limited with allauth's limiter (the
+one that throttles logins; sliding windows in the shared cache, rates in
+``ACCOUNT_RATE_LIMITS``): questions per client address and per session, hand-offs per
+address, per session and per email address given, so nobody can flood the team with
+tickets or someone's inbox with our acknowledgements. Over a limit, the page says so
+(429) and keeps the conversation."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.core import ratelimit
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -16,6 +24,21 @@ from autocrm.knowledge.public_views import locale_of, reader
 from autocrm.portal.access import HelpRequest, help_page
 
 MAX_TURNS = 40
+TOO_MANY_QUESTIONS = "You have asked many questions in a short time. Please wait a minute."
+TOO_MANY_HANDOFFS = (
+    "Several requests were already sent to our team from here. Please try again later, "
+    "or write to us by email."
+)
+TOO_MANY_FOR_EMAIL = (
+    "Several requests were already sent to our team for this email address in the last "
+    "hour. We will answer those; please try again later."
+)
+
+
+def _allowed(request: HelpRequest, action: str, key: str) -> bool:
+    """Count one attempt of ``action`` for the client address and ``key`` (the reader's
+    session, an email address: with the tenant, so tenants do not share budgets)."""
+    return ratelimit.consume(request, action=action, key=f"{request.tenant.pk}:{key}")
 
 
 def _key(request: HelpRequest) -> str:
@@ -60,6 +83,8 @@ def assistant(request: HelpRequest) -> HttpResponse:
     if request.method != "POST":
         return _render(request, transcript)
     question = request.POST.get("question", "")
+    if not _allowed(request, "ai_chatbot_question", str(request.session.session_key)):
+        return _render(request, transcript, error=TOO_MANY_QUESTIONS, status=429)
     try:
         answer = chatbot_answer(
             tenant=request.tenant,
@@ -90,13 +115,26 @@ def assistant_handoff(request: HelpRequest) -> HttpResponse:
     conversation_key, transcript = _conversation(request)
     if request.method != "POST":
         return redirect("portal:assistant", tenant_slug=request.tenant.slug)
+    actor = reader(request)
+    email = request.POST.get("email", "").strip()
+    limited = ""
+    # The address the ticket's acknowledgement goes to: a signed-in customer's own, else
+    # the one typed in.
+    to = actor.user.email if actor.role == "customer" and actor.user else email
+    if not _allowed(request, "ai_chatbot_handoff", str(request.session.session_key)):
+        limited = TOO_MANY_HANDOFFS
+    elif not _allowed(request, "ai_chatbot_handoff_email", to.lower()):
+        limited = TOO_MANY_FOR_EMAIL
+    if limited:
+        request.method = "GET"
+        return _render(request, transcript, handoff_error=limited, status=429)
     try:
         ticket = chatbot_handoff(
             tenant=request.tenant,
-            actor=reader(request),
+            actor=actor,
             transcript=[{"role": t["role"], "text": t["text"]} for t in transcript],
             conversation_key=conversation_key,
-            email=request.POST.get("email", ""),
+            email=email,
             name=request.POST.get("name", ""),
         )
     except ValidationError as exc:

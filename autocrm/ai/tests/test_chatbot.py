@@ -3,6 +3,8 @@ not know, and hands the conversation to a person as a ticket."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -176,3 +178,68 @@ def test_the_assistant_page(help_centre: Tenant, client: Client) -> None:
         created = Ticket.objects.get(channel=Channel.CHAT)
         assert "How fast is delivery?" in Message.objects.get(ticket=created).body_text
     assert "sent to our team" in client.get(url).content.decode()
+
+
+def _ask(client: Client, tenant: Tenant) -> None:
+    url = reverse("portal:assistant", args=[tenant.slug])
+    assert client.post(url, {"question": "How fast is delivery?"}).status_code == 302
+
+
+def _hand_off(client: Client, tenant: Tenant, email: str) -> tuple[int, str]:
+    response = client.post(
+        reverse("portal:assistant_handoff", args=[tenant.slug]), {"email": email}
+    )
+    return response.status_code, response.content.decode()
+
+
+@pytest.mark.django_db
+def test_handoffs_are_rate_limited_per_address_session_and_email(
+    help_centre: Tenant, client: Client, settings: Any
+) -> None:
+    settings.ACCOUNT_RATE_LIMITS = {
+        **settings.ACCOUNT_RATE_LIMITS,
+        "ai_chatbot_handoff": "5/h/ip,3/h/key",
+        "ai_chatbot_handoff_email": "1/h/key",
+    }
+    _ask(client, help_centre)
+    assert _hand_off(client, help_centre, "vic@example.test")[0] == 302
+    # The same address again (however it is spelled): refused, and said why.
+    _ask(client, help_centre)
+    status, html = _hand_off(client, help_centre, " VIC@example.test")
+    assert status == 429 and "for this email address in the last hour" in html
+    assert "How fast is delivery?" in html  # the conversation is still there to send later
+    _ask(client, help_centre)
+    assert _hand_off(client, help_centre, "other@example.test")[0] == 302
+    # Third hand-off from this conversation's session within the hour: refused.
+    _ask(client, help_centre)
+    status, html = _hand_off(client, help_centre, "third@example.test")
+    assert status == 429 and "Several requests were already sent to our team from here" in html
+    # A new session from the same address: the email limit holds, then the address's.
+    fresh = Client()
+    _ask(fresh, help_centre)
+    assert _hand_off(fresh, help_centre, "vic@example.test")[0] == 429
+    status, html = _hand_off(fresh, help_centre, "fourth@example.test")
+    assert status == 429 and "from here" in html  # 6th attempt from 127.0.0.1 this hour
+    with tenant_context(help_centre):
+        requesters = set(
+            Ticket.objects.filter(channel=Channel.CHAT).values_list("requester__email", flat=True)
+        )
+    assert requesters == {"vic@example.test", "other@example.test"}
+
+
+@pytest.mark.django_db
+def test_questions_are_rate_limited_per_session(
+    help_centre: Tenant, client: Client, settings: Any
+) -> None:
+    settings.ACCOUNT_RATE_LIMITS = {
+        **settings.ACCOUNT_RATE_LIMITS,
+        "ai_chatbot_question": "30/m/ip,2/m/key",
+    }
+    url = reverse("portal:assistant", args=[help_centre.slug])
+    _ask(client, help_centre)
+    _ask(client, help_centre)
+    response = client.post(url, {"question": "And on weekends?"})
+    assert response.status_code == 429
+    assert "many questions in a short time" in response.content.decode()
+    with tenant_context(help_centre):
+        assert Event.objects.filter(type="ai.chatbot.answered").count() == 2
