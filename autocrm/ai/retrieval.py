@@ -71,7 +71,7 @@ SELECT c.id, c.source_type, c.source_id, c.title, c.url, c.text, c.visibility,
            SELECT count(*) FROM unnest(q.words) AS w(word)
            WHERE w.word = ANY(tsvector_to_array(c.search_vector))
        )::float / greatest(cardinality(q.words), 1) ELSE 0 END,
-       c.id IN (SELECT id FROM fts), c.id IN (SELECT id FROM vec)
+       c.id IN (SELECT id FROM fts), c.id IN (SELECT id FROM vec), c.locale
 FROM ai_chunk c, q
 WHERE c.id IN (SELECT id FROM fts UNION SELECT id FROM vec)
   AND c.tenant_id = %(tenant)s AND c.visibility = ANY(%(visibility)s)
@@ -91,6 +91,7 @@ class Hit:
     keyword: float  # ts_rank_cd / best of the query (0: the words do not match)
     coverage: float  # share of the query's words in the passage
     score: float  # what the results are sorted by (depends on the mode)
+    locale: str = ""  # the article's locale; a ticket's: its triage language
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ def _fuse(candidates: list[_Candidate], mode: Mode, fusion: str) -> list[Hit]:
                 keyword=rank / best_rank,
                 coverage=float(c.row[9]),
                 score=0.0,
+                locale=c.row[12],
             )
         )
     if mode == "fts":

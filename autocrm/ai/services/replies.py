@@ -2,8 +2,10 @@
 
 Without an LLM (or when it fails, refuses or cites nothing) the draft is *extractive*: the
 best matching knowledge-base passages quoted with their numbers. With an LLM the draft is
-written from the numbered sources only, in the customer's language; an answer that cites no
-source is not trusted and the extractive form is used instead.
+written from the numbered sources only; an answer that cites no source is not trusted and
+the extractive form is used instead. Both follow the customer's language
+(:func:`reply_language`): the LLM is told to write in it, and passages in it (an article's
+translation in it, over the original) come first.
 
 What may reach the customer: knowledge-base passages, and from similar solved tickets only
 what agents wrote there (never what that ticket's customer wrote, never internal notes —
@@ -38,6 +40,8 @@ from autocrm.ai.services.usage import llm_chat
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
+from autocrm.crm.models import Contact
+from autocrm.knowledge.models import Article
 from autocrm.tickets.models import Message, Ticket
 from autocrm.tickets.selectors import ticket_get
 
@@ -48,6 +52,8 @@ MAX_SOURCES = 4
 # Below this cosine similarity a passage is not about the question (MiniLM: unrelated
 # sentences score 0.0-0.2, paraphrases 0.5-0.9).
 MIN_SIMILARITY = 0.35
+# lingua's confidence above which a message's detected language is trusted on its own.
+LANGUAGE_CONFIDENCE = 0.5
 QUOTE_CHARS = 600
 QUESTION_CHARS = 1500
 _CITATION = re.compile(r"\[(\d+)\]")
@@ -122,22 +128,63 @@ def question_of(ticket: Ticket) -> str:
     return f"{ticket.subject}\n{message}"[:QUESTION_CHARS]
 
 
-def _language(ticket: Ticket, question: str) -> str:
+def reply_language(ticket: Ticket, question: str) -> str:
+    """The customer's language: what triage found the ticket written in, else what their
+    latest message is written in, else the contact's language for e-mails, else the
+    tenant's default. ISO 639-1 ("de"), the codes lingua and the KB's locales share."""
     stored = (
         TriageResult.objects.filter(tenant_id=ticket.tenant_id, ticket=ticket)
         .values_list("language", flat=True)
         .first()
     )
-    return stored or detect_language(question)[0] or "en"
+    if stored:
+        return stored
+    detected, confidence = detect_language(question)
+    if detected and confidence >= LANGUAGE_CONFIDENCE:
+        return detected
+    contact = (
+        Contact.objects.filter(tenant_id=ticket.tenant_id, pk=ticket.requester_id)
+        .values_list("locale", flat=True)
+        .first()
+    )
+    if contact:
+        return contact.split("-")[0].lower()
+    return detected or str(ticket.tenant.settings.get("default_locale") or "en")
 
 
-def sources_for(*, tenant: Tenant, actor: Actor, ticket: Ticket, question: str) -> list[Source]:
+def _prefer_language(hits: list[Hit], language: str) -> list[Hit]:
+    """Passages in the customer's language first (each group keeps its relevance order),
+    and of an article retrieved in several translations only the one in that language."""
+    keys = dict(
+        Article.objects.filter(
+            pk__in=[int(h.source_id) for h in hits if h.source_type == SourceType.ARTICLE]
+        ).values_list("pk", "translation_key")
+    )
+    in_language = {
+        keys.get(int(h.source_id))
+        for h in hits
+        if h.source_type == SourceType.ARTICLE and h.locale == language
+    }
+    kept = [
+        h
+        for h in hits
+        if h.source_type != SourceType.ARTICLE
+        or h.locale == language
+        or keys.get(int(h.source_id)) not in in_language
+    ]
+    return sorted(kept, key=lambda h: h.locale != language)
+
+
+def sources_for(
+    *, tenant: Tenant, actor: Actor, ticket: Ticket, question: str, language: str = "en"
+) -> list[Source]:
     hits = retrieve(
         tenant=tenant,
         actor=actor,
         query=question,
-        k=MAX_SOURCES + 1,
+        k=2 * MAX_SOURCES + 1,
         source_types=[SourceType.ARTICLE, SourceType.TICKET],
+        locale=language,
     )
     relevant = [
         h
@@ -145,7 +192,8 @@ def sources_for(*, tenant: Tenant, actor: Actor, ticket: Ticket, question: str) 
         if h.similarity >= MIN_SIMILARITY
         and not (h.source_type == SourceType.TICKET and h.source_id == str(ticket.pk))
     ]
-    return [Source(n, h) for n, h in enumerate(relevant[:MAX_SOURCES], 1)]
+    chosen = _prefer_language(relevant, language)[:MAX_SOURCES]
+    return [Source(n, h) for n, h in enumerate(chosen, 1)]
 
 
 def _quote(text: str) -> str:
@@ -155,7 +203,20 @@ def _quote(text: str) -> str:
     return text
 
 
-def extractive_body(sources: list[Source]) -> str:
+# The extractive draft's opening lines in the customers' most common languages (English
+# otherwise); the quotes themselves are in the language of the passages chosen.
+OPENINGS = {
+    "en": ("Hello,", "this should help:"),
+    "de": ("Hallo,", "das sollte Ihnen weiterhelfen:"),
+    "fr": ("Bonjour,", "ceci devrait vous aider :"),
+    "es": ("Hola,", "esto debería ayudarle:"),
+    "it": ("Buongiorno,", "questo dovrebbe aiutarla:"),
+    "pt": ("Olá,", "isto deve ajudar:"),
+    "nl": ("Hallo,", "dit zou u moeten helpen:"),
+}
+
+
+def extractive_body(sources: list[Source], language: str = "en") -> str:
     """Public articles quoted; without one, what agents answered in similar solved tickets;
     "" when only internal articles match (the panel lists them for the agent)."""
     quotable = [s for s in sources if s.customer_safe_text.strip()]
@@ -164,7 +225,7 @@ def extractive_body(sources: list[Source]) -> str:
     if not chosen:
         return ""
     quotes = [f"“{_quote(s.customer_safe_text)}” [{s.n}]" for s in chosen]
-    return "\n\n".join(["Hello,", "this should help:", *quotes])
+    return "\n\n".join([*OPENINGS.get(language, OPENINGS["en"]), *quotes])
 
 
 def _llm_body(
@@ -221,7 +282,10 @@ def reply_suggest(*, tenant: Tenant, actor: Actor, ticket_id: int) -> ReplyDraft
     started = time.perf_counter()
     ticket = ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
     question = question_of(ticket)
-    sources = sources_for(tenant=tenant, actor=actor, ticket=ticket, question=question)
+    language = reply_language(ticket, question)
+    sources = sources_for(
+        tenant=tenant, actor=actor, ticket=ticket, question=question, language=language
+    )
     if not sources:
         raise ReplyError("No knowledge-base article or solved ticket matches this ticket.")
     mode, model = "extractive", ""
@@ -231,12 +295,12 @@ def reply_suggest(*, tenant: Tenant, actor: Actor, ticket_id: int) -> ReplyDraft
             actor=actor,
             question=question,
             sources=sources,
-            language=_language(ticket, question),
+            language=language,
         )
         mode = "llm"
     except LLMUnavailable as exc:
         logger.info("ai.reply.extractive", reason=str(exc), ticket_id=ticket.pk)
-        body = extractive_body(sources)
+        body = extractive_body(sources, language)
     with transaction.atomic():
         draft = ReplyDraft.objects.create(
             tenant=tenant,

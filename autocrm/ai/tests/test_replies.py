@@ -16,13 +16,16 @@ from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
 from autocrm.ai.models import DraftState, LLMUsage, ReplyDraft
 from autocrm.ai.services.replies import (
     ReplyError,
+    question_of,
     reply_decide,
     reply_inserted,
+    reply_language,
     reply_suggest,
 )
 from autocrm.ai.tests.llm_server import FakeLLM
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.crm.models import Contact
 from autocrm.knowledge.tests.factories import article
 from autocrm.tickets import services as tickets
 from autocrm.tickets.models import Ticket
@@ -244,3 +247,68 @@ def test_the_panel_suggests_and_rejects_over_htmx(
     assert client.post(missing).status_code == 404
     with tenant_context(tenant_a):
         assert Ticket.objects.count() == 2
+
+
+@pytest.fixture
+def german(tenant_a: Tenant, kb: dict[str, Any]) -> Ticket:
+    """The password article's German translation, and a German customer's ticket."""
+    with tenant_context(tenant_a):
+        article(
+            tenant_a,
+            title="Passwort zurücksetzen",
+            body="Öffnen Sie die Einstellungen, dann Sicherheit, und wählen Sie Passwort "
+            "zurücksetzen. Der Link, den wir Ihnen schicken, gilt eine Stunde.",
+            locale="de",
+            translation_of=kb["article"].pk,
+        )
+        tenant_reindex(tenant=tenant_a, actor=INDEX_ACTOR)
+        return ticket(
+            tenant_a,
+            subject="Passwort vergessen",
+            body="Ich habe mein Passwort vergessen. Wie kann ich mein Passwort zurücksetzen?",
+        )
+
+
+@pytest.mark.django_db
+def test_without_an_llm_a_german_customer_gets_the_german_article(
+    tenant_a: Tenant, kb: dict[str, Any], german: Ticket
+) -> None:
+    agent = actor_of(tenant_a, kb["agent"])
+    with tenant_context(tenant_a):
+        draft = reply_suggest(tenant=tenant_a, actor=agent, ticket_id=german.pk)
+        english = reply_suggest(tenant=tenant_a, actor=agent, ticket_id=kb["ticket"].pk)
+    assert draft.mode == "extractive"
+    assert draft.body.startswith("Hallo,")
+    assert "wählen Sie Passwort zurücksetzen" in draft.body
+    assert draft.citations[0]["title"] == "Passwort zurücksetzen"
+    # One article, one language: its English original is not quoted beside it.
+    assert "Resetting your password" not in [c["title"] for c in draft.citations]
+    # The English ticket still gets the English original.
+    assert english.body.startswith("Hello,") and "choose Reset password" in english.body
+    assert english.citations[0]["title"] == "Resetting your password"
+
+
+@pytest.mark.django_db
+def test_with_an_llm_the_draft_is_asked_in_the_customers_language(
+    tenant_a: Tenant, kb: dict[str, Any], german: Ticket, fake_llm: FakeLLM
+) -> None:
+    fake_llm.reply = lambda messages: "Öffnen Sie Einstellungen > Sicherheit [1]."
+    with tenant_context(tenant_a):
+        draft = reply_suggest(
+            tenant=tenant_a, actor=actor_of(tenant_a, kb["agent"]), ticket_id=german.pk
+        )
+    assert (draft.mode, draft.body) == ("llm", "Öffnen Sie Einstellungen > Sicherheit [1].")
+    system, user = fake_llm.requests[0]["body"]["messages"]
+    assert "Reply in German" in system["content"]
+    # Source [1], the one the draft cites first, is the German translation.
+    assert user["content"].startswith("Sources:\n[1] Passwort zurücksetzen")
+
+
+@pytest.mark.django_db
+def test_the_language_falls_back_to_the_contacts(tenant_a: Tenant) -> None:
+    with tenant_context(tenant_a):
+        t = ticket(tenant_a, subject="#4411", body="???")
+        Contact.objects.filter(pk=t.requester_id).update(locale="fr-ca")
+        assert reply_language(t, question_of(t)) == "fr"
+        Contact.objects.filter(pk=t.requester_id).update(locale="")
+        assert reply_language(t, question_of(t)) == "en"  # the tenant's default
