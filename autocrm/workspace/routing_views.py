@@ -1,20 +1,18 @@
-"""Routing settings pages: teams and availability, business hours, SLA policies, triggers
-and automations (with a dry-run preview). Thin: forms -> routing services/selectors."""
+"""Routing settings pages: teams, agents' routing profiles and availability, business hours
+(SLA policies, triggers and automations: ``routing_rule_views``). Thin: forms -> routing
+services/selectors; owners and admins change, agents only read and set their availability."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from autocrm.accounts import selectors as account_selectors
 from autocrm.accounts.access import (
     TenantRequest,
     admin_required,
@@ -22,38 +20,110 @@ from autocrm.accounts.access import (
     tenant_member_required,
 )
 from autocrm.core.actors import STAFF
+from autocrm.inboxes import selectors as inbox_selectors
 from autocrm.routing import selectors, services
-from autocrm.routing.models import Availability
+from autocrm.routing.models import AgentProfile, Availability, BusinessHours, Team
+from autocrm.tickets.models import Channel
 from autocrm.workspace.common import actor_for as _actor
-from autocrm.workspace.routing_forms import BusinessHoursForm, RuleForm, SlaPolicyForm, TeamForm
+from autocrm.workspace.common import staff_members
+from autocrm.workspace.routing_forms import (
+    AgentForm,
+    BusinessHoursForm,
+    TeamForm,
+    add_routing_errors,
+)
+from autocrm.workspace.settings_forms import FingerprintForm, fingerprint
 
 staff_required = tenant_member_required(roles=STAFF)
+F = TypeVar("F", bound=FingerprintForm)
 
 
-def _add_errors(form: Form, exc: ValidationError) -> None:
-    """A service's ValidationError as form errors (unknown keys become non-field errors)."""
-    for key, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else []:
-        form.add_error(key if key in form.fields else None, errors)
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-
-
-def _redirect(request: TenantRequest, name: str) -> HttpResponse:
+def redirect_to(request: TenantRequest, name: str) -> HttpResponse:
     return redirect(f"workspace:{name}", tenant_slug=request.tenant.slug)
 
 
-def _team_form(request: TenantRequest, data: Any = None) -> TeamForm:
+def render_form_page(
+    request: TenantRequest, template: str, context: dict[str, Any]
+) -> HttpResponse:
+    form = context.get("form")
+    return render(request, template, context, status=400 if form and form.errors else 200)
+
+
+def save_edit(
+    request: TenantRequest,
+    form: F,
+    *,
+    current: dict[str, Any],
+    what: str,
+    rebuild: Callable[[dict[str, Any]], F],
+    save: Callable[[], Any],
+) -> tuple[F, bool]:
+    """The edit pages' POST: refuse a stale form (someone saved meanwhile: the form comes
+    back with their values and says so), else save through the service, its refusals
+    becoming form errors. Returns the form to show and whether it was saved."""
+    if request.method != "POST" or not form.is_valid():
+        return form, False
+    if form.is_stale(fingerprint(current)):
+        stale = rebuild(current)
+        stale.is_valid()
+        stale.add_error(
+            None,
+            f"Someone changed this {what} while you were editing it. The form now shows "
+            "their version; make your change again and save.",
+        )
+        return stale, False
+    try:
+        save()
+    except ValidationError as exc:
+        add_routing_errors(form, exc)
+        return form, False
+    return form, True
+
+
+def with_fingerprint(initial: dict[str, Any]) -> dict[str, Any]:
+    return {**initial, "fingerprint": fingerprint(initial)}
+
+
+def as_data(initial: dict[str, Any]) -> dict[str, Any]:
+    """Form data equal to ``initial`` (checkboxes: present when true)."""
+    return {
+        key: "on" if value is True else value
+        for key, value in initial.items()
+        if value is not False and value is not None
+    }
+
+
+# --- teams ----------------------------------------------------------------------------------
+
+
+def _team_form(request: TenantRequest, data: Any = None, **kwargs: Any) -> TeamForm:
     actor = _actor(request)
     hours = [
         (h.pk, h.name) for h in selectors.business_hours_list(tenant=request.tenant, actor=actor)
     ]
     teams = [(t.pk, t.name) for t in selectors.team_list(tenant=request.tenant, actor=actor)]
-    agents = [
-        (m.user_id, m.user.display_name)
-        for m in account_selectors.membership_list(tenant=request.tenant, actor=actor)
-        if m.role in STAFF
-    ]
-    return TeamForm(data, hours=hours, teams=teams, agents=agents)
+    if "team" in kwargs:
+        team = kwargs.pop("team")
+        teams = [(pk, name) for pk, name in teams if pk != team.pk]
+    return TeamForm(data, hours=hours, teams=teams, agents=staff_members(request), **kwargs)
+
+
+def _agents(request: TenantRequest) -> list[dict[str, Any]]:
+    """Every staff member with their routing profile (offline, no limits when they have
+    none yet): two queries."""
+    actor = _actor(request)
+    profiles = {p.user_id: p for p in selectors.agent_list(tenant=request.tenant, actor=actor)}
+    rows = []
+    for user_id, name in staff_members(request):
+        profile = profiles.get(user_id)
+        rows.append({
+            "user_id": user_id, "name": name,
+            "availability": Availability(profile.availability if profile else "offline"),
+            "skills": profile.skills if profile else [],
+            "capacity": profile.capacity if profile else 0,
+            "channel_capacity": sorted((profile.channel_capacity or {}).items()) if profile else [],
+        })  # fmt: skip
+    return rows
 
 
 @staff_required
@@ -64,19 +134,16 @@ def settings_teams(request: TenantRequest) -> HttpResponse:
         if not actor.is_admin:
             raise PermissionDenied("Only owners and admins can create teams.")
         if form.is_valid():
-            data = form.cleaned_data
             try:
                 services.team_create(
-                    tenant=request.tenant, actor=actor, name=data["name"],
-                    assignment_method=data["assignment_method"],
-                    business_hours_id=data["business_hours"],
-                    handover_team_id=data["handover_team"], member_ids=data["members"],
+                    tenant=request.tenant, actor=actor, member_ids=form.cleaned_data["members"],
+                    **form.changes(),
                 )  # fmt: skip
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_routing_errors(form, exc)
             else:
-                messages.success(request, f"Team {data['name']} created.")
-                return _redirect(request, "settings_teams")
+                messages.success(request, f"Team {form.cleaned_data['name']} created.")
+                return redirect_to(request, "settings_teams")
     teams = list(
         selectors.team_list(tenant=request.tenant, actor=actor).select_related(
             "lead", "business_hours", "handover_team"
@@ -85,27 +152,97 @@ def settings_teams(request: TenantRequest) -> HttpResponse:
     members = selectors.team_member_ids(
         tenant=request.tenant, actor=actor, team_ids=[t.pk for t in teams]
     )
-    names: dict[int, str] = dict(cast(forms.ChoiceField, form.fields["members"]).choices)  # type: ignore[arg-type]
+    names = dict(staff_members(request))
     for team in teams:
         team.member_names = [names.get(uid, f"#{uid}") for uid in members[team.pk]]  # type: ignore[attr-defined]
     me = selectors.agent_get(tenant=request.tenant, actor=actor, user_id=signed_in_user(request).pk)
-    return render(request, "workspace/settings/routing_teams.html", {
-        "form": form, "teams": teams, "can_admin": actor.is_admin,
+    return render_form_page(request, "workspace/settings/routing_teams.html", {
+        "form": form, "teams": teams, "can_admin": actor.is_admin, "agents": _agents(request),
         "my_availability": me.availability if me else Availability.OFFLINE,
         "availabilities": Availability.choices,
-    }, status=400 if form.errors else 200)  # fmt: skip
+    })  # fmt: skip
+
+
+def _team(request: TenantRequest, team_id: int) -> Team:
+    team = selectors.team_get(tenant=request.tenant, actor=_actor(request), team_id=team_id)
+    if team is None:
+        raise Http404("No such team.")
+    return team
+
+
+@admin_required
+def team_edit(request: TenantRequest, team_id: int) -> HttpResponse:
+    actor = _actor(request)
+    team = _team(request, team_id)
+    member_ids = selectors.team_member_ids(tenant=request.tenant, actor=actor, team_ids=[team.pk])
+    current = TeamForm.initial_from(team, member_ids[team.pk])
+    initial = with_fingerprint(current)
+    form = _team_form(request, request.POST or None, team=team, initial=initial)
+
+    def save() -> None:
+        services.team_update(
+            tenant=request.tenant, actor=actor, team=team, changes=form.changes(),
+            member_ids=form.cleaned_data["members"],
+        )  # fmt: skip
+
+    form, saved = save_edit(
+        request, form, current=current, what="team", save=save,
+        rebuild=lambda now: _team_form(request, as_data(with_fingerprint(now)), team=team),
+    )  # fmt: skip
+    if saved:
+        messages.success(request, f"Team {form.cleaned_data['name']} saved.")
+        return redirect_to(request, "settings_teams")
+    inboxes = inbox_selectors.inbox_list(tenant=request.tenant, actor=actor).filter(
+        default_team=team
+    )
+    return render_form_page(
+        request,
+        "workspace/settings/routing_team_edit.html",
+        {"form": form, "team": team, "inboxes": inboxes},
+    )
 
 
 @admin_required
 @require_POST
 def team_delete(request: TenantRequest, team_id: int) -> HttpResponse:
-    actor = _actor(request)
-    team = selectors.team_get(tenant=request.tenant, actor=actor, team_id=team_id)
-    if team is None:
-        raise Http404("No such team.")
-    services.team_delete(tenant=request.tenant, actor=actor, team=team)
+    team = _team(request, team_id)
+    services.team_delete(tenant=request.tenant, actor=_actor(request), team=team)
     messages.success(request, f"Team {team.name} deleted.")
-    return _redirect(request, "settings_teams")
+    return redirect_to(request, "settings_teams")
+
+
+# --- agents ---------------------------------------------------------------------------------
+
+
+@admin_required
+def agent_edit(request: TenantRequest, user_id: int) -> HttpResponse:
+    actor = _actor(request)
+    name = dict(staff_members(request)).get(user_id)
+    if name is None:
+        raise Http404("No such staff member.")
+    profile = selectors.agent_get(tenant=request.tenant, actor=actor, user_id=user_id)
+    profile = profile or AgentProfile(tenant=request.tenant, user_id=user_id)  # defaults
+    current = AgentForm.initial_from(profile)
+    form = AgentForm(request.POST or None, initial=with_fingerprint(current))
+
+    def save() -> None:
+        services.agent_profile_update(
+            tenant=request.tenant, actor=actor, user_id=user_id,
+            changes={**form.changes(), "availability": form.cleaned_data["availability"]},
+        )  # fmt: skip
+
+    form, saved = save_edit(
+        request, form, current=current, what="agent", save=save,
+        rebuild=lambda now: AgentForm(as_data(with_fingerprint(now))),
+    )  # fmt: skip
+    if saved:
+        messages.success(request, f"{name}'s routing saved.")
+        return redirect_to(request, "settings_teams")
+    return render_form_page(
+        request,
+        "workspace/settings/routing_agent_edit.html",
+        {"form": form, "agent_name": name, "channels": Channel.choices},
+    )
 
 
 @staff_required
@@ -124,7 +261,10 @@ def availability_set(request: TenantRequest) -> HttpResponse:
         messages.error(request, "Choose online, away or offline.")
     else:
         messages.success(request, f"You are {Availability(value).label.lower()}.")
-    return _redirect(request, "settings_teams")
+    return redirect_to(request, "settings_teams")
+
+
+# --- business hours -------------------------------------------------------------------------
 
 
 @admin_required
@@ -133,137 +273,59 @@ def settings_business_hours(request: TenantRequest) -> HttpResponse:
     form = BusinessHoursForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.business_hours_create(
-                tenant=request.tenant, actor=actor, name=form.cleaned_data["name"],
-                time_zone=form.cleaned_data["time_zone"].strip(), hours=form.hours(),
-                holidays=form.holiday_rows(),
-            )  # fmt: skip
+            services.business_hours_create(tenant=request.tenant, actor=actor, **form.values())
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_routing_errors(form, exc)
         else:
             messages.success(request, f"Business hours {form.cleaned_data['name']} saved.")
-            return _redirect(request, "settings_business_hours")
+            return redirect_to(request, "settings_business_hours")
     rows = selectors.business_hours_list(tenant=request.tenant, actor=actor).order_by("name")
-    return render(
+    teams = selectors.team_list(tenant=request.tenant, actor=actor).select_related(
+        "business_hours", "handover_team"
+    )
+    return render_form_page(
         request,
         "workspace/settings/routing_hours.html",
-        {"form": form, "calendars": rows},
-        status=400 if form.errors else 200,
+        {"form": form, "calendars": rows, "coverage": teams},
     )
+
+
+def _hours(request: TenantRequest, hours_id: int) -> BusinessHours:
+    row = selectors.business_hours_get(
+        tenant=request.tenant, actor=_actor(request), hours_id=hours_id
+    )
+    if row is None:
+        raise Http404("No such business hours.")
+    return row
 
 
 @admin_required
-def settings_sla(request: TenantRequest) -> HttpResponse:
-    actor = _actor(request)
-    form = SlaPolicyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        priority = data.pop("priority")
-        conditions = [{"field": "priority", "op": "is", "value": priority}] if priority else []
-        try:
-            services.sla_policy_create(
-                tenant=request.tenant, actor=actor, conditions=conditions, **data
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, f"SLA policy {data['name']} saved.")
-            return _redirect(request, "settings_sla")
-    policies = selectors.sla_policy_list(tenant=request.tenant, actor=actor).order_by(
-        "position", "id"
+def business_hours_edit(request: TenantRequest, business_hours_id: int) -> HttpResponse:
+    hours = _hours(request, business_hours_id)
+    current = BusinessHoursForm.initial_from(hours)
+    form = BusinessHoursForm(request.POST or None, initial=with_fingerprint(current))
+
+    def save() -> None:
+        services.business_hours_update(
+            tenant=request.tenant, actor=_actor(request), hours=hours, changes=form.values()
+        )
+
+    form, saved = save_edit(
+        request, form, current=current, what="calendar", save=save,
+        rebuild=lambda now: BusinessHoursForm(as_data(with_fingerprint(now))),
+    )  # fmt: skip
+    if saved:
+        messages.success(request, f"Business hours {form.cleaned_data['name']} saved.")
+        return redirect_to(request, "settings_business_hours")
+    return render_form_page(
+        request, "workspace/settings/routing_hours_edit.html", {"form": form, "hours": hours}
     )
-    return render(
-        request,
-        "workspace/settings/routing_sla.html",
-        {"form": form, "policies": policies},
-        status=400 if form.errors else 200,
-    )
-
-
-def _rules_page(request: TenantRequest, form: RuleForm, status: int = 200) -> HttpResponse:
-    actor = _actor(request)
-    triggers = selectors.trigger_list(tenant=request.tenant, actor=actor)
-    automations = selectors.automation_list(tenant=request.tenant, actor=actor)
-    return render(
-        request,
-        "workspace/settings/routing_rules.html",
-        {
-            "form": form,
-            "triggers": triggers.order_by("position", "id"),
-            "automations": automations.order_by("position", "id"),
-        },
-        status=status,
-    )
-
-
-@admin_required
-def settings_rules(request: TenantRequest) -> HttpResponse:
-    form = RuleForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        kind, on = data.pop("kind"), data.pop("on")
-        try:
-            if kind == "trigger":
-                services.trigger_create(tenant=request.tenant, actor=_actor(request), on=on, **data)
-            else:
-                services.automation_create(tenant=request.tenant, actor=_actor(request), **data)
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, f"{kind.title()} {data['name']} saved.")
-            return _redirect(request, "settings_rules")
-    return _rules_page(request, form, status=400 if form.errors else 200)
 
 
 @admin_required
 @require_POST
-def rule_toggle(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
-    actor = _actor(request)
-    if kind == "trigger":
-        trigger = selectors.trigger_get(tenant=request.tenant, actor=actor, trigger_id=rule_id)
-        if trigger is None:
-            raise Http404("No such trigger.")
-        services.trigger_update(
-            tenant=request.tenant,
-            actor=actor,
-            trigger=trigger,
-            changes={"active": not trigger.active},
-        )
-    elif kind == "automation":
-        automation = selectors.automation_get(
-            tenant=request.tenant, actor=actor, automation_id=rule_id
-        )
-        if automation is None:
-            raise Http404("No such automation.")
-        services.automation_update(
-            tenant=request.tenant,
-            actor=actor,
-            automation=automation,
-            changes={"active": not automation.active},
-        )
-    else:
-        raise Http404("No such kind of rule.")
-    return _redirect(request, "settings_rules")
-
-
-@admin_required
-@require_POST
-def rules_preview(request: TenantRequest) -> HttpResponse:
-    """htmx: the open tickets the conditions in the form match now (nothing changes)."""
-    error, checked = "", 0
-    matches: list[Any] = []
-    try:
-        conditions = json.loads(request.POST.get("conditions") or "[]")
-        matches, checked = services.rule_preview(
-            tenant=request.tenant, actor=_actor(request), conditions=conditions,
-            match=request.POST.get("match", "all"),
-        )  # fmt: skip
-    except ValidationError as exc:
-        error = " ".join(exc.messages)
-    except ValueError as exc:
-        error = f"Not JSON: {exc}"
-    return render(
-        request,
-        "workspace/settings/_routing_preview.html",
-        {"error": error, "matches": matches[:50], "count": len(matches), "checked": checked},
-    )
+def business_hours_delete(request: TenantRequest, business_hours_id: int) -> HttpResponse:
+    hours = _hours(request, business_hours_id)
+    services.business_hours_delete(tenant=request.tenant, actor=_actor(request), hours=hours)
+    messages.success(request, f"Business hours {hours.name} deleted.")
+    return redirect_to(request, "settings_business_hours")

@@ -1,9 +1,10 @@
 """Every write of the routing app, split by topic and re-exported here, so callers write
 ``services.<name>``: ``teams`` (teams, members, agents, business hours), ``assignment``,
 ``sla`` (policies and timers), ``triggers`` (triggers and automations), ``actions`` (what
-rules do)."""
+rules do), ``ordering`` (moving a rule up or down)."""
 
 from autocrm.routing.services.assignment import ticket_auto_assign
+from autocrm.routing.services.ordering import rule_move
 from autocrm.routing.services.sla import (
     sla_apply,
     sla_policy_create,
@@ -21,6 +22,7 @@ from autocrm.routing.services.teams import (
     team_delete,
     team_member_add,
     team_member_remove,
+    team_members_set,
     team_update,
 )
 from autocrm.routing.services.triggers import (
@@ -46,6 +48,7 @@ __all__ = [
     "business_hours_delete",
     "business_hours_update",
     "calendar_of",
+    "rule_move",
     "rule_preview",
     "sla_apply",
     "sla_policy_create",
@@ -55,6 +58,7 @@ __all__ = [
     "team_delete",
     "team_member_add",
     "team_member_remove",
+    "team_members_set",
     "team_update",
     "ticket_auto_assign",
     "trigger_create",

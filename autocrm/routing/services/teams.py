@@ -115,13 +115,25 @@ def _team_payload(team: Team) -> dict[str, Any]:
 
 
 @transaction.atomic
-def team_update(*, tenant: Tenant, actor: Actor, team: Team, changes: dict[str, Any]) -> Team:
+def team_update(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    team: Team,
+    changes: dict[str, Any],
+    member_ids: list[int] | None = None,
+) -> Team:
+    """Change the team's fields and, with ``member_ids``, its members too, all or nothing
+    (the settings page edits both in one form)."""
     require_admin(actor)
     team = Team.objects.select_for_update().get(tenant=tenant, pk=team.pk)
     diff = diff_apply(team, _team_values(tenant, team, changes))
     if diff:
         _save_team(team, team.name)
         emit(tenant, actor, events.TEAM_UPDATED, team, {"name": team.name, "changes": diff})
+    if member_ids is not None:
+        team_members_set(tenant=tenant, actor=actor, team=team, user_ids=member_ids)
+        team.refresh_from_db(fields=["lead"])
     return team
 
 
@@ -152,6 +164,24 @@ def team_member_remove(*, tenant: Tenant, actor: Actor, team: Team, user_id: int
         if team.lead_id == user_id:
             Team.objects.filter(pk=team.pk).update(lead=None)
         emit(tenant, actor, events.TEAM_MEMBER_REMOVED, team, {"user_id": user_id})
+
+
+@transaction.atomic
+def team_members_set(*, tenant: Tenant, actor: Actor, team: Team, user_ids: list[int]) -> None:
+    """The team's members become exactly ``user_ids``; each addition and removal is its own
+    event, as through the members API."""
+    require_admin(actor)
+    for i, user_id in enumerate(user_ids):
+        staff_user_id(tenant, user_id, f"member_ids.{i}")
+    current = set(
+        TeamMember.objects.filter(tenant=tenant, team=team).values_list("user_id", flat=True)
+    )
+    wanted = dict.fromkeys(user_ids)
+    for user_id in wanted:
+        if user_id not in current:
+            team_member_add(tenant=tenant, actor=actor, team=team, user_id=user_id)
+    for user_id in sorted(current - set(wanted)):
+        team_member_remove(tenant=tenant, actor=actor, team=team, user_id=user_id)
 
 
 # --- agents -------------------------------------------------------------------------------

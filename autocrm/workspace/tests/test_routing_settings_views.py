@@ -96,10 +96,16 @@ def test_business_hours_form_reports_overlaps(admin: Client, tenant_a: Tenant) -
 
 
 def test_sla_policy_form(admin: Client, tenant_a: Tenant) -> None:
-    assert admin.post("/acme/settings/sla/", {"name": "Empty", "position": 0}).status_code == 400
+    form = {"name": "Urgent", "active": "on", "match": "all", "warn_before_minutes": 30}
+    form["position"] = 0
+    assert admin.post("/acme/settings/sla/", form).status_code == 400  # no target
     response = admin.post(
         "/acme/settings/sla/",
-        {"name": "Urgent", "priority": "urgent", "first_reply_minutes": 60, "position": 0},
+        {
+            **form,
+            "conditions": '[{"field": "priority", "op": "is", "value": "urgent"}]',
+            "first_reply_minutes": 60,
+        },
     )
     assert response.status_code == 302
     with tenant_context(tenant_a):
@@ -115,6 +121,7 @@ def test_rules_form_preview_and_toggle(admin: Client, tenant_a: Tenant) -> None:
     rule = {
         "kind": "trigger",
         "name": "Refunds",
+        "active": "on",
         "on": ["ticket.created"],
         "match": "all",
         "conditions": '[{"field": "text", "op": "contains", "value": "refund"}]',
@@ -137,7 +144,7 @@ def test_rules_form_preview_and_toggle(admin: Client, tenant_a: Tenant) -> None:
     assert "Unknown field" in bad.content.decode()
     with tenant_context(tenant_a):
         trigger = Trigger.objects.get()
-    assert admin.post(f"/acme/settings/rules/trigger/{trigger.pk}/toggle/").status_code == 302
+    assert admin.post(f"/acme/settings/rules/triggers/{trigger.pk}/toggle/").status_code == 302
     with tenant_context(tenant_a):
         trigger.refresh_from_db()
         assert trigger.active is False
@@ -164,3 +171,42 @@ def test_the_ticket_page_shows_its_sla_timers(admin: Client, tenant_a: Tenant) -
     dispatch_all(tenant_a)
     page = admin.get(f"/acme/agent/tickets/{t.number}/").content.decode()
     assert 'id="sla-title"' in page and "First reply" in page and "Due in" in page
+
+
+def test_the_ticket_page_links_the_log_of_rules_that_fired(
+    client: Client, tenant_a: Tenant
+) -> None:
+    from autocrm.routing import services
+    from autocrm.routing.tests.factories import SYSTEM, dispatch_all
+
+    with tenant_context(tenant_a):
+        trigger = services.trigger_create(
+            tenant=tenant_a, actor=SYSTEM, name="Refunds to billing", on=["ticket.created"],
+            conditions=[{"field": "text", "op": "contains", "value": "refund"}],
+            actions=[{"type": "add_tags", "value": ["billing"]},
+                     {"type": "set", "field": "priority", "value": "high"}],
+        )  # fmt: skip
+        refund = ticket(tenant_a, subject="Refund please", body="Please refund order 12")
+        other = ticket(tenant_a, subject="Login broken")
+    dispatch_all(tenant_a)
+    agent = member(tenant_a, "agent")
+    client.force_login(agent)
+    page = client.get(f"/acme/agent/tickets/{refund.number}/").content.decode()
+    url = f"/acme/agent/tickets/{refund.number}/rules/"
+    assert 'id="rules-fired-title"' in page and f'hx-get="{url}"' in page
+    fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment and "Refunds to billing" in fragment
+    assert "add_tags billing · set priority high" in fragment
+    assert f"/rules/triggers/{trigger.pk}/" not in fragment  # agents get no edit link
+    full = client.get(url).content.decode()
+    assert "Rules fired on #" in full and "Refunds to billing" in full
+    nothing = client.get(
+        f"/acme/agent/tickets/{other.number}/rules/", headers={"HX-Request": "true"}
+    )
+    assert "No trigger, automation or SLA escalation" in nothing.content.decode()
+    assert client.get("/acme/agent/tickets/99999/rules/").status_code == 404
+    admin = member(tenant_a, "admin")
+    client.force_login(admin)
+    assert f"/rules/triggers/{trigger.pk}/" in client.get(url).content.decode()
+    client.force_login(member(tenant_a, "customer"))
+    assert client.get(url).status_code == 403

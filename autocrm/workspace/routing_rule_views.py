@@ -1,0 +1,274 @@
+"""Settings pages of the ordered routing rules: SLA policies, triggers and automations (list,
+create, edit, delete, move up/down, pause) and the dry-run preview. Owners and admins only;
+every write through the routing services, which validate exactly as the API does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from autocrm.accounts.access import TenantRequest, admin_required
+from autocrm.routing import selectors, services
+from autocrm.routing.models import Automation, SlaPolicy, Trigger
+from autocrm.tickets import selectors as ticket_selectors
+from autocrm.tickets.models import Ticket
+from autocrm.workspace.common import actor_for as _actor
+from autocrm.workspace.common import is_htmx
+from autocrm.workspace.routing_forms import RuleForm, SlaPolicyForm, add_routing_errors
+from autocrm.workspace.routing_views import (
+    as_data,
+    redirect_to,
+    render_form_page,
+    save_edit,
+    staff_required,
+    with_fingerprint,
+)
+
+KINDS = ("sla", "trigger", "automation")
+LIST_PAGE = {"sla": "settings_sla", "trigger": "settings_rules", "automation": "settings_rules"}
+LABEL = {"sla": "SLA policy", "trigger": "Trigger", "automation": "Automation"}
+
+
+def _rule(request: TenantRequest, kind: str, rule_id: int) -> SlaPolicy | Trigger | Automation:
+    """The SLA policy, trigger or automation ``kind`` + ``rule_id`` names, or a 404."""
+    tenant, actor = request.tenant, _actor(request)
+    found: SlaPolicy | Trigger | Automation | None = None
+    if kind == "sla":
+        found = selectors.sla_policy_get(tenant=tenant, actor=actor, policy_id=rule_id)
+    elif kind == "trigger":
+        found = selectors.trigger_get(tenant=tenant, actor=actor, trigger_id=rule_id)
+    elif kind == "automation":
+        found = selectors.automation_get(tenant=tenant, actor=actor, automation_id=rule_id)
+    if found is None:
+        raise Http404(f"No such {LABEL.get(kind, 'rule').lower()}.")
+    return found
+
+
+def _calendars(request: TenantRequest) -> list[tuple[int, str]]:
+    rows = selectors.business_hours_list(tenant=request.tenant, actor=_actor(request))
+    return list(rows.order_by("name").values_list("pk", "name"))
+
+
+# --- SLA policies ---------------------------------------------------------------------------
+
+
+@admin_required
+def settings_sla(request: TenantRequest) -> HttpResponse:
+    actor = _actor(request)
+    form = SlaPolicyForm(request.POST or None, calendars=_calendars(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sla_policy_create(tenant=request.tenant, actor=actor, **form.values())
+        except ValidationError as exc:
+            add_routing_errors(form, exc)
+        else:
+            messages.success(request, f"SLA policy {form.cleaned_data['name']} saved.")
+            return redirect_to(request, "settings_sla")
+    policies = (
+        selectors.sla_policy_list(tenant=request.tenant, actor=actor)
+        .select_related("calendar")
+        .order_by("position", "id")
+    )
+    return render_form_page(
+        request, "workspace/settings/routing_sla.html", {"form": form, "policies": policies}
+    )
+
+
+@admin_required
+def sla_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
+    policy = cast(SlaPolicy, _rule(request, "sla", rule_id))
+    calendars = _calendars(request)
+    current = SlaPolicyForm.initial_from(policy)
+    form = SlaPolicyForm(
+        request.POST or None, initial=with_fingerprint(current), calendars=calendars
+    )
+
+    def save() -> None:
+        services.sla_policy_update(
+            tenant=request.tenant, actor=_actor(request), policy=policy, changes=form.values()
+        )
+
+    form, saved = save_edit(
+        request, form, current=current, what="SLA policy", save=save,
+        rebuild=lambda now: SlaPolicyForm(as_data(with_fingerprint(now)), calendars=calendars),
+    )  # fmt: skip
+    if saved:
+        messages.success(request, f"SLA policy {form.cleaned_data['name']} saved.")
+        return redirect_to(request, "settings_sla")
+    return render_form_page(request, "workspace/settings/routing_rule_edit.html", {
+        "form": form, "rule": policy, "kind": "sla", "label": LABEL["sla"],
+        "back": "settings_sla", "preview": True,
+    })  # fmt: skip
+
+
+# --- triggers and automations ---------------------------------------------------------------
+
+
+@admin_required
+def settings_rules(request: TenantRequest) -> HttpResponse:
+    actor = _actor(request)
+    form = RuleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        kind = form.cleaned_data["kind"]
+        try:
+            if kind == "trigger":
+                services.trigger_create(tenant=request.tenant, actor=actor, **form.values())
+            else:
+                services.automation_create(tenant=request.tenant, actor=actor, **form.values())
+        except ValidationError as exc:
+            add_routing_errors(form, exc)
+        else:
+            messages.success(request, f"{LABEL[kind]} {form.cleaned_data['name']} saved.")
+            return redirect_to(request, "settings_rules")
+    triggers = selectors.trigger_list(tenant=request.tenant, actor=actor)
+    automations = selectors.automation_list(tenant=request.tenant, actor=actor)
+    return render_form_page(request, "workspace/settings/routing_rules.html", {
+        "form": form, "triggers": triggers.order_by("position", "id"),
+        "automations": automations.order_by("position", "id"),
+    })  # fmt: skip
+
+
+@admin_required
+def rule_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
+    rule = _rule(request, kind, rule_id)
+    current = RuleForm.initial_from(rule, kind)
+    form = RuleForm(request.POST or None, initial=with_fingerprint(current), kind=kind)
+
+    def save() -> None:
+        tenant, actor, changes = request.tenant, _actor(request), form.values()
+        if isinstance(rule, Trigger):
+            services.trigger_update(tenant=tenant, actor=actor, trigger=rule, changes=changes)
+        elif isinstance(rule, Automation):
+            services.automation_update(tenant=tenant, actor=actor, automation=rule, changes=changes)
+
+    form, saved = save_edit(
+        request, form, current=current, what=LABEL[kind].lower(), save=save,
+        rebuild=lambda now: RuleForm(as_data(with_fingerprint(now)), kind=kind),
+    )  # fmt: skip
+    if saved:
+        messages.success(request, f"{LABEL[kind]} {form.cleaned_data['name']} saved.")
+        return redirect_to(request, "settings_rules")
+    return render_form_page(request, "workspace/settings/routing_rule_edit.html", {
+        "form": form, "rule": rule, "kind": kind, "label": LABEL[kind],
+        "back": "settings_rules", "preview": True,
+    })  # fmt: skip
+
+
+# --- actions on one rule of any kind --------------------------------------------------------
+
+
+@admin_required
+@require_POST
+def rule_delete(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
+    rule = _rule(request, kind, rule_id)
+    tenant, actor = request.tenant, _actor(request)
+    if isinstance(rule, SlaPolicy):
+        services.sla_policy_delete(tenant=tenant, actor=actor, policy=rule)
+    elif isinstance(rule, Trigger):
+        services.trigger_delete(tenant=tenant, actor=actor, trigger=rule)
+    else:
+        services.automation_delete(tenant=tenant, actor=actor, automation=rule)
+    messages.success(request, f"{LABEL[kind]} {rule.name} deleted.")
+    return redirect_to(request, LIST_PAGE[kind])
+
+
+@admin_required
+@require_POST
+def rule_move(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
+    rule = _rule(request, kind, rule_id)
+    direction = request.POST.get("direction", "")
+    try:
+        services.rule_move(
+            tenant=request.tenant,
+            actor=_actor(request),
+            rule=rule,
+            direction=direction,  # type: ignore[arg-type]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect_to(request, LIST_PAGE[kind])
+
+
+@admin_required
+@require_POST
+def rule_toggle(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
+    """Pause or resume (SLA policies: deactivate or activate)."""
+    rule = _rule(request, kind, rule_id)
+    tenant, actor, changes = request.tenant, _actor(request), {"active": not rule.active}
+    if isinstance(rule, SlaPolicy):
+        services.sla_policy_update(tenant=tenant, actor=actor, policy=rule, changes=changes)
+    elif isinstance(rule, Trigger):
+        services.trigger_update(tenant=tenant, actor=actor, trigger=rule, changes=changes)
+    else:
+        services.automation_update(tenant=tenant, actor=actor, automation=rule, changes=changes)
+    return redirect_to(request, LIST_PAGE[kind])
+
+
+@admin_required
+@require_POST
+def rules_preview(request: TenantRequest) -> HttpResponse:
+    """htmx: the open tickets the conditions in the form match now (nothing changes)."""
+    error, checked = "", 0
+    matches: list[Any] = []
+    try:
+        conditions = json.loads(request.POST.get("conditions") or "[]")
+        matches, checked = services.rule_preview(
+            tenant=request.tenant, actor=_actor(request), conditions=conditions,
+            match=request.POST.get("match", "all"),
+        )  # fmt: skip
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    except ValueError as exc:
+        error = f"Not JSON: {exc}"
+    return render(
+        request,
+        "workspace/settings/_routing_preview.html",
+        {"error": error, "matches": matches[:50], "count": len(matches), "checked": checked},
+    )
+
+
+# --- per-ticket log -------------------------------------------------------------------------
+
+RULE_LOG_LIMIT = 50
+
+
+@staff_required
+def ticket_rule_log(request: TenantRequest, number: int) -> HttpResponse:
+    """Which triggers, automations and SLA escalations fired on a ticket, newest first: a
+    fragment the ticket page loads when its "Rules fired" panel opens (so the page itself
+    pays nothing), or a page of its own."""
+    actor = _actor(request)
+    try:
+        ticket = ticket_selectors.ticket_get_by_number(
+            tenant=request.tenant, actor=actor, number=number
+        )
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket.") from None
+    runs = list(
+        selectors.rule_runs_for_ticket(
+            tenant=request.tenant, actor=actor, ticket_id=ticket.pk
+        ).order_by("-created_at", "-id")[: RULE_LOG_LIMIT + 1]
+    )
+    runs, more = runs[:RULE_LOG_LIMIT], len(runs) > RULE_LOG_LIMIT
+    for run in runs:
+        run.editable = False  # type: ignore[attr-defined]
+    if actor.is_admin:  # link the rules that still exist to their edit pages
+        for kind, listing in (
+            ("trigger", selectors.trigger_list),
+            ("automation", selectors.automation_list),
+        ):
+            wanted = {run.rule_id for run in runs if run.kind == kind}
+            rows = listing(tenant=request.tenant, actor=actor)
+            live = set(rows.filter(pk__in=wanted).values_list("pk", flat=True)) if wanted else ()
+            for run in runs:
+                if run.kind == kind:
+                    run.editable = run.rule_id in live  # type: ignore[attr-defined]
+    context = {"ticket": ticket, "runs": runs, "more": more, "can_admin": actor.is_admin}
+    template = "_routing_rule_log.html" if is_htmx(request) else "routing_rule_log.html"
+    return render(request, f"workspace/agent/{template}", context)
