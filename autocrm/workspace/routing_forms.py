@@ -379,11 +379,13 @@ class RuleForm(FingerprintForm):
 
     def __init__(self, *args: Any, kind: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.kind = kind
         if kind is not None:  # editing: a trigger stays a trigger
-            self.fields["kind"].disabled = True
-            self.fields["kind"].initial = kind
+            del self.fields["kind"]
             if kind == "automation":
                 del self.fields["on"]
+            else:
+                self.fields["on"].label = "Runs on"
 
     def clean_conditions(self) -> list[Any]:
         return _json_list(self.cleaned_data["conditions"], "Conditions")
@@ -395,14 +397,13 @@ class RuleForm(FingerprintForm):
         """What the trigger/automation services take (``on`` only for triggers)."""
         data = dict(self.cleaned_data)
         data.pop("fingerprint", None)
-        kind = data.pop("kind")
+        kind = data.pop("kind", self.kind)
         on = data.pop("on", None)
         return {**data, "on": on} if kind == "trigger" else data
 
     @staticmethod
     def initial_from(rule: Any, kind: str) -> dict[str, Any]:
         initial = {
-            "kind": kind,
             "name": rule.name,
             "active": rule.active,
             "match": rule.match,

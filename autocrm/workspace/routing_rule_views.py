@@ -33,6 +33,7 @@ from autocrm.workspace.routing_views import (
 KINDS = ("sla", "trigger", "automation")
 LIST_PAGE = {"sla": "settings_sla", "trigger": "settings_rules", "automation": "settings_rules"}
 LABEL = {"sla": "SLA policy", "trigger": "Trigger", "automation": "Automation"}
+NOUN = {"sla": "SLA policy", "trigger": "trigger", "automation": "automation"}
 
 
 def _rule(request: TenantRequest, kind: str, rule_id: int) -> SlaPolicy | Trigger | Automation:
@@ -102,7 +103,7 @@ def sla_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
         messages.success(request, f"SLA policy {form.cleaned_data['name']} saved.")
         return redirect_to(request, "settings_sla")
     return render_form_page(request, "workspace/settings/routing_rule_edit.html", {
-        "form": form, "rule": policy, "kind": "sla", "label": LABEL["sla"],
+        "form": form, "rule": policy, "kind": "sla", "noun": NOUN["sla"],
         "back": "settings_sla", "preview": True,
     })  # fmt: skip
 
@@ -148,14 +149,14 @@ def rule_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
             services.automation_update(tenant=tenant, actor=actor, automation=rule, changes=changes)
 
     form, saved = save_edit(
-        request, form, current=current, what=LABEL[kind].lower(), save=save,
+        request, form, current=current, what=NOUN[kind], save=save,
         rebuild=lambda now: RuleForm(as_data(with_fingerprint(now)), kind=kind),
     )  # fmt: skip
     if saved:
         messages.success(request, f"{LABEL[kind]} {form.cleaned_data['name']} saved.")
         return redirect_to(request, "settings_rules")
     return render_form_page(request, "workspace/settings/routing_rule_edit.html", {
-        "form": form, "rule": rule, "kind": kind, "label": LABEL[kind],
+        "form": form, "rule": rule, "kind": kind, "noun": NOUN[kind],
         "back": "settings_rules", "preview": True,
     })  # fmt: skip
 
