@@ -379,7 +379,7 @@ class RuleForm(FingerprintForm):
 
     def __init__(self, *args: Any, kind: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.kind = kind
+        self.rule_kind = kind
         if kind is not None:  # editing: a trigger stays a trigger
             del self.fields["kind"]
             if kind == "automation":
@@ -397,7 +397,7 @@ class RuleForm(FingerprintForm):
         """What the trigger/automation services take (``on`` only for triggers)."""
         data = dict(self.cleaned_data)
         data.pop("fingerprint", None)
-        kind = data.pop("kind", self.kind)
+        kind = data.pop("kind", self.rule_kind)
         on = data.pop("on", None)
         return {**data, "on": on} if kind == "trigger" else data
 

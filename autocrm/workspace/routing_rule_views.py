@@ -22,7 +22,6 @@ from autocrm.workspace.common import actor_for as _actor
 from autocrm.workspace.common import is_htmx
 from autocrm.workspace.routing_forms import RuleForm, SlaPolicyForm, add_routing_errors
 from autocrm.workspace.routing_views import (
-    as_data,
     redirect_to,
     render_form_page,
     save_edit,
@@ -97,7 +96,7 @@ def sla_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
 
     form, saved = save_edit(
         request, form, current=current, what="SLA policy", save=save,
-        rebuild=lambda now: SlaPolicyForm(as_data(with_fingerprint(now)), calendars=calendars),
+        calendars=calendars,
     )  # fmt: skip
     if saved:
         messages.success(request, f"SLA policy {form.cleaned_data['name']} saved.")
@@ -150,7 +149,7 @@ def rule_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
 
     form, saved = save_edit(
         request, form, current=current, what=NOUN[kind], save=save,
-        rebuild=lambda now: RuleForm(as_data(with_fingerprint(now)), kind=kind),
+        kind=kind,
     )  # fmt: skip
     if saved:
         messages.success(request, f"{LABEL[kind]} {form.cleaned_data['name']} saved.")

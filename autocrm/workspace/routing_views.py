@@ -55,23 +55,17 @@ def save_edit(
     *,
     current: dict[str, Any],
     what: str,
-    rebuild: Callable[[dict[str, Any]], F],
     save: Callable[[], Any],
+    **form_kwargs: Any,
 ) -> tuple[F, bool]:
     """The edit pages' POST: refuse a stale form (someone saved meanwhile: the form comes
     back with their values and says so), else save through the service, its refusals
-    becoming form errors. Returns the form to show and whether it was saved."""
+    becoming form errors. Returns the form to show and whether it was saved.
+    ``form_kwargs``: what the form's class takes besides data (choices)."""
     if request.method != "POST" or not form.is_valid():
         return form, False
     if form.is_stale(fingerprint(current)):
-        stale = rebuild(current)
-        stale.is_valid()
-        stale.add_error(
-            None,
-            f"Someone changed this {what} while you were editing it. The form now shows "
-            "their version; make your change again and save.",
-        )
-        return stale, False
+        return type(form).stale(with_fingerprint(current), what, **form_kwargs), False
     try:
         save()
     except ValidationError as exc:
@@ -84,28 +78,21 @@ def with_fingerprint(initial: dict[str, Any]) -> dict[str, Any]:
     return {**initial, "fingerprint": fingerprint(initial)}
 
 
-def as_data(initial: dict[str, Any]) -> dict[str, Any]:
-    """Form data equal to ``initial`` (checkboxes: present when true)."""
-    return {
-        key: "on" if value is True else value
-        for key, value in initial.items()
-        if value is not False and value is not None
-    }
-
-
 # --- teams ----------------------------------------------------------------------------------
 
 
-def _team_form(request: TenantRequest, data: Any = None, **kwargs: Any) -> TeamForm:
+def _team_choices(request: TenantRequest, team: Team | None = None) -> dict[str, Any]:
+    """The choices of the team form (a team cannot hand over to itself)."""
     actor = _actor(request)
     hours = [
         (h.pk, h.name) for h in selectors.business_hours_list(tenant=request.tenant, actor=actor)
     ]
-    teams = [(t.pk, t.name) for t in selectors.team_list(tenant=request.tenant, actor=actor)]
-    if "team" in kwargs:
-        team = kwargs.pop("team")
-        teams = [(pk, name) for pk, name in teams if pk != team.pk]
-    return TeamForm(data, hours=hours, teams=teams, agents=staff_members(request), **kwargs)
+    teams = [
+        (t.pk, t.name)
+        for t in selectors.team_list(tenant=request.tenant, actor=actor)
+        if team is None or t.pk != team.pk
+    ]
+    return {"hours": hours, "teams": teams, "agents": staff_members(request)}
 
 
 def _agents(request: TenantRequest) -> list[dict[str, Any]]:
@@ -129,7 +116,7 @@ def _agents(request: TenantRequest) -> list[dict[str, Any]]:
 @staff_required
 def settings_teams(request: TenantRequest) -> HttpResponse:
     actor = _actor(request)
-    form = _team_form(request, request.POST or None)
+    form = TeamForm(request.POST or None, **_team_choices(request))
     if request.method == "POST":
         if not actor.is_admin:
             raise PermissionDenied("Only owners and admins can create teams.")
@@ -177,7 +164,8 @@ def team_edit(request: TenantRequest, team_id: int) -> HttpResponse:
     member_ids = selectors.team_member_ids(tenant=request.tenant, actor=actor, team_ids=[team.pk])
     current = TeamForm.initial_from(team, member_ids[team.pk])
     initial = with_fingerprint(current)
-    form = _team_form(request, request.POST or None, team=team, initial=initial)
+    choices = _team_choices(request, team)
+    form = TeamForm(request.POST or None, initial=initial, **choices)
 
     def save() -> None:
         services.team_update(
@@ -187,7 +175,7 @@ def team_edit(request: TenantRequest, team_id: int) -> HttpResponse:
 
     form, saved = save_edit(
         request, form, current=current, what="team", save=save,
-        rebuild=lambda now: _team_form(request, as_data(with_fingerprint(now)), team=team),
+        **choices,
     )  # fmt: skip
     if saved:
         messages.success(request, f"Team {form.cleaned_data['name']} saved.")
@@ -233,7 +221,6 @@ def agent_edit(request: TenantRequest, user_id: int) -> HttpResponse:
 
     form, saved = save_edit(
         request, form, current=current, what="agent", save=save,
-        rebuild=lambda now: AgentForm(as_data(with_fingerprint(now))),
     )  # fmt: skip
     if saved:
         messages.success(request, f"{name}'s routing saved.")
@@ -312,7 +299,6 @@ def business_hours_edit(request: TenantRequest, business_hours_id: int) -> HttpR
 
     form, saved = save_edit(
         request, form, current=current, what="calendar", save=save,
-        rebuild=lambda now: BusinessHoursForm(as_data(with_fingerprint(now))),
     )  # fmt: skip
     if saved:
         messages.success(request, f"Business hours {form.cleaned_data['name']} saved.")
