@@ -11,6 +11,7 @@ so "lost at negotiation" stays answerable, and every pipeline shares the same tw
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from autocrm.core.models import TenantOwned
@@ -107,6 +108,13 @@ class Deal(TenantOwned):
             models.Index(fields=["tenant", "contact"], name="crm_deal_contact"),
             models.Index(fields=["tenant", "company"], name="crm_deal_company"),
             models.Index(fields=["tenant", "created_at", "id"], name="crm_deal_created"),
+            # The table's other orderings (DEAL_ORDERINGS): without them a page sorted every
+            # deal of the tenant (6-8 s at 300,000 deals).
+            models.Index(fields=["tenant", "title", "id"], name="crm_deal_title"),
+            models.Index(fields=["tenant", "amount", "id"], name="crm_deal_amount"),
+            # ``q``: word similarity (%>, LEAKPROOF in our databases, so usable under
+            # row-level security; ILIKE is not and read every deal of the tenant).
+            GinIndex(fields=["title"], name="crm_deal_title_trgm", opclasses=["gin_trgm_ops"]),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="crm_deal_amount_min"),

@@ -92,11 +92,11 @@ def contact_search_q(tenant: Tenant, q: str) -> Q:
         else:
             phones = ContactPhone.objects.filter(tenant=tenant, number=number)
             return Q(pk__in=list(phones.values_list("contact_id", flat=True)[:100]))
-    _typo_tolerance()
+    typo_tolerance_set()
     return Q(name__trigram_word_similar=q) | Q(email__trigram_word_similar=q.lower())
 
 
-def _typo_tolerance() -> None:
+def typo_tolerance_set() -> None:
     """Word similarity of 0.5 instead of pg_trgm's 0.6: one letter missing from a
     seven-letter surname ("beronga" for "Bertonga") scores 0.55. Local to the transaction
     (the request's), like tickets.text_search does for subjects."""

@@ -19,6 +19,7 @@ from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.crm import access
 from autocrm.crm.models import Deal, DealAssignmentRule, DealStatus, Pipeline, Stage
+from autocrm.crm.selectors import typo_tolerance_set
 
 DEAL_ORDERINGS: dict[str, tuple[str, ...]] = {
     "-created_at": ("-created_at", "-id"),
@@ -79,7 +80,10 @@ def deal_list(
         "pipeline", "stage", "owner", "contact", "company"
     )
     if f.q.strip():
-        deals = deals.filter(title__icontains=f.q.strip())
+        # Word similarity like the contact search (typo-tolerant, and indexed under
+        # row-level security, which ILIKE is not).
+        typo_tolerance_set()
+        deals = deals.filter(title__trigram_word_similar=f.q.strip())
     if f.pipeline_id is not None:
         deals = deals.filter(pipeline_id=f.pipeline_id)
     if f.stage_id is not None:

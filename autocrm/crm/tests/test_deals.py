@@ -347,3 +347,23 @@ def test_the_model_learns_from_won_and_lost_deals(tenant_a: Tenant) -> None:
     with tenant_context(tenant_a):
         assert Event.objects.filter(type="deal.scoring_model_trained").count() == 1
     assert timezone.now() >= model.trained_at
+
+
+def test_deal_search_finds_words_and_typos_and_sorts_by_every_ordering(tenant_a: Tenant) -> None:
+    pipeline(tenant_a)
+    acme = deal(tenant_a, title="Acme renewal", amount=300)
+    globex = deal(tenant_a, title="Globex expansion", amount=100)
+
+    def found(q: str, sort: str = "-created_at") -> list[int]:
+        with tenant_context(tenant_a):
+            rows = selectors_deals.deal_list(
+                tenant=tenant_a, actor=SYSTEM, filters=selectors_deals.DealFilters(q=q)
+            )
+            return [d.pk for d in rows.order_by(*selectors_deals.DEAL_ORDERINGS[sort])]
+
+    assert found("renewal") == [acme.pk]
+    assert found("renewl") == [acme.pk]  # one letter missing
+    assert found("GLOBEX") == [globex.pk]
+    assert found("nothing like it") == []
+    assert found("", "title") == [acme.pk, globex.pk]
+    assert found("", "-amount") == [acme.pk, globex.pk]
