@@ -5,6 +5,7 @@ under var/screenshots/ to be looked at."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -145,3 +146,33 @@ def test_agent_writes_with_live_preview(page: Page) -> None:
     expect(page.get_by_text("“Connect Slack” was created.")).to_be_visible()
     with tenant_context(tenant):
         assert Article.objects.get(title="Connect Slack").state == "draft"
+
+
+def test_agent_inserts_an_article_into_a_reply(page: Page, settings: Any) -> None:
+    settings.COMPOSER_UNDO_SECONDS = 1
+    from autocrm.tickets.models import Message
+    from autocrm.tickets.tests.factories import ticket
+
+    tenant, reset = _seed()
+    with tenant_context(tenant):
+        made = ticket(tenant, subject="I forgot my password")
+    # The live server's first request warms the process up (many seconds on a loaded host).
+    page.goto("/accounts/login/", timeout=90_000)
+    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
+    page.goto(f"/acme/agent/tickets/{made.number}/")
+    page.locator("[data-kb-picker] summary").click()
+    page.get_by_label("Find an article to insert").fill("reset password")
+    picker = page.locator("[data-kb-picker-results]")
+    expect(picker).to_contain_text("How to reset your password")
+    picker.get_by_role("button", name="Insert link").first.click()
+    composer = page.get_by_role("textbox", name="Message")
+    link = f"/acme/help/articles/{reset.pk}-how-to-reset-your-password/"
+    expect(composer).to_contain_text("How to reset your password: http")
+    expect(composer).to_contain_text(link)
+    screenshot(page, "kb-agent-insert-link")
+    page.get_by_role("button", name="Send reply").click()
+    sent_message = page.get_by_role("article", name=re.compile("^Public message from Alex"))
+    expect(sent_message).to_contain_text(link)
+    with tenant_context(tenant):
+        sent = Message.objects.filter(ticket=made, public=True).order_by("pk").last()
+        assert sent is not None and link in sent.body_text

@@ -1,6 +1,8 @@
-"""The customer's whole path in a real browser: sign up from the help centre, confirm by the
-e-mailed link, send a request with a file (suggestions shown), see the agent's reply, rate
-it from the e-mail; and bad input (a disallowed file, script in fields) answered clearly."""
+"""The customer's whole path in a real browser: search the knowledge base, open an article
+and vote as a visitor; sign up from the help centre, confirm by the e-mailed link, send a
+request with a file (suggestions shown), see the agent's reply, rate it from the e-mail;
+and bad input (a disallowed file, script in fields) answered clearly. The widget on
+another site: search, and the assistant with its hand-off."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from autocrm.accounts.tests.factories import SYSTEM, member
 from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.knowledge.models import ArticleVote
 from autocrm.knowledge.tests.factories import article
 from autocrm.portal.tests.helpers import PNG
 from autocrm.testing.browser import screenshot
@@ -40,8 +43,18 @@ def test_sign_up_request_reply_and_rating(page: Page, tenant_a: Tenant) -> None:
     with tenant_context(tenant_a):
         article(tenant_a)
 
-    page.goto("/acme/help/")
+    # The live server's first request warms the process up (many seconds on a loaded host).
+    page.goto("/acme/help/", timeout=90_000)
     screenshot(page, "help-home")
+    # As a visitor: search the knowledge base, open the article, vote.
+    page.get_by_label("Search the help centre").fill("reset password")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="How to reset your password").click()
+    page.get_by_role("button", name="Yes").click()
+    expect(page.get_by_text("Thank you for your feedback.")).to_be_visible()
+    with tenant_context(tenant_a):
+        assert ArticleVote.objects.get().helpful is True
+    page.get_by_role("link", name="Help centre", exact=True).first.click()
     page.get_by_role("link", name="Create an account").click()
     page.get_by_label("Your name").fill("Cora Customer")
     page.get_by_label("Email address").fill("cora@customer.test")

@@ -160,3 +160,31 @@ def test_the_account_page_makes_shows_once_and_revokes_tokens(tenant_a: Tenant) 
         .status_code
         == 404
     )
+
+
+def test_company_requests_through_the_api_only_when_the_tenant_allows(tenant_a: Tenant) -> None:
+    from autocrm.crm.models import Company
+
+    with tenant_context(tenant_a):
+        company = Company.objects.create(tenant=tenant_a, name="Initech")
+    me = customer(tenant_a, company=company)
+    colleague = ticket_of(tenant_a, customer(tenant_a, name="Colleague Carl", company=company))
+    stranger = ticket_of(tenant_a, customer(tenant_a, name="Stranger Sam"))
+    with tenant_context(tenant_a):
+        Ticket.objects.filter(pk=colleague.pk).update(organization=company)
+        services.ticket_message_add(
+            tenant=tenant_a, actor=SYSTEM, ticket_id=colleague.pk, body="CO-NOTE", public=False
+        )
+    _, token = personal_token_create(
+        tenant=tenant_a, actor=as_customer(tenant_a, me), name="script", scope="read"
+    )
+    assert call(token, "get", f"/tickets/{colleague.pk}").status_code == 404
+    assert call(token, "get", "/tickets").json()["items"] == []
+
+    tenant_a.settings["customers_see_organization_tickets"] = True
+    tenant_a.save()
+    assert [t["id"] for t in call(token, "get", "/tickets").json()["items"]] == [colleague.pk]
+    assert call(token, "get", f"/tickets/{colleague.pk}").status_code == 200
+    assert call(token, "get", f"/tickets/{stranger.pk}").status_code == 404
+    messages = call(token, "get", f"/tickets/{colleague.pk}/messages").json()["items"]
+    assert "CO-NOTE" not in " ".join(m["body_text"] for m in messages)
