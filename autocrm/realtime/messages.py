@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from autocrm.ai import events as ai_events
 from autocrm.core.models import Event
 from autocrm.realtime import bus
 from autocrm.tickets import events as ticket_events
@@ -25,6 +26,8 @@ TICKET_TYPES = frozenset(
         ticket_events.TICKET_DELETED,
         ticket_events.MESSAGE_CREATED,
         ticket_events.ATTACHMENT_CREATED,
+        # Triage's result: the open ticket page refreshes its AI panel.
+        ai_events.TICKET_TRIAGED,
     }
 )
 TICKET_SUBJECT = "tickets.ticket"

@@ -65,9 +65,13 @@ def make_jobs_due() -> None:
 
 
 @contextmanager
-def running_worker(queues: Sequence[str] | None = None) -> Iterator[None]:
+def running_worker(
+    queues: Sequence[str] | None = None, *, polling_interval: float = 0.2
+) -> Iterator[None]:
     """A worker that keeps running (and heartbeating) in a thread for the block's duration;
-    it has registered itself in procrastinate_workers when the block starts."""
+    it has registered itself in procrastinate_workers when the block starts. It polls for
+    jobs every ``polling_interval`` seconds (the Django connector has no LISTEN/NOTIFY, which
+    wakes the production worker at once): tests that time a path poll more often."""
     connector = app.connector
     assert isinstance(connector, DjangoConnector)
     worker_app = DjangoApp(connector=connector.get_worker_connector())
@@ -77,7 +81,7 @@ def running_worker(queues: Sequence[str] | None = None) -> Iterator[None]:
     options: WorkerOptions = {
         "install_signal_handlers": False,
         "listen_notify": False,
-        "fetch_job_polling_interval": 0.2,
+        "fetch_job_polling_interval": polling_interval,
     }
     if queues:  # otherwise every queue
         options["queues"] = list(queues)

@@ -180,6 +180,9 @@
   var countsAt = 0;
 
   function onTicketEvent(message) {
+    // Triage's result changes no queue column by itself (what it applies is a ticket.updated
+    // of its own): only an open ticket page refreshes, for its AI panel.
+    if (message.event === "ai.ticket.triaged") { onTicketPageEvent(message); return; }
     if (message.number) { changedNumbers[message.number] = message.type; }
     if ($("[data-queue]")) {
       window.clearTimeout(queueTimer);
@@ -373,6 +376,7 @@
   }
 
   function describe(message) {
+    if (message.event === "ai.ticket.triaged") { return "AI triage finished"; }
     var who = message.actor_name || "Someone";
     if (message.event === "message.created") {
       return who + (message.public ? " replied" : " added an internal note");
@@ -395,7 +399,7 @@
         var fresh = doc.getElementById("ticket-main");
         if (!fresh) { return; }
         var before = $$(".messages > li", main).length;
-        [".ticket-title", ".messages", "[aria-labelledby='history-title']"].forEach(function (selector) {
+        [".ticket-title", ".messages", "[aria-labelledby='history-title']", "[data-ai-triage-block]"].forEach(function (selector) {
           var old = $(selector, main);
           var replacement = $(selector, fresh);
           if (old && replacement) { old.replaceWith(document.importNode(replacement, true)); }

@@ -252,7 +252,13 @@ def ticket_triage(*, tenant: Tenant, actor: Actor, ticket_id: int) -> TriageResu
             type=events.TICKET_TRIAGED,
             subject=("tickets.ticket", ticket_id),
             actor=actor,
-            payload={"state": state, "suggestions": suggestions, "language": language},
+            # The number: the ticket page's live update matches its ticket by it.
+            payload={
+                "state": state,
+                "number": ticket.number,
+                "suggestions": suggestions,
+                "language": language,
+            },
         )
     return result
 
