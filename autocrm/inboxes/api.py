@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.http import FileResponse, HttpRequest
 from django.http.request import RawPostDataException
 from ninja import Router, Status
@@ -226,7 +227,9 @@ def inbox_raw_import(request: HttpRequest, inbox_id: int) -> Any:
     inbox = selectors.inbox_get(tenant=who.tenant, actor=who.actor, inbox_id=inbox_id)
     raw = _raw_body(request)
     try:
-        result = email_import(tenant=who.tenant, inbox=inbox, raw=raw, via=who.label)
+        # A savepoint: a refused mail must undo its own writes, not the request's.
+        with transaction.atomic():
+            result = email_import(tenant=who.tenant, inbox=inbox, raw=raw, via=who.label)
     except InvalidEmail as exc:
         raise InvalidInput.for_field("body", str(exc)) from exc
     except ValidationError as exc:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from autocrm.core import sql
@@ -72,25 +72,48 @@ def _is_ours(tenant: Tenant, message_id: str) -> bool:
     return OutboundEmail.objects.filter(tenant=tenant, rfc_message_id=message_id).exists()
 
 
-# What an import needs to know before it starts, in one round trip: whether this mail is
-# here already, and how much mail its sender sent this inbox in the last hour (counted up
-# to the limit only). Prepared once per connection (autocrm.core.sql).
-_LOOKUP_SQL = """
+# The first statement of an import claims the mail: the inbound row is inserted at once
+# (outcome, ticket and message filled in by the last statement), so a second import of the
+# same mail, concurrent or later, meets the unique key before it has done anything and needs
+# nothing undone. The same round trip counts the sender's mail to this inbox in the last
+# hour (up to the limit only; the claimed row is not in the statement's snapshot) and reads
+# the contact whose primary address sent it. Prepared once per connection
+# (autocrm.core.sql).
+_CLAIM_SQL = """
+WITH claim AS (
+    INSERT INTO inboxes_inboundemail (
+        tenant_id, inbox_id, dedupe_key, rfc_message_id, sender, subject, outcome, reason,
+        raw, size, text_full, html_full, received_at, no_auto_reply
+    ) VALUES (
+        %(tenant)s::bigint, %(inbox)s::bigint, %(key)s::text, %(rfc_message_id)s::text,
+        %(sender)s::text, %(subject)s::text, %(outcome)s::text, ''::text, %(raw)s::text,
+        %(size)s::integer, %(text_full)s::text, %(html_full)s::text, %(now)s::timestamptz,
+        %(no_auto_reply)s::text
+    )
+    ON CONFLICT (tenant_id, inbox_id, dedupe_key) DO NOTHING
+    RETURNING id
+)
 SELECT
-    (SELECT id FROM inboxes_inboundemail
-     WHERE tenant_id = %(tenant)s::bigint AND inbox_id = %(inbox)s::bigint
-       AND dedupe_key = %(key)s::text),
+    (SELECT id FROM claim),
     (SELECT count(*) FROM (
         SELECT 1 FROM inboxes_inboundemail
         WHERE tenant_id = %(tenant)s::bigint AND inbox_id = %(inbox)s::bigint
           AND sender = %(sender)s::text AND received_at >= %(since)s::timestamptz
           AND reason <> %(rate_limited)s::text
-        LIMIT %(limit)s::integer) AS recent)
+        LIMIT %(limit)s::integer) AS recent),
+    contact.id, contact.company_id, contact.email, contact.name, contact.locale
+FROM (SELECT 1) AS one
+LEFT JOIN crm_contact AS contact
+    ON contact.tenant_id = %(tenant)s::bigint AND contact.email = %(sender)s::text
 """
-
-
-class _AlreadyImported(Exception):
-    """A concurrent import of the same mail committed first: undo this one."""
+# The claimed row's outcome: decided, the last statement says what became of the mail.
+_FINISH_SQL = """
+UPDATE inboxes_inboundemail
+SET outcome = %(outcome)s::text, reason = %(reason)s::text, ticket_id = %(ticket)s::bigint,
+    message_id = %(message)s::bigint, html_full = coalesce(%(html_full)s::text, html_full)
+WHERE tenant_id = %(tenant)s::bigint AND id = %(id)s::bigint
+RETURNING id
+"""
 
 
 def _result(row: InboundEmail, *, duplicate: bool) -> ImportResult:
@@ -106,12 +129,16 @@ def _result(row: InboundEmail, *, duplicate: bool) -> ImportResult:
 
 def email_import(*, tenant: Tenant, inbox: Inbox, raw: bytes, via: str = "raw") -> ImportResult:
     """Import one raw message into ``inbox``. Raises :class:`InvalidEmail` (parsing) or
-    ValidationError for mail that cannot be imported; both leave nothing behind.
+    ValidationError for mail that cannot be imported.
 
-    Two imports of the same mail at once (a poller and a retried pipe) both find no row at
-    first; the second one's insert of the inbound row (or of the ticket message, unique
-    per channel message id) then waits for the first to commit, finds its twin and rolls
-    back everything it did: the first result is returned, nothing is written twice."""
+    Runs in the caller's transaction (every poller and webhook opens one per mail with
+    ``tenant_context``) without a savepoint of its own: a failure dooms that transaction, so
+    it leaves nothing behind. A caller with other work in its transaction (the API request)
+    wraps the call in ``transaction.atomic()``.
+
+    Two imports of the same mail at once (a poller and a retried pipe) both insert the
+    inbound row first; the second insert waits for the first import to commit, then finds
+    its twin: the first result is returned, nothing is written twice."""
     if len(raw) > settings.INBOUND_EMAIL_MAX_BYTES:
         raise ValidationError(
             {
@@ -121,56 +148,24 @@ def email_import(*, tenant: Tenant, inbox: Inbox, raw: bytes, via: str = "raw") 
         )
     parsed = parse_email(raw)
     key = _dedupe_key(parsed, raw)
-    try:
-        with transaction.atomic():
-            return _import(tenant, inbox, raw, parsed, key, via)
-    except (_AlreadyImported, IntegrityError):
-        existing = InboundEmail.objects.filter(tenant=tenant, inbox=inbox, dedupe_key=key).first()
-        if existing is None:
-            raise
-        return _result(existing, duplicate=True)
+    with transaction.atomic(savepoint=False):
+        return _import(tenant, inbox, raw, parsed, key, via)
 
 
 def _import(
     tenant: Tenant, inbox: Inbox, raw: bytes, parsed: ParsedEmail, key: str, via: str
 ) -> ImportResult:
-    now = timezone.now()
+    row, recent, known = _claim(tenant, inbox, raw, parsed, key)
+    if row.pk is None:  # imported before (or by a concurrent import that committed first)
+        return _result(
+            InboundEmail.objects.get(tenant=tenant, dedupe_key=key, inbox=inbox), duplicate=True
+        )
     limit = settings.INBOUND_EMAIL_PER_SENDER_PER_HOUR
-    lookup = sql.fetch_one(
-        _LOOKUP_SQL,
-        {
-            "tenant": tenant.pk,
-            "inbox": inbox.pk,
-            "key": key,
-            "sender": parsed.sender_email[:254],
-            "since": now - dt.timedelta(hours=1),
-            "rate_limited": detection.RATE_LIMITED,
-            "limit": limit,
-        },
-    )
-    assert lookup is not None
-    existing_id, recent = lookup
-    if existing_id is not None:
-        return _result(InboundEmail.objects.get(tenant=tenant, pk=existing_id), duplicate=True)
-    row = InboundEmail(
-        tenant=tenant,
-        inbox=inbox,
-        dedupe_key=key,
-        rfc_message_id=parsed.message_id[:998],
-        sender=parsed.sender_email[:254],
-        subject=parsed.subject[:500],
-        size=len(raw),
-        text_full=parsed.text,
-        html_full=parsed.html,
-        received_at=now,
-        no_auto_reply=detection.no_auto_reply_reason(parsed),
-    )
-    _store_raw(row, raw)
     reason = _refusal(tenant, inbox, parsed, over_limit=recent >= limit)
     if reason is not None:
         return _ignore(tenant, row, parsed, reason, via)
     thread = thread_find(tenant=tenant, inbox=inbox, parsed=parsed)
-    contact = _sender_contact(tenant, inbox, parsed)
+    contact = _sender_contact(tenant, inbox, parsed, known)
     if contact is None:
         return _ignore(tenant, row, parsed, "unknown_sender", via)
     ticket, message, created = _write(tenant, inbox, parsed, key, thread, contact)
@@ -183,12 +178,11 @@ def _import(
             in_reply_to=" ".join(parsed.in_reply_to),
             references=" ".join(parsed.references),
         )
-    row.html_full = _attach(tenant, ticket, message, parsed.attachments, row.html_full)
+    html = _attach(tenant, ticket, message, parsed.attachments, row.html_full)
     _collaborators(tenant, inbox, ticket, parsed)
-    row.outcome = InboundOutcome.CREATED if created else InboundOutcome.THREADED
-    row.reason = thread.rule
     row.ticket, row.message = ticket, message
-    _row_insert(row)
+    outcome = InboundOutcome.CREATED if created else InboundOutcome.THREADED
+    _finish(row, outcome, thread.rule, html=html)
     event_append(
         tenant=tenant,
         type=events.EMAIL_RECEIVED,
@@ -209,55 +203,90 @@ def _import(
     return _result(row, duplicate=False)
 
 
-_ROW_COLUMNS = (
-    "tenant_id",
-    "inbox_id",
-    "dedupe_key",
-    "rfc_message_id",
-    "sender",
-    "subject",
-    "outcome",
-    "reason",
-    "ticket_id",
-    "message_id",
-    "raw",
-    "size",
-    "text_full",
-    "html_full",
-    "received_at",
-    "no_auto_reply",
-)
-_ROW_INSERT_SQL = """
-INSERT INTO inboxes_inboundemail (
-    tenant_id, inbox_id, dedupe_key, rfc_message_id, sender, subject, outcome, reason,
-    ticket_id, message_id, raw, size, text_full, html_full, received_at, no_auto_reply
-) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (tenant_id, inbox_id, dedupe_key) DO NOTHING
-RETURNING id
-"""
-
-
-def _row_insert(row: InboundEmail) -> None:
-    """Insert the inbound row; its unique key is what serialises two imports of one mail
-    (the loser waits here for the winner's commit, then undoes its own work)."""
-    values = [getattr(row, column) for column in _ROW_COLUMNS]
-    values[_ROW_COLUMNS.index("raw")] = row.raw.name
-    with connection.cursor() as cursor:
-        cursor.execute(_ROW_INSERT_SQL, values)
-        inserted = cursor.fetchone()
-    if inserted is None:
-        raise _AlreadyImported
-    row.pk = inserted[0]
-    row._state.adding = False
-
-
-def _store_raw(row: InboundEmail, raw: bytes) -> None:
-    """The .eml is written when the row commits (a rolled-back import leaves no file)."""
+def _claim(
+    tenant: Tenant, inbox: Inbox, raw: bytes, parsed: ParsedEmail, key: str
+) -> tuple[InboundEmail, int, Contact | None]:
+    """Insert the inbound row (``row.pk`` stays None when the mail is here already); also
+    how much mail its sender sent this inbox in the last hour, and the sender's contact
+    when it is a contact's primary address with its language known (else None: the
+    contact service looks further)."""
     now = timezone.now()
-    row.raw.name = (
-        f"email/{now:%Y/%m}/{row.tenant_id}/{row.dedupe_key[:16]}{secrets.token_hex(4)}.eml"
+    row = InboundEmail(
+        tenant=tenant,
+        inbox=inbox,
+        dedupe_key=key,
+        rfc_message_id=parsed.message_id[:998],
+        sender=parsed.sender_email[:254],
+        subject=parsed.subject[:500],
+        outcome=InboundOutcome.IGNORED,
+        size=len(raw),
+        text_full=parsed.text,
+        html_full=parsed.html,
+        received_at=now,
+        no_auto_reply=detection.no_auto_reply_reason(parsed),
     )
+    row.raw.name = f"email/{now:%Y/%m}/{tenant.pk}/{key[:16]}{secrets.token_hex(4)}.eml"
+    found = sql.fetch_one(
+        _CLAIM_SQL,
+        {
+            "tenant": tenant.pk,
+            "inbox": inbox.pk,
+            "key": key,
+            "rfc_message_id": row.rfc_message_id,
+            "sender": row.sender,
+            "subject": row.subject,
+            "outcome": row.outcome,
+            "raw": row.raw.name,
+            "size": row.size,
+            "text_full": row.text_full,
+            "html_full": row.html_full,
+            "now": now,
+            "no_auto_reply": row.no_auto_reply,
+            "since": now - dt.timedelta(hours=1),
+            "rate_limited": detection.RATE_LIMITED,
+            "limit": settings.INBOUND_EMAIL_PER_SENDER_PER_HOUR,
+        },
+    )
+    assert found is not None
+    row_id, recent, contact_id, company_id, email, name, locale = found
+    if row_id is None:
+        return row, recent, None
+    row.pk = row_id
+    row._state.adding = False
+    # The .eml is written when the row commits (a rolled-back import leaves no file).
     transaction.on_commit(partial(default_storage.save, row.raw.name, ContentFile(raw)))
+    contact = None
+    if contact_id is not None and (locale or not parsed.language):
+        contact = as_stored(
+            Contact(
+                id=contact_id,
+                tenant=tenant,
+                company_id=company_id,
+                email=email,
+                name=name,
+                locale=locale,
+            )
+        )
+    return row, recent, contact
+
+
+def _finish(row: InboundEmail, outcome: str, reason: str, *, html: str | None = None) -> None:
+    """What became of the claimed mail (``html``: its HTML when attachments changed it)."""
+    row.outcome, row.reason = outcome, reason
+    sql.fetch_one(
+        _FINISH_SQL,
+        {
+            "tenant": row.tenant_id,
+            "id": row.pk,
+            "outcome": outcome,
+            "reason": reason,
+            "ticket": row.ticket_id,
+            "message": row.message_id,
+            "html_full": None if html is None or html == row.html_full else html,
+        },
+    )
+    if html is not None:
+        row.html_full = html
 
 
 def _refusal(tenant: Tenant, inbox: Inbox, parsed: ParsedEmail, *, over_limit: bool) -> str | None:
@@ -279,8 +308,7 @@ def _refusal(tenant: Tenant, inbox: Inbox, parsed: ParsedEmail, *, over_limit: b
 def _ignore(
     tenant: Tenant, row: InboundEmail, parsed: ParsedEmail, reason: str, via: str
 ) -> ImportResult:
-    row.outcome, row.reason = InboundOutcome.IGNORED, reason
-    _row_insert(row)
+    _finish(row, InboundOutcome.IGNORED, reason)
     assert parsed.message is not None
     if reason == detection.BOUNCE:
         outbound_bounced(
@@ -306,7 +334,11 @@ def _ignore(
     return _result(row, duplicate=False)
 
 
-def _sender_contact(tenant: Tenant, inbox: Inbox, parsed: ParsedEmail) -> Contact | None:
+def _sender_contact(
+    tenant: Tenant, inbox: Inbox, parsed: ParsedEmail, known: Contact | None
+) -> Contact | None:
+    if known is not None:  # read with the claim: nothing to create or learn
+        return known
     if not inbox.create_contacts:
         return Contact.objects.filter(tenant=tenant, email=parsed.sender_email).first()
     try:

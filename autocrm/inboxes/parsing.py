@@ -29,6 +29,31 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 _LINE_BREAK = re.compile(r"[\r\n]")
 
 
+class _Message(EmailMessage):
+    """``EmailMessage`` whose parsed header objects are kept per message. With
+    ``policy.default`` every ``get`` builds the header object anew (a full RFC 5322 parse
+    of the value): the standard library's own ``get_content_type`` / ``get_param`` /
+    ``get_body`` read a part's Content-Type a dozen times per mail, which was a third of
+    the CPU an import took (docs/email.md, "Speed"). The cache is keyed by the raw value,
+    so a changed header is parsed again."""
+
+    def get(self, name: str, failobj: object = None) -> object:
+        name = name.lower()
+        for key, value in self._headers:  # type: ignore[attr-defined]
+            if key.lower() == name:
+                parsed: dict[tuple[str, object], object] = self.__dict__.setdefault(
+                    "_autocrm_parsed", {}
+                )
+                found = parsed.get((key, value))
+                if found is None:
+                    found = parsed[(key, value)] = self.policy.header_fetch_parse(key, value)
+                return found
+        return failobj
+
+
+_POLICY = policy.default.clone(message_factory=_Message)
+
+
 class InvalidEmail(ValueError):
     """Not an email this channel can import; the message says why (for a 422)."""
 
@@ -214,7 +239,7 @@ def _unwrap_tnef(
 def parse_email(raw: bytes) -> ParsedEmail:
     if not raw.strip():
         raise InvalidEmail("The message is empty.")
-    msg = email.message_from_bytes(raw, policy=policy.default)
+    msg = email.message_from_bytes(raw, policy=_POLICY)
     if not msg.keys():
         raise InvalidEmail("The body is not an email: it has no header lines.")
     for name in SINGLE_LINE_HEADERS:

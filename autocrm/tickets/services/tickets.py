@@ -22,7 +22,7 @@ from autocrm.tickets import access, events
 from autocrm.tickets.content import normalize_body
 from autocrm.tickets.customfields import custom_fields_validate
 from autocrm.tickets.errors import VersionConflictError
-from autocrm.tickets.models import Attachment, Channel, Message, Status, Ticket, TicketType
+from autocrm.tickets.models import Attachment, Channel, Status, Ticket, TicketType
 from autocrm.tickets.search import SEARCH_TEXT_LIMIT, search_config
 from autocrm.tickets.services.changes import (
     changes_apply,
@@ -166,7 +166,9 @@ def _check_requester_email(email: str | None) -> None:
 
 
 # The ticket and its first message in one statement, for a requester looked up in the same
-# statement (by contact id, or by email: then no row comes back when the contact is new).
+# statement (by contact id, or by email: then the ticket's columns are null when the
+# contact is new). A message with the same channel message id (an inbound message seen
+# before) inserts nothing and names its ticket in the last two columns instead.
 # One round trip, no ORM compile, prepared once per connection (autocrm.core.sql, hence a
 # cast on every parameter); creating tickets is the API's hottest write
 # (docs/tickets-performance.md). The search vector is built as in search_vector_sql; tags
@@ -175,6 +177,10 @@ _TICKET_INSERT_SQL = """
 WITH requester AS (
     SELECT id, company_id, email, name FROM crm_contact
     WHERE tenant_id = %(tenant)s::bigint AND {requester_match}
+), duplicate AS (
+    SELECT id, ticket_id FROM tickets_message
+    WHERE tenant_id = %(tenant)s::bigint AND %(channel_message_id)s::text <> ''
+      AND channel_message_id = %(channel_message_id)s::text
 ), ticket AS (
     INSERT INTO tickets_ticket (
         tenant_id, number, subject, status, priority, type, channel,
@@ -193,6 +199,7 @@ WITH requester AS (
         setweight(to_tsvector(%(config)s::regconfig, %(subject)s::text), 'A')
         || setweight(to_tsvector(%(config)s::regconfig, %(search_text)s::text), 'B')
     FROM requester
+    WHERE NOT EXISTS (SELECT FROM duplicate)
     RETURNING id, number
 ), message AS (
     INSERT INTO tickets_message (
@@ -215,8 +222,11 @@ WITH requester AS (
 )
 SELECT ticket.id, ticket.number, message.id,
     requester.id, requester.company_id, requester.email, requester.name,
-    (SELECT json_agg(json_build_array(new_tag.id, new_tag.name)) FROM new_tag)
-FROM ticket, message, requester
+    (SELECT json_agg(json_build_array(new_tag.id, new_tag.name)) FROM new_tag),
+    duplicate.ticket_id, duplicate.id
+FROM (SELECT) AS one
+LEFT JOIN ticket ON true LEFT JOIN message ON true
+LEFT JOIN requester ON true LEFT JOIN duplicate ON true
 """
 _TICKET_INSERT_FOR_CONTACT = _TICKET_INSERT_SQL.replace(
     "{requester_match}", "id = %(requester)s::bigint"
@@ -248,14 +258,6 @@ def _ticket_insert(
     channel_message_id: str,
     email_headers: tuple[str, str, str],
 ) -> Ticket:
-    if channel_message_id:
-        duplicate = Message.objects.filter(
-            tenant=tenant, channel_message_id=channel_message_id
-        ).first()
-        if duplicate is not None:  # the same inbound message again: no second ticket
-            existing = Ticket.objects.get(pk=duplicate.ticket_id)
-            existing.first_message_id = duplicate.pk
-            return existing
     now = timezone.now()
     params: dict[str, Any] = {
         "tenant": tenant.pk,
@@ -285,14 +287,20 @@ def _ticket_insert(
     if not actor.is_customer and requester_email:  # usually a known contact: one statement
         params["requester"] = requester_email.strip().lower()
         row = sql.fetch_one(_TICKET_INSERT_FOR_EMAIL, params)
-    if row is None:  # a customer's own ticket, or a requester seen for the first time
+    if row is None or (row[0] is None and row[8] is None):
+        # A customer's own ticket, or a requester seen for the first time.
         requester = _requester_for(
             tenant=tenant, actor=actor, email=requester_email, name=requester_name
         )
         params["requester"] = requester.pk
         row = sql.fetch_one(_TICKET_INSERT_FOR_CONTACT, params)
-        assert row is not None, "the requester contact exists in this transaction"
-    ticket_id, number, message_id, requester_id, company_id, email, name, new_tags = row
+        assert row is not None
+    if row[8] is not None:  # the same inbound message again: no second ticket
+        existing = Ticket.objects.get(tenant=tenant, pk=row[8])
+        existing.first_message_id = row[9]
+        return existing
+    assert row[0] is not None, "the requester contact exists in this transaction"
+    ticket_id, number, message_id, requester_id, company_id, email, name, new_tags = row[:8]
     requester = as_stored(
         Contact(id=requester_id, tenant=tenant, company_id=company_id, email=email, name=name)
     )
