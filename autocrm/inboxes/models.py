@@ -174,6 +174,9 @@ class OutboundKind(models.TextChoices):
     REPLY = "reply", "Agent reply"
     TICKET_RECEIVED = "ticket_received", "Ticket received"
     TICKET_SOLVED = "ticket_solved", "Ticket solved"
+    # The rating request of a solved ticket; its body comes from autocrm.portal (see
+    # autocrm.inboxes.outbound.mail_body_register).
+    CSAT_SURVEY = "csat_survey", "Satisfaction survey"
 
 
 class OutboundEmail(TenantOwned):

@@ -1,5 +1,6 @@
 """Customer notification mails: "ticket received" (the automatic acknowledgement of a new
-ticket from email, the help centre, a web form or the API) and "ticket solved".
+ticket from email, the help centre, a web form or the API), "ticket solved", and the
+satisfaction survey of a solved ticket (queued by autocrm.portal, which writes its body).
 
 Both are queued by event handlers in the worker (autocrm.inboxes.event_handlers), in the
 event's transaction, as an ``OutboundEmail`` of their kind without a message; the send job
@@ -51,7 +52,10 @@ ACKNOWLEDGED_CHANNELS = frozenset({Channel.EMAIL, Channel.WEB, Channel.PORTAL, C
 SETTING = {
     OutboundKind.TICKET_RECEIVED: "email_ticket_received",
     OutboundKind.TICKET_SOLVED: "email_ticket_solved",
+    OutboundKind.CSAT_SURVEY: "csat_enabled",
 }
+# Kinds that only make sense while the ticket is still solved when the worker gets there.
+AFTER_SOLVE = frozenset({OutboundKind.TICKET_SOLVED, OutboundKind.CSAT_SURVEY})
 # Held back for these reasons with an event; the others (switched off, no inbox, no
 # address) are the tenant's configuration, not something to report per ticket.
 LOOP = "loop"
@@ -117,7 +121,7 @@ def notification_queue(
     ticket = Ticket.objects.select_related("requester").filter(tenant=tenant, pk=ticket_id).first()
     if ticket is None or ticket.merged_into_id is not None:
         return None
-    if kind == OutboundKind.TICKET_SOLVED and ticket.status != Status.SOLVED:
+    if kind in AFTER_SOLVE and ticket.status != Status.SOLVED:
         return None  # reopened before the worker got here: the news is stale
     address = (ticket.requester.email or "").strip().lower()
     inbox = notification_inbox(tenant=tenant, ticket=ticket)

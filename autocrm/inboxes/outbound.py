@@ -18,8 +18,9 @@ A job retried after step 3 finds the row sent and stops; a worker killed between
 leaves the row ``sending``: nobody can know whether the server took the mail, so the sweep
 marks it failed with that reason instead of risking a second copy to the customer.
 
-Notifications ("ticket received", "ticket solved": autocrm.inboxes.notifications) are rows
-of another ``kind`` without a message and go through the same claim, send and record.
+Notifications ("ticket received", "ticket solved", the satisfaction survey:
+autocrm.inboxes.notifications) are rows of another ``kind`` without a message and go through
+the same claim, send and record.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import html
 import secrets
 import smtplib
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import requests
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
@@ -56,6 +57,7 @@ from autocrm.inboxes.models import (
 )
 from autocrm.inboxes.notification_templates import (
     AGENT_REPLIED,
+    Rendered,
     notification_context,
     template_render,
     template_resolve,
@@ -69,6 +71,18 @@ BACKOFF = (60, 300, 900, 3600, 4 * 3600)  # seconds before attempts 2..6
 MAX_REFERENCES = 20
 SEND_TIMEOUT = 30  # seconds per SMTP connection
 _transactional_jobs = JobManager(connector=DjangoConnector(alias=DEFAULT_DB_ALIAS))
+
+
+# Notification kinds whose body another app writes, registered from its AppConfig.ready():
+# the satisfaction survey carries single-use links that only autocrm.portal can sign (and
+# re-signs for each attempt: the link in the mail that goes out is the one that works).
+# Called while the send job claims the row, in its transaction, before any SMTP traffic.
+MailBodyBuilder = Callable[[Tenant, Ticket], Rendered]
+_BODIES: dict[str, MailBodyBuilder] = {}
+
+
+def mail_body_register(kind: str, builder: MailBodyBuilder) -> None:
+    _BODIES[kind] = builder
 
 
 def backoff(attempt: int) -> dt.timedelta:
@@ -217,11 +231,14 @@ def outbound_build(*, tenant: Tenant, outbound: OutboundEmail) -> EmailMultiAlte
         before, exclude = outbound.created_at, None
     in_reply_to, references = _thread_headers(tenant, ticket.pk, before=before, exclude=exclude)
     local, _, domain = inbox.address.partition("@")
-    rendered = template_render(
-        template_resolve(tenant=tenant, kind=kind, locale=ticket.requester.locale),
-        notification_context(tenant=tenant, ticket=ticket, reply=reply_text),
-        reply_html=reply_html,
-    )
+    if kind in _BODIES:
+        rendered = _BODIES[kind](tenant, ticket)
+    else:
+        rendered = template_render(
+            template_resolve(tenant=tenant, kind=kind, locale=ticket.requester.locale),
+            notification_context(tenant=tenant, ticket=ticket, reply=reply_text),
+            reply_html=reply_html,
+        )
     text, body_html = rendered.text, rendered.html
     if inbox.signature:
         text = f"{text}\n\n-- \n{inbox.signature}"

@@ -10,4 +10,9 @@ class PortalConfig(AppConfig):
         from autocrm.portal.events import EVENT_TYPES
 
         event_types_register(EVENT_TYPES)
+        from autocrm.inboxes.models import OutboundKind
+        from autocrm.inboxes.outbound import mail_body_register
         from autocrm.portal import event_handlers  # noqa: F401  (registers the CSAT survey)
+        from autocrm.portal.satisfaction import survey_mail
+
+        mail_body_register(OutboundKind.CSAT_SURVEY, survey_mail)

@@ -15,15 +15,17 @@ import secrets
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
+from django.template.defaultfilters import urlize
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import linebreaks
 
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
+from autocrm.inboxes.notification_templates import Rendered
 from autocrm.portal import events
 from autocrm.portal.branding import Branding
 from autocrm.portal.customers import help_url
@@ -44,45 +46,62 @@ def _hash(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-def survey_create(*, tenant: Tenant, actor: Actor, ticket: Ticket, send: bool = True) -> str | None:
-    """Ask the requester of a just-solved ticket for a rating; returns the link token (None
-    when the tenant does not ask, or this solve was asked about already)."""
+def survey_create(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> SatisfactionSurvey | None:
+    """Ask the requester of a just-solved ticket for a rating (None when the tenant does
+    not ask, or this solve was asked about already). The mail is queued by the caller
+    (autocrm.inboxes' send queue) and written by :func:`survey_mail` when it is sent."""
     if not tenant.setting("csat_enabled") or ticket.status != Status.SOLVED:
         return None
     if SatisfactionSurvey.objects.filter(
         tenant=tenant, ticket=ticket, created_at__gte=ticket.solved_at or timezone.now()
     ).exists():
         return None
-    nonce = secrets.token_urlsafe(18)
     with transaction.atomic():
-        survey = SatisfactionSurvey.objects.create(
+        return SatisfactionSurvey.objects.create(
             tenant=tenant,
             ticket=ticket,
             contact=ticket.requester,
-            nonce_hash=_hash(nonce),
+            # No link works until the mail is written (survey_mail signs the one it sends).
+            nonce_hash=_hash(secrets.token_urlsafe(18)),
             expires_at=timezone.now() + SURVEY_TTL,
         )
-    token = signing.dumps({"s": survey.pk, "n": nonce}, salt=SALT)
-    if send:
-        _send(tenant=tenant, survey=survey, ticket=ticket, token=token)
-    return token
 
 
-def _send(*, tenant: Tenant, survey: SatisfactionSurvey, ticket: Ticket, token: str) -> None:
-    path = reverse("portal:rate", args=[tenant.slug, token])
-    branding = Branding(tenant)
+def survey_link(*, survey: SatisfactionSurvey) -> str:
+    """A new signed token for the survey; the links made before stop working (each send
+    attempt signs anew, so the mail that goes out carries the link that works)."""
+    nonce = secrets.token_urlsafe(18)
+    SatisfactionSurvey.objects.filter(tenant_id=survey.tenant_id, pk=survey.pk).update(
+        nonce_hash=_hash(nonce)
+    )
+    survey.nonce_hash = _hash(nonce)
+    return signing.dumps({"s": survey.pk, "n": nonce}, salt=SALT)
+
+
+def survey_mail(tenant: Tenant, ticket: Ticket) -> Rendered:
+    """The rating request mail of the ticket's latest survey, with fresh links (the send
+    job of autocrm.inboxes calls this while it claims the mail)."""
+    survey = (
+        SatisfactionSurvey.objects.filter(tenant=tenant, ticket=ticket)
+        .select_related("contact")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if survey is None:
+        raise LookupError(f"Ticket {ticket.pk} has no satisfaction survey to mail.")
+    path = reverse("portal:rate", args=[tenant.slug, survey_link(survey=survey)])
     context = {
-        "name": branding.name,
+        "name": Branding(tenant).name,
         "ticket": ticket,
         "good": help_url(tenant, f"{path}?rating=good"),
         "bad": help_url(tenant, f"{path}?rating=bad"),
         "contact": survey.contact,
     }
-    send_mail(
+    text = render_to_string("help/email/csat.txt", context)
+    return Rendered(
         subject=f"How did we do? [#{ticket.number}] {ticket.subject}"[:200],
-        message=render_to_string("help/email/csat.txt", context),
-        from_email=None,
-        recipient_list=[survey.contact.email],
+        text=text,
+        html=str(linebreaks(urlize(text, autoescape=True), autoescape=False)),
     )
 
 

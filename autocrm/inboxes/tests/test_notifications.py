@@ -1,11 +1,14 @@
-"""The "ticket received" and "ticket solved" mails: queued from events by the worker, sent
-once to a real SMTP server (aiosmtpd), in the requester's language, never to a robot."""
+"""The "ticket received", "ticket solved" and satisfaction survey mails: queued from events by
+the worker, sent once to a real SMTP server (aiosmtpd), in the requester's language, never
+to a robot."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
@@ -16,6 +19,7 @@ from autocrm.inboxes.models import AddressBounce, Inbox, OutboundEmail
 from autocrm.inboxes.outbound import outbound_send
 from autocrm.inboxes.tasks import SEND
 from autocrm.inboxes.tests.factories import inbox, mail
+from autocrm.portal.event_handlers import csat_survey
 from autocrm.testing.smtp import Smtp
 from autocrm.testing.worker import clear_jobs, make_jobs_due, run_worker_until_idle
 from autocrm.tickets.models import Ticket
@@ -256,6 +260,48 @@ def test_each_solve_mails_the_requester_once(tenant_a: Tenant, smtp: Smtp) -> No
     run_worker_until_idle()
     assert [r.state for r in _rows(tenant_a)] == ["sent", "sent"]
     assert len(smtp.handler.messages) == 2
+
+
+def test_the_rating_request_waits_for_the_mail_server_and_goes_once(
+    tenant_a: Tenant, smtp: Smtp
+) -> None:
+    """The CSAT survey mail rides the send queue like the other notifications: the server
+    down at the first attempt defers it, the event handled again queues nothing, and the
+    one mail that goes out carries the link that works."""
+    clear_jobs()
+    tenant_a.settings = {"email_ticket_received": False, "email_ticket_solved": False}
+    tenant_a.save(update_fields=["settings"])
+    box = inbox(tenant_a)
+    ticket_id = _import(tenant_a, box, mail(message_id="<rate@customer.test>"))
+    with tenant_context(tenant_a):
+        ticket_update(
+            tenant=tenant_a, actor=SYSTEM, ticket_id=ticket_id, changes={"status": "solved"}
+        )
+    smtp.stop()
+    run_worker_until_idle()
+    (row,) = _rows(tenant_a)
+    assert (row.kind, row.state, row.recipients) == (
+        "csat_survey",
+        "deferred",
+        ["pat@customer.test"],
+    )
+    with tenant_context(tenant_a):
+        csat_survey(_event(tenant_a, "ticket.updated", ticket_id))
+    assert len(_rows(tenant_a)) == 1
+    smtp.start()
+    make_jobs_due()
+    run_worker_until_idle()
+    run_worker_until_idle()
+    assert [r.state for r in _rows(tenant_a)] == ["sent"]
+    (sent,) = smtp.handler.messages
+    assert sent["Subject"].startswith("How did we do? [#")
+    assert sent["Auto-Submitted"] == "auto-generated"
+    assert sent["In-Reply-To"] == "<rate@customer.test>"
+    plain = sent.get_body(("plain",))
+    assert plain is not None
+    (path,) = re.findall(r"Good:\s+\S+?(/acme/help/rate/\S+?)\?rating=good", plain.get_content())
+    response = Client().post(path, {"rating": "good"})
+    assert response.status_code == 200 and "Thank you" in response.content.decode()
 
 
 def test_a_solve_undone_before_the_worker_ran_sends_nothing(tenant_a: Tenant) -> None:

@@ -1,5 +1,6 @@
-"""CSAT: solving a ticket e-mails its requester signed, single-use rating links; the answer
-lands on the ticket as an event; expired, reused and forged links say so and change nothing."""
+"""CSAT: solving a ticket e-mails its requester signed, single-use rating links (through the
+email send queue, from the workspace's inbox); the answer lands on the ticket as an event;
+expired, reused and forged links say so and change nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 from autocrm.accounts.tests.factories import SYSTEM
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.inboxes.tests.factories import inbox
 from autocrm.portal import satisfaction
 from autocrm.portal.models import SatisfactionSurvey
 from autocrm.portal.tests.helpers import customer, signed_in, ticket_of
@@ -24,12 +26,19 @@ from autocrm.tickets.models import Ticket
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _inbox(tenant_a: Tenant) -> None:
+    """The inbox the survey mail leaves from."""
+    inbox(tenant_a)
+
+
 def _solve(tenant: Tenant, t: Ticket) -> None:
     with tenant_context(tenant):
         services.ticket_update(
             tenant=tenant, actor=SYSTEM, ticket_id=t.pk, changes={"status": "solved"}
         )
-    run_worker_until_idle()
+    run_worker_until_idle()  # events_dispatch creates the survey and queues its mail
+    run_worker_until_idle()  # inboxes.email_send sends it
 
 
 def _links() -> dict[str, str]:
