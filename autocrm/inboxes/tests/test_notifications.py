@@ -221,17 +221,26 @@ def test_switched_off_in_the_workspace_settings_nothing_is_queued(tenant_a: Tena
     assert _rows(tenant_a) == [] and _suppressed(tenant_a) == []
 
 
-def test_each_solve_mails_the_requester_once(tenant_a: Tenant, smtp: Smtp) -> None:
+def _solved_with_only(tenant: Tenant, setting: str, message_id: str) -> int:
+    """An email ticket, solved, in a workspace whose automatic mails are all off but the
+    one ``setting`` switches on; no job queued yet."""
     clear_jobs()
-    # Only the solved mail (the rating request has its own tests and mailer).
-    tenant_a.settings = {"email_ticket_received": False, "csat_enabled": False}
-    tenant_a.save(update_fields=["settings"])
-    box = inbox(tenant_a)
-    ticket_id = _import(tenant_a, box, mail(message_id="<solve@customer.test>"))
-    with tenant_context(tenant_a):
+    tenant.settings = {
+        name: name == setting
+        for name in ("email_ticket_received", "email_ticket_solved", "csat_enabled")
+    }
+    tenant.save(update_fields=["settings"])
+    ticket_id = _import(tenant, inbox(tenant), mail(message_id=message_id))
+    with tenant_context(tenant):
         ticket_update(
-            tenant=tenant_a, actor=SYSTEM, ticket_id=ticket_id, changes={"status": "solved"}
+            tenant=tenant, actor=SYSTEM, ticket_id=ticket_id, changes={"status": "solved"}
         )
+    return ticket_id
+
+
+def test_each_solve_mails_the_requester_once(tenant_a: Tenant, smtp: Smtp) -> None:
+    # Only the solved mail (the rating request has a test of its own).
+    ticket_id = _solved_with_only(tenant_a, "email_ticket_solved", "<solve@customer.test>")
     smtp.stop()  # the server is down when the worker first tries
     run_worker_until_idle()
     (row,) = _rows(tenant_a)
@@ -268,15 +277,7 @@ def test_the_rating_request_waits_for_the_mail_server_and_goes_once(
     """The CSAT survey mail rides the send queue like the other notifications: the server
     down at the first attempt defers it, the event handled again queues nothing, and the
     one mail that goes out carries the link that works."""
-    clear_jobs()
-    tenant_a.settings = {"email_ticket_received": False, "email_ticket_solved": False}
-    tenant_a.save(update_fields=["settings"])
-    box = inbox(tenant_a)
-    ticket_id = _import(tenant_a, box, mail(message_id="<rate@customer.test>"))
-    with tenant_context(tenant_a):
-        ticket_update(
-            tenant=tenant_a, actor=SYSTEM, ticket_id=ticket_id, changes={"status": "solved"}
-        )
+    ticket_id = _solved_with_only(tenant_a, "csat_enabled", "<rate@customer.test>")
     smtp.stop()
     run_worker_until_idle()
     (row,) = _rows(tenant_a)
