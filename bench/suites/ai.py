@@ -74,6 +74,11 @@ def _eval(train: Path, test: Path, oos: Path | None = None) -> dict[str, Any]:
         args, cwd=dataset.ROOT, env=env, capture_output=True, text=True, check=True
     )
     result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    # The command's stderr adds what its contract leaves out: latency median, CPU time per
+    # ticket and the load average while it measured (wall clock on a busy host is noise).
+    for line in child.stderr.splitlines():
+        if line.startswith("latency "):
+            result["latency"] = json.loads(line.removeprefix("latency "))
     return result
 
 

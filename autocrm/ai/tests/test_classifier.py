@@ -40,6 +40,41 @@ def test_text_unlike_any_training_example_is_out_of_scope(trained: TriageClassif
     assert trained.predict(text, provider.embed([text])[0]).in_scope
 
 
+def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) -> None:
+    """predict() counts n-grams itself for speed; it must score exactly as the vectorizer
+    and the batch scope features would."""
+    from scipy.sparse import csr_matrix, hstack
+
+    from autocrm.ai.classifier import EMBEDDING_WEIGHT, _scope_features, _scores_2d
+
+    assert trained.vectorizer is not None
+    texts = [t for group in HELD_OUT.values() for t in group] + UNLIKE_ANYTHING + ["", "??"]
+    vectors = embedding_provider().embed(texts)
+    for text, vector in zip(texts, vectors, strict=True):
+        row = vector.reshape(1, -1)
+        features = hstack(
+            [trained.vectorizer.transform([text]), csr_matrix(row * EMBEDDING_WEIGHT)]
+        ).tocsr()
+        expected = _scores_2d(np.asarray(features @ trained._weights) + trained._bias)
+        margins = trained._single_margins(text, row)
+        np.testing.assert_allclose(margins, expected, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(
+            trained._single_scope_features(margins, vector),
+            _scope_features(
+                expected,
+                trained.temperature,
+                row,
+                trained.train_embeddings,
+                trained._train_class,
+                trained._centroids,
+            ),
+            rtol=1e-5,
+            atol=1e-5,
+        )
+    # The per-process caches are not pickled with the model.
+    assert "_blocks" not in pickle.loads(pickle.dumps(trained)).__dict__
+
+
 def test_calibration_was_done_on_training_data_only(trained: TriageClassifier) -> None:
     assert trained.calibration["unseen_rows"] > 0
     assert trained.similarity_floor > 0
@@ -89,7 +124,7 @@ def test_eval_command_prints_the_contract(tmp_path: Path) -> None:
         tmp_path / "test.csv", [(t, label) for label, ts in HELD_OUT.items() for t in ts]
     )
     oos = _write_csv(tmp_path / "oos.csv", [(t, "") for t in UNLIKE_ANYTHING])
-    out = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
     call_command(
         "ai_eval_triage",
         "--train",
@@ -103,6 +138,7 @@ def test_eval_command_prints_the_contract(tmp_path: Path) -> None:
         "--oos-test",
         str(oos),
         stdout=out,
+        stderr=err,
     )
     result = json.loads(out.getvalue())
     assert list(result) == [
@@ -119,6 +155,11 @@ def test_eval_command_prints_the_contract(tmp_path: Path) -> None:
     assert result["accuracy"] == 1.0
     assert result["oos_recall"] == 1.0
     assert result["p95_ms"] > 0
+    # Latency details go to stderr, outside the contract.
+    (line,) = [x for x in err.getvalue().splitlines() if x.startswith("latency ")]
+    details = json.loads(line.removeprefix("latency "))
+    assert details["p95_ms"] == result["p95_ms"]
+    assert 0 < details["cpu_p50_ms"] <= details["cpu_p95_ms"]
 
 
 def test_eval_command_names_a_missing_column(tmp_path: Path) -> None:
