@@ -24,12 +24,18 @@ import time
 import uuid
 from typing import Any
 
+import structlog
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from autocrm.core.models import Tenant
+from autocrm.core.tenancy import tenant_context
 from autocrm.realtime import bus, selectors
 from autocrm.realtime.hub import hub
 from autocrm.realtime.messages import for_socket
+from autocrm.routing.services.presence import HEARTBEAT_SECONDS, agent_seen
+
+logger = structlog.get_logger(__name__)
 
 SCOPE_TTL = 60.0
 OUTBOX_LIMIT = 1000  # a browser this far behind is closed and re-syncs on reconnect
@@ -54,6 +60,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.presence_state = ""
         self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(OUTBOX_LIMIT)
         self.writer: asyncio.Task[None] | None = None
+        self.heartbeat: asyncio.Task[None] | None = None
         slug = self.scope["url_route"]["kwargs"]["tenant_slug"]
         grant = await database_sync_to_async(selectors.socket_grant)(
             tenant_slug=slug, user=self.scope.get("user")
@@ -68,16 +75,31 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         self.writer = asyncio.get_running_loop().create_task(self._write())
         await self.send_json({"type": "hello", "cursor": grant.cursor, "conn": self.conn})
+        self.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat())
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "grant"):
             return
         hub().leave(self)
-        if self.writer is not None:
-            self.writer.cancel()
+        for task in (self.writer, self.heartbeat):
+            if task is not None:
+                task.cancel()
         if self.watching is not None:
             with contextlib.suppress(Exception):
                 await self._publish_presence("left")
+
+    async def _heartbeat(self) -> None:
+        """While the socket is open, the agent is present: availability follows
+        (routing.services.presence). A failed stamp is logged, never closes the socket."""
+        user_id = self.grant.actor.user_id
+        if user_id is None:
+            return
+        while True:
+            try:
+                await database_sync_to_async(_agent_seen)(self.grant.tenant, user_id)
+            except Exception:
+                logger.exception("realtime.presence_stamp_failed", user_id=user_id)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
     # --- from the hub -------------------------------------------------------------------
 
@@ -227,3 +249,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 "hello": hello,
             }
         )
+
+
+def _agent_seen(tenant: Tenant, user_id: int) -> None:
+    with tenant_context(tenant, user_id=user_id):
+        agent_seen(tenant=tenant, user_id=user_id)

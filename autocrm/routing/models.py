@@ -103,6 +103,9 @@ class AgentProfile(TenantOwned):
     )
     availability_source = models.CharField(max_length=10, default="manual")  # manual / presence
     availability_changed_at = models.DateTimeField(null=True, blank=True)
+    # The agent's workspace last had an open socket (stamped on connect and every minute);
+    # null: never seen, so presence never changes their availability (services/presence.py).
+    last_seen_at = models.DateTimeField(null=True, blank=True)
     # "language:de", "product:billing", "level:2": free-form, matched exactly.
     skills = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     # Open tickets (new, open) an agent may hold before auto-assignment skips them; 0: no limit.

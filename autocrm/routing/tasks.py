@@ -200,3 +200,33 @@ def reroute_offline(timestamp: int) -> int:
             .distinct()
         )
     return sum(reroute_offline_run(tenant=t) for t in Tenant.objects.filter(pk__in=tenant_ids))
+
+
+@app.periodic(cron="* * * * *", periodic_id="presence_expire")
+@app.task(
+    name="routing.presence_expire",
+    queue="maintenance",
+    queueing_lock="presence_expire",
+    pass_context=False,
+)
+def presence_expire(timestamp: int) -> int:
+    """Every minute: online agents whose workspace has been closed for a few minutes go
+    offline (services.presence)."""
+    from autocrm.core.tenancy import system_context
+    from autocrm.routing.models import AgentProfile, Availability
+    from autocrm.routing.services.presence import PRESENCE_TIMEOUT
+    from autocrm.routing.services.presence import presence_expire as expire
+
+    cutoff = timezone.now() - PRESENCE_TIMEOUT
+    with system_context("presence_expire: tenants with agents gone quiet") as db:
+        tenant_ids = list(
+            AgentProfile.objects.using(db)
+            .filter(availability=Availability.ONLINE, last_seen_at__lt=cutoff)
+            .values_list("tenant_id", flat=True)
+            .distinct()
+        )
+    total = 0
+    for tenant in Tenant.objects.filter(pk__in=tenant_ids):
+        with tenant_context(tenant):
+            total += expire(tenant=tenant)
+    return total

@@ -4,6 +4,7 @@ ticket), after the worker's handler commits."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -78,6 +79,37 @@ def test_a_socket_from_a_foreign_origin_is_refused(
     cookie = session_cookie(agent)
     assert _refused(asgi_server, "/ws/acme/agent/", cookie, origin="https://evil.example")
     assert not _refused(asgi_server, "/ws/acme/agent/", cookie)
+
+
+def test_an_open_socket_makes_its_agent_available(
+    asgi_server: AsgiServer, tenant_a: Tenant
+) -> None:
+    """Availability follows the workspace (routing.services.presence): the socket stamps
+    its agent as seen and brings them online."""
+    from autocrm.routing.models import AgentProfile
+
+    with tenant_context(tenant_a):
+        agent = member(tenant_a, "agent")
+    cookie = session_cookie(agent)
+
+    def availability() -> tuple[str, bool]:
+        with tenant_context(tenant_a):
+            profile = AgentProfile.objects.filter(tenant=tenant_a, user=agent).first()
+            return (
+                (profile.availability, profile.last_seen_at is not None) if profile else ("", False)
+            )
+
+    async def scenario() -> tuple[str, bool]:
+        async with open_socket(asgi_server, "/ws/acme/agent/", cookie) as ws:
+            await receive(ws)
+            for _ in range(100):
+                state = await in_thread(availability)
+                if state[0] == "online":
+                    break
+                await asyncio.sleep(0.05)
+        return state
+
+    assert run(scenario) == ("online", True)
 
 
 def test_a_new_ticket_and_a_reply_reach_an_agents_socket(
