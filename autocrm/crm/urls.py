@@ -10,6 +10,7 @@ from autocrm.crm import (
     views_activities,
     views_deals,
     views_settings,
+    views_settings_lists,
 )
 
 urlpatterns = [
@@ -63,6 +64,41 @@ urlpatterns = [
     path("agent/deals/<int:deal_id>/convert/", views_deals.deal_convert, name="crm_deal_convert"),
     path("agent/calendar/", views_activities.calendar_page, name="crm_calendar"),
     path("settings/sales/", views_settings.sales_settings, name="crm_settings_sales"),
+    path(
+        "settings/sales/templates/",
+        views_settings_lists.activity_templates,
+        name="crm_settings_templates",
+    ),
+    path(
+        "settings/sales/templates/<int:template_id>/",
+        views_settings_lists.activity_template_edit,
+        name="crm_settings_template_edit",
+    ),
+    path(
+        "settings/sales/templates/<int:template_id>/delete/",
+        views_settings_lists.activity_template_delete,
+        name="crm_settings_template_delete",
+    ),
+    path(
+        "settings/sales/assignment/",
+        views_settings_lists.assignment_rules,
+        name="crm_settings_assignment",
+    ),
+    path(
+        "settings/sales/assignment/<int:rule_id>/",
+        views_settings_lists.assignment_rule_edit,
+        name="crm_settings_assignment_edit",
+    ),
+    path(
+        "settings/sales/assignment/<int:rule_id>/delete/",
+        views_settings_lists.assignment_rule_delete,
+        name="crm_settings_assignment_delete",
+    ),
+    path(
+        "settings/sales/assignment/<int:rule_id>/move/",
+        views_settings_lists.assignment_rule_move,
+        name="crm_settings_assignment_move",
+    ),
     path(
         "agent/calendar/feed/<str:token>.ics",
         views_activities.ical_feed,

@@ -23,6 +23,7 @@ from autocrm.crm.services.deal_rules import (
     deal_assignment_rule_create,
     deal_assignment_rule_delete,
     deal_assignment_rule_update,
+    deal_assignment_rules_reorder,
 )
 from autocrm.crm.services.deals import (
     deal_close,
@@ -63,6 +64,7 @@ __all__ = [
     "deal_assignment_rule_create",
     "deal_assignment_rule_delete",
     "deal_assignment_rule_update",
+    "deal_assignment_rules_reorder",
     "deal_close",
     "deal_convert",
     "deal_create",

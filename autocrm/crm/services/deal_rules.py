@@ -6,7 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 
 from autocrm.accounts.models import STAFF_ROLES, Membership
 from autocrm.core.actors import Actor
@@ -59,7 +61,10 @@ def _clean(tenant: Tenant, values: dict[str, Any]) -> dict[str, Any]:
         out["kind"] = kind
     if "min_amount" in values:
         v = values["min_amount"]
-        out["min_amount"] = None if v is None else clean_amount(v)
+        try:
+            out["min_amount"] = None if v is None else clean_amount(v)
+        except ValidationError as exc:  # clean_amount names its field "amount"
+            raise field_error("min_amount", exc.messages[0]) from None
     if "contact_tag" in values:
         out["contact_tag"] = str(values["contact_tag"] or "").strip().lower()[:50]
     if "user_ids" in values:
@@ -87,6 +92,9 @@ def deal_assignment_rule_create(
     for required in ("name", "user_ids"):
         if required not in cleaned:
             raise field_error(required, "This is required.")
+    if "position" not in cleaned:  # a new rule without a place is tried last
+        last = DealAssignmentRule.objects.filter(tenant=tenant).aggregate(m=Max("position"))["m"]
+        cleaned["position"] = 0 if last is None else last + 1
     rule = DealAssignmentRule.objects.create(tenant=tenant, **cleaned)
     event_append(
         tenant=tenant,
@@ -134,3 +142,29 @@ def deal_assignment_rule_delete(*, tenant: Tenant, actor: Actor, rule: DealAssig
         payload=_snapshot(rule),
     )
     rule.delete()
+
+
+@transaction.atomic
+def deal_assignment_rules_reorder(
+    *, tenant: Tenant, actor: Actor, rule_ids: list[int]
+) -> list[DealAssignmentRule]:
+    """Put the rules in the order of ``rule_ids`` (positions 0, 1, 2...; rules not named keep
+    their order after them). Each rule whose position changes gets its update event."""
+    access.require_admin(actor)
+    rules = list(
+        DealAssignmentRule.objects.select_for_update()
+        .filter(tenant=tenant)
+        .order_by("position", "id")
+    )
+    by_id = {r.pk: r for r in rules}
+    wanted = [by_id[i] for i in dict.fromkeys(rule_ids) if i in by_id]
+    if len(wanted) != len(set(rule_ids)):
+        raise field_error("rule_ids", "Name only this workspace's assignment rules.")
+    ordered = wanted + [r for r in rules if r not in wanted]
+    for position, rule in enumerate(ordered):
+        if rule.position != position:
+            deal_assignment_rule_update(
+                tenant=tenant, actor=actor, rule=rule, changes={"position": position}
+            )
+            rule.position = position
+    return ordered

@@ -1,0 +1,222 @@
+"""Settings → Sales lists (owners and admins): activity templates and deal assignment rules,
+listed, created, edited, deleted, and the rules put in order (the first matching rule wins).
+Reads through the CRM selectors, writes through the CRM services (which append the events)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from autocrm.accounts.access import TenantRequest, admin_required
+from autocrm.crm import selectors_activities, selectors_deals, services
+from autocrm.crm.forms_settings import ActivityTemplateForm, DealAssignmentRuleForm
+from autocrm.crm.models import ActivityTemplate, DealAssignmentRule, DealKind
+from autocrm.workspace.common import actor_for, assignable_agents
+from autocrm.workspace.settings_forms import FingerprintForm, add_service_errors, fingerprint
+
+
+def _save(form: FingerprintForm, write: Callable[[], Any]) -> bool:
+    """Run a service write; its refusals become the form's errors (nothing saved)."""
+    try:
+        write()
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+    except PermissionDenied as exc:
+        form.add_error(None, str(exc) or "You may not do this.")
+    else:
+        return True
+    return False
+
+
+def _page(request: TenantRequest, name: str, context: dict[str, Any], form: Any) -> HttpResponse:
+    return render(
+        request, f"workspace/settings/{name}.html", context, status=400 if form.errors else 200
+    )
+
+
+# --- activity templates -----------------------------------------------------------------------
+
+
+def _template(request: TenantRequest, template_id: int) -> ActivityTemplate:
+    found = selectors_activities.activity_template_get(
+        tenant=request.tenant, actor=actor_for(request), template_id=template_id
+    )
+    if found is None:
+        raise Http404("No such activity template.")
+    return found
+
+
+@admin_required
+def activity_templates(request: TenantRequest) -> HttpResponse:
+    tenant, actor = request.tenant, actor_for(request)
+    form = ActivityTemplateForm(request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _save(
+            form,
+            lambda: services.activity_template_create(tenant=tenant, actor=actor, **form.values()),
+        )
+    ):
+        messages.success(request, f"The template “{form.cleaned_data['name']}” was saved.")
+        return redirect("workspace:crm_settings_templates", tenant.slug)
+    rows = list(selectors_activities.activity_template_list(tenant=tenant, actor=actor)[:500])
+    return _page(request, "sales_templates", {"form": form, "templates": rows}, form)
+
+
+@admin_required
+def activity_template_edit(request: TenantRequest, template_id: int) -> HttpResponse:
+    tenant, actor = request.tenant, actor_for(request)
+    template = _template(request, template_id)
+    current = fingerprint(ActivityTemplateForm.values_of(template))
+    initial = {**ActivityTemplateForm.values_of(template), "fingerprint": current}
+    form = ActivityTemplateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if form.is_stale(current):
+            form = ActivityTemplateForm.stale(initial, "template")
+        elif _save(
+            form,
+            lambda: services.activity_template_update(
+                tenant=tenant, actor=actor, template=template, changes=form.values()
+            ),
+        ):
+            messages.success(request, f"The template “{form.cleaned_data['name']}” was saved.")
+            return redirect("workspace:crm_settings_templates", tenant.slug)
+    return _page(request, "sales_template_edit", {"form": form, "template": template}, form)
+
+
+@admin_required
+@require_POST
+def activity_template_delete(request: TenantRequest, template_id: int) -> HttpResponse:
+    template = _template(request, template_id)
+    services.activity_template_delete(
+        tenant=request.tenant, actor=actor_for(request), template=template
+    )
+    messages.success(request, f"The template “{template.name}” was deleted.")
+    return redirect("workspace:crm_settings_templates", request.tenant.slug)
+
+
+# --- deal assignment rules --------------------------------------------------------------------
+
+
+def _rule(request: TenantRequest, rule_id: int) -> DealAssignmentRule:
+    rules = selectors_deals.deal_assignment_rule_list(
+        tenant=request.tenant, actor=actor_for(request)
+    )
+    found = rules.filter(pk=rule_id).first()
+    if found is None:
+        raise Http404("No such assignment rule.")
+    return found
+
+
+def _choices(request: TenantRequest) -> dict[str, list[tuple[int, str]]]:
+    """The rule form's pipelines and people (one query each)."""
+    pipelines = selectors_deals.pipeline_list(tenant=request.tenant, actor=actor_for(request))
+    return {
+        "pipelines": [(p.pk, p.name) for p in pipelines],
+        "people": assignable_agents(request),
+    }
+
+
+def describe_rule(rule: DealAssignmentRule, pipelines: dict[int, str]) -> list[str]:
+    """A rule's conditions in words ("Pipeline: Sales", "Amount at least 10,000.00")."""
+    out = []
+    if rule.pipeline_id is not None:
+        out.append(f"Pipeline: {pipelines.get(rule.pipeline_id, 'a removed pipeline')}")
+    if rule.kind:
+        out.append(f"Only {DealKind(rule.kind).label.lower()}s")
+    if rule.min_amount is not None:
+        out.append(f"Amount at least {rule.min_amount:,.2f}")
+    if rule.contact_tag:
+        out.append(f"Contact tagged “{rule.contact_tag}”")
+    return out or ["Every new lead and deal"]
+
+
+@admin_required
+def assignment_rules(request: TenantRequest) -> HttpResponse:
+    tenant, actor = request.tenant, actor_for(request)
+    choices = _choices(request)
+    form = DealAssignmentRuleForm(request.POST or None, **choices)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _save(
+            form,
+            lambda: services.deal_assignment_rule_create(
+                tenant=tenant, actor=actor, **form.values()
+            ),
+        )
+    ):
+        messages.success(request, f"The rule “{form.cleaned_data['name']}” was saved.")
+        return redirect("workspace:crm_settings_assignment", tenant.slug)
+    rules = list(selectors_deals.deal_assignment_rule_list(tenant=tenant, actor=actor)[:200])
+    pipelines, people = dict(choices["pipelines"]), dict(choices["people"])
+    context = {
+        "form": form,
+        "rules": [
+            (
+                r,
+                describe_rule(r, pipelines),
+                [people.get(u, "a former member") for u in r.user_ids],
+            )
+            for r in rules
+        ],
+    }
+    return _page(request, "sales_rules", context, form)
+
+
+@admin_required
+def assignment_rule_edit(request: TenantRequest, rule_id: int) -> HttpResponse:
+    tenant, actor = request.tenant, actor_for(request)
+    rule = _rule(request, rule_id)
+    current = fingerprint(DealAssignmentRuleForm.values_of(rule))
+    initial = {**DealAssignmentRuleForm.values_of(rule), "fingerprint": current}
+    choices = _choices(request)
+    form = DealAssignmentRuleForm(request.POST or None, initial=initial, **choices)
+    if request.method == "POST" and form.is_valid():
+        if form.is_stale(current):
+            form = DealAssignmentRuleForm.stale(initial, "rule", **choices)
+        elif _save(
+            form,
+            lambda: services.deal_assignment_rule_update(
+                tenant=tenant, actor=actor, rule=rule, changes=form.values()
+            ),
+        ):
+            messages.success(request, f"The rule “{form.cleaned_data['name']}” was saved.")
+            return redirect("workspace:crm_settings_assignment", tenant.slug)
+    return _page(request, "sales_rule_edit", {"form": form, "rule": rule}, form)
+
+
+@admin_required
+@require_POST
+def assignment_rule_delete(request: TenantRequest, rule_id: int) -> HttpResponse:
+    rule = _rule(request, rule_id)
+    services.deal_assignment_rule_delete(tenant=request.tenant, actor=actor_for(request), rule=rule)
+    messages.success(request, f"The rule “{rule.name}” was deleted.")
+    return redirect("workspace:crm_settings_assignment", request.tenant.slug)
+
+
+@admin_required
+@require_POST
+def assignment_rule_move(request: TenantRequest, rule_id: int) -> HttpResponse:
+    """One place up or down (``direction``); the rules are renumbered 0, 1, 2..."""
+    tenant, actor = request.tenant, actor_for(request)
+    rule = _rule(request, rule_id)
+    ids = list(
+        selectors_deals.deal_assignment_rule_list(tenant=tenant, actor=actor).values_list(
+            "pk", flat=True
+        )
+    )
+    at = ids.index(rule.pk)
+    to = at - 1 if request.POST.get("direction") == "up" else at + 1
+    if 0 <= to < len(ids):
+        ids[at], ids[to] = ids[to], ids[at]
+        services.deal_assignment_rules_reorder(tenant=tenant, actor=actor, rule_ids=ids)
+        messages.success(request, f"“{rule.name}” is now rule {to + 1} of {len(ids)}.")
+    return redirect("workspace:crm_settings_assignment", tenant.slug)
