@@ -138,6 +138,8 @@ class ActivityForm(forms.Form):
         required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
     )
     next = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
+    # Set by "log activity" (the ticket sidebar): it already happened.
+    done = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(
         self,
@@ -171,4 +173,5 @@ class ActivityForm(forms.Form):
             "company_id": d.get("company"),
             "deal_id": d.get("deal"),
             "ticket_id": d.get("ticket"),
+            "done": bool(d.get("done")),
         }

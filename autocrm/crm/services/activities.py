@@ -115,10 +115,11 @@ def activity_create(
     deal_id: int | None = None,
     ticket_id: int | None = None,
     template_id: int | None = None,
+    done: bool = False,
 ) -> Activity:
     """A new activity. With ``template_id`` the template fills what is not given (kind,
     subject, body, due in N days, duration, reminder N minutes before). The owner defaults
-    to the member creating it."""
+    to the member creating it. ``done``: logged after the fact (a call that took place)."""
     access.require_edit(actor)
     if template_id is not None:
         template = ActivityTemplate.objects.filter(tenant=tenant, pk=template_id).first()
@@ -144,6 +145,7 @@ def activity_create(
         remind_at=remind_at,
         owner=clean_owner(tenant, owner_id),
         created_by=actor.user,
+        done_at=timezone.now() if done else None,
         **_link_rows(
             tenant,
             {
@@ -161,6 +163,8 @@ def activity_create(
     payload = _snapshot(activity)
     if template_id is not None:
         payload["template_id"] = template_id
+    if done:
+        payload["done"] = True
     event_append(
         tenant=tenant, type=events.ACTIVITY_CREATED, subject=activity, actor=actor, payload=payload
     )

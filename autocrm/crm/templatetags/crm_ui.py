@@ -9,7 +9,8 @@ from django.db.models import Exists, OuterRef
 from django.http import QueryDict
 from django.utils.html import format_html
 
-from autocrm.crm import selectors
+from autocrm.crm import selectors, selectors_sidebar
+from autocrm.crm.forms_deals import REMINDER_CHOICES
 from autocrm.crm.models import Contact, ContactPhone, SegmentMember
 from autocrm.crm.normalize import phone_display
 from autocrm.workspace.common import actor_for
@@ -69,16 +70,23 @@ def consent_summary(contact: Contact) -> str:
 
 @register.inclusion_tag("workspace/crm/_sidebar_panel.html", takes_context=True)
 def crm_panel(context: template.Context, ticket: Any) -> dict[str, Any]:
-    """The CRM record of the ticket's requester (3 queries: the contact with its owner and
-    company, its companies, nothing more: emails and phones show on the contact page)."""
+    """The CRM record of the ticket's requester: the contact, its companies and open deals,
+    the activities around it and forms to log one or schedule a follow-up (two statements,
+    see ``selectors_sidebar``)."""
     request = context["request"]
-    contact = (
-        selectors.contact_list(tenant=request.tenant, actor=actor_for(request))
-        .filter(pk=ticket.requester_id)
-        .prefetch_related("memberships__company")
-        .first()
+    actor = actor_for(request)
+    record = selectors_sidebar.ticket_crm_record(
+        tenant=request.tenant, actor=actor, contact_id=ticket.requester_id, ticket_id=ticket.pk
     )
-    return {"contact": contact, "tenant": request.tenant}
+    return {
+        "record": record,
+        "contact": record.contact,
+        "ticket": ticket,
+        "tenant": request.tenant,
+        "can_edit": actor.role != "light_agent",
+        "reminders": REMINDER_CHOICES,
+        "csrf_token": context.get("csrf_token"),
+    }
 
 
 @register.inclusion_tag("workspace/crm/_contact_lists.html", takes_context=True)
