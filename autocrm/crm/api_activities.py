@@ -54,6 +54,7 @@ def activities_list(
 ) -> dict[str, Any]:
     tenant, actor = who(request, "read")
     filters = selectors_activities.ActivityFilters(
+        q=params.q,
         kind=params.kind or "",
         owner=params.owner or "",
         done=params.done,

@@ -1,4 +1,4 @@
-"""Export of a CRM list (contacts, companies, a segment) to CSV or XLSX.
+"""Export of a CRM list (contacts, companies, a segment, leads and deals) to CSV or XLSX.
 
 Rows are read in chunks from the selector's queryset (whatever filters the caller applied)
 and written as they come: CSV streams, XLSX uses openpyxl's write-only workbook. Text that a
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 
-from autocrm.crm.models import Company, Contact, ContactCompany
+from autocrm.crm.models import Company, Contact, ContactCompany, Deal
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -96,6 +96,26 @@ COMPANY_COLUMNS = (
 )
 
 
+DEAL_COLUMNS = (
+    Column("id", lambda d: d.pk),
+    Column("kind", lambda d: d.kind),
+    Column("title", lambda d: d.title),
+    Column("pipeline", lambda d: d.pipeline.name),
+    Column("stage", lambda d: d.stage.name),
+    Column("probability", lambda d: d.stage.probability),
+    Column("status", lambda d: d.status),
+    Column("amount", lambda d: str(d.amount)),
+    Column("currency", lambda d: d.currency),
+    Column("expected_close_date", lambda d: d.expected_close_date or ""),
+    Column("owner", lambda d: _user(d.owner)),
+    Column("contact", lambda d: d.contact.email if d.contact else ""),
+    Column("company", lambda d: d.company.name if d.company else ""),
+    Column("score", lambda d: "" if d.score is None else d.score),
+    Column("close_reason", lambda d: d.close_reason),
+    Column("created_at", lambda d: d.created_at.isoformat()),
+)
+
+
 def _custom_keys(rows: QuerySet[Any]) -> list[str]:
     """Every custom field name used in the list (one query), each becomes a column."""
     keys: set[str] = set()
@@ -157,6 +177,12 @@ def companies_export(companies: QuerySet[Company], *, name: str = "companies") -
     _checked_size(rows)
     columns = [*COMPANY_COLUMNS, *(_custom_column(k) for k in _custom_keys(companies))]
     return Export(columns=columns, rows=rows.order_by("name", "id"), name=name)
+
+
+def deals_export(deals: QuerySet[Deal], *, name: str = "deals") -> Export:
+    rows = deals.select_related("pipeline", "stage", "owner", "contact", "company")
+    _checked_size(rows)
+    return Export(columns=list(DEAL_COLUMNS), rows=rows.order_by("-created_at", "-id"), name=name)
 
 
 def write_file(export: Export, fmt: str) -> IO[bytes]:

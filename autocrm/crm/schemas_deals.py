@@ -458,6 +458,7 @@ class ActivityUpdateIn(PatchSchema):
 
 
 class ActivityListFilters(Schema):
+    q: str = Field(default="", max_length=200, description="Words of the subject or details.")
     kind: ActivityKindIn | None = None
     owner: str | None = Field(default=None, description="A user id, `me` or `none`.")
     done: bool | None = None

@@ -157,7 +157,7 @@ def segment_edit(request: TenantRequest, segment_id: int) -> HttpResponse:
     return redirect("workspace:crm_segment", request.tenant.slug, segment.pk)
 
 
-def _download(export: exports.Export, fmt: str) -> HttpResponse:
+def download(export: exports.Export, fmt: str) -> HttpResponse:
     if fmt not in exports.FORMATS:
         return HttpResponse("Choose csv or xlsx.", status=400, content_type="text/plain")
     response = FileResponse(
@@ -184,7 +184,7 @@ def contacts_export(request: TenantRequest) -> HttpResponse:
         export = exports.contacts_export(rows)
     except ValidationError as exc:
         return _too_big(request, exc, "workspace:crm_contacts")
-    return _download(export, request.GET.get("format", "csv"))
+    return download(export, request.GET.get("format", "csv"))
 
 
 @staff_required
@@ -199,7 +199,7 @@ def companies_export(request: TenantRequest) -> HttpResponse:
         export = exports.companies_export(rows)
     except ValidationError as exc:
         return _too_big(request, exc, "workspace:crm_companies")
-    return _download(export, request.GET.get("format", "csv"))
+    return download(export, request.GET.get("format", "csv"))
 
 
 @staff_required
@@ -212,4 +212,4 @@ def segment_export(request: TenantRequest, segment_id: int) -> HttpResponse:
         export = exports.contacts_export(rows, name=segment.name)
     except ValidationError as exc:
         return _too_big(request, exc, "workspace:crm_segments")
-    return _download(export, request.GET.get("format", "csv"))
+    return download(export, request.GET.get("format", "csv"))

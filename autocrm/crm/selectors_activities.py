@@ -21,6 +21,7 @@ ACTIVITY_ORDERINGS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class ActivityFilters:
+    q: str = ""
     kind: str = ""
     owner: str = ""  # a user id, "me" or "none"
     done: bool | None = None
@@ -40,6 +41,9 @@ def activity_list(
     rows = Activity.objects.filter(tenant=tenant).select_related(
         "owner", "contact", "company", "deal", "ticket"
     )
+    if f.q.strip():
+        q = f.q.strip()
+        rows = rows.filter(Q(subject__icontains=q) | Q(body__icontains=q))
     if f.kind:
         rows = rows.filter(kind=f.kind)
     if f.owner == "me":

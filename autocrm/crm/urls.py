@@ -52,6 +52,7 @@ urlpatterns = [
     path("agent/companies/<int:company_id>/merge/", views.company_merge, name="crm_company_merge"),
     path("agent/deals/", views_deals.deal_board, name="crm_deals"),
     path("agent/deals/new/", views_deals.deal_create, name="crm_deal_create"),
+    path("agent/deals/export/", views_deals.deal_export, name="crm_deals_export"),
     path(
         "agent/deals/pipelines/default/",
         views_deals.pipeline_default_create,

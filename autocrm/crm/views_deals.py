@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -18,9 +19,10 @@ from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.core.api.pagination import keyset_page
 from autocrm.core.models import Event
 from autocrm.core.problems import InvalidInput
-from autocrm.crm import selectors, selectors_activities, selectors_deals, services
+from autocrm.crm import exports, selectors, selectors_activities, selectors_deals, services
 from autocrm.crm.forms_deals import ActivityForm, DealCloseForm, DealFilterForm, DealForm
 from autocrm.crm.models import ContactEmail, Deal, Pipeline
+from autocrm.crm.segment_views import download
 from autocrm.workspace.common import actor_for, assignable_agents
 
 PAGE_SIZE = 50
@@ -89,12 +91,8 @@ def deal_board(request: TenantRequest) -> HttpResponse:
     actor = actor_for(request)
     pipelines = list(selectors_deals.pipeline_list(tenant=request.tenant, actor=actor))
     pipeline = _pipeline_from(request, pipelines)
-    agents = assignable_agents(request)
-    form = DealFilterForm(request.GET or None, owners=agents)
+    form, filters = _filters(request, pipeline)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    filters = selectors_deals.DealFilters(
-        q=data.get("q") or "", owner=data.get("owner") or "", kind=data.get("kind") or ""
-    )
     view = "table" if request.GET.get("view") == "table" else "board"
     context: dict[str, Any] = {
         "pipelines": pipelines,
@@ -107,8 +105,6 @@ def deal_board(request: TenantRequest) -> HttpResponse:
         "new_form": _deal_form(request, pipelines),
     }
     if view == "table":
-        filters.status = data.get("status") or ""
-        filters.pipeline_id = pipeline.pk if pipeline and request.GET.get("pipeline") else None
         rows = selectors_deals.deal_list(tenant=request.tenant, actor=actor, filters=filters)
         ordering = selectors_deals.DEAL_ORDERINGS[data.get("sort") or "-created_at"]
         try:
@@ -123,6 +119,37 @@ def deal_board(request: TenantRequest) -> HttpResponse:
             tenant=request.tenant, actor=actor, pipeline=pipeline, filters=filters
         )
     return render(request, "workspace/crm/deals.html", context)
+
+
+def _filters(
+    request: TenantRequest, pipeline: Pipeline | None
+) -> tuple[DealFilterForm, selectors_deals.DealFilters]:
+    """The table's (and its export's) filters from the query string; bad values are ignored."""
+    form = DealFilterForm(request.GET or None, owners=assignable_agents(request))
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    filters = selectors_deals.DealFilters(
+        q=data.get("q") or "",
+        owner=data.get("owner") or "",
+        kind=data.get("kind") or "",
+        status=data.get("status") or "",
+        pipeline_id=pipeline.pk if pipeline and request.GET.get("pipeline") else None,
+    )
+    return form, filters
+
+
+@staff_required
+def deal_export(request: TenantRequest) -> HttpResponse:
+    """The leads and deals table as it is filtered, as a CSV or XLSX file."""
+    actor = actor_for(request)
+    pipelines = list(selectors_deals.pipeline_list(tenant=request.tenant, actor=actor))
+    filters = _filters(request, _pipeline_from(request, pipelines))[1]
+    rows = selectors_deals.deal_list(tenant=request.tenant, actor=actor, filters=filters)
+    try:
+        export = exports.deals_export(rows)
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect(f"{reverse('workspace:crm_deals', args=[request.tenant.slug])}?view=table")
+    return download(export, request.GET.get("format", "csv"))
 
 
 @staff_required

@@ -251,6 +251,11 @@ def test_activities_crud_templates_and_filters(api: Api, tenant_a: Tenant) -> No
     assert [a["id"] for a in mine["items"]] == [note["id"]]
     by_due = _ok(api.call("get", "/activities?sort=due_at"))
     assert [a["id"] for a in by_due["items"]] == [from_tpl["id"]]
+    # q: words of the subject or the details, any case.
+    found = _ok(api.call("get", "/activities?q=FAIR"))
+    assert [a["id"] for a in found["items"]] == [note["id"]]
+    assert _ok(api.call("get", "/activities?q=nothing-like-it"))["items"] == []
+    assert api.call("get", "/activities?q=" + "x" * 201).status_code == 422
     bad = api.call(
         "post", "/activities", {"kind": "note", "subject": "x", "due_at": "2027-01-01T10:00:00Z"}
     )

@@ -13,10 +13,11 @@ from openpyxl import load_workbook
 from autocrm.accounts.tests.factories import SYSTEM, api_key, member
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.crm import services
 from autocrm.crm.exports import neutralise
 from autocrm.crm.services import PhoneInput
 from autocrm.crm.services import segments as segment_services
-from autocrm.crm.tests.factories import company, contact
+from autocrm.crm.tests.factories import company, contact, deal, pipeline
 from autocrm.tickets.tests.api_client import Api
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +134,42 @@ def test_api_exports_and_the_row_limit(client: Client, tenant_a: Tenant, setting
     too_many = api.call("get", "/contacts/export?format=csv")
     assert too_many.status_code in (400, 422)
     assert "More than 1 rows" in too_many.json()["detail"] or "narrow" in str(too_many.json())
+
+
+def test_the_deals_table_exports_as_filtered_with_formulas_neutralised(
+    client: Client, tenant_a: Tenant
+) -> None:
+    sales = pipeline(tenant_a, name="Sales")
+    pat = contact(tenant_a, email="pat@initech.test")
+    deal(tenant_a, title=EVIL, amount="1200.5", currency="EUR", contact_id=pat.pk)
+    deal(tenant_a, title="A small lead", kind="lead")
+    lost = deal(tenant_a, title="Lost one")
+    with tenant_context(tenant_a):
+        services.deal_close(tenant=tenant_a, actor=SYSTEM, deal=lost, status="lost", reason="x")
+    client.force_login(member(tenant_a, "light_agent", email="l@acme.test"))
+    table = client.get("/acme/agent/deals/", {"view": "table", "kind": "deal"}).content.decode()
+    assert "/acme/agent/deals/export/?view=table&amp;kind=deal&amp;format=csv" in table
+    response = client.get(
+        "/acme/agent/deals/export/", {"kind": "deal", "status": "open", "format": "csv"}
+    )
+    assert response.status_code == 200
+    rows = read_csv(b"".join(response.streaming_content))  # type: ignore[attr-defined]
+    assert [r["title"] for r in rows] == ["'" + EVIL]
+    (row,) = rows
+    assert (row["pipeline"], row["stage"], row["probability"], row["status"]) == (
+        "Sales",
+        "Qualified",
+        "10",
+        "open",
+    )
+    assert (row["amount"], row["currency"], row["contact"]) == (
+        "1200.50",
+        "EUR",
+        "pat@initech.test",
+    )
+    xlsx = client.get(
+        "/acme/agent/deals/export/", {"pipeline": sales.pk, "format": "xlsx", "sort": "nonsense"}
+    )
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active  # type: ignore[attr-defined]
+    assert sheet is not None and sheet.max_row == 4  # the header and all three
+    assert client.get("/acme/agent/deals/export/", {"format": "pdf"}).status_code == 400

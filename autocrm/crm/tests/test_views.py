@@ -153,3 +153,54 @@ def test_customers_and_other_tenants_see_no_crm_page(
     outsider = member(tenant_b, "admin", email="b@x.test")
     client.force_login(outsider)
     assert client.get(f"/globex/agent/contacts/{pat.pk}/").status_code == 404
+
+
+def test_every_crm_screen_is_reachable_from_the_navigation(
+    client: Client, tenant_a: Tenant
+) -> None:
+    """Follow links only: the workspace nav to the lists, board and calendar; the lists to
+    import and export; the deals tabs to the table and forecast; the settings nav to the
+    sales settings (owners and admins)."""
+    import re
+
+    client.force_login(member(tenant_a, "admin", email="boss@acme.test"))
+
+    def links(path: str) -> set[str]:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        return {
+            h.replace("&amp;", "&")
+            for h in re.findall(r'href="(/acme/[^"#]*)"', page.content.decode())
+        }
+
+    nav = links("/acme/agent/")
+    wanted = {
+        "/acme/agent/contacts/",
+        "/acme/agent/companies/",
+        "/acme/agent/deals/",
+        "/acme/agent/calendar/",
+        "/acme/agent/segments/",
+        "/acme/settings/",
+    }
+    assert wanted <= nav, wanted - nav
+    assert "/acme/agent/contacts/imports/" in links("/acme/agent/contacts/")
+    assert any(h.startswith("/acme/agent/contacts/export/") for h in links("/acme/agent/contacts/"))
+    assert any(
+        h.startswith("/acme/agent/companies/export/") for h in links("/acme/agent/companies/")
+    )
+    client.post("/acme/agent/deals/pipelines/default/")
+    deals = links("/acme/agent/deals/")
+    assert "/acme/agent/deals/forecast/" in deals and "/acme/agent/deals/?view=table" in {
+        h.split("&")[0] for h in deals
+    }
+    assert any(
+        h.startswith("/acme/agent/deals/export/") for h in links("/acme/agent/deals/?view=table")
+    )
+    settings = links("/acme/settings/")
+    for path in (
+        "/acme/settings/sales/",
+        "/acme/settings/sales/templates/",
+        "/acme/settings/sales/assignment/",
+    ):
+        assert path in settings, path
+        assert client.get(path).status_code == 200
