@@ -158,7 +158,12 @@ def _after(ordering: Sequence[str], values: list[Any]) -> Q:
         for prev_path, prev_value in zip(ordering[:i], values[:i], strict=True):
             branch &= Q(**{prev_path.lstrip("-"): prev_value})
         condition |= branch
-    return condition
+    # The same rows, plus a range on the first key alone: PostgreSQL cannot start an index
+    # scan from an OR, so without it a page deep in a million-row list walked (or sorted)
+    # everything before the cursor (1.75 s of CPU a page in the crm bench).
+    first = ordering[0].lstrip("-")
+    bound = "lte" if ordering[0].startswith("-") else "gte"
+    return Q(**{f"{first}__{bound}": values[0]}) & condition
 
 
 def keyset_page(
