@@ -59,10 +59,13 @@ def _stages(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-@router.get("/pipelines", response=list[PipelineOut], tags=["pipelines"], summary="Pipelines")
-def pipelines_list(request: HttpRequest) -> Any:
+@router.get("/pipelines", response=page_of(PipelineOut), tags=["pipelines"], summary="Pipelines")
+def pipelines_list(
+    request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
+) -> dict[str, Any]:
     tenant, actor = who(request, "read")
-    return list(selectors_deals.pipeline_list(tenant=tenant, actor=actor)[:100])
+    rows = selectors_deals.pipeline_list(tenant=tenant, actor=actor)
+    return page_response(keyset_page(rows, ordering=("position", "id"), cursor=cursor, limit=limit))
 
 
 @router.post(

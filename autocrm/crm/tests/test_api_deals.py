@@ -46,7 +46,8 @@ def test_pipelines_crud(api: Api) -> None:
         )
     )
     assert [s["name"] for s in changed["stages"]] == ["Sent", "Signed"]
-    assert [p["name"] for p in _ok(api.call("get", "/pipelines"))] == ["Renewals"]
+    listed = _ok(api.call("get", "/pipelines"))
+    assert [p["name"] for p in listed["items"]] == ["Renewals"] and listed["next_cursor"] is None
     dup = api.call("post", "/pipelines", {"name": "renewals"})
     assert dup.status_code == 422 and dup["Content-Type"] == "application/problem+json"
     _ok(api.call("delete", f"/pipelines/{made['id']}"), 204)
