@@ -51,7 +51,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email.split("@")[0]
+        return display_name(self.name, self.email)
+
+
+def display_name(name: str, email: str) -> str:
+    """How a user is named on pages: their name, else their address's local part."""
+    return name or email.split("@")[0]
 
 
 class Role(models.TextChoices):

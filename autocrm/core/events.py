@@ -36,6 +36,7 @@ class _Registration:
     name: str
     event_types: frozenset[str] | None  # None: every type
     func: EventHandler
+    first: bool = False
 
 
 _handlers: dict[str, _Registration] = {}
@@ -117,23 +118,29 @@ class EventDraft:
 
 
 def event_handler(
-    name: str, *, types: list[str] | None = None
+    name: str, *, types: list[str] | None = None, first: bool = False
 ) -> Callable[[EventHandler], EventHandler]:
-    """Register ``func`` as the fan-out handler ``name`` (stable: it keys idempotency)."""
+    """Register ``func`` as the fan-out handler ``name`` (stable: it keys idempotency).
+    ``first``: run before the others of the event (the realtime push, which someone is
+    waiting for on an open page, should not queue behind SLA timers, triggers, indexing and
+    webhooks, each in a transaction of its own)."""
 
     def decorator(func: EventHandler) -> EventHandler:
-        _handlers[name] = _Registration(name, frozenset(types) if types else None, func)
+        _handlers[name] = _Registration(name, frozenset(types) if types else None, func, first)
         return func
 
     return decorator
 
 
 def handlers_for(event_type: str) -> list[_Registration]:
-    return [
+    """The handlers of ``event_type``: the ``first`` ones, then the rest in registration
+    order."""
+    found = [
         reg
         for reg in _handlers.values()
         if reg.event_types is None or event_type in reg.event_types
     ]
+    return sorted(found, key=lambda reg: not reg.first)
 
 
 def _subject_of(subject: models.Model | tuple[str, Any]) -> tuple[str, str]:

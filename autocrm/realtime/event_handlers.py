@@ -1,5 +1,6 @@
 """The realtime push: every ticket event goes out on the bus once its handler commits (run by
-core.events_dispatch in the worker, inside the event's tenant context; ADR 0008)."""
+core.events_dispatch in the worker, inside the event's tenant context; ADR 0008). These
+handlers run first of an event's handlers: an agent's open page is waiting for them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from autocrm.realtime import bus, messages
 from autocrm.tickets.models import Ticket
 
 
-@event_handler("realtime", types=sorted(messages.TICKET_TYPES))
+@event_handler("realtime", types=sorted(messages.TICKET_TYPES), first=True)
 def realtime_push(event: Event) -> None:
     ticket_id = messages.ticket_id_of(event)
     row = (
@@ -26,7 +27,9 @@ def realtime_push(event: Event) -> None:
     bus.publish(messages.bus_message(event, team_id=team, assignee_id=assignee, actor_name=name))
 
 
-@event_handler("realtime_notifications", types=[notification_events.NOTIFICATION_CREATED])
+@event_handler(
+    "realtime_notifications", types=[notification_events.NOTIFICATION_CREATED], first=True
+)
 def realtime_notification_push(event: Event) -> None:
     payload = event.payload
     if not payload.get("in_app"):

@@ -45,6 +45,25 @@ def ticket_view_list(*, tenant: Tenant, actor: Actor) -> QuerySet[TicketView]:
     return views.filter(Q(owner__isnull=True) | own).order_by("position", "id")
 
 
+def ticket_view_choices(*, tenant: Tenant, actor: Actor) -> list[tuple[int, str, str, str]]:
+    """(id, name, query, sort) of ``ticket_view_list``'s views, for the queue's navigation on
+    every queue page: read once per configuration stamp (the view services mark it)."""
+    rows = tenant_config_cached(
+        tenant,
+        "tickets.views",
+        lambda: list(
+            TicketView.objects.filter(tenant=tenant)
+            .order_by("position", "id")
+            .values_list("pk", "name", "query", "sort", "owner_id")
+        ),
+    )
+    return [
+        (pk, name, query, sort)
+        for pk, name, query, sort, owner_id in rows
+        if owner_id is None or owner_id == actor.user_id
+    ]
+
+
 def ticket_view_get(*, tenant: Tenant, actor: Actor, view_id: int) -> TicketView | None:
     return ticket_view_list(tenant=tenant, actor=actor).filter(pk=view_id).first()
 
@@ -55,6 +74,23 @@ def macro_list(*, tenant: Tenant, actor: Actor, include_inactive: bool = False) 
         macros = macros.filter(active=True)
     own = Q(owner_id=actor.user_id) if actor.user_id is not None else Q(pk__in=[])
     return macros.filter(Q(owner__isnull=True) | own).order_by("name", "id")
+
+
+def macro_choices(*, tenant: Tenant, actor: Actor) -> list[tuple[int, str]]:
+    """(id, name) of ``macro_list``'s active macros, for the menus of the queue and ticket
+    pages: read once per configuration stamp (the macro services mark it)."""
+    rows = tenant_config_cached(
+        tenant,
+        "tickets.macros",
+        lambda: list(
+            Macro.objects.filter(tenant=tenant, active=True)
+            .order_by("name", "id")
+            .values_list("pk", "name", "owner_id")
+        ),
+    )
+    return [
+        (pk, name) for pk, name, owner_id in rows if owner_id is None or owner_id == actor.user_id
+    ]
 
 
 def macro_get(*, tenant: Tenant, actor: Actor, macro_id: int) -> Macro | None:

@@ -223,6 +223,7 @@ def ticket_view_create(
         owner=None if shared else actor.user,
         position=position,
     )
+    tenant_config_changed(tenant=tenant)  # the queue's cached view list
     _event(
         tenant,
         actor,
@@ -255,6 +256,7 @@ def ticket_view_update(
     diff = _diff(view, changes)
     if diff:
         view.save()
+        tenant_config_changed(tenant=tenant)
         _event(tenant, actor, events.TICKET_VIEW_UPDATED, view, {"changes": diff})
     return view
 
@@ -264,6 +266,7 @@ def ticket_view_delete(*, tenant: Tenant, actor: Actor, view: TicketView) -> Non
     _check_view_editable(actor, view)
     _event(tenant, actor, events.TICKET_VIEW_DELETED, view, {"name": view.name})
     view.delete()
+    tenant_config_changed(tenant=tenant)
 
 
 # --- macros ---------------------------------------------------------------------------------
@@ -310,6 +313,7 @@ def macro_create(
         description=description[:500],
         owner=None if shared else actor.user,
     )
+    tenant_config_changed(tenant=tenant)  # the pages' cached macro menus
     _event(tenant, actor, events.MACRO_CREATED, macro, {"name": macro.name, "actions": actions})
     return macro
 
@@ -328,6 +332,7 @@ def macro_update(*, tenant: Tenant, actor: Actor, macro: Macro, changes: dict[st
     diff = _diff(macro, changes)
     if diff:
         macro.save()
+        tenant_config_changed(tenant=tenant)
         _event(tenant, actor, events.MACRO_UPDATED, macro, {"changes": diff})
     return macro
 
@@ -340,3 +345,4 @@ def macro_delete(*, tenant: Tenant, actor: Actor, macro: Macro) -> None:
         raise PermissionDenied("This is someone else's macro.")
     _event(tenant, actor, events.MACRO_DELETED, macro, {"name": macro.name})
     macro.delete()
+    tenant_config_changed(tenant=tenant)

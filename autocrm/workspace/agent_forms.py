@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from autocrm.tickets.models import CustomField, FieldType, Priority, Status, TicketType
+from autocrm.workspace import widgets
 from autocrm.workspace.widgets import QuickSelect
 
 MAX_BODY_CHARS = 100_000  # a reply longer than this is a paste gone wrong, not a message
@@ -108,14 +109,14 @@ def custom_form_field(definition: CustomField, current: Any) -> forms.Field:
         options += [v for v in stale if v not in (None, "") and v not in options]
     if kind == FieldType.NUMBER:
         return forms.CharField(
-            label=label, required=False, widget=forms.NumberInput(attrs={"step": "any"})
+            label=label, required=False, widget=widgets.NumberInput(attrs={"step": "any"})
         )
     if kind == FieldType.DATE:
         return forms.DateField(
-            label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+            label=label, required=False, widget=widgets.DateInput(attrs={"type": "date"})
         )
     if kind == FieldType.CHECKBOX:
-        return forms.BooleanField(label=label, required=False)
+        return forms.BooleanField(label=label, required=False, widget=widgets.CheckboxInput)
     if kind == FieldType.DROPDOWN:
         return forms.ChoiceField(
             label=label,
@@ -130,7 +131,7 @@ def custom_form_field(definition: CustomField, current: Any) -> forms.Field:
             choices=[(o, o) for o in options],
             widget=forms.CheckboxSelectMultiple,
         )
-    return forms.CharField(label=label, required=False, max_length=10_000)
+    return forms.CharField(label=label, required=False, max_length=10_000, widget=widgets.TextInput)
 
 
 def _custom_value(kind: str, value: Any) -> Any:
@@ -143,7 +144,7 @@ def _custom_value(kind: str, value: Any) -> Any:
 
 
 class PropertiesForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=widgets.HiddenInput, min_value=1)
     status = forms.ChoiceField(choices=Status.choices, widget=QuickSelect)
     priority = forms.ChoiceField(
         choices=[(label, label.capitalize()) for _, label in Priority.choices],
@@ -154,7 +155,7 @@ class PropertiesForm(forms.Form):
     )
     assignee = forms.ChoiceField(required=False, widget=QuickSelect)
     team = forms.ChoiceField(required=False, widget=QuickSelect)
-    tags = forms.CharField(required=False, max_length=1000)
+    tags = forms.CharField(required=False, max_length=1000, widget=widgets.TextInput)
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from autocrm.accounts import selectors as account_selectors
 from autocrm.accounts.access import TenantRequest, signed_in_user
-from autocrm.accounts.models import STAFF_ROLES, Role
+from autocrm.accounts.models import Role
 from autocrm.core.actors import Actor
 
 # Who tickets can be assigned to (light agents only add notes; customers never).
@@ -28,13 +28,7 @@ def _staff(request: TenantRequest) -> list[tuple[int, str, str]]:
     """(user id, name, role) of the staff, one query per request (several panels use it)."""
     cached = getattr(request, "_workspace_staff", None)
     if cached is None:
-        cached = [
-            (m.user_id, m.user.display_name, m.role)
-            for m in account_selectors.membership_list(
-                tenant=request.tenant, actor=actor_for(request)
-            )
-            if m.role in STAFF_ROLES
-        ]
+        cached = account_selectors.staff_names(tenant=request.tenant, actor=actor_for(request))
         request._workspace_staff = cached  # type: ignore[attr-defined]
     return cached
 

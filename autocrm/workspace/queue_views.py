@@ -143,10 +143,7 @@ def queue_counts(request: TenantRequest) -> HttpResponse:
 
 
 def _macro_choices(request: TenantRequest) -> list[tuple[int, str]]:
-    return [
-        (m.pk, m.name)
-        for m in config_selectors.macro_list(tenant=request.tenant, actor=actor_for(request))
-    ]
+    return config_selectors.macro_choices(tenant=request.tenant, actor=actor_for(request))
 
 
 def _bulk_apply(request: TenantRequest, form: BulkForm) -> tuple[str, str, int]:

@@ -66,8 +66,8 @@ def saved_query(query: str, sort: str) -> str:
 
 def all_views(*, tenant: Tenant, actor: Actor) -> list[QueueView]:
     views = [QueueView(key, name, query) for key, (name, query) in BUILT_IN.items()]
-    for view in config_selectors.ticket_view_list(tenant=tenant, actor=actor):
-        views.append(QueueView(f"v{view.pk}", view.name, saved_query(view.query, view.sort)))
+    for pk, name, query, sort in config_selectors.ticket_view_choices(tenant=tenant, actor=actor):
+        views.append(QueueView(f"v{pk}", name, saved_query(query, sort)))
     return views
 
 

@@ -5,7 +5,6 @@ in words, the customer's context and prev/next in the queue on screen."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from typing import Any, cast
 
 from django.conf import settings
@@ -23,7 +22,7 @@ from autocrm.tickets import attachments, config_selectors, link_selectors, selec
 from autocrm.tickets.errors import TicketClosedError, VersionConflictError
 from autocrm.tickets.models import Attachment, Macro, Ticket
 from autocrm.tickets.query import TicketFilters
-from autocrm.workspace import queues, ticket_timeline
+from autocrm.workspace import conversation, queues, ticket_timeline
 from autocrm.workspace.agent_forms import (
     ComposerForm,
     MacroForm,
@@ -31,6 +30,7 @@ from autocrm.workspace.agent_forms import (
     PropertiesForm,
 )
 from autocrm.workspace.common import actor_for, assignable_agents, is_htmx, staff_members
+from autocrm.workspace.conversation import PREVIEW_TYPES
 
 OTHER_TICKETS = 5
 TIMELINE_LENGTH = 50
@@ -70,10 +70,7 @@ def _properties_form(request: TenantRequest, ticket: Ticket, data: Any = None) -
 def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
     """Everything the ticket page shows, in a fixed number of queries."""
     tenant, actor = request.tenant, actor_for(request)
-    messages = list(selectors.message_list(tenant=tenant, actor=actor, ticket=ticket))
-    files: dict[int | None, list[Attachment]] = defaultdict(list)
-    for attachment in selectors.attachment_list(tenant=tenant, actor=actor, ticket=ticket):
-        files[attachment.message_id].append(attachment)
+    talk = conversation.conversation(tenant=tenant, actor=actor, ticket=ticket)
     events = list(
         selectors.ticket_timeline(tenant=tenant, actor=actor, ticket=ticket)[:TIMELINE_LENGTH]
     )
@@ -87,10 +84,16 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
     previous, following = queues.neighbours(request.session, ticket.number)
     context: dict[str, Any] = {
         "ticket": ticket,
-        "conversation": [(m, files.get(m.pk, [])) for m in messages],
-        "last_message_id": max((m.pk for m in messages), default=0),
-        "ticket_files": files.get(None, []),
-        "timeline": ticket_timeline.describe_ticket_events(tenant, events),
+        "conversation": talk.html,
+        "last_message_id": talk.last_message_id,
+        "ticket_files": conversation.file_items(
+            talk.ticket_files, conversation.attachment_base_url(tenant), previews=False
+        )
+        if talk.ticket_files
+        else "",
+        "history": conversation.history_items(
+            ticket_timeline.describe_ticket_events(tenant, events)
+        ),
         "other_tickets": [t for t in others if t.pk != ticket.pk][:OTHER_TICKETS],
         "previous_number": previous,
         "next_number": following,
@@ -100,14 +103,13 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
         "composer": ComposerForm(
             initial={"kind": "note" if actor.role == "light_agent" else "public"}
         ),
-        "macros": list(config_selectors.macro_list(tenant=tenant, actor=actor)),
+        "macros": config_selectors.macro_choices(tenant=tenant, actor=actor),
         "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES,
         "undo_send_seconds": settings.COMPOSER_UNDO_SECONDS,
         "mentionables": [
             {"id": user_id, "label": name} for user_id, name in staff_members(request)
         ],
         "mentionables_id": f"mentionables-{ticket.number}",
-        "preview_types": PREVIEW_TYPES,
     }
     context.update(extra)
     return context
@@ -348,11 +350,6 @@ def ticket_upload(request: TenantRequest, number: int) -> HttpResponse:
         {"id": attachment.pk, "url": f"{url}?preview=1", "filename": attachment.filename},
         status=201,
     )
-
-
-# Shown inline as previews: raster images only, by the type sniffed from the bytes (SVG can
-# carry script, so it is never among them).
-PREVIEW_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 @staff_required

@@ -334,3 +334,23 @@ def test_event_append_many_checks_like_event_append(tenant: Tenant) -> None:
         )
     with tenant_context(tenant):
         assert events.event_append_many(tenant=tenant, actor=SYSTEM, drafts=[]) == []
+
+
+def test_handlers_marked_first_run_before_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events, "_handlers", {})
+    for name, first in (("slow", False), ("push", True), ("later", False), ("all", False)):
+        events.event_handler(name, types=["test.happened"] if name != "all" else None, first=first)(
+            lambda event: None
+        )
+    assert [reg.name for reg in events.handlers_for("test.happened")] == [
+        "push",
+        "slow",
+        "later",
+        "all",
+    ]
+
+
+def test_the_realtime_push_is_the_first_handler_of_ticket_events() -> None:
+    for event_type in ("ticket.created", "ticket.updated", "message.created"):
+        registered = events.handlers_for(event_type)
+        assert registered[0].name == "realtime", [reg.name for reg in registered]

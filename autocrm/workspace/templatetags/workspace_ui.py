@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from django import template
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from autocrm.accounts import selectors
-from autocrm.accounts.models import Membership
+from autocrm.accounts.models import STAFF_ROLES
 from autocrm.core.models import Tenant
 from autocrm.realtime.selectors import page_snapshot
 
@@ -27,23 +28,37 @@ def url_name(context: dict[str, Any]) -> str:
     return match.view_name if match else ""
 
 
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A workspace the signed-in user belongs to, for the switcher."""
+
+    tenant_id: int
+    name: str
+    url: str
+
+
 @register.simple_tag(takes_context=True)
-def user_workspaces(context: dict[str, Any]) -> list[Membership]:
-    """The signed-in user's memberships (the middleware has put the request in a tenant or
-    user context, so their own membership rows are readable)."""
+def user_workspaces(context: dict[str, Any]) -> list[Workspace]:
+    """The signed-in user's workspaces (the middleware has put the request in a tenant or
+    user context, so their own membership rows are readable): plain values, on every page."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
-    return list(selectors.user_memberships(user_id=user.pk))
+    rows = selectors.user_memberships(user_id=user.pk).values_list(
+        "tenant_id", "tenant__name", "tenant__slug", "role"
+    )
+    return [
+        Workspace(tenant_id, name, workspace_url(slug, staff=role in STAFF_ROLES))
+        for tenant_id, name, slug, role in rows
+    ]
 
 
-@register.simple_tag
-def workspace_url(membership: Membership) -> str:
+def workspace_url(slug: str, *, staff: bool) -> str:
     """Where a membership leads: the agent dashboard for staff, the portal for customers."""
-    if membership.is_staff_role:
-        return reverse("workspace:dashboard", args=[membership.tenant.slug])
-    return reverse("portal:requests", args=[membership.tenant.slug])
+    if staff:
+        return reverse("workspace:dashboard", args=[slug])
+    return reverse("portal:requests", args=[slug])
 
 
 @functools.cache
@@ -80,14 +95,18 @@ def stamp(moment: Any) -> str:
     return moment.strftime("%-d %b %Y, %H:%M") if isinstance(moment, dt.datetime) else ""
 
 
-@register.filter
-def initials(user: Any) -> str:
-    name = (getattr(user, "name", "") or "").strip()
+def initials_of(name: str | None, email: str | None) -> str:
+    """``Ana Lima`` → ``AL``; without a name the address's first letter; else ``?``."""
+    name = (name or "").strip()
     if name:
         parts = name.split()
         return (parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")).upper()
-    email = getattr(user, "email", "") or "?"
-    return email[:1].upper()
+    return (email or "?")[:1].upper()
+
+
+@register.filter
+def initials(user: Any) -> str:
+    return initials_of(getattr(user, "name", ""), getattr(user, "email", ""))
 
 
 @register.filter

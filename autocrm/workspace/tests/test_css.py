@@ -91,3 +91,28 @@ def test_primary_buttons_use_the_on_primary_colour_in_both_modes() -> None:
     css = CSS.read_text()
     assert re.search(r"\.btn-primary\s*{[^}]*color: var\(--on-primary\)", css)
     assert contrast(css_variables()["on-primary"], css_variables()["primary"]) >= 4.5
+
+
+# The backgrounds a queue row can have: plain, hovered, the current row (j/k).
+ROW_BACKGROUNDS = ["surface", "surface-muted", "primary-soft"]
+
+
+def _rule_colours(selector: str) -> tuple[str, str | None]:
+    """The text colour variable of ``selector``'s rule, and its own background (if any)."""
+    rule = re.search(rf"(?m)^{re.escape(selector)}\s*{{([^}}]*)}}", CSS.read_text())
+    assert rule is not None, selector
+    colour = re.search(r"(?<![-\w])color:\s*var\(--([\w-]+)\)", rule.group(1))
+    background = re.search(r"background:\s*var\(--([\w-]+)\)", rule.group(1))
+    assert colour is not None, selector
+    return colour.group(1), background.group(1) if background else None
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("selector", [".sla", ".sla-soon", ".sla-breached"])
+def test_sla_due_styles_have_aa_contrast_in_both_modes(selector: str, theme: str) -> None:
+    """The queue's SLA due cell (due, due soon, breached) on every row background, in light
+    and dark mode; a style with a background of its own is read on that."""
+    colours = css_variables() if theme == "light" else dark_variables()
+    fg, own = _rule_colours(selector)
+    for bg in [own] if own else ROW_BACKGROUNDS:
+        assert contrast(colours[fg], colours[bg]) >= 4.5, (selector, theme, fg, bg)

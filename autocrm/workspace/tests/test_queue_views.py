@@ -311,3 +311,34 @@ def test_bulk_merge_errors(client: Client, ctx: Tenant, agent: Any) -> None:
     assert mixed.status_code == 400 and "one of these at a time" in mixed.content.decode()
     a.refresh_from_db()
     assert a.merged_into_id is None and a.status == "new"
+
+
+def test_saved_views_and_macros_follow_their_changes(
+    client: Client, ctx: Tenant, agent: Any
+) -> None:
+    """Both are cached per configuration stamp: every write of them marks it stale."""
+    actor = actor_of(ctx, agent)
+    client.force_login(agent)
+    assert "Apply a macro to selected" not in client.get("/acme/agent/?view=all").content.decode()
+    view = config_services.ticket_view_create(
+        tenant=ctx, actor=actor, name="Night shift", query="status:open"
+    )
+    macro = config_services.macro_create(
+        tenant=ctx, actor=actor, name="Wait", actions=[{"field": "status", "value": "pending"}]
+    )
+    page = client.get("/acme/agent/?view=all").content.decode()
+    assert f'data-view="v{view.pk}"' in page and "Night shift" in page
+    assert f'<option value="{macro.pk}">Wait</option>' in page
+    config_services.ticket_view_update(
+        tenant=ctx, actor=actor, view=view, changes={"name": "Day shift"}
+    )
+    config_services.macro_delete(tenant=ctx, actor=actor, macro=macro)
+    page = client.get("/acme/agent/?view=all").content.decode()
+    assert "Day shift" in page and "Night shift" not in page and f'value="{macro.pk}"' not in page
+    config_services.ticket_view_delete(tenant=ctx, actor=actor, view=view)
+    assert f'data-view="v{view.pk}"' not in client.get("/acme/agent/?view=all").content.decode()
+    others = member(ctx, "agent", email="other@acme.test")
+    config_services.ticket_view_create(
+        tenant=ctx, actor=actor_of(ctx, others), name="Not yours", query="status:open", shared=False
+    )
+    assert "Not yours" not in client.get("/acme/agent/?view=all").content.decode()

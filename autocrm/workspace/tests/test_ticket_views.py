@@ -308,3 +308,74 @@ def test_images_get_an_inline_preview_and_nothing_else_does(
     assert inline["Content-Type"] == "image/png"
     forced = client.get(f"/acme/agent/attachments/{fake.pk}/?preview=1")
     assert forced["Content-Disposition"].startswith("attachment")  # not an image by its bytes
+
+
+def test_the_macro_menu_follows_macro_changes(client: Client, ctx: Tenant, agent: Any) -> None:
+    """The menu is cached per configuration stamp: every macro write marks it stale."""
+    t = ticket(ctx)
+    client.force_login(agent)
+    page = f"/acme/agent/tickets/{t.number}/"
+    assert 'id="macro-select"' not in client.get(page).content.decode()
+    actor = actor_of(ctx, member(ctx, "admin"))
+    macro = config_services.macro_create(
+        tenant=ctx,
+        actor=actor,
+        name="Escalate",
+        actions=[{"field": "priority", "value": "high"}],
+        shared=True,
+    )
+    mine = config_services.macro_create(
+        tenant=ctx,
+        actor=actor,
+        name="Someone's own",
+        actions=[{"field": "priority", "value": "low"}],
+        shared=False,
+    )
+    body = client.get(page).content.decode()
+    assert f'<option value="{macro.pk}">Escalate</option>' in body
+    assert "Someone&#x27;s own" not in body and f'value="{mine.pk}"' not in body
+    config_services.macro_update(
+        tenant=ctx, actor=actor, macro=macro, changes={"name": "Escalate <b>now</b>"}
+    )
+    assert "Escalate &lt;b&gt;now&lt;/b&gt;</option>" in client.get(page).content.decode()
+    config_services.macro_update(tenant=ctx, actor=actor, macro=macro, changes={"active": False})
+    assert 'id="macro-select"' not in client.get(page).content.decode()
+
+
+def test_messages_name_their_author_and_show_delivery_and_files(
+    client: Client, ctx: Tenant, agent: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    t = ticket(ctx, requester_name="Cora Client", requester_email="cora@client.test")
+    nameless = member(ctx, "agent", email="sam.ops@acme.test", name="")
+    services.ticket_message_add(
+        tenant=ctx, actor=actor_of(ctx, nameless), ticket_id=t.pk, body="<b>On it</b>"
+    )
+    client.force_login(agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/acme/agent/tickets/{t.number}/reply/",
+            {
+                "kind": "note",
+                "body": "<p>log attached</p>",
+                "files": [SimpleUploadedFile("a<b>.log", b"x" * 2048, content_type="text/plain")],
+            },
+            headers=HTMX,
+        )
+    body = client.get(f"/acme/agent/tickets/{t.number}/").content.decode()
+    assert (
+        '<article class="message message-customer" aria-label="Public message from Cora Client">'
+        '<header><span class="avatar">CC</span><strong>Cora Client</strong>'
+        '<span class="badge">Customer</span>'
+    ) in body
+    assert (
+        '<article class="message message-agent" aria-label="Public message from sam.ops">'
+        '<header><span class="avatar">S</span><strong>sam.ops</strong><time'
+    ) in body
+    assert "<b>On it</b>" in body  # the stored, sanitised HTML as it is
+    assert (
+        '<article class="message message-note" aria-label="Internal note from Alex Agent">'
+        '<header><span class="avatar">AA</span><strong>Alex Agent</strong>'
+        '<span class="badge badge-warning">Internal note</span>'
+    ) in body
+    assert 'download>a&lt;b&gt;.log</a> <span class="muted">2 KB</span>' in body
+    assert '<ul class="files" aria-label="Attachments">' in body
