@@ -20,10 +20,9 @@ from autocrm.accounts.schemas import (
     MemberRoleIn,
     MeOut,
 )
-from autocrm.core.api import keyset_page, page_of, require, secret_response
-from autocrm.core.api.pagination import Cursor, Limit, page_response
+from autocrm.core.api import get_or_404, keyset_response, page_of, require, secret_response
+from autocrm.core.api.pagination import Cursor, Limit
 from autocrm.core.models import Tenant
-from autocrm.core.problems import NotFound
 
 router = Router()
 
@@ -63,13 +62,12 @@ def users_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
     who = require(request, "read")
-    page = keyset_page(
+    return keyset_response(
         selectors.membership_list(tenant=who.tenant, actor=who.actor),
         ordering=("user__email", "id"),
         cursor=cursor,
         limit=limit,
     )
-    return page_response(page)
 
 
 @router.get(
@@ -83,13 +81,12 @@ def invitations_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
     who = require(request, "admin")
-    page = keyset_page(
+    return keyset_response(
         selectors.invitation_list_pending(tenant=who.tenant, actor=who.actor),
         ordering=("-created_at", "-id"),
         cursor=cursor,
         limit=limit,
     )
-    return page_response(page)
 
 
 @router.post(
@@ -120,19 +117,17 @@ def invitations_create(request: HttpRequest, payload: InvitationIn) -> Any:
 )
 def invitations_revoke(request: HttpRequest, invitation_id: int) -> None:
     who = require(request, "admin")
-    invitation = selectors.invitation_get_pending(
-        tenant=who.tenant, actor=who.actor, invitation_id=invitation_id
+    invitation = get_or_404(
+        selectors.invitation_get_pending(
+            tenant=who.tenant, actor=who.actor, invitation_id=invitation_id
+        ),
+        "open invitation",
     )
-    if invitation is None:
-        raise NotFound("No open invitation with this id.", type_="not-found")
     services.invitation_revoke(tenant=who.tenant, actor=who.actor, invitation=invitation)
 
 
 def _member(tenant: Tenant, user_id: int) -> Membership:
-    membership = selectors.membership_get(tenant=tenant, user_id=user_id)
-    if membership is None:
-        raise NotFound("No member with this id.", type_="not-found")
-    return membership
+    return get_or_404(selectors.membership_get(tenant=tenant, user_id=user_id), "member")
 
 
 @router.patch(
@@ -179,13 +174,12 @@ def api_keys_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
     who = require(request, "admin")
-    page = keyset_page(
+    return keyset_response(
         selectors.api_key_list(tenant=who.tenant, actor=who.actor, include_revoked=True),
         ordering=("-created_at", "-id"),
         cursor=cursor,
         limit=limit,
     )
-    return page_response(page)
 
 
 @router.post(
@@ -219,7 +213,7 @@ def api_keys_create(request: HttpRequest, payload: ApiKeyIn) -> Any:
 )
 def api_keys_revoke(request: HttpRequest, api_key_id: int) -> None:
     who = require(request, "admin")
-    key = selectors.api_key_get(tenant=who.tenant, actor=who.actor, api_key_id=api_key_id)
-    if key is None:
-        raise NotFound("No API key with this id.", type_="not-found")
+    key = get_or_404(
+        selectors.api_key_get(tenant=who.tenant, actor=who.actor, api_key_id=api_key_id), "API key"
+    )
     services.api_key_revoke(tenant=who.tenant, actor=who.actor, api_key=key)

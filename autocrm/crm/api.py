@@ -8,9 +8,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from autocrm.core.actors import Actor
-from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response, require
+from autocrm.core.api import Cursor, Limit, get_or_404, keyset_response, page_of, tenant_and_actor
 from autocrm.core.models import Tenant
-from autocrm.core.problems import NotFound
 from autocrm.crm import duplicates, selectors, services
 from autocrm.crm.models import Company, Contact
 from autocrm.crm.schemas import (
@@ -31,11 +30,6 @@ from autocrm.crm.services import PhoneInput
 router = Router(tags=["contacts"])
 
 
-def who(request: HttpRequest, level: str) -> tuple[Tenant, Actor]:
-    caller = require(request, level)  # type: ignore[arg-type]
-    return caller.tenant, caller.actor
-
-
 def _tags(value: str | None) -> list[str]:
     return [t.strip().lower() for t in (value or "").split(",") if t.strip()]
 
@@ -47,17 +41,15 @@ def _phones(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _contact(tenant: Tenant, actor: Actor, contact_id: int) -> Contact:
-    found = selectors.contact_get(tenant=tenant, actor=actor, contact_id=contact_id)
-    if found is None:
-        raise NotFound("No contact with this id.", type_="not-found")
-    return found
+    return get_or_404(
+        selectors.contact_get(tenant=tenant, actor=actor, contact_id=contact_id), "contact"
+    )
 
 
 def _company(tenant: Tenant, actor: Actor, company_id: int) -> Company:
-    found = selectors.company_get(tenant=tenant, actor=actor, company_id=company_id)
-    if found is None:
-        raise NotFound("No company with this id.", type_="not-found")
-    return found
+    return get_or_404(
+        selectors.company_get(tenant=tenant, actor=actor, company_id=company_id), "company"
+    )
 
 
 @router.get("/contacts", response=page_of(ContactOut), summary="List or search contacts")
@@ -67,31 +59,31 @@ def contacts_list(
     cursor: str | None = Cursor,
     limit: int = Limit,
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     filters = selectors.ContactFilters(
         q=params.q, company_id=params.company_id, owner=params.owner or "", tags=_tags(params.tag)
     )
     rows = selectors.contact_list_detailed(tenant=tenant, actor=actor, filters=filters)
     ordering = selectors.CONTACT_ORDERINGS[params.sort]
-    return page_response(keyset_page(rows, ordering=ordering, cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=ordering, cursor=cursor, limit=limit)
 
 
 @router.post("/contacts", response={201: ContactOut}, summary="Create a contact")
 def contacts_create(request: HttpRequest, payload: ContactIn) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     contact = services.contact_create(tenant=tenant, actor=actor, **_phones(payload.model_dump()))
     return Status(201, _contact(tenant, actor, contact.pk))
 
 
 @router.get("/contacts/{contact_id}", response=ContactOut, summary="Get a contact")
 def contacts_get(request: HttpRequest, contact_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _contact(tenant, actor, contact_id)
 
 
 @router.patch("/contacts/{contact_id}", response=ContactOut, summary="Change a contact")
 def contacts_update(request: HttpRequest, contact_id: int, payload: ContactUpdateIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     contact = services.contact_update(
         tenant=tenant,
         actor=actor,
@@ -103,7 +95,7 @@ def contacts_update(request: HttpRequest, contact_id: int, payload: ContactUpdat
 
 @router.delete("/contacts/{contact_id}", response={204: None}, summary="Delete a contact")
 def contacts_delete(request: HttpRequest, contact_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.contact_delete(tenant=tenant, actor=actor, contact=_contact(tenant, actor, contact_id))
     return Status(204, None)
 
@@ -117,20 +109,20 @@ def companies_list(
     cursor: str | None = Cursor,
     limit: int = Limit,
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     filters = selectors.CompanyFilters(
         q=params.q, owner=params.owner or "", tags=_tags(params.tag), parent_id=params.parent_id
     )
     rows = selectors.company_list(tenant=tenant, actor=actor, filters=filters)
     ordering = selectors.COMPANY_ORDERINGS[params.sort]
-    return page_response(keyset_page(rows, ordering=ordering, cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=ordering, cursor=cursor, limit=limit)
 
 
 @router.post(
     "/companies", response={201: CompanyOut}, tags=["companies"], summary="Create a company"
 )
 def companies_create(request: HttpRequest, payload: CompanyIn) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     company = services.company_create(tenant=tenant, actor=actor, **payload.model_dump())
     return Status(201, _company(tenant, actor, company.pk))
 
@@ -139,7 +131,7 @@ def companies_create(request: HttpRequest, payload: CompanyIn) -> Status[Any]:
     "/companies/{company_id}", response=CompanyOut, tags=["companies"], summary="Get a company"
 )
 def companies_get(request: HttpRequest, company_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _company(tenant, actor, company_id)
 
 
@@ -150,7 +142,7 @@ def companies_get(request: HttpRequest, company_id: int) -> Any:
     summary="Change a company",
 )
 def companies_update(request: HttpRequest, company_id: int, payload: CompanyUpdateIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     company = services.company_update(
         tenant=tenant,
         actor=actor,
@@ -167,7 +159,7 @@ def companies_update(request: HttpRequest, company_id: int, payload: CompanyUpda
     summary="Delete a company",
 )
 def companies_delete(request: HttpRequest, company_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.company_delete(tenant=tenant, actor=actor, company=_company(tenant, actor, company_id))
     return Status(204, None)
 
@@ -180,7 +172,7 @@ def companies_delete(request: HttpRequest, company_id: int) -> Status[None]:
     "similar name; the likeliest first, at most 10.",
 )
 def contacts_duplicates(request: HttpRequest, contact_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     contact = _contact(tenant, actor, contact_id)
     found = duplicates.contact_duplicates(tenant=tenant, actor=actor, contact=contact)
     ids = [c.record.pk for c in found]
@@ -201,7 +193,7 @@ def contacts_duplicates(request: HttpRequest, contact_id: int) -> Any:
     "duplicate move to this contact; the duplicate is deleted; `contact.merged` records it.",
 )
 def contacts_merge(request: HttpRequest, contact_id: int, payload: RecordMergeIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     keep = _contact(tenant, actor, contact_id)
     duplicate = _contact(tenant, actor, payload.duplicate_id)
     services.contact_merge(tenant=tenant, actor=actor, keep=keep, duplicate=duplicate)
@@ -215,7 +207,7 @@ def contacts_merge(request: HttpRequest, contact_id: int, payload: RecordMergeIn
     summary="Possible duplicates of a company",
 )
 def companies_duplicates(request: HttpRequest, company_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     company = _company(tenant, actor, company_id)
     return duplicates.company_duplicates(tenant=tenant, actor=actor, company=company)
 
@@ -227,7 +219,7 @@ def companies_duplicates(request: HttpRequest, company_id: int) -> Any:
     summary="Merge a duplicate into this company",
 )
 def companies_merge(request: HttpRequest, company_id: int, payload: RecordMergeIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     keep = _company(tenant, actor, company_id)
     duplicate = _company(tenant, actor, payload.duplicate_id)
     services.company_merge(tenant=tenant, actor=actor, keep=keep, duplicate=duplicate)

@@ -9,11 +9,10 @@ from django.urls import reverse
 from ninja import Query, Router, Status
 
 from autocrm.core.actors import Actor
-from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response
+from autocrm.core.api import Cursor, Limit, get_or_404, keyset_response, page_of, tenant_and_actor
 from autocrm.core.models import Tenant
-from autocrm.core.problems import Forbidden, NotFound
+from autocrm.core.problems import Forbidden
 from autocrm.crm import ical, selectors_activities, services
-from autocrm.crm.api import who
 from autocrm.crm.models import Activity, ActivityTemplate
 from autocrm.crm.schemas_deals import (
     ActivityIn,
@@ -30,19 +29,19 @@ router = Router(tags=["activities"])
 
 
 def _activity(tenant: Tenant, actor: Actor, activity_id: int) -> Activity:
-    found = selectors_activities.activity_get(tenant=tenant, actor=actor, activity_id=activity_id)
-    if found is None:
-        raise NotFound("No activity with this id.", type_="not-found")
-    return found
+    return get_or_404(
+        selectors_activities.activity_get(tenant=tenant, actor=actor, activity_id=activity_id),
+        "activity",
+    )
 
 
 def _template(tenant: Tenant, actor: Actor, template_id: int) -> ActivityTemplate:
-    found = selectors_activities.activity_template_get(
-        tenant=tenant, actor=actor, template_id=template_id
+    return get_or_404(
+        selectors_activities.activity_template_get(
+            tenant=tenant, actor=actor, template_id=template_id
+        ),
+        "activity template",
     )
-    if found is None:
-        raise NotFound("No activity template with this id.", type_="not-found")
-    return found
 
 
 @router.get("/activities", response=page_of(ActivityOut), summary="List activities")
@@ -52,7 +51,7 @@ def activities_list(
     cursor: str | None = Cursor,
     limit: int = Limit,
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     filters = selectors_activities.ActivityFilters(
         q=params.q,
         kind=params.kind or "",
@@ -69,12 +68,12 @@ def activities_list(
     if params.sort == "due_at":
         rows = rows.exclude(due_at=None)
     ordering = selectors_activities.ACTIVITY_ORDERINGS[params.sort]
-    return page_response(keyset_page(rows, ordering=ordering, cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=ordering, cursor=cursor, limit=limit)
 
 
 @router.post("/activities", response={201: ActivityOut}, summary="Create an activity")
 def activities_create(request: HttpRequest, payload: ActivityIn) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     activity = services.activity_create(tenant=tenant, actor=actor, **payload.model_dump())
     return Status(201, _activity(tenant, actor, activity.pk))
 
@@ -87,7 +86,7 @@ def activities_create(request: HttpRequest, payload: ActivityIn) -> Status[Any]:
     "when you change your password or leave the workspace.",
 )
 def activities_feed(request: HttpRequest) -> dict[str, str]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     if actor.user is None:
         raise Forbidden("A feed belongs to a member; API keys have none.", type_="not-a-member")
     token = ical.feed_token(tenant=tenant, user=actor.user)
@@ -102,7 +101,7 @@ def activities_feed(request: HttpRequest) -> dict[str, str]:
     summary="Activity templates",
 )
 def activity_templates_list(request: HttpRequest) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return list(selectors_activities.activity_template_list(tenant=tenant, actor=actor)[:500])
 
 
@@ -113,7 +112,7 @@ def activity_templates_list(request: HttpRequest) -> Any:
     summary="Create an activity template",
 )
 def activity_templates_create(request: HttpRequest, payload: ActivityTemplateIn) -> Status[Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     template = services.activity_template_create(tenant=tenant, actor=actor, **payload.model_dump())
     return Status(201, template)
 
@@ -127,7 +126,7 @@ def activity_templates_create(request: HttpRequest, payload: ActivityTemplateIn)
 def activity_templates_update(
     request: HttpRequest, activity_template_id: int, payload: ActivityTemplateUpdateIn
 ) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return services.activity_template_update(
         tenant=tenant,
         actor=actor,
@@ -143,7 +142,7 @@ def activity_templates_update(
     summary="Delete an activity template",
 )
 def activity_templates_delete(request: HttpRequest, activity_template_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.activity_template_delete(
         tenant=tenant, actor=actor, template=_template(tenant, actor, activity_template_id)
     )
@@ -152,7 +151,7 @@ def activity_templates_delete(request: HttpRequest, activity_template_id: int) -
 
 @router.get("/activities/{activity_id}", response=ActivityOut, summary="Get an activity")
 def activities_get(request: HttpRequest, activity_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _activity(tenant, actor, activity_id)
 
 
@@ -162,7 +161,7 @@ def activities_get(request: HttpRequest, activity_id: int) -> Any:
     summary="Change, complete (`done`) or reopen an activity",
 )
 def activities_update(request: HttpRequest, activity_id: int, payload: ActivityUpdateIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     services.activity_update(
         tenant=tenant,
         actor=actor,
@@ -174,7 +173,7 @@ def activities_update(request: HttpRequest, activity_id: int, payload: ActivityU
 
 @router.delete("/activities/{activity_id}", response={204: None}, summary="Delete an activity")
 def activities_delete(request: HttpRequest, activity_id: int) -> Status[None]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     services.activity_delete(
         tenant=tenant, actor=actor, activity=_activity(tenant, actor, activity_id)
     )

@@ -10,11 +10,9 @@ from django.utils import timezone
 from ninja import Query, Router, Status
 
 from autocrm.core.actors import Actor
-from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response
+from autocrm.core.api import Cursor, Limit, get_or_404, keyset_response, page_of, tenant_and_actor
 from autocrm.core.models import Tenant
-from autocrm.core.problems import NotFound
 from autocrm.crm import scoring, selectors_deals, services
-from autocrm.crm.api import who
 from autocrm.crm.models import Deal, DealAssignmentRule, Pipeline, ScoringRule
 from autocrm.crm.schemas_deals import (
     DealAssignmentRuleIn,
@@ -40,17 +38,14 @@ router = Router(tags=["deals"])
 
 
 def _pipeline(tenant: Tenant, actor: Actor, pipeline_id: int) -> Pipeline:
-    found = selectors_deals.pipeline_get(tenant=tenant, actor=actor, pipeline_id=pipeline_id)
-    if found is None:
-        raise NotFound("No pipeline with this id.", type_="not-found")
-    return found
+    return get_or_404(
+        selectors_deals.pipeline_get(tenant=tenant, actor=actor, pipeline_id=pipeline_id),
+        "pipeline",
+    )
 
 
 def _deal(tenant: Tenant, actor: Actor, deal_id: int) -> Deal:
-    found = selectors_deals.deal_get(tenant=tenant, actor=actor, deal_id=deal_id)
-    if found is None:
-        raise NotFound("No deal with this id.", type_="not-found")
-    return found
+    return get_or_404(selectors_deals.deal_get(tenant=tenant, actor=actor, deal_id=deal_id), "deal")
 
 
 def _stages(values: dict[str, Any]) -> dict[str, Any]:
@@ -63,16 +58,16 @@ def _stages(values: dict[str, Any]) -> dict[str, Any]:
 def pipelines_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors_deals.pipeline_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=("position", "id"), cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=("position", "id"), cursor=cursor, limit=limit)
 
 
 @router.post(
     "/pipelines", response={201: PipelineOut}, tags=["pipelines"], summary="Create a pipeline"
 )
 def pipelines_create(request: HttpRequest, payload: PipelineIn) -> Status[Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     pipeline = services.pipeline_create(tenant=tenant, actor=actor, **_stages(payload.model_dump()))
     return Status(201, _pipeline(tenant, actor, pipeline.pk))
 
@@ -81,7 +76,7 @@ def pipelines_create(request: HttpRequest, payload: PipelineIn) -> Status[Any]:
     "/pipelines/{pipeline_id}", response=PipelineOut, tags=["pipelines"], summary="A pipeline"
 )
 def pipelines_get(request: HttpRequest, pipeline_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _pipeline(tenant, actor, pipeline_id)
 
 
@@ -92,7 +87,7 @@ def pipelines_get(request: HttpRequest, pipeline_id: int) -> Any:
     summary="Rename, reorder, or change the stages of a pipeline",
 )
 def pipelines_update(request: HttpRequest, pipeline_id: int, payload: PipelineUpdateIn) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     pipeline = services.pipeline_update(
         tenant=tenant,
         actor=actor,
@@ -109,7 +104,7 @@ def pipelines_update(request: HttpRequest, pipeline_id: int, payload: PipelineUp
     summary="Delete an empty pipeline",
 )
 def pipelines_delete(request: HttpRequest, pipeline_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.pipeline_delete(
         tenant=tenant, actor=actor, pipeline=_pipeline(tenant, actor, pipeline_id)
     )
@@ -123,7 +118,7 @@ def deals_list(
     cursor: str | None = Cursor,
     limit: int = Limit,
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     filters = selectors_deals.DealFilters(
         q=params.q,
         pipeline_id=params.pipeline_id,
@@ -138,12 +133,12 @@ def deals_list(
     )
     rows = selectors_deals.deal_list(tenant=tenant, actor=actor, filters=filters)
     ordering = selectors_deals.DEAL_ORDERINGS[params.sort]
-    return page_response(keyset_page(rows, ordering=ordering, cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=ordering, cursor=cursor, limit=limit)
 
 
 @router.post("/deals", response={201: DealOut}, summary="Create a lead or deal")
 def deals_create(request: HttpRequest, payload: DealIn) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     deal = services.deal_create(tenant=tenant, actor=actor, **payload.model_dump())
     return Status(201, _deal(tenant, actor, deal.pk))
 
@@ -152,7 +147,7 @@ def deals_create(request: HttpRequest, payload: DealIn) -> Status[Any]:
 def deals_forecast(request: HttpRequest, params: Query[ForecastFilters]) -> dict[str, Any]:
     """Per month of the expected close date, owner and currency: open amounts, amounts
     weighted by stage probability, and amounts won (in the month they closed)."""
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     result = selectors_deals.forecast(
         tenant=tenant,
         actor=actor,
@@ -200,7 +195,7 @@ def _owners(tenant: Tenant, ids: set[int | None]) -> dict[int, dict[str, Any]]:
 
 @router.get("/deals/scoring", response=ScoringOut, summary="Lead scoring rules and model")
 def deals_scoring(request: HttpRequest) -> dict[str, Any]:
-    tenant, _actor = who(request, "read")
+    tenant, _actor = tenant_and_actor(request, "read")
     return _scoring(tenant)
 
 
@@ -213,7 +208,7 @@ def _scoring(tenant: Tenant) -> dict[str, Any]:
 
 @router.put("/deals/scoring/rules", response=ScoringOut, summary="Replace the scoring rules")
 def deals_scoring_rules(request: HttpRequest, payload: ScoringRulesIn) -> dict[str, Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     scoring.scoring_rules_set(
         tenant=tenant, actor=actor, rules=[r.model_dump() for r in payload.rules]
     )
@@ -228,17 +223,14 @@ def deals_scoring_rules(request: HttpRequest, payload: ScoringRulesIn) -> dict[s
     "deal is rescored. The worker also retrains nightly.",
 )
 def deals_scoring_train(request: HttpRequest) -> dict[str, Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     scoring.scoring_model_train(tenant=tenant, actor=actor)
     return _scoring(tenant)
 
 
 def _rule(tenant: Tenant, actor: Actor, rule_id: int) -> DealAssignmentRule:
     rules = selectors_deals.deal_assignment_rule_list(tenant=tenant, actor=actor)
-    found = rules.filter(pk=rule_id).first()
-    if found is None:
-        raise NotFound("No assignment rule with this id.", type_="not-found")
-    return found
+    return get_or_404(rules.filter(pk=rule_id).first(), "assignment rule")
 
 
 @router.get(
@@ -249,7 +241,7 @@ def _rule(tenant: Tenant, actor: Actor, rule_id: int) -> DealAssignmentRule:
     "(by position) whose conditions all hold, its users in turn.",
 )
 def deal_rules_list(request: HttpRequest) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return list(selectors_deals.deal_assignment_rule_list(tenant=tenant, actor=actor)[:200])
 
 
@@ -259,7 +251,7 @@ def deal_rules_list(request: HttpRequest) -> Any:
     summary="Create a deal assignment rule",
 )
 def deal_rules_create(request: HttpRequest, payload: DealAssignmentRuleIn) -> Status[Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     rule = services.deal_assignment_rule_create(tenant=tenant, actor=actor, **payload.model_dump())
     return Status(201, rule)
 
@@ -272,7 +264,7 @@ def deal_rules_create(request: HttpRequest, payload: DealAssignmentRuleIn) -> St
 def deal_rules_update(
     request: HttpRequest, deal_assignment_rule_id: int, payload: DealAssignmentRuleUpdateIn
 ) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return services.deal_assignment_rule_update(
         tenant=tenant,
         actor=actor,
@@ -287,7 +279,7 @@ def deal_rules_update(
     summary="Delete a deal assignment rule",
 )
 def deal_rules_delete(request: HttpRequest, deal_assignment_rule_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.deal_assignment_rule_delete(
         tenant=tenant, actor=actor, rule=_rule(tenant, actor, deal_assignment_rule_id)
     )
@@ -296,13 +288,13 @@ def deal_rules_delete(request: HttpRequest, deal_assignment_rule_id: int) -> Sta
 
 @router.get("/deals/{deal_id}", response=DealOut, summary="Get a lead or deal")
 def deals_get(request: HttpRequest, deal_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _deal(tenant, actor, deal_id)
 
 
 @router.patch("/deals/{deal_id}", response=DealOut, summary="Change a lead or deal")
 def deals_update(request: HttpRequest, deal_id: int, payload: DealUpdateIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     deal = services.deal_update(
         tenant=tenant,
         actor=actor,
@@ -314,7 +306,7 @@ def deals_update(request: HttpRequest, deal_id: int, payload: DealUpdateIn) -> A
 
 @router.post("/deals/{deal_id}/move", response=DealOut, summary="Move a card on the board")
 def deals_move(request: HttpRequest, deal_id: int, payload: DealMoveIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     services.deal_move(
         tenant=tenant,
         actor=actor,
@@ -327,7 +319,7 @@ def deals_move(request: HttpRequest, deal_id: int, payload: DealMoveIn) -> Any:
 
 @router.post("/deals/{deal_id}/close", response=DealOut, summary="Win, lose or reopen a deal")
 def deals_close(request: HttpRequest, deal_id: int, payload: DealCloseIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     services.deal_close(
         tenant=tenant,
         actor=actor,
@@ -340,13 +332,13 @@ def deals_close(request: HttpRequest, deal_id: int, payload: DealCloseIn) -> Any
 
 @router.post("/deals/{deal_id}/convert", response=DealOut, summary="Turn a lead into a deal")
 def deals_convert(request: HttpRequest, deal_id: int) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     services.deal_convert(tenant=tenant, actor=actor, deal=_deal(tenant, actor, deal_id))
     return _deal(tenant, actor, deal_id)
 
 
 @router.delete("/deals/{deal_id}", response={204: None}, summary="Delete a lead or deal")
 def deals_delete(request: HttpRequest, deal_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.deal_delete(tenant=tenant, actor=actor, deal=_deal(tenant, actor, deal_id))
     return Status(204, None)

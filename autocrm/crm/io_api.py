@@ -14,13 +14,13 @@ from autocrm.core.api import (
     Limit,
     PatchSchema,
     RequestSchema,
-    keyset_page,
+    get_or_404,
+    keyset_response,
     page_of,
-    page_response,
+    tenant_and_actor,
 )
-from autocrm.core.problems import BadRequest, NotFound
+from autocrm.core.problems import BadRequest
 from autocrm.crm import exports, selectors
-from autocrm.crm.api import who
 from autocrm.crm.models import ContactImport, Segment
 from autocrm.crm.schemas import CompanyListFilters, ContactListFilters, ContactOut, Id
 from autocrm.crm.services import imports as import_services
@@ -114,11 +114,10 @@ class ContactImportOut(Schema):
 
 
 def _segment(request: HttpRequest, segment_id: int) -> Segment:
-    tenant, actor = who(request, "read")
-    found = selectors.segment_get(tenant=tenant, actor=actor, segment_id=segment_id)
-    if found is None:
-        raise NotFound("No segment with this id.", type_="not-found")
-    return found
+    tenant, actor = tenant_and_actor(request, "read")
+    return get_or_404(
+        selectors.segment_get(tenant=tenant, actor=actor, segment_id=segment_id), "segment"
+    )
 
 
 def _filters_dict(filters: SegmentFiltersIn | None) -> dict[str, Any]:
@@ -142,15 +141,15 @@ def file_response(export: exports.Export, fmt: str) -> FileResponse:
 def segments_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors.segment_list(tenant=tenant, actor=actor)
     ordering = selectors.SEGMENT_ORDERINGS["name"]
-    return page_response(keyset_page(rows, ordering=ordering, cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=ordering, cursor=cursor, limit=limit)
 
 
 @router.post("/segments", response={201: SegmentOut}, summary="Create a segment")
 def segments_create(request: HttpRequest, payload: SegmentIn) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     segment = segment_services.segment_create(
         tenant=tenant,
         actor=actor,
@@ -169,7 +168,7 @@ def segments_get(request: HttpRequest, segment_id: int) -> Any:
 
 @router.patch("/segments/{segment_id}", response=SegmentOut, summary="Rename or refilter")
 def segments_update(request: HttpRequest, segment_id: int, payload: SegmentUpdateIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     changes = payload.model_dump(exclude_unset=True)
     if "filters" in changes:
         changes["filters"] = _filters_dict(payload.filters)
@@ -180,7 +179,7 @@ def segments_update(request: HttpRequest, segment_id: int, payload: SegmentUpdat
 
 @router.delete("/segments/{segment_id}", response={204: None}, summary="Delete a segment")
 def segments_delete(request: HttpRequest, segment_id: int) -> Status[None]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     segment_services.segment_delete(
         tenant=tenant, actor=actor, segment=_segment(request, segment_id)
     )
@@ -195,12 +194,12 @@ def segments_delete(request: HttpRequest, segment_id: int) -> Status[None]:
 def segments_contacts(
     request: HttpRequest, segment_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors.segment_contacts(
         tenant=tenant, actor=actor, segment=_segment(request, segment_id)
     ).prefetch_related("emails", "phones", "memberships__company")
     ordering = selectors.CONTACT_ORDERINGS["name"]
-    return page_response(keyset_page(rows, ordering=ordering, cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=ordering, cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -211,7 +210,7 @@ def segments_contacts(
 def segments_members_add(
     request: HttpRequest, segment_id: int, payload: SegmentMembersIn
 ) -> dict[str, int]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     changed = segment_services.segment_members_add(
         tenant=tenant,
         actor=actor,
@@ -229,7 +228,7 @@ def segments_members_add(
 def segments_members_remove(
     request: HttpRequest, segment_id: int, payload: SegmentMembersIn
 ) -> dict[str, int]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     changed = segment_services.segment_members_remove(
         tenant=tenant,
         actor=actor,
@@ -247,7 +246,7 @@ def segments_members_remove(
 def segments_export(
     request: HttpRequest, segment_id: int, params: Query[ExportParams]
 ) -> FileResponse:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     segment = _segment(request, segment_id)
     rows = selectors.segment_contacts(tenant=tenant, actor=actor, segment=segment)
     return file_response(exports.contacts_export(rows, name=segment.name), params.format)
@@ -262,7 +261,7 @@ def segments_export(
 def contacts_export(
     request: HttpRequest, params: Query[ContactListFilters], fmt: Query[ExportParams]
 ) -> FileResponse:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     filters = selectors.ContactFilters(
         q=params.q,
         company_id=params.company_id,
@@ -282,7 +281,7 @@ def contacts_export(
 def companies_export(
     request: HttpRequest, params: Query[CompanyListFilters], fmt: Query[ExportParams]
 ) -> FileResponse:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     filters = selectors.CompanyFilters(
         q=params.q,
         owner=params.owner or "",
@@ -302,19 +301,16 @@ def companies_export(
 def imports_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors.contact_import_list(tenant=tenant, actor=actor)
-    return page_response(
-        keyset_page(rows, ordering=("-created_at", "-id"), cursor=cursor, limit=limit)
-    )
+    return keyset_response(rows, ordering=("-created_at", "-id"), cursor=cursor, limit=limit)
 
 
 def _import(request: HttpRequest, import_id: int) -> ContactImport:
-    tenant, actor = who(request, "read")
-    found = selectors.contact_import_get(tenant=tenant, actor=actor, import_id=import_id)
-    if found is None:
-        raise NotFound("No import with this id.", type_="not-found")
-    return found
+    tenant, actor = tenant_and_actor(request, "read")
+    return get_or_404(
+        selectors.contact_import_get(tenant=tenant, actor=actor, import_id=import_id), "import"
+    )
 
 
 @router.get(
@@ -334,7 +330,7 @@ def imports_get(request: HttpRequest, import_id: int) -> Any:
     summary="Undo a finished import",
 )
 def imports_undo(request: HttpRequest, import_id: int) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return import_services.contact_import_undo(
         tenant=tenant, actor=actor, contact_import=_import(request, import_id)
     )

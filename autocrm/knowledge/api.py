@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from autocrm.core.actors import Actor
-from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response, require
+from autocrm.core.api import Cursor, Limit, get_or_404, keyset_response, page_of, tenant_and_actor
 from autocrm.core.models import Tenant
 from autocrm.core.problems import InvalidInput, NotFound
 from autocrm.knowledge import selectors, services
@@ -32,23 +32,16 @@ from autocrm.knowledge.search import LOCALES
 router = Router(tags=["knowledge base"])
 
 
-def _who(request: HttpRequest, level: str) -> tuple[Tenant, Actor]:
-    caller = require(request, level)  # type: ignore[arg-type]
-    return caller.tenant, caller.actor
-
-
 def _article(tenant: Tenant, actor: Actor, article_id: int) -> Article:
-    found = selectors.article_get(tenant=tenant, actor=actor, article_id=article_id)
-    if found is None:
-        raise NotFound("No article with this id.", type_="not-found")
-    return found
+    return get_or_404(
+        selectors.article_get(tenant=tenant, actor=actor, article_id=article_id), "article"
+    )
 
 
 def _category(tenant: Tenant, actor: Actor, category_id: int) -> Category:
-    found = selectors.category_get(tenant=tenant, actor=actor, category_id=category_id)
-    if found is None:
-        raise NotFound("No category with this id.", type_="not-found")
-    return found
+    return get_or_404(
+        selectors.category_get(tenant=tenant, actor=actor, category_id=category_id), "category"
+    )
 
 
 def _with_translations(tenant: Tenant, actor: Actor, article: Article) -> Article:
@@ -77,7 +70,7 @@ def articles_list(
     cursor: str | None = Cursor,
     limit: int = Limit,
 ) -> dict[str, Any]:
-    tenant, actor = _who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     if locale is not None and locale not in LOCALES:
         raise InvalidInput.for_field("query.locale", f"Use one of {', '.join(LOCALES)}.")
     if q and q.strip():
@@ -104,27 +97,25 @@ def articles_list(
         category_id=category_id,
         visibility=visibility,
     )
-    return page_response(
-        keyset_page(rows, ordering=("-updated_at", "-id"), cursor=cursor, limit=limit)
-    )
+    return keyset_response(rows, ordering=("-updated_at", "-id"), cursor=cursor, limit=limit)
 
 
 @router.post("/articles", response={201: ArticleOut}, summary="Create an article")
 def articles_create(request: HttpRequest, payload: ArticleIn) -> Status[Any]:
-    tenant, actor = _who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     article = services.article_create(tenant=tenant, actor=actor, **payload.model_dump())
     return Status(201, _with_translations(tenant, actor, article))
 
 
 @router.get("/articles/{article_id}", response=ArticleOut, summary="Get an article")
 def articles_get(request: HttpRequest, article_id: int) -> Any:
-    tenant, actor = _who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _with_translations(tenant, actor, _article(tenant, actor, article_id))
 
 
 @router.patch("/articles/{article_id}", response=ArticleOut, summary="Change an article")
 def articles_update(request: HttpRequest, article_id: int, payload: ArticleUpdateIn) -> Any:
-    tenant, actor = _who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     article = services.article_update(
         tenant=tenant,
         actor=actor,
@@ -136,7 +127,7 @@ def articles_update(request: HttpRequest, article_id: int, payload: ArticleUpdat
 
 @router.delete("/articles/{article_id}", response={204: None}, summary="Delete an article")
 def articles_delete(request: HttpRequest, article_id: int) -> Status[None]:
-    tenant, actor = _who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     services.article_delete(tenant=tenant, actor=actor, article=_article(tenant, actor, article_id))
     return Status(204, None)
 
@@ -150,10 +141,10 @@ def articles_delete(request: HttpRequest, article_id: int) -> Status[None]:
 def versions_list(
     request: HttpRequest, article_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = _who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     article = _article(tenant, actor, article_id)
     rows = selectors.version_list(tenant=tenant, actor=actor, article=article)
-    return page_response(keyset_page(rows, ordering=("-number", "id"), cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=("-number", "id"), cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -163,7 +154,7 @@ def versions_list(
     description="The version's title and body become the article's text, as a new version.",
 )
 def versions_restore(request: HttpRequest, article_id: int, number: int) -> Any:
-    tenant, actor = _who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     article = _article(tenant, actor, article_id)
     if selectors.version_get(tenant=tenant, actor=actor, article=article, number=number) is None:
         raise NotFound("This article has no version with this number.", type_="not-found")
@@ -175,26 +166,26 @@ def versions_restore(request: HttpRequest, article_id: int, number: int) -> Any:
 def categories_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = _who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors.category_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=("position", "id"), cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=("position", "id"), cursor=cursor, limit=limit)
 
 
 @router.post("/categories", response={201: CategoryOut}, summary="Create a category")
 def categories_create(request: HttpRequest, payload: CategoryIn) -> Status[Any]:
-    tenant, actor = _who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     return Status(201, services.category_create(tenant=tenant, actor=actor, **payload.model_dump()))
 
 
 @router.get("/categories/{category_id}", response=CategoryOut, summary="Get a category")
 def categories_get(request: HttpRequest, category_id: int) -> Any:
-    tenant, actor = _who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _category(tenant, actor, category_id)
 
 
 @router.patch("/categories/{category_id}", response=CategoryOut, summary="Change a category")
 def categories_update(request: HttpRequest, category_id: int, payload: CategoryUpdateIn) -> Any:
-    tenant, actor = _who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     return services.category_update(
         tenant=tenant,
         actor=actor,
@@ -210,7 +201,7 @@ def categories_update(request: HttpRequest, category_id: int, payload: CategoryU
     description="Its articles stay, without a category (owners and admins).",
 )
 def categories_delete(request: HttpRequest, category_id: int) -> Status[None]:
-    tenant, actor = _who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.category_delete(
         tenant=tenant, actor=actor, category=_category(tenant, actor, category_id)
     )

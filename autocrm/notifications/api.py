@@ -8,8 +8,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from autocrm.core.api import keyset_page, page_of, require, secret_response
-from autocrm.core.api.pagination import Cursor, Limit, page_response
+from autocrm.core.api import keyset_response, page_of, require, secret_response
+from autocrm.core.api.pagination import Cursor, Limit
 from autocrm.notifications import selectors, services
 from autocrm.notifications.schemas import (
     DeliveryStatusName,
@@ -34,13 +34,12 @@ def webhooks_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
     who = require(request, "admin")
-    page = keyset_page(
+    return keyset_response(
         selectors.webhook_subscription_list(tenant=who.tenant, actor=who.actor),
         ordering=("-created_at", "-id"),
         cursor=cursor,
         limit=limit,
     )
-    return page_response(page)
 
 
 @router.post(
@@ -155,7 +154,7 @@ def webhook_deliveries_list(
     subscription = selectors.webhook_subscription_get(
         tenant=who.tenant, actor=who.actor, subscription_id=webhook_subscription_id
     )
-    page = keyset_page(
+    return keyset_response(
         selectors.webhook_delivery_list(
             tenant=who.tenant, actor=who.actor, subscription=subscription, status=status
         ),
@@ -163,7 +162,6 @@ def webhook_deliveries_list(
         cursor=cursor,
         limit=limit,
     )
-    return page_response(page)
 
 
 @router.get(

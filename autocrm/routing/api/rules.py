@@ -9,11 +9,10 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from autocrm.core.actors import Actor
-from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response
+from autocrm.core.api import Cursor, Limit, get_or_404, keyset_response, page_of, tenant_and_actor
 from autocrm.core.models import Tenant
 from autocrm.core.problems import NotFound
 from autocrm.routing import selectors, services
-from autocrm.routing.api.common import found, who
 from autocrm.routing.models import Automation, SlaPolicy, Trigger
 from autocrm.routing.schemas import (
     AutomationIn,
@@ -39,18 +38,18 @@ ORDER = ("position", "id")
 
 def _policy(tenant: Tenant, actor: Actor, sla_policy_id: int) -> SlaPolicy:
     got = selectors.sla_policy_get(tenant=tenant, actor=actor, policy_id=sla_policy_id)
-    return found(got, "SLA policy")
+    return get_or_404(got, "SLA policy")
 
 
 def _trigger(tenant: Tenant, actor: Actor, trigger_id: int) -> Trigger:
-    return found(
+    return get_or_404(
         selectors.trigger_get(tenant=tenant, actor=actor, trigger_id=trigger_id), "trigger"
     )
 
 
 def _automation(tenant: Tenant, actor: Actor, automation_id: int) -> Automation:
     got = selectors.automation_get(tenant=tenant, actor=actor, automation_id=automation_id)
-    return found(got, "automation")
+    return get_or_404(got, "automation")
 
 
 @router.get(
@@ -59,9 +58,9 @@ def _automation(tenant: Tenant, actor: Actor, automation_id: int) -> Automation:
 def sla_policies_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors.sla_policy_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=ORDER, cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=ORDER, cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -74,7 +73,7 @@ def sla_policies_list(
     "`business_hours` is true. Paused while the ticket is pending or on hold.",
 )
 def sla_policies_create(request: HttpRequest, payload: SlaPolicyIn) -> Status[Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return Status(
         201, services.sla_policy_create(tenant=tenant, actor=actor, **payload.model_dump())
     )
@@ -87,7 +86,7 @@ def sla_policies_create(request: HttpRequest, payload: SlaPolicyIn) -> Status[An
     summary="Get an SLA policy",
 )
 def sla_policies_get(request: HttpRequest, sla_policy_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _policy(tenant, actor, sla_policy_id)
 
 
@@ -100,7 +99,7 @@ def sla_policies_get(request: HttpRequest, sla_policy_id: int) -> Any:
 def sla_policies_update(
     request: HttpRequest, sla_policy_id: int, payload: SlaPolicyUpdateIn
 ) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return services.sla_policy_update(
         tenant=tenant,
         actor=actor,
@@ -116,7 +115,7 @@ def sla_policies_update(
     summary="Delete an SLA policy",
 )
 def sla_policies_delete(request: HttpRequest, sla_policy_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.sla_policy_delete(
         tenant=tenant, actor=actor, policy=_policy(tenant, actor, sla_policy_id)
     )
@@ -127,9 +126,9 @@ def sla_policies_delete(request: HttpRequest, sla_policy_id: int) -> Status[None
 def triggers_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors.trigger_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=ORDER, cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=ORDER, cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -142,7 +141,7 @@ def triggers_list(
     "it would fire again on its own change.",
 )
 def triggers_create(request: HttpRequest, payload: TriggerIn) -> Status[Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return Status(201, services.trigger_create(tenant=tenant, actor=actor, **payload.model_dump()))
 
 
@@ -155,7 +154,7 @@ def triggers_create(request: HttpRequest, payload: TriggerIn) -> Status[Any]:
     "now. Nothing changes.",
 )
 def triggers_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     matches, checked = services.rule_preview(tenant=tenant, actor=actor, **payload.model_dump())
     return {"checked": checked, "matches": matches}
 
@@ -164,7 +163,7 @@ def triggers_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]
     "/triggers/{trigger_id}", response=TriggerOut, tags=["triggers"], summary="Get a trigger"
 )
 def triggers_get(request: HttpRequest, trigger_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _trigger(tenant, actor, trigger_id)
 
 
@@ -172,7 +171,7 @@ def triggers_get(request: HttpRequest, trigger_id: int) -> Any:
     "/triggers/{trigger_id}", response=TriggerOut, tags=["triggers"], summary="Change a trigger"
 )
 def triggers_update(request: HttpRequest, trigger_id: int, payload: TriggerUpdateIn) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return services.trigger_update(
         tenant=tenant,
         actor=actor,
@@ -185,7 +184,7 @@ def triggers_update(request: HttpRequest, trigger_id: int, payload: TriggerUpdat
     "/triggers/{trigger_id}", response={204: None}, tags=["triggers"], summary="Delete a trigger"
 )
 def triggers_delete(request: HttpRequest, trigger_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.trigger_delete(tenant=tenant, actor=actor, trigger=_trigger(tenant, actor, trigger_id))
     return Status(204, None)
 
@@ -199,9 +198,9 @@ def triggers_delete(request: HttpRequest, trigger_id: int) -> Status[None]:
 def automations_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors.automation_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=ORDER, cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=ORDER, cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -214,7 +213,7 @@ def automations_list(
     "someone else changes the ticket.",
 )
 def automations_create(request: HttpRequest, payload: AutomationIn) -> Status[Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return Status(
         201, services.automation_create(tenant=tenant, actor=actor, **payload.model_dump())
     )
@@ -228,7 +227,7 @@ def automations_create(request: HttpRequest, payload: AutomationIn) -> Status[An
     description="Which open tickets the conditions match now. Nothing changes.",
 )
 def automations_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     matches, checked = services.rule_preview(tenant=tenant, actor=actor, **payload.model_dump())
     return {"checked": checked, "matches": matches}
 
@@ -240,7 +239,7 @@ def automations_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, A
     summary="Get an automation",
 )
 def automations_get(request: HttpRequest, automation_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _automation(tenant, actor, automation_id)
 
 
@@ -253,7 +252,7 @@ def automations_get(request: HttpRequest, automation_id: int) -> Any:
 def automations_update(
     request: HttpRequest, automation_id: int, payload: AutomationUpdateIn
 ) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return services.automation_update(
         tenant=tenant,
         actor=actor,
@@ -269,7 +268,7 @@ def automations_update(
     summary="Delete an automation",
 )
 def automations_delete(request: HttpRequest, automation_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.automation_delete(
         tenant=tenant, actor=actor, automation=_automation(tenant, actor, automation_id)
     )
@@ -290,7 +289,7 @@ def _visible_ticket(tenant: Tenant, actor: Actor, ticket_id: int) -> int:
     summary="A ticket's SLA timers",
 )
 def ticket_sla(request: HttpRequest, ticket_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     pk = _visible_ticket(tenant, actor, ticket_id)
     return selectors.sla_timers_for(tenant=tenant, actor=actor, ticket_ids=[pk])[pk]
 
@@ -304,10 +303,8 @@ def ticket_sla(request: HttpRequest, ticket_id: int) -> Any:
 def ticket_rule_runs(
     request: HttpRequest, ticket_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors.rule_runs_for_ticket(
         tenant=tenant, actor=actor, ticket_id=_visible_ticket(tenant, actor, ticket_id)
     )
-    return page_response(
-        keyset_page(rows, ordering=("-created_at", "-id"), cursor=cursor, limit=limit)
-    )
+    return keyset_response(rows, ordering=("-created_at", "-id"), cursor=cursor, limit=limit)

@@ -8,11 +8,19 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from autocrm.core.actors import Actor
-from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response
+from autocrm.core.api import (
+    Cursor,
+    Limit,
+    get_or_404,
+    keyset_page,
+    keyset_response,
+    page_of,
+    page_response,
+    tenant_and_actor,
+)
 from autocrm.core.models import Tenant
 from autocrm.core.problems import NotFound
 from autocrm.routing import selectors, services
-from autocrm.routing.api.common import found, who
 from autocrm.routing.models import BusinessHours, Team
 from autocrm.routing.schemas import (
     AgentOut,
@@ -38,14 +46,14 @@ def _with_members(tenant: Tenant, actor: Actor, teams: list[Team]) -> list[Team]
 
 
 def _team(tenant: Tenant, actor: Actor, team_id: int) -> Team:
-    return found(selectors.team_get(tenant=tenant, actor=actor, team_id=team_id), "team")
+    return get_or_404(selectors.team_get(tenant=tenant, actor=actor, team_id=team_id), "team")
 
 
 @router.get("/teams", response=page_of(TeamOut), tags=["teams"], summary="List teams")
 def teams_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     page = keyset_page(
         selectors.team_list(tenant=tenant, actor=actor),
         ordering=("name", "id"),
@@ -58,20 +66,20 @@ def teams_list(
 
 @router.post("/teams", response={201: TeamOut}, tags=["teams"], summary="Create a team")
 def teams_create(request: HttpRequest, payload: TeamIn) -> Status[Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     team = services.team_create(tenant=tenant, actor=actor, **payload.model_dump())
     return Status(201, _with_members(tenant, actor, [team])[0])
 
 
 @router.get("/teams/{team_id}", response=TeamOut, tags=["teams"], summary="Get a team")
 def teams_get(request: HttpRequest, team_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _with_members(tenant, actor, [_team(tenant, actor, team_id)])[0]
 
 
 @router.patch("/teams/{team_id}", response=TeamOut, tags=["teams"], summary="Change a team")
 def teams_update(request: HttpRequest, team_id: int, payload: TeamUpdateIn) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     team = services.team_update(
         tenant=tenant,
         actor=actor,
@@ -83,7 +91,7 @@ def teams_update(request: HttpRequest, team_id: int, payload: TeamUpdateIn) -> A
 
 @router.delete("/teams/{team_id}", response={204: None}, tags=["teams"], summary="Delete a team")
 def teams_delete(request: HttpRequest, team_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.team_delete(tenant=tenant, actor=actor, team=_team(tenant, actor, team_id))
     return Status(204, None)
 
@@ -95,7 +103,7 @@ def teams_delete(request: HttpRequest, team_id: int) -> Status[None]:
     summary="Add a member to a team",
 )
 def teams_member_add(request: HttpRequest, team_id: int, payload: TeamMemberIn) -> Status[Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     team = _team(tenant, actor, team_id)
     services.team_member_add(tenant=tenant, actor=actor, team=team, user_id=payload.user_id)
     return Status(201, _with_members(tenant, actor, [team])[0])
@@ -108,7 +116,7 @@ def teams_member_add(request: HttpRequest, team_id: int, payload: TeamMemberIn) 
     summary="Remove a member from a team",
 )
 def teams_member_remove(request: HttpRequest, team_id: int, user_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.team_member_remove(
         tenant=tenant, actor=actor, team=_team(tenant, actor, team_id), user_id=user_id
     )
@@ -131,9 +139,9 @@ def _agent_user(tenant: Tenant, actor: Actor, user_id: int) -> None:
 def agents_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors.agent_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=("user_id", "id"), cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=("user_id", "id"), cursor=cursor, limit=limit)
 
 
 @router.patch(
@@ -143,12 +151,12 @@ def agents_list(
     summary="Change an agent's skills, capacity or availability",
 )
 def agents_update(request: HttpRequest, user_id: int, payload: AgentUpdateIn) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     _agent_user(tenant, actor, user_id)
     services.agent_profile_update(
         tenant=tenant, actor=actor, user_id=user_id, changes=payload.model_dump(exclude_unset=True)
     )
-    return found(selectors.agent_get(tenant=tenant, actor=actor, user_id=user_id), "agent")
+    return get_or_404(selectors.agent_get(tenant=tenant, actor=actor, user_id=user_id), "agent")
 
 
 @router.put(
@@ -160,17 +168,17 @@ def agents_update(request: HttpRequest, user_id: int, payload: AgentUpdateIn) ->
     "agents get no tickets from auto-assignment.",
 )
 def agents_availability(request: HttpRequest, user_id: int, payload: AvailabilityIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     _agent_user(tenant, actor, user_id)
     services.agent_availability_set(
         tenant=tenant, actor=actor, user_id=user_id, availability=payload.availability
     )
-    return found(selectors.agent_get(tenant=tenant, actor=actor, user_id=user_id), "agent")
+    return get_or_404(selectors.agent_get(tenant=tenant, actor=actor, user_id=user_id), "agent")
 
 
 def _hours(tenant: Tenant, actor: Actor, business_hours_id: int) -> BusinessHours:
     got = selectors.business_hours_get(tenant=tenant, actor=actor, hours_id=business_hours_id)
-    return found(got, "business hours")
+    return get_or_404(got, "business hours")
 
 
 @router.get(
@@ -182,9 +190,9 @@ def _hours(tenant: Tenant, actor: Actor, business_hours_id: int) -> BusinessHour
 def business_hours_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = selectors.business_hours_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=("name", "id"), cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=("name", "id"), cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -196,7 +204,7 @@ def business_hours_list(
     "Overlapping ranges, an unknown day or time zone are a 422.",
 )
 def business_hours_create(request: HttpRequest, payload: BusinessHoursIn) -> Status[Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return Status(
         201, services.business_hours_create(tenant=tenant, actor=actor, **payload.model_dump())
     )
@@ -209,7 +217,7 @@ def business_hours_create(request: HttpRequest, payload: BusinessHoursIn) -> Sta
     summary="Get business hours",
 )
 def business_hours_get(request: HttpRequest, business_hours_id: int) -> Any:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     return _hours(tenant, actor, business_hours_id)
 
 
@@ -222,7 +230,7 @@ def business_hours_get(request: HttpRequest, business_hours_id: int) -> Any:
 def business_hours_update(
     request: HttpRequest, business_hours_id: int, payload: BusinessHoursUpdateIn
 ) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return services.business_hours_update(
         tenant=tenant,
         actor=actor,
@@ -238,7 +246,7 @@ def business_hours_update(
     summary="Delete business hours",
 )
 def business_hours_delete(request: HttpRequest, business_hours_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.business_hours_delete(
         tenant=tenant, actor=actor, hours=_hours(tenant, actor, business_hours_id)
     )

@@ -1,4 +1,5 @@
-"""What the tickets routers share: the caller, domain errors as problems, ETags, 404s."""
+"""What the tickets routers share: domain errors as problems, ETags (the caller and 404s come
+from ``autocrm.core.api``)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,11 @@ from typing import TypeVar
 
 from django.http import HttpRequest
 
-from autocrm.core.actors import Actor
-from autocrm.core.api import require
-from autocrm.core.models import Tenant
-from autocrm.core.problems import Conflict, NotFound, PreconditionFailed
+from autocrm.core.problems import Conflict, PreconditionFailed
 from autocrm.tickets.errors import TicketClosedError, VersionConflictError
 from autocrm.tickets.query import is_digits
 
 T = TypeVar("T")
-
-
-def who(request: HttpRequest, level: str, *, customers: bool = False) -> tuple[Tenant, Actor]:
-    """The caller's tenant and actor, if they have ``level``. ``customers=True`` lets
-    customers in: the endpoint's selectors and services (tickets.access) then limit them to
-    their own tickets and the public conversation."""
-    caller = require(request, level, customers=customers)  # type: ignore[arg-type]
-    return caller.tenant, caller.actor
 
 
 @contextmanager
@@ -50,10 +40,3 @@ def if_match_version(request: HttpRequest) -> int | None:
             "If-Match must be an ETag from GET /tickets/{id}.", type_="precondition-failed"
         )
     return int(value)
-
-
-def get_or_404(found: T | None, what: str) -> T:
-    """What a ``*_get`` selector found, else a 404 naming what was missing."""
-    if found is None:
-        raise NotFound(f"No {what} with this id.", type_="not-found")
-    return found

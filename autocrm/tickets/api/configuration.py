@@ -8,11 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from autocrm.core.actors import Actor
-from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response
+from autocrm.core.api import Cursor, Limit, get_or_404, keyset_response, page_of, tenant_and_actor
 from autocrm.core.models import Tenant
 from autocrm.core.problems import InvalidInput
 from autocrm.tickets import config_selectors, config_services, selectors
-from autocrm.tickets.api.common import get_or_404, who
 from autocrm.tickets.api.listing import ticket_page_response
 from autocrm.tickets.models import CustomField, Macro, TicketView
 from autocrm.tickets.query import parse_query
@@ -38,14 +37,14 @@ router = Router(tags=["tickets"])
 def tags_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = config_selectors.tag_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=("name", "id"), cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=("name", "id"), cursor=cursor, limit=limit)
 
 
 @router.post("/tags", response={201: TagOut}, tags=["configuration"], summary="Create a tag")
 def tags_create(request: HttpRequest, payload: TagIn) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     return Status(
         201, config_services.tag_create(tenant=tenant, actor=actor, **payload.model_dump())
     )
@@ -58,7 +57,7 @@ def tags_create(request: HttpRequest, payload: TagIn) -> Status[Any]:
     summary="Delete a tag definition",
 )
 def tags_delete(request: HttpRequest, tag_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     tag = get_or_404(config_selectors.tag_get(tenant=tenant, actor=actor, tag_id=tag_id), "tag")
     config_services.tag_delete(tenant=tenant, actor=actor, tag=tag)
     return Status(204, None)
@@ -73,9 +72,9 @@ def tags_delete(request: HttpRequest, tag_id: int) -> Status[None]:
 def custom_fields_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = config_selectors.custom_field_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=("position", "id"), cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=("position", "id"), cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -85,7 +84,7 @@ def custom_fields_list(
     summary="Define a custom field",
 )
 def custom_fields_create(request: HttpRequest, payload: CustomFieldIn) -> Status[Any]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return Status(
         201, config_services.custom_field_create(tenant=tenant, actor=actor, **payload.model_dump())
     )
@@ -105,7 +104,7 @@ def _custom_field(tenant: Tenant, actor: Actor, field_id: int) -> CustomField:
 def custom_fields_update(
     request: HttpRequest, custom_field_id: int, payload: CustomFieldUpdateIn
 ) -> Any:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     return config_services.custom_field_update(
         tenant=tenant,
         actor=actor,
@@ -121,7 +120,7 @@ def custom_fields_update(
     summary="Delete a custom field",
 )
 def custom_fields_delete(request: HttpRequest, custom_field_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     config_services.custom_field_delete(
         tenant=tenant, actor=actor, field=_custom_field(tenant, actor, custom_field_id)
     )
@@ -138,14 +137,14 @@ def custom_fields_delete(request: HttpRequest, custom_field_id: int) -> Status[N
 def views_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = config_selectors.ticket_view_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=("position", "id"), cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=("position", "id"), cursor=cursor, limit=limit)
 
 
 @router.post("/views", response={201: ViewOut}, tags=["views"], summary="Save a view")
 def views_create(request: HttpRequest, payload: ViewIn) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     return Status(
         201, config_services.ticket_view_create(tenant=tenant, actor=actor, **payload.model_dump())
     )
@@ -158,7 +157,7 @@ def _view(tenant: Tenant, actor: Actor, view_id: int) -> TicketView:
 
 @router.patch("/views/{ticket_view_id}", response=ViewOut, tags=["views"], summary="Change a view")
 def views_update(request: HttpRequest, ticket_view_id: int, payload: ViewUpdateIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     return config_services.ticket_view_update(
         tenant=tenant,
         actor=actor,
@@ -171,7 +170,7 @@ def views_update(request: HttpRequest, ticket_view_id: int, payload: ViewUpdateI
     "/views/{ticket_view_id}", response={204: None}, tags=["views"], summary="Delete a view"
 )
 def views_delete(request: HttpRequest, ticket_view_id: int) -> Status[None]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     config_services.ticket_view_delete(
         tenant=tenant, actor=actor, view=_view(tenant, actor, ticket_view_id)
     )
@@ -187,7 +186,7 @@ def views_delete(request: HttpRequest, ticket_view_id: int) -> Status[None]:
 def views_tickets(
     request: HttpRequest, ticket_view_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> HttpResponse:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     view = _view(tenant, actor, ticket_view_id)
     filters = parse_query(view.query)
     filters.sort = filters.sort or view.sort
@@ -210,9 +209,9 @@ def views_tickets(
 def macros_list(
     request: HttpRequest, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read")
+    tenant, actor = tenant_and_actor(request, "read")
     rows = config_selectors.macro_list(tenant=tenant, actor=actor)
-    return page_response(keyset_page(rows, ordering=("name", "id"), cursor=cursor, limit=limit))
+    return keyset_response(rows, ordering=("name", "id"), cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -225,7 +224,7 @@ def macros_list(
     "{{ticket.number}}, {{ticket.subject}}, {{requester.name}}, {{agent.name}} ….",
 )
 def macros_create(request: HttpRequest, payload: MacroIn) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     data = payload.model_dump()
     return Status(201, config_services.macro_create(tenant=tenant, actor=actor, **data))
 
@@ -238,7 +237,7 @@ def _macro(tenant: Tenant, actor: Actor, macro_id: int) -> Macro:
 
 @router.patch("/macros/{macro_id}", response=MacroOut, tags=["macros"], summary="Change a macro")
 def macros_update(request: HttpRequest, macro_id: int, payload: MacroUpdateIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     return config_services.macro_update(
         tenant=tenant,
         actor=actor,
@@ -251,6 +250,6 @@ def macros_update(request: HttpRequest, macro_id: int, payload: MacroUpdateIn) -
     "/macros/{macro_id}", response={204: None}, tags=["macros"], summary="Delete a macro"
 )
 def macros_delete(request: HttpRequest, macro_id: int) -> Status[None]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     config_services.macro_delete(tenant=tenant, actor=actor, macro=_macro(tenant, actor, macro_id))
     return Status(204, None)

@@ -8,10 +8,10 @@ from django.http import FileResponse, HttpRequest
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
-from autocrm.core.api import Cursor, Limit, keyset_page, page_of, page_response, problems
+from autocrm.core.api import Cursor, Limit, keyset_response, page_of, problems, tenant_and_actor
 from autocrm.core.problems import NotFound
 from autocrm.tickets import attachments, selectors, services
-from autocrm.tickets.api.common import domain_errors, who
+from autocrm.tickets.api.common import domain_errors
 from autocrm.tickets.schemas import AttachmentOut, EventOut, MessageIn, MessageOut
 
 router = Router(tags=["tickets"])
@@ -29,15 +29,14 @@ MessageIdForm = Form(None, description="Attach to this message of the ticket.")
 def tickets_events(
     request: HttpRequest, ticket_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read", customers=True)
+    tenant, actor = tenant_and_actor(request, "read", customers=True)
     ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
-    page = keyset_page(
+    return keyset_response(
         selectors.ticket_timeline(tenant=tenant, actor=actor, ticket=ticket),
         ordering=("-created_at", "-id"),
         cursor=cursor,
         limit=limit,
     )
-    return page_response(page)
 
 
 # --- messages and attachments ---------------------------------------------------------------
@@ -52,15 +51,14 @@ def tickets_events(
 def messages_list(
     request: HttpRequest, ticket_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read", customers=True)
+    tenant, actor = tenant_and_actor(request, "read", customers=True)
     ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
-    page = keyset_page(
+    return keyset_response(
         selectors.message_list(tenant=tenant, actor=actor, ticket=ticket),
         ordering=("created_at", "id"),
         cursor=cursor,
         limit=limit,
     )
-    return page_response(page)
 
 
 @router.post(
@@ -73,7 +71,7 @@ def messages_list(
     openapi_extra=problems(409),
 )
 def messages_create(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Status[Any]:
-    tenant, actor = who(request, "write", customers=True)
+    tenant, actor = tenant_and_actor(request, "write", customers=True)
     with domain_errors():
         message = services.ticket_message_add(
             tenant=tenant, actor=actor, ticket_id=ticket_id, **payload.model_dump()
@@ -89,15 +87,14 @@ def messages_create(request: HttpRequest, ticket_id: int, payload: MessageIn) ->
 def attachments_list(
     request: HttpRequest, ticket_id: int, cursor: str | None = Cursor, limit: int = Limit
 ) -> dict[str, Any]:
-    tenant, actor = who(request, "read", customers=True)
+    tenant, actor = tenant_and_actor(request, "read", customers=True)
     ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
-    page = keyset_page(
+    return keyset_response(
         selectors.attachment_list(tenant=tenant, actor=actor, ticket=ticket),
         ordering=("created_at", "id"),
         cursor=cursor,
         limit=limit,
     )
-    return page_response(page)
 
 
 @router.post(
@@ -115,7 +112,7 @@ def attachments_create(
     file: UploadedFile = UploadFile,
     message_id: int | None = MessageIdForm,
 ) -> Status[Any]:
-    tenant, actor = who(request, "write", customers=True)
+    tenant, actor = tenant_and_actor(request, "write", customers=True)
     with domain_errors():
         attachment = attachments.attachment_create(
             tenant=tenant,
@@ -146,7 +143,7 @@ def attachments_create(
     },
 )
 def attachments_download(request: HttpRequest, attachment_id: int) -> FileResponse:
-    tenant, actor = who(request, "read", customers=True)
+    tenant, actor = tenant_and_actor(request, "read", customers=True)
     attachment = selectors.attachment_get(tenant=tenant, actor=actor, attachment_id=attachment_id)
     try:
         stored = attachments.attachment_open(attachment)

@@ -7,14 +7,13 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
-from autocrm.core.api import Cursor, Limit, page_of, problems
+from autocrm.core.api import Cursor, Limit, page_of, problems, tenant_and_actor
 from autocrm.core.problems import InvalidInput
 from autocrm.tickets import selectors, services
 from autocrm.tickets.api.common import (
     domain_errors,
     etag,
     if_match_version,
-    who,
 )
 from autocrm.tickets.api.listing import ticket_page_response
 from autocrm.tickets.query import (
@@ -72,7 +71,7 @@ def tickets_list(
     cursor: str | None = Cursor,
     limit: int = Limit,
 ) -> HttpResponse:
-    tenant, actor = who(request, "read", customers=True)
+    tenant, actor = tenant_and_actor(request, "read", customers=True)
     filters = _filters(params)
     try:
         page = selectors.ticket_list(
@@ -93,7 +92,7 @@ def tickets_list(
 def tickets_create(
     request: HttpRequest, response: HttpResponse, payload: TicketCreateIn
 ) -> Status[Any]:
-    tenant, actor = who(request, "write", customers=True)
+    tenant, actor = tenant_and_actor(request, "write", customers=True)
     data = payload.model_dump()
     ticket = services.ticket_create(tenant=tenant, actor=actor, **data)
     response["ETag"] = etag(ticket.version)
@@ -111,7 +110,7 @@ def tickets_create(
     description="The same changes to up to 1000 tickets, all or nothing.",
 )
 def tickets_bulk(request: HttpRequest, payload: BulkUpdateIn) -> dict[str, Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     changes = payload.changes.model_dump(exclude_unset=True)
     tickets = services.tickets_bulk_update(
         tenant=tenant, actor=actor, ticket_ids=payload.ticket_ids, changes=changes
@@ -126,7 +125,7 @@ def tickets_bulk(request: HttpRequest, payload: BulkUpdateIn) -> dict[str, Any]:
     description="The `ETag` header carries the version to send as `If-Match`.",
 )
 def tickets_get(request: HttpRequest, response: HttpResponse, ticket_id: int) -> Any:
-    tenant, actor = who(request, "read", customers=True)
+    tenant, actor = tenant_and_actor(request, "read", customers=True)
     ticket = selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
     response["ETag"] = etag(ticket.version)
     return ticket
@@ -143,7 +142,7 @@ def tickets_get(request: HttpRequest, response: HttpResponse, ticket_id: int) ->
 def tickets_update(
     request: HttpRequest, response: HttpResponse, ticket_id: int, payload: TicketUpdateIn
 ) -> Any:
-    tenant, actor = who(request, "write", customers=True)
+    tenant, actor = tenant_and_actor(request, "write", customers=True)
     changes = payload.model_dump(exclude_unset=True)
     with domain_errors():
         services.ticket_update(
@@ -165,7 +164,7 @@ def tickets_update(
     description="With its messages and files. Admin only; the audit log keeps it.",
 )
 def tickets_delete(request: HttpRequest, ticket_id: int) -> Status[None]:
-    tenant, actor = who(request, "admin")
+    tenant, actor = tenant_and_actor(request, "admin")
     services.ticket_delete(tenant=tenant, actor=actor, ticket_id=ticket_id)
     return Status(204, None)
 
@@ -177,7 +176,7 @@ def tickets_delete(request: HttpRequest, ticket_id: int) -> Status[None]:
     openapi_extra=problems(409),
 )
 def tickets_tags(request: HttpRequest, ticket_id: int, payload: TagsChangeIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     with domain_errors():
         services.ticket_tags_change(
             tenant=tenant, actor=actor, ticket_id=ticket_id, add=payload.add, remove=payload.remove
@@ -194,7 +193,7 @@ def tickets_tags(request: HttpRequest, ticket_id: int, payload: TagsChangeIn) ->
     openapi_extra=problems(409),
 )
 def tickets_merge(request: HttpRequest, ticket_id: int, payload: MergeIn) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     with domain_errors():
         target = services.ticket_merge(
             tenant=tenant, actor=actor, source_id=ticket_id, target_id=payload.target_id
@@ -209,7 +208,7 @@ def tickets_merge(request: HttpRequest, ticket_id: int, payload: MergeIn) -> Any
     openapi_extra=problems(409),
 )
 def tickets_split(request: HttpRequest, ticket_id: int, payload: SplitIn) -> Status[Any]:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     with domain_errors():
         new = services.ticket_split(
             tenant=tenant,
@@ -228,7 +227,7 @@ def tickets_split(request: HttpRequest, ticket_id: int, payload: SplitIn) -> Sta
     openapi_extra=problems(409),
 )
 def tickets_apply_macro(request: HttpRequest, ticket_id: int, macro_id: int) -> Any:
-    tenant, actor = who(request, "write")
+    tenant, actor = tenant_and_actor(request, "write")
     with domain_errors():
         services.macro_apply(tenant=tenant, actor=actor, ticket_id=ticket_id, macro_id=macro_id)
     return selectors.ticket_get(tenant=tenant, actor=actor, ticket_id=ticket_id)
