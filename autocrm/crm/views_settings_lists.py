@@ -4,13 +4,9 @@ Reads through the CRM selectors, writes through the CRM services (which append t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, admin_required
@@ -18,27 +14,7 @@ from autocrm.crm import selectors_activities, selectors_deals, services
 from autocrm.crm.forms_settings import ActivityTemplateForm, DealAssignmentRuleForm
 from autocrm.crm.models import ActivityTemplate, DealAssignmentRule, DealKind
 from autocrm.workspace.common import actor_for, assignable_agents
-from autocrm.workspace.settings_forms import FingerprintForm, add_service_errors, fingerprint
-
-
-def _save(form: FingerprintForm, write: Callable[[], Any]) -> bool:
-    """Run a service write; its refusals become the form's errors (nothing saved)."""
-    try:
-        write()
-    except ValidationError as exc:
-        add_service_errors(form, exc)
-    except PermissionDenied as exc:
-        form.add_error(None, str(exc) or "You may not do this.")
-    else:
-        return True
-    return False
-
-
-def _page(request: TenantRequest, name: str, context: dict[str, Any], form: Any) -> HttpResponse:
-    return render(
-        request, f"workspace/settings/{name}.html", context, status=400 if form.errors else 200
-    )
-
+from autocrm.workspace.settings_pages import form_page, saved_from_post
 
 # --- activity templates -----------------------------------------------------------------------
 
@@ -56,39 +32,41 @@ def _template(request: TenantRequest, template_id: int) -> ActivityTemplate:
 def activity_templates(request: TenantRequest) -> HttpResponse:
     tenant, actor = request.tenant, actor_for(request)
     form = ActivityTemplateForm(request.POST or None)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _save(
-            form,
-            lambda: services.activity_template_create(tenant=tenant, actor=actor, **form.values()),
-        )
+    if saved_from_post(
+        request,
+        form,
+        lambda: services.activity_template_create(tenant=tenant, actor=actor, **form.values()),
     ):
         messages.success(request, f"The template “{form.cleaned_data['name']}” was saved.")
         return redirect("workspace:crm_settings_templates", tenant.slug)
     rows = list(selectors_activities.activity_template_list(tenant=tenant, actor=actor)[:500])
-    return _page(request, "sales_templates", {"form": form, "templates": rows}, form)
+    return form_page(
+        request, "workspace/settings/sales_templates.html", {"form": form, "templates": rows}, form
+    )
 
 
 @admin_required
 def activity_template_edit(request: TenantRequest, template_id: int) -> HttpResponse:
     tenant, actor = request.tenant, actor_for(request)
     template = _template(request, template_id)
-    current = fingerprint(ActivityTemplateForm.values_of(template))
-    initial = {**ActivityTemplateForm.values_of(template), "fingerprint": current}
-    form = ActivityTemplateForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        if form.is_stale(current):
-            form = ActivityTemplateForm.stale(initial, "template")
-        elif _save(
-            form,
-            lambda: services.activity_template_update(
-                tenant=tenant, actor=actor, template=template, changes=form.values()
-            ),
-        ):
-            messages.success(request, f"The template “{form.cleaned_data['name']}” was saved.")
-            return redirect("workspace:crm_settings_templates", tenant.slug)
-    return _page(request, "sales_template_edit", {"form": form, "template": template}, form)
+    form = ActivityTemplateForm.for_edit(
+        request.POST or None, ActivityTemplateForm.values_of(template), "template"
+    )
+    if saved_from_post(
+        request,
+        form,
+        lambda: services.activity_template_update(
+            tenant=tenant, actor=actor, template=template, changes=form.values()
+        ),
+    ):
+        messages.success(request, f"The template “{form.cleaned_data['name']}” was saved.")
+        return redirect("workspace:crm_settings_templates", tenant.slug)
+    return form_page(
+        request,
+        "workspace/settings/sales_template_edit.html",
+        {"form": form, "template": template},
+        form,
+    )
 
 
 @admin_required
@@ -143,15 +121,10 @@ def assignment_rules(request: TenantRequest) -> HttpResponse:
     tenant, actor = request.tenant, actor_for(request)
     choices = _choices(request)
     form = DealAssignmentRuleForm(request.POST or None, **choices)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _save(
-            form,
-            lambda: services.deal_assignment_rule_create(
-                tenant=tenant, actor=actor, **form.values()
-            ),
-        )
+    if saved_from_post(
+        request,
+        form,
+        lambda: services.deal_assignment_rule_create(tenant=tenant, actor=actor, **form.values()),
     ):
         messages.success(request, f"The rule “{form.cleaned_data['name']}” was saved.")
         return redirect("workspace:crm_settings_assignment", tenant.slug)
@@ -168,29 +141,28 @@ def assignment_rules(request: TenantRequest) -> HttpResponse:
             for r in rules
         ],
     }
-    return _page(request, "sales_rules", context, form)
+    return form_page(request, "workspace/settings/sales_rules.html", context, form)
 
 
 @admin_required
 def assignment_rule_edit(request: TenantRequest, rule_id: int) -> HttpResponse:
     tenant, actor = request.tenant, actor_for(request)
     rule = _rule(request, rule_id)
-    current = fingerprint(DealAssignmentRuleForm.values_of(rule))
-    initial = {**DealAssignmentRuleForm.values_of(rule), "fingerprint": current}
-    choices = _choices(request)
-    form = DealAssignmentRuleForm(request.POST or None, initial=initial, **choices)
-    if request.method == "POST" and form.is_valid():
-        if form.is_stale(current):
-            form = DealAssignmentRuleForm.stale(initial, "rule", **choices)
-        elif _save(
-            form,
-            lambda: services.deal_assignment_rule_update(
-                tenant=tenant, actor=actor, rule=rule, changes=form.values()
-            ),
-        ):
-            messages.success(request, f"The rule “{form.cleaned_data['name']}” was saved.")
-            return redirect("workspace:crm_settings_assignment", tenant.slug)
-    return _page(request, "sales_rule_edit", {"form": form, "rule": rule}, form)
+    form = DealAssignmentRuleForm.for_edit(
+        request.POST or None, DealAssignmentRuleForm.values_of(rule), "rule", **_choices(request)
+    )
+    if saved_from_post(
+        request,
+        form,
+        lambda: services.deal_assignment_rule_update(
+            tenant=tenant, actor=actor, rule=rule, changes=form.values()
+        ),
+    ):
+        messages.success(request, f"The rule “{form.cleaned_data['name']}” was saved.")
+        return redirect("workspace:crm_settings_assignment", tenant.slug)
+    return form_page(
+        request, "workspace/settings/sales_rule_edit.html", {"form": form, "rule": rule}, form
+    )
 
 
 @admin_required

@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 
 from autocrm.tickets.models import FieldType, Macro, Priority, Status, TicketType
 from autocrm.tickets.query import SORTS
@@ -96,6 +97,20 @@ class FingerprintForm(forms.Form):
         return bool(self.cleaned_data.get("fingerprint")) and (
             self.cleaned_data["fingerprint"] != current
         )
+
+    @classmethod
+    def for_edit(
+        cls, data: QueryDict | None, values: dict[str, Any], what: str, **kwargs: Any
+    ) -> Self:
+        """The edit form of a row whose editable ``values`` are these: bound to ``data`` (a
+        POST) or not (None). A POST made from an older version of the row comes back as
+        :meth:`stale`: invalid, showing the row as it is now."""
+        current = fingerprint(values)
+        initial = {**values, "fingerprint": current}
+        form = cls(data, initial=initial, **kwargs)
+        if data is not None and form.is_valid() and form.is_stale(current):
+            return cls.stale(initial, what, **kwargs)
+        return form
 
     @classmethod
     def stale(cls, initial: dict[str, Any], what: str, **kwargs: Any) -> Self:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, admin_required
@@ -21,19 +20,13 @@ from autocrm.workspace.settings_forms import (
     MacroForm,
     TagForm,
     TicketViewForm,
-    add_service_errors,
     describe_actions,
-    fingerprint,
 )
-
-
-def _render(request: TenantRequest, template: str, context: dict[str, Any], form: Any) -> Any:
-    return render(request, template, context, status=400 if form.errors else 200)
-
-
-def _refused(form: Any, exc: PermissionDenied) -> None:
-    form.add_error(None, str(exc) or "You may not do this.")
-
+from autocrm.workspace.settings_pages import (
+    delete_through_service,
+    form_page,
+    saved_from_post,
+)
 
 # --- saved views ------------------------------------------------------------------------------
 
@@ -59,77 +52,65 @@ def _ticket_view(request: TenantRequest, ticket_view_id: int) -> TicketView:
 
 @admin_required
 def settings_views(request: TenantRequest) -> HttpResponse:
+    tenant, actor = request.tenant, actor_for(request)
     form = TicketViewForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            view = config_services.ticket_view_create(
-                tenant=request.tenant,
-                actor=actor_for(request),
-                name=data["name"],
-                query=data["query"],
-                sort=data["sort"],
-                shared=data["shared"],
-                position=data["position"] or 0,
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except PermissionDenied as exc:
-            _refused(form, exc)
-        else:
-            messages.success(request, f"The view “{view.name}” was saved.")
-            return redirect("workspace:settings_views", tenant_slug=request.tenant.slug)
-    views = config_selectors.ticket_view_list(tenant=request.tenant, actor=actor_for(request))
-    return _render(
-        request, "workspace/settings/views.html", {"form": form, "views": list(views)}, form
-    )
+    if saved_from_post(
+        request,
+        form,
+        lambda: config_services.ticket_view_create(
+            tenant=tenant,
+            actor=actor,
+            name=form.cleaned_data["name"],
+            query=form.cleaned_data["query"],
+            sort=form.cleaned_data["sort"],
+            shared=form.cleaned_data["shared"],
+            position=form.cleaned_data["position"] or 0,
+        ),
+    ):
+        messages.success(request, f"The view “{form.cleaned_data['name']}” was saved.")
+        return redirect("workspace:settings_views", tenant_slug=tenant.slug)
+    views = list(config_selectors.ticket_view_list(tenant=tenant, actor=actor))
+    return form_page(request, "workspace/settings/views.html", {"form": form, "views": views}, form)
 
 
 @admin_required
 def settings_view_edit(request: TenantRequest, ticket_view_id: int) -> HttpResponse:
+    tenant, actor = request.tenant, actor_for(request)
     view = _ticket_view(request, ticket_view_id)
-    current = fingerprint(_view_values(view))
-    initial = {**_view_values(view), "fingerprint": current}
-    form = TicketViewForm(request.POST or None, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
-        if form.is_stale(current):
-            form = TicketViewForm.stale(initial, "view", editing=True)
-        else:
-            data = form.cleaned_data
-            try:
-                config_services.ticket_view_update(
-                    tenant=request.tenant,
-                    actor=actor_for(request),
-                    view=view,
-                    changes={
-                        "name": data["name"].strip(),
-                        "query": data["query"],
-                        "sort": data["sort"],
-                        "position": data["position"] or 0,
-                    },
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            except PermissionDenied as exc:
-                _refused(form, exc)
-            else:
-                messages.success(request, f"The view “{data['name'].strip()}” was saved.")
-                return redirect("workspace:settings_views", tenant_slug=request.tenant.slug)
-    return _render(request, "workspace/settings/view_edit.html", {"form": form, "view": view}, form)
+    form = TicketViewForm.for_edit(request.POST or None, _view_values(view), "view", editing=True)
+    if saved_from_post(
+        request,
+        form,
+        lambda: config_services.ticket_view_update(
+            tenant=tenant,
+            actor=actor,
+            view=view,
+            changes={
+                "name": form.cleaned_data["name"].strip(),
+                "query": form.cleaned_data["query"],
+                "sort": form.cleaned_data["sort"],
+                "position": form.cleaned_data["position"] or 0,
+            },
+        ),
+    ):
+        messages.success(request, f"The view “{form.cleaned_data['name'].strip()}” was saved.")
+        return redirect("workspace:settings_views", tenant_slug=tenant.slug)
+    return form_page(
+        request, "workspace/settings/view_edit.html", {"form": form, "view": view}, form
+    )
 
 
 @admin_required
 @require_POST
 def settings_view_delete(request: TenantRequest, ticket_view_id: int) -> HttpResponse:
     view = _ticket_view(request, ticket_view_id)
-    try:
-        config_services.ticket_view_delete(
+    delete_through_service(
+        request,
+        lambda: config_services.ticket_view_delete(
             tenant=request.tenant, actor=actor_for(request), view=view
-        )
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"The view “{view.name}” was deleted.")
+        ),
+        f"The view “{view.name}” was deleted.",
+    )
     return redirect("workspace:settings_views", tenant_slug=request.tenant.slug)
 
 
@@ -159,37 +140,34 @@ def _macro_fields(form: MacroForm) -> dict[str, Any]:
     }
 
 
+def _macro_create(request: TenantRequest, form: MacroForm) -> None:
+    """A macro made inactive from the start is created, then switched off (the create
+    service takes no ``active``)."""
+    tenant, actor = request.tenant, actor_for(request)
+    macro = config_services.macro_create(
+        tenant=tenant,
+        actor=actor,
+        actions=form.actions([]),
+        shared=form.cleaned_data["shared"],
+        **_macro_fields(form),
+    )
+    if not form.cleaned_data["active"]:
+        config_services.macro_update(
+            tenant=tenant, actor=actor, macro=macro, changes={"active": False}
+        )
+
+
 @admin_required
 def settings_macros(request: TenantRequest) -> HttpResponse:
     agents = assignable_agents(request)
     form = MacroForm(request.POST or None, agents=agents)
-    if request.method == "POST" and form.is_valid():
-        try:
-            macro = config_services.macro_create(
-                tenant=request.tenant,
-                actor=actor_for(request),
-                actions=form.actions([]),
-                shared=form.cleaned_data["shared"],
-                **_macro_fields(form),
-            )
-            if not form.cleaned_data["active"]:
-                config_services.macro_update(
-                    tenant=request.tenant,
-                    actor=actor_for(request),
-                    macro=macro,
-                    changes={"active": False},
-                )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except PermissionDenied as exc:
-            _refused(form, exc)
-        else:
-            messages.success(request, f"The macro “{macro.name}” was saved.")
-            return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
+    if saved_from_post(request, form, lambda: _macro_create(request, form)):
+        messages.success(request, f"The macro “{form.cleaned_data['name'].strip()}” was saved.")
+        return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
     macros = config_selectors.macro_list(
         tenant=request.tenant, actor=actor_for(request), include_inactive=True
     )
-    return _render(
+    return form_page(
         request,
         "workspace/settings/macros.html",
         {
@@ -204,32 +182,26 @@ def settings_macros(request: TenantRequest) -> HttpResponse:
 def settings_macro_edit(request: TenantRequest, macro_id: int) -> HttpResponse:
     macro = _macro(request, macro_id)
     agents = assignable_agents(request)
-    current = fingerprint(_macro_values(macro))
-    initial = {**MacroForm.initial_from(macro), "fingerprint": current}
-    form = MacroForm(request.POST or None, initial=initial, agents=agents, editing=True)
-    if request.method == "POST" and form.is_valid():
-        if form.is_stale(current):
-            form = MacroForm.stale(initial, "macro", agents=agents, editing=True)
-        else:
-            try:
-                config_services.macro_update(
-                    tenant=request.tenant,
-                    actor=actor_for(request),
-                    macro=macro,
-                    changes={
-                        **_macro_fields(form),
-                        "actions": form.actions(MacroForm.kept_actions(macro)),
-                        "active": form.cleaned_data["active"],
-                    },
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            except PermissionDenied as exc:
-                _refused(form, exc)
-            else:
-                messages.success(request, f"The macro “{form.cleaned_data['name']}” was saved.")
-                return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
-    return _render(
+    form = MacroForm.for_edit(
+        request.POST or None, _macro_values(macro), "macro", agents=agents, editing=True
+    )
+    if saved_from_post(
+        request,
+        form,
+        lambda: config_services.macro_update(
+            tenant=request.tenant,
+            actor=actor_for(request),
+            macro=macro,
+            changes={
+                **_macro_fields(form),
+                "actions": form.actions(MacroForm.kept_actions(macro)),
+                "active": form.cleaned_data["active"],
+            },
+        ),
+    ):
+        messages.success(request, f"The macro “{form.cleaned_data['name']}” was saved.")
+        return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
+    return form_page(
         request,
         "workspace/settings/macro_edit.html",
         {"form": form, "macro": macro, "kept_actions": MacroForm.kept_actions(macro)},
@@ -241,12 +213,13 @@ def settings_macro_edit(request: TenantRequest, macro_id: int) -> HttpResponse:
 @require_POST
 def settings_macro_delete(request: TenantRequest, macro_id: int) -> HttpResponse:
     macro = _macro(request, macro_id)
-    try:
-        config_services.macro_delete(tenant=request.tenant, actor=actor_for(request), macro=macro)
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"The macro “{macro.name}” was deleted.")
+    delete_through_service(
+        request,
+        lambda: config_services.macro_delete(
+            tenant=request.tenant, actor=actor_for(request), macro=macro
+        ),
+        f"The macro “{macro.name}” was deleted.",
+    )
     return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
 
 
@@ -256,21 +229,20 @@ def settings_macro_delete(request: TenantRequest, macro_id: int) -> HttpResponse
 @admin_required
 def settings_tags(request: TenantRequest) -> HttpResponse:
     form = TagForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            tag = config_services.tag_create(
-                tenant=request.tenant,
-                actor=actor_for(request),
-                name=form.cleaned_data["name"],
-                color=form.cleaned_data["color"],
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"The tag “{tag.name}” was added.")
-            return redirect("workspace:settings_tags", tenant_slug=request.tenant.slug)
+    if saved_from_post(
+        request,
+        form,
+        lambda: config_services.tag_create(
+            tenant=request.tenant,
+            actor=actor_for(request),
+            name=form.cleaned_data["name"],
+            color=form.cleaned_data["color"],
+        ),
+    ):
+        messages.success(request, f"The tag “{form.cleaned_data['name']}” was added.")
+        return redirect("workspace:settings_tags", tenant_slug=request.tenant.slug)
     tags = config_selectors.tag_list(tenant=request.tenant, actor=actor_for(request))
-    return _render(request, "workspace/settings/tags.html", {"form": form, "tags": tags}, form)
+    return form_page(request, "workspace/settings/tags.html", {"form": form, "tags": tags}, form)
 
 
 @admin_required
@@ -311,63 +283,61 @@ def _custom_field(request: TenantRequest, custom_field_id: int) -> CustomField:
 @admin_required
 def settings_custom_fields(request: TenantRequest) -> HttpResponse:
     form = CustomFieldForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            field = config_services.custom_field_create(
-                tenant=request.tenant,
-                actor=actor_for(request),
-                label=data["label"],
-                key=data["key"],
-                field_type=data["field_type"],
-                options=form.options_list(),
-                required=data["required"],
-                position=data["position"] or 0,
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"The field “{field.label}” was added.")
-            return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
+    if saved_from_post(
+        request,
+        form,
+        lambda: config_services.custom_field_create(
+            tenant=request.tenant,
+            actor=actor_for(request),
+            label=form.cleaned_data["label"],
+            key=form.cleaned_data["key"],
+            field_type=form.cleaned_data["field_type"],
+            options=form.options_list(),
+            required=form.cleaned_data["required"],
+            position=form.cleaned_data["position"] or 0,
+        ),
+    ):
+        messages.success(request, f"The field “{form.cleaned_data['label']}” was added.")
+        return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
     fields = config_selectors.custom_field_list(tenant=request.tenant, actor=actor_for(request))
-    return _render(
+    return form_page(
         request, "workspace/settings/custom_fields.html", {"form": form, "fields": fields}, form
     )
+
+
+def _field_changes(field: CustomField, form: CustomFieldForm) -> dict[str, Any]:
+    data = form.cleaned_data
+    changes: dict[str, Any] = {
+        "label": data["label"],
+        "required": data["required"],
+        "active": data["active"],
+        "position": data["position"] or 0,
+    }
+    if field.options or form.options_list():
+        changes["options"] = form.options_list()
+    return changes
 
 
 @admin_required
 def settings_custom_field_edit(request: TenantRequest, custom_field_id: int) -> HttpResponse:
     field = _custom_field(request, custom_field_id)
-    current = fingerprint(_field_values(field))
-    initial = {**_field_values(field), "fingerprint": current}
-    form = CustomFieldForm(request.POST or None, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
-        if form.is_stale(current):
-            form = CustomFieldForm.stale(initial, "field", editing=True)
-        else:
-            data = form.cleaned_data
-            changes: dict[str, Any] = {
-                "label": data["label"],
-                "required": data["required"],
-                "active": data["active"],
-                "position": data["position"] or 0,
-            }
-            if field.options or form.options_list():
-                changes["options"] = form.options_list()
-            try:
-                config_services.custom_field_update(
-                    tenant=request.tenant, actor=actor_for(request), field=field, changes=changes
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, f"The field “{data['label']}” was saved.")
-                return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
-    return _render(
+    form = CustomFieldForm.for_edit(
+        request.POST or None, _field_values(field), "field", editing=True
+    )
+    if saved_from_post(
         request,
-        "workspace/settings/custom_field_edit.html",
-        {"form": form, "field": field},
         form,
+        lambda: config_services.custom_field_update(
+            tenant=request.tenant,
+            actor=actor_for(request),
+            field=field,
+            changes=_field_changes(field, form),
+        ),
+    ):
+        messages.success(request, f"The field “{form.cleaned_data['label']}” was saved.")
+        return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
+    return form_page(
+        request, "workspace/settings/custom_field_edit.html", {"form": form, "field": field}, form
     )
 
 

@@ -21,12 +21,8 @@ from autocrm.core.problems import InvalidInput
 from autocrm.notifications import selectors, services
 from autocrm.notifications.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from autocrm.workspace.common import actor_for, is_htmx
-from autocrm.workspace.settings_forms import (
-    WebhookForm,
-    add_service_errors,
-    fingerprint,
-    split_list,
-)
+from autocrm.workspace.settings_forms import WebhookForm, add_service_errors, split_list
+from autocrm.workspace.settings_pages import form_page, saved_from_post
 
 NEW_SECRET_SESSION_KEY = "workspace.new_webhook_secret"
 DELIVERIES_PER_PAGE = 25
@@ -96,11 +92,11 @@ def settings_webhooks(request: TenantRequest) -> HttpResponse:
                 webhook_subscription_id=sub.pk,
             )
     subs = selectors.webhook_subscription_list(tenant=request.tenant, actor=actor_for(request))
-    return render(
+    return form_page(
         request,
         "workspace/settings/webhooks.html",
         {"form": form, "webhooks": list(subs), "event_types": _event_type_choices()},
-        status=400 if form.errors else 200,
+        form,
     )
 
 
@@ -130,33 +126,26 @@ def _deliveries(
 def settings_webhook(request: TenantRequest, webhook_subscription_id: int) -> HttpResponse:
     """One webhook: its settings form, the delivery log, rotate secret and delete."""
     sub = _subscription(request, webhook_subscription_id)
-    current = fingerprint(_values(sub))
-    initial = {**_values(sub), "fingerprint": current}
-    form = WebhookForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        if form.is_stale(current):
-            form = WebhookForm.stale(initial, "webhook")
-        else:
-            data = form.cleaned_data
-            try:
-                services.webhook_subscription_update(
-                    tenant=request.tenant,
-                    actor=actor_for(request),
-                    subscription=sub,
-                    url=data["url"],
-                    event_types=split_list(data["event_types"]),
-                    description=data["description"],
-                    active=data["active"],
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "The webhook was saved.")
-                return redirect(
-                    "workspace:settings_webhook",
-                    tenant_slug=request.tenant.slug,
-                    webhook_subscription_id=sub.pk,
-                )
+    form = WebhookForm.for_edit(request.POST or None, _values(sub), "webhook")
+    if saved_from_post(
+        request,
+        form,
+        lambda: services.webhook_subscription_update(
+            tenant=request.tenant,
+            actor=actor_for(request),
+            subscription=sub,
+            url=form.cleaned_data["url"],
+            event_types=split_list(form.cleaned_data["event_types"]),
+            description=form.cleaned_data["description"],
+            active=form.cleaned_data["active"],
+        ),
+    ):
+        messages.success(request, "The webhook was saved.")
+        return redirect(
+            "workspace:settings_webhook",
+            tenant_slug=request.tenant.slug,
+            webhook_subscription_id=sub.pk,
+        )
     deliveries, next_cursor, status = _deliveries(request, sub)
     context = {
         "form": form,
@@ -170,12 +159,7 @@ def settings_webhook(request: TenantRequest, webhook_subscription_id: int) -> Ht
     }
     if is_htmx(request) and request.method == "GET":
         return render(request, "workspace/settings/_webhook_deliveries.html", context)
-    return render(
-        request,
-        "workspace/settings/webhook.html",
-        context,
-        status=400 if form.errors else 200,
-    )
+    return form_page(request, "workspace/settings/webhook.html", context, form)
 
 
 @admin_required
