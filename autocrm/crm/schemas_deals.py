@@ -28,6 +28,24 @@ def _ref(obj: Any, label: str = "name") -> dict[str, Any] | None:
     return None if obj is None else {"id": obj.pk, "name": getattr(obj, label)}
 
 
+class _LinksOut(Schema):
+    """The owner, contact and company a deal or an activity links to, as references (the
+    fields are declared by each schema; ninja inherits the resolvers)."""
+
+    @staticmethod
+    def resolve_owner(obj: Any) -> dict[str, Any] | None:
+        return _user(obj.owner)
+
+    @staticmethod
+    def resolve_contact(obj: Any) -> dict[str, Any] | None:
+        c = obj.contact
+        return None if c is None else {"id": c.pk, "name": c.display_name}
+
+    @staticmethod
+    def resolve_company(obj: Any) -> dict[str, Any] | None:
+        return _ref(obj.company)
+
+
 class StageOut(Schema):
     id: int
     name: str
@@ -104,7 +122,7 @@ class StageRefOut(Schema):
     probability: int
 
 
-class DealOut(Schema):
+class DealOut(_LinksOut):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -173,19 +191,6 @@ class DealOut(Schema):
         if obj.status == "lost":
             return Decimal("0.00")
         return (Decimal(obj.amount) * obj.stage.probability / 100).quantize(Decimal("0.01"))
-
-    @staticmethod
-    def resolve_owner(obj: Any) -> dict[str, Any] | None:
-        return _user(obj.owner)
-
-    @staticmethod
-    def resolve_contact(obj: Any) -> dict[str, Any] | None:
-        c = obj.contact
-        return None if c is None else {"id": c.pk, "name": c.display_name}
-
-    @staticmethod
-    def resolve_company(obj: Any) -> dict[str, Any] | None:
-        return _ref(obj.company)
 
 
 class DealIn(RequestSchema):
@@ -339,7 +344,7 @@ class ScoringOut(Schema):
     model: ScoringModelOut | None
 
 
-class ActivityOut(Schema):
+class ActivityOut(_LinksOut):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -387,19 +392,6 @@ class ActivityOut(Schema):
     @staticmethod
     def resolve_done(obj: Any) -> bool:
         return obj.done_at is not None
-
-    @staticmethod
-    def resolve_owner(obj: Any) -> dict[str, Any] | None:
-        return _user(obj.owner)
-
-    @staticmethod
-    def resolve_contact(obj: Any) -> dict[str, Any] | None:
-        c = obj.contact
-        return None if c is None else {"id": c.pk, "name": c.display_name}
-
-    @staticmethod
-    def resolve_company(obj: Any) -> dict[str, Any] | None:
-        return _ref(obj.company)
 
     @staticmethod
     def resolve_deal(obj: Any) -> dict[str, Any] | None:

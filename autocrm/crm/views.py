@@ -31,7 +31,7 @@ from autocrm.crm.forms import (
     split_words,
 )
 from autocrm.crm.models import Company, Contact
-from autocrm.workspace.common import actor_for, assignable_agents
+from autocrm.workspace.common import actor_for, assignable_agents, found_or_404
 
 PAGE_SIZE = 50
 RECORD_DEALS = 20  # the newest deals of a contact or company on its page
@@ -141,12 +141,12 @@ def contact_list(request: TenantRequest) -> HttpResponse:
 
 
 def _contact(request: TenantRequest, contact_id: int) -> Contact:
-    found = selectors.contact_get(
-        tenant=request.tenant, actor=actor_for(request), contact_id=contact_id
+    return found_or_404(
+        selectors.contact_get(
+            tenant=request.tenant, actor=actor_for(request), contact_id=contact_id
+        ),
+        "No such contact.",
     )
-    if found is None:
-        raise Http404("No such contact.")
-    return found
 
 
 def _contact_initial(contact: Contact) -> dict[str, Any]:
@@ -258,12 +258,12 @@ def company_list(request: TenantRequest) -> HttpResponse:
 
 
 def _company(request: TenantRequest, company_id: int) -> Company:
-    found = selectors.company_get(
-        tenant=request.tenant, actor=actor_for(request), company_id=company_id
+    return found_or_404(
+        selectors.company_get(
+            tenant=request.tenant, actor=actor_for(request), company_id=company_id
+        ),
+        "No such company.",
     )
-    if found is None:
-        raise Http404("No such company.")
-    return found
 
 
 @staff_required

@@ -21,7 +21,7 @@ from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.crm import ical, selectors_activities, services
 from autocrm.crm.forms_deals import ActivityForm
 from autocrm.crm.views_deals import activity_form, apply_form_errors
-from autocrm.workspace.common import actor_for, assignable_agents
+from autocrm.workspace.common import actor_for, assignable_agents, found_or_404
 
 
 def _month_from(value: str) -> dt.date:
@@ -128,11 +128,12 @@ def _template_ids(request: TenantRequest) -> list[int]:
 def activity_done(request: TenantRequest, activity_id: int) -> HttpResponse:
     """Complete an activity (or reopen it: ``done=0``)."""
     actor = actor_for(request)
-    activity = selectors_activities.activity_get(
-        tenant=request.tenant, actor=actor, activity_id=activity_id
+    activity = found_or_404(
+        selectors_activities.activity_get(
+            tenant=request.tenant, actor=actor, activity_id=activity_id
+        ),
+        "No such activity.",
     )
-    if activity is None:
-        raise Http404("No such activity.")
     try:
         services.activity_update(
             tenant=request.tenant,

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,7 @@ from autocrm.crm import exports, selectors, selectors_activities, selectors_deal
 from autocrm.crm.forms_deals import ActivityForm, DealCloseForm, DealFilterForm, DealForm
 from autocrm.crm.models import ContactEmail, Deal, Pipeline
 from autocrm.crm.segment_views import download
-from autocrm.workspace.common import actor_for, assignable_agents
+from autocrm.workspace.common import actor_for, assignable_agents, found_or_404
 
 PAGE_SIZE = 50
 CHOICE_LIMIT = 500
@@ -190,12 +190,10 @@ def pipeline_default_create(request: TenantRequest) -> HttpResponse:
 
 
 def _deal(request: TenantRequest, deal_id: int) -> Deal:
-    found = selectors_deals.deal_get(
-        tenant=request.tenant, actor=actor_for(request), deal_id=deal_id
+    return found_or_404(
+        selectors_deals.deal_get(tenant=request.tenant, actor=actor_for(request), deal_id=deal_id),
+        "No such deal.",
     )
-    if found is None:
-        raise Http404("No such deal.")
-    return found
 
 
 @staff_required

@@ -5,7 +5,7 @@ Reads through the CRM selectors, writes through the CRM services (which append t
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
@@ -13,19 +13,19 @@ from autocrm.accounts.access import TenantRequest, admin_required
 from autocrm.crm import selectors_activities, selectors_deals, services
 from autocrm.crm.forms_settings import ActivityTemplateForm, DealAssignmentRuleForm
 from autocrm.crm.models import ActivityTemplate, DealAssignmentRule, DealKind
-from autocrm.workspace.common import actor_for, assignable_agents
+from autocrm.workspace.common import actor_for, assignable_agents, found_or_404
 from autocrm.workspace.settings_pages import form_page, saved_from_post
 
 # --- activity templates -----------------------------------------------------------------------
 
 
 def _template(request: TenantRequest, template_id: int) -> ActivityTemplate:
-    found = selectors_activities.activity_template_get(
-        tenant=request.tenant, actor=actor_for(request), template_id=template_id
+    return found_or_404(
+        selectors_activities.activity_template_get(
+            tenant=request.tenant, actor=actor_for(request), template_id=template_id
+        ),
+        "No such activity template.",
     )
-    if found is None:
-        raise Http404("No such activity template.")
-    return found
 
 
 @admin_required
@@ -87,10 +87,7 @@ def _rule(request: TenantRequest, rule_id: int) -> DealAssignmentRule:
     rules = selectors_deals.deal_assignment_rule_list(
         tenant=request.tenant, actor=actor_for(request)
     )
-    found = rules.filter(pk=rule_id).first()
-    if found is None:
-        raise Http404("No such assignment rule.")
-    return found
+    return found_or_404(rules.filter(pk=rule_id).first(), "No such assignment rule.")
 
 
 def _choices(request: TenantRequest) -> dict[str, list[tuple[int, str]]]:

@@ -9,7 +9,6 @@ from urllib.parse import quote
 from allauth.account.views import LoginView
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -25,17 +24,10 @@ from autocrm.accounts.personal_tokens import (
     personal_token_revoke,
 )
 from autocrm.core.actors import Actor
+from autocrm.core.forms import add_service_errors
 from autocrm.portal import account_pages, customers
 from autocrm.portal.access import HelpRequest, customer_page, help_page, member_actor
 from autocrm.portal.forms import CustomerSignupForm, ProfileForm, TokenForm
-
-
-def _add_errors(form: Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for key, errors in exc.message_dict.items():
-            form.add_error(key if key in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def customer_home_url(request: HelpRequest) -> str:
@@ -62,7 +54,7 @@ def signup(request: HelpRequest) -> HttpResponse:
             # Password validators name no field: their messages belong to the password.
             if not hasattr(exc, "error_dict"):
                 exc = ValidationError({"password": exc.messages})
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             request.session["help_signup_email"] = form.cleaned_data["email"].lower()
             return redirect("portal:signup_sent", tenant_slug=tenant.slug)
@@ -186,7 +178,7 @@ def account(request: HelpRequest) -> HttpResponse:
                 tenant=request.tenant, actor=actor, name=form.cleaned_data["name"]
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Profile saved.")
             return redirect("portal:account", tenant_slug=request.tenant.slug)
@@ -232,7 +224,7 @@ def token_create(request: HelpRequest) -> HttpResponse:
                 scope=token_form.cleaned_data["scope"],
             )
         except ValidationError as exc:
-            _add_errors(token_form, exc)
+            add_service_errors(token_form, exc)
         else:
             return _account_page(
                 request, form=profile, token_form=TokenForm(prefix=TOKEN_PREFIX), new_token=raw

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -12,6 +11,7 @@ from django.urls import reverse
 
 from autocrm.accounts.access import TenantRequest, admin_required, signed_in_user
 from autocrm.core.actors import Actor
+from autocrm.core.forms import add_service_errors
 from autocrm.portal import services
 from autocrm.portal.forms import HelpCentreSettingsForm, LogoForm
 
@@ -32,15 +32,6 @@ def _actor(request: TenantRequest) -> Actor:
     return Actor.for_user(
         signed_in_user(request), role=request.membership.role, tenant_id=request.tenant.pk
     )
-
-
-def _add_errors(form: Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for key, errors in exc.message_dict.items():
-            field = FIELD_OF_SETTING.get(key, key)
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _initial(request: TenantRequest) -> dict[str, object]:
@@ -107,7 +98,9 @@ def help_centre_settings(request: TenantRequest) -> HttpResponse:
                 messages.success(request, "Logo removed.")
                 return redirect("help_settings:general", tenant_slug=tenant.slug)
         except ValidationError as exc:
-            _add_errors(logo_form if action == "logo" else form, exc)
+            add_service_errors(
+                logo_form if action == "logo" else form, exc, field_of=FIELD_OF_SETTING
+            )
     has_errors = bool(form.errors or logo_form.errors)
     return render(
         request,

@@ -8,31 +8,31 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from autocrm.accounts.access import TenantRequest, staff_required
+from autocrm.core.forms import add_service_errors
 from autocrm.core.problems import InvalidInput
 from autocrm.knowledge import markdown, selectors, services, ticket_drafts, uploads
 from autocrm.knowledge.models import Article, State
 from autocrm.knowledge.public_views import upload_url
 from autocrm.knowledge.search import LOCALES
-from autocrm.workspace.common import actor_for
+from autocrm.workspace.common import actor_for, found_or_404
 from autocrm.workspace.kb_forms import ArticleForm, CategoryForm, SectionForm
-from autocrm.workspace.settings_forms import add_service_errors
 
 PAGE_SIZE = 50
 
 
 def _article(request: TenantRequest, article_id: int) -> Article:
-    found = selectors.article_get(
-        tenant=request.tenant, actor=actor_for(request), article_id=article_id
+    return found_or_404(
+        selectors.article_get(
+            tenant=request.tenant, actor=actor_for(request), article_id=article_id
+        ),
+        "No such article.",
     )
-    if found is None:
-        raise Http404("No such article.")
-    return found
 
 
 def _public_url(article: Article) -> str:

@@ -14,7 +14,6 @@ import re
 from typing import Any, Self
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from autocrm.tickets.models import FieldType, Macro, Priority, Status, TicketType
@@ -42,15 +41,6 @@ def fingerprint(values: dict[str, Any]) -> str:
     """A short hash of a row's editable values, to notice a concurrent change."""
     data = json.dumps(values, sort_keys=True, default=str).encode()
     return hashlib.sha256(data).hexdigest()[:32]
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """A service's ValidationError as form errors (unknown keys become non-field errors)."""
-    if hasattr(exc, "error_dict"):
-        for key, errors in exc.message_dict.items():
-            form.add_error(key if key in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def split_list(text: str) -> list[str]:

@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from autocrm.workspace.settings_forms import add_service_errors
+from autocrm.core.forms import add_service_errors
 
 
 def form_page(

@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, admin_required
 from autocrm.tickets import config_selectors, config_services
 from autocrm.tickets.models import CustomField, Macro, TicketView
-from autocrm.workspace.common import actor_for, assignable_agents
+from autocrm.workspace.common import actor_for, assignable_agents, found_or_404
 from autocrm.workspace.settings_forms import (
     CustomFieldForm,
     MacroForm,
@@ -42,12 +42,12 @@ def _view_values(view: TicketView) -> dict[str, Any]:
 
 
 def _ticket_view(request: TenantRequest, ticket_view_id: int) -> TicketView:
-    view = config_selectors.ticket_view_get(
-        tenant=request.tenant, actor=actor_for(request), view_id=ticket_view_id
+    return found_or_404(
+        config_selectors.ticket_view_get(
+            tenant=request.tenant, actor=actor_for(request), view_id=ticket_view_id
+        ),
+        "No such view.",
     )
-    if view is None:
-        raise Http404("No such view.")
-    return view
 
 
 @admin_required
@@ -122,12 +122,12 @@ def _macro_values(macro: Macro) -> dict[str, Any]:
 
 
 def _macro(request: TenantRequest, macro_id: int) -> Macro:
-    macro = config_selectors.macro_get(
-        tenant=request.tenant, actor=actor_for(request), macro_id=macro_id
+    return found_or_404(
+        config_selectors.macro_get(
+            tenant=request.tenant, actor=actor_for(request), macro_id=macro_id
+        ),
+        "No such macro.",
     )
-    if macro is None:
-        raise Http404("No such macro.")
-    return macro
 
 
 def _macro_fields(form: MacroForm) -> dict[str, Any]:
@@ -248,9 +248,10 @@ def settings_tags(request: TenantRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def settings_tag_delete(request: TenantRequest, tag_id: int) -> HttpResponse:
-    tag = config_selectors.tag_get(tenant=request.tenant, actor=actor_for(request), tag_id=tag_id)
-    if tag is None:
-        raise Http404("No such tag.")
+    tag = found_or_404(
+        config_selectors.tag_get(tenant=request.tenant, actor=actor_for(request), tag_id=tag_id),
+        "No such tag.",
+    )
     config_services.tag_delete(tenant=request.tenant, actor=actor_for(request), tag=tag)
     messages.success(request, f"The tag “{tag.name}” was removed; tickets keep it as text.")
     return redirect("workspace:settings_tags", tenant_slug=request.tenant.slug)
@@ -272,12 +273,12 @@ def _field_values(field: CustomField) -> dict[str, Any]:
 
 
 def _custom_field(request: TenantRequest, custom_field_id: int) -> CustomField:
-    field = config_selectors.custom_field_get(
-        tenant=request.tenant, actor=actor_for(request), field_id=custom_field_id
+    return found_or_404(
+        config_selectors.custom_field_get(
+            tenant=request.tenant, actor=actor_for(request), field_id=custom_field_id
+        ),
+        "No such custom field.",
     )
-    if field is None:
-        raise Http404("No such custom field.")
-    return field
 
 
 @admin_required

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -17,13 +16,15 @@ from autocrm.accounts.access import (
     member_required,
     signed_in_user,
 )
-from autocrm.accounts.models import ADMIN_ROLES, Role
+from autocrm.accounts.models import ADMIN_ROLES, Membership, Role
 from autocrm.core.actors import Actor
+from autocrm.core.forms import add_service_errors
 from autocrm.core.selectors import audit_timeline
 from autocrm.inboxes import notification_templates
 from autocrm.tickets import config_selectors
 from autocrm.tickets import selectors as ticket_selectors
 from autocrm.workspace import ticket_timeline, timeline
+from autocrm.workspace.common import found_or_404
 from autocrm.workspace.forms import (
     ApiKeyForm,
     GeneralSettingsForm,
@@ -40,15 +41,6 @@ def _actor(request: TenantRequest) -> Actor:
     return Actor.for_user(
         signed_in_user(request), role=request.membership.role, tenant_id=request.tenant.pk
     )
-
-
-def _add_errors(form: Form, exc: ValidationError) -> None:
-    """A service's ValidationError as form errors (unknown keys become non-field errors)."""
-    if hasattr(exc, "error_dict"):
-        for key, errors in exc.message_dict.items():
-            form.add_error(key if key in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @member_required
@@ -130,7 +122,7 @@ def settings_general(request: TenantRequest) -> HttpResponse:
                 },
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Settings saved.")
             return redirect("workspace:settings", tenant_slug=tenant.slug)
@@ -169,14 +161,19 @@ def settings_members(request: TenantRequest) -> HttpResponse:
     return _members_page(request)
 
 
+def _membership(request: TenantRequest, membership_id: int) -> Membership:
+    return found_or_404(
+        selectors.membership_get_by_id(
+            tenant=request.tenant, actor=_actor(request), membership_id=membership_id
+        ),
+        "No such member.",
+    )
+
+
 @admin_required
 @require_POST
 def member_change_role(request: TenantRequest, membership_id: int) -> HttpResponse:
-    membership = selectors.membership_get_by_id(
-        tenant=request.tenant, actor=_actor(request), membership_id=membership_id
-    )
-    if membership is None:
-        raise Http404("No such member.")
+    membership = _membership(request, membership_id)
     form = MembershipRoleForm(request.POST)
     if not form.is_valid():
         return _members_page(request, status=400, error="Choose a valid role.")
@@ -202,11 +199,7 @@ def member_change_role(request: TenantRequest, membership_id: int) -> HttpRespon
 @admin_required
 @require_POST
 def member_remove(request: TenantRequest, membership_id: int) -> HttpResponse:
-    membership = selectors.membership_get_by_id(
-        tenant=request.tenant, actor=_actor(request), membership_id=membership_id
-    )
-    if membership is None:
-        raise Http404("No such member.")
+    membership = _membership(request, membership_id)
     try:
         services.membership_remove(
             tenant=request.tenant, actor=_actor(request), membership=membership
@@ -233,7 +226,7 @@ def settings_invitations(request: TenantRequest) -> HttpResponse:
                 role=form.cleaned_data["role"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("workspace:settings_invitations", tenant_slug=request.tenant.slug)
@@ -253,11 +246,12 @@ def settings_invitations(request: TenantRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def invitation_revoke(request: TenantRequest, invitation_id: int) -> HttpResponse:
-    invitation = selectors.invitation_get_pending(
-        tenant=request.tenant, actor=_actor(request), invitation_id=invitation_id
+    invitation = found_or_404(
+        selectors.invitation_get_pending(
+            tenant=request.tenant, actor=_actor(request), invitation_id=invitation_id
+        ),
+        "No such pending invitation.",
     )
-    if invitation is None:
-        raise Http404("No such pending invitation.")
     services.invitation_revoke(tenant=request.tenant, actor=_actor(request), invitation=invitation)
     messages.success(request, f"The invitation for {invitation.email} was revoked.")
     return redirect("workspace:settings_invitations", tenant_slug=request.tenant.slug)
@@ -277,7 +271,7 @@ def settings_api_keys(request: TenantRequest) -> HttpResponse:
                 scope=form.cleaned_data["scope"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             request.session[NEW_API_KEY_SESSION_KEY] = {
                 "id": key.pk,
@@ -305,11 +299,10 @@ def settings_api_keys(request: TenantRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def api_key_revoke(request: TenantRequest, api_key_id: int) -> HttpResponse:
-    api_key = selectors.api_key_get(
-        tenant=request.tenant, actor=_actor(request), api_key_id=api_key_id
+    api_key = found_or_404(
+        selectors.api_key_get(tenant=request.tenant, actor=_actor(request), api_key_id=api_key_id),
+        "No such API key.",
     )
-    if api_key is None:
-        raise Http404("No such API key.")
     services.api_key_revoke(tenant=request.tenant, actor=_actor(request), api_key=api_key)
     messages.success(request, f"The API key “{api_key.name}” was revoked.")
     return redirect("workspace:settings_api_keys", tenant_slug=request.tenant.slug)

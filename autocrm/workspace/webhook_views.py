@@ -17,11 +17,12 @@ from django.views.decorators.http import require_POST
 from autocrm.accounts.access import TenantRequest, admin_required
 from autocrm.core.api import keyset_page
 from autocrm.core.events import event_types_registered
+from autocrm.core.forms import add_service_errors
 from autocrm.core.problems import InvalidInput
 from autocrm.notifications import selectors, services
 from autocrm.notifications.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from autocrm.workspace.common import actor_for, is_htmx
-from autocrm.workspace.settings_forms import WebhookForm, add_service_errors, split_list
+from autocrm.workspace.settings_forms import WebhookForm, split_list
 from autocrm.workspace.settings_pages import form_page, saved_from_post
 
 NEW_SECRET_SESSION_KEY = "workspace.new_webhook_secret"
