@@ -6,14 +6,15 @@ tenant (and the statement names the tenant too), and the ``visibility`` conditio
 customers and visitors to ``public`` chunks (published public articles). A staff actor may
 ask for the public audience only (the chatbot does); a customer can never widen it.
 
-Fusion (ADR 0029): candidates are ranked by their cosine similarity, plus ``FTS_WEIGHT``
-when the passage holds *every* word of the question (after stemming and stop words). On
-paraphrased questions the keyword list is mostly noise (a shared "take" or "account"):
-reciprocal rank fusion and score sums that trust partial keyword matches both lost to
-vector-only there (docs/ai.md has the numbers). A passage that matches every word —
-an error code, a product name, "cancel subscription" — is strong evidence the embedding
-can miss, and the bonus lifts it past near neighbours without reordering the rest. The
-weight was chosen on the development sets in ``bench/ai_data/retrieval`` and Banking77.
+Fusion (ADR 0050, replacing 0029's): a convex combination of the two scores, each
+normalised over the question's candidates: ``(1 - FTS_WEIGHT) * min-max(cosine) +
+FTS_WEIGHT * ts_rank_cd / best ts_rank_cd``. Normalising puts both on [0, 1] whatever the
+question (raw cosines of MiniLM crowd into 0.2-0.7, ts_rank_cd has no fixed scale), so the
+weight means the same on a two-word question as on a long one. Reciprocal rank fusion
+throws the scores away: the 30th keyword hit (a shared "account") counts almost as much as
+the 30th neighbour, and on paraphrased questions it lost to vector-only. The weight was
+chosen on the DEV half of the questions of both development sets (``bench/ai_fusion_study.py``);
+every weight from 0.025 to 0.2 beat vector-only on both held-out halves.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ Mode = Literal["hybrid", "fts", "vector"]
 Audience = Literal["public", "staff"]
 MODES: tuple[Mode, ...] = ("hybrid", "fts", "vector")
 
-VECTOR_WEIGHT = 1.0
-FTS_WEIGHT = 0.1
-RRF_K = 60
+FTS_WEIGHT = 0.1  # the keyword side's share in the convex combination
+RRF_K = 60  # reciprocal rank fusion, kept for comparison (ai_eval_retrieval --fusion rrf)
+FUSIONS = ("convex", "rrf")
 CANDIDATES = 50  # per list, before fusion
 MAX_QUERY_CHARS = 2000
 
@@ -152,8 +153,14 @@ def _fuse(candidates: list[_Candidate], mode: Mode, fusion: str) -> list[Hit]:
             (fts_scores.get(h.chunk_id, 0.0) + vec_scores.get(h.chunk_id, 0.0), h) for h in hits
         ]
     else:
+        low = min((h.similarity for h in hits), default=0.0)
+        spread = max((h.similarity for h in hits), default=0.0) - low
         scored = [
-            (VECTOR_WEIGHT * h.similarity + (FTS_WEIGHT if h.coverage >= 1 else 0.0), h)
+            (
+                (1 - FTS_WEIGHT) * ((h.similarity - low) / spread if spread > 0 else 1.0)
+                + FTS_WEIGHT * h.keyword,
+                h,
+            )
             for h in hits
         ]
     scored.sort(key=lambda pair: (-pair[0], pair[1].chunk_id))
@@ -171,7 +178,7 @@ def retrieve(
     source_types: Iterable[str] | None = None,
     locale: str = "en",
     per_source: int = 1,
-    fusion: str = "weighted",
+    fusion: str = "convex",
 ) -> list[Hit]:
     """The ``k`` best passages for ``query`` that ``actor`` may read, at most
     ``per_source`` of each article or ticket (citations name sources, not passages)."""

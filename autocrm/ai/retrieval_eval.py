@@ -11,6 +11,8 @@ import json
 import math
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from autocrm.ai.indexing import Document, document_store
 from autocrm.ai.models import SourceType, Visibility
 from autocrm.ai.retrieval import Mode, retrieve
 from autocrm.core.actors import Actor
+from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 
 EVAL_ACTOR = Actor.system("ai_eval_retrieval")
@@ -75,21 +78,12 @@ def metrics(results: list[tuple[list[str], set[str]]], k: int) -> dict[str, floa
     }
 
 
-def evaluate_retrieval(
-    *,
-    corpus: list[dict[str, Any]],
-    queries: list[dict[str, Any]],
-    k: int,
-    modes: tuple[Mode, ...] = ("hybrid",),
-    fusion: str = "weighted",
-) -> dict[Mode, dict[str, float]]:
-    """Index ``corpus`` into a scratch tenant, run every query one at a time per mode."""
+@contextmanager
+def scratch_index(corpus: list[dict[str, Any]]) -> Iterator[Tenant]:
+    """Index ``corpus`` into a new tenant inside a transaction that is rolled back when the
+    block ends; the block runs in that tenant's context."""
     from autocrm.accounts.services import tenant_create
 
-    queries = [q for q in queries if q.get("relevant_ids")]
-    if not queries:
-        raise RetrievalEvalInputError("no query has relevant_ids")
-    out: dict[Mode, dict[str, float]] = {}
     with transaction.atomic():
         tenant = tenant_create(
             actor=EVAL_ACTOR, slug=f"eval-{secrets.token_hex(6)}", name="Retrieval evaluation"
@@ -111,25 +105,42 @@ def evaluate_retrieval(
                     ),
                 )
             retrieve(tenant=tenant, actor=EVAL_ACTOR, query="warm up", k=1)  # load the model
-            for mode in modes:
-                results: list[tuple[list[str], set[str]]] = []
-                latencies: list[float] = []
-                for query in queries:
-                    started = time.perf_counter()
-                    hits = retrieve(
-                        tenant=tenant,
-                        actor=EVAL_ACTOR,
-                        query=str(query["query"]),
-                        k=max(k, 10),
-                        mode=mode,
-                        fusion=fusion,
-                    )
-                    latencies.append((time.perf_counter() - started) * 1000)
-                    relevant = {str(r) for r in query["relevant_ids"]}
-                    results.append(([h.source_id for h in hits], relevant))
-                out[mode] = {
-                    **metrics(results, k),
-                    "p95_ms": round(float(np.percentile(latencies, 95)), 2),
-                }
+            yield tenant
         transaction.set_rollback(True)
+
+
+def evaluate_retrieval(
+    *,
+    corpus: list[dict[str, Any]],
+    queries: list[dict[str, Any]],
+    k: int,
+    modes: tuple[Mode, ...] = ("hybrid",),
+    fusion: str = "convex",
+) -> dict[Mode, dict[str, float]]:
+    """Index ``corpus`` into a scratch tenant, run every query one at a time per mode."""
+    queries = [q for q in queries if q.get("relevant_ids")]
+    if not queries:
+        raise RetrievalEvalInputError("no query has relevant_ids")
+    out: dict[Mode, dict[str, float]] = {}
+    with scratch_index(corpus) as tenant:
+        for mode in modes:
+            results: list[tuple[list[str], set[str]]] = []
+            latencies: list[float] = []
+            for query in queries:
+                started = time.perf_counter()
+                hits = retrieve(
+                    tenant=tenant,
+                    actor=EVAL_ACTOR,
+                    query=str(query["query"]),
+                    k=max(k, 10),
+                    mode=mode,
+                    fusion=fusion,
+                )
+                latencies.append((time.perf_counter() - started) * 1000)
+                relevant = {str(r) for r in query["relevant_ids"]}
+                results.append(([h.source_id for h in hits], relevant))
+            out[mode] = {
+                **metrics(results, k),
+                "p95_ms": round(float(np.percentile(latencies, 95)), 2),
+            }
     return out

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from autocrm.accounts.tests.factories import actor_of, member
 from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
 from autocrm.ai.models import SourceType
-from autocrm.ai.retrieval import Hit, audience_of, retrieve
+from autocrm.ai.retrieval import FTS_WEIGHT, Hit, _Candidate, _fuse, audience_of, retrieve
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
@@ -173,3 +173,26 @@ def test_bad_input(tenant_a: Tenant) -> None:
         assert retrieve(tenant=tenant_a, actor=STAFF, query="   ") == []
         with pytest.raises(ValidationError):
             retrieve(tenant=tenant_a, actor=STAFF, query="x", mode="magic")  # type: ignore[arg-type]
+
+
+def _row(chunk_id: int, similarity: float, rank: float) -> _Candidate:
+    row = (chunk_id, "article", str(chunk_id), "t", "", "x", "public", similarity, rank, 0.0)
+    return _Candidate(row=(*row, rank > 0, True, "en"), in_fts=rank > 0, in_vec=True)
+
+
+def test_convex_fusion_normalises_both_scores_before_weighing_them() -> None:
+    """The neighbours' order stands unless the keyword side is much stronger: a passage with
+    the best keyword rank overtakes a neighbour a little closer, not one far closer."""
+    # Cosines 0.60 .. 0.30 (min-max: 1.0, 0.95, 0.0); keyword ranks 0, 1.0 (best), 0.2.
+    close, near_keyword, far_partial = _row(1, 0.60, 0.0), _row(2, 0.585, 0.5), _row(3, 0.30, 0.1)
+    hits = _fuse([close, near_keyword, far_partial], "hybrid", "convex")
+    assert [h.chunk_id for h in hits] == [2, 1, 3]
+    assert hits[0].score == pytest.approx((1 - FTS_WEIGHT) * 0.95 + FTS_WEIGHT * 1.0)
+    assert hits[1].score == pytest.approx(1 - FTS_WEIGHT)
+    # The same keyword rank cannot lift a passage from the bottom of the neighbours.
+    far_keyword = _row(4, 0.40, 0.5)
+    hits = _fuse([close, far_keyword, far_partial], "hybrid", "convex")
+    assert [h.chunk_id for h in hits] == [1, 4, 3]
+    # Scale-free: the same question with every cosine shifted ranks the same.
+    shifted = [_row(1, 0.80, 0.0), _row(2, 0.785, 0.5), _row(3, 0.50, 0.1)]
+    assert [h.chunk_id for h in _fuse(shifted, "hybrid", "convex")] == [2, 1, 3]

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from autocrm.ai.providers.errors import AIConfigurationError
-from autocrm.ai.retrieval import MODES
+from autocrm.ai.retrieval import FUSIONS, MODES
 from autocrm.ai.retrieval_eval import RetrievalEvalInputError, evaluate_retrieval, read_jsonl
 
 
@@ -31,9 +31,9 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--fusion",
-            choices=("weighted", "rrf"),
-            default="weighted",
-            help="how hybrid fuses the two lists (the product uses weighted)",
+            choices=FUSIONS,
+            default="convex",
+            help="how hybrid fuses the two lists (the product uses convex)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
