@@ -37,11 +37,13 @@ from autocrm.ai.models import DraftState, ReplyDraft, SourceType, TriageResult, 
 from autocrm.ai.providers.errors import LLMUnavailable
 from autocrm.ai.retrieval import Hit, retrieve
 from autocrm.ai.services.usage import llm_chat
+from autocrm.ai.wording import Quote, draft_text
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
 from autocrm.crm.models import Contact
 from autocrm.knowledge.models import Article
+from autocrm.portal.customers import help_url
 from autocrm.tickets.models import Message, Ticket
 from autocrm.tickets.selectors import ticket_get
 
@@ -203,29 +205,45 @@ def _quote(text: str) -> str:
     return text
 
 
-# The extractive draft's opening lines in the customers' most common languages (English
-# otherwise); the quotes themselves are in the language of the passages chosen.
-OPENINGS = {
-    "en": ("Hello,", "this should help:"),
-    "de": ("Hallo,", "das sollte Ihnen weiterhelfen:"),
-    "fr": ("Bonjour,", "ceci devrait vous aider :"),
-    "es": ("Hola,", "esto debería ayudarle:"),
-    "it": ("Buongiorno,", "questo dovrebbe aiutarla:"),
-    "pt": ("Olá,", "isto deve ajudar:"),
-    "nl": ("Hallo,", "dit zou u moeten helpen:"),
-}
-
-
-def extractive_body(sources: list[Source], language: str = "en") -> str:
+def extractive_body(
+    sources: list[Source],
+    language: str = "en",
+    *,
+    tenant: Tenant | None = None,
+    name: str = "",
+    subject: str = "",
+) -> str:
     """Public articles quoted; without one, what agents answered in similar solved tickets;
-    "" when only internal articles match (the panel lists them for the agent)."""
+    "" when only internal articles match (the panel lists them for the agent). Worded like
+    an agent's reply to ``name`` about ``subject`` (:mod:`autocrm.ai.wording`)."""
     quotable = [s for s in sources if s.customer_safe_text.strip()]
     articles = [s for s in quotable if s.hit.source_type == SourceType.ARTICLE]
     chosen = articles or quotable
     if not chosen:
         return ""
-    quotes = [f"“{_quote(s.customer_safe_text)}” [{s.n}]" for s in chosen]
-    return "\n\n".join([*OPENINGS.get(language, OPENINGS["en"]), *quotes])
+    quotes = [
+        Quote(
+            n=s.n,
+            text=_quote(s.customer_safe_text),
+            title=s.hit.title,
+            # Only public articles (the only ones quoted) have a page the customer can open:
+            # its address in the help centre, on the tenant's own domain when it has one.
+            url=help_url(tenant, s.hit.url)
+            if tenant is not None and s.hit.source_type == SourceType.ARTICLE and s.hit.url
+            else "",
+            is_article=s.hit.source_type == SourceType.ARTICLE,
+        )
+        for s in chosen
+    ]
+    return draft_text(language=language, name=name, subject=subject, quotes=quotes)
+
+
+def requester_name(ticket: Ticket) -> str:
+    return (
+        Contact.objects.filter(tenant_id=ticket.tenant_id, pk=ticket.requester_id)
+        .values_list("name", flat=True)
+        .first()
+    ) or ""
 
 
 def _llm_body(
@@ -300,7 +318,9 @@ def reply_suggest(*, tenant: Tenant, actor: Actor, ticket_id: int) -> ReplyDraft
         mode = "llm"
     except LLMUnavailable as exc:
         logger.info("ai.reply.extractive", reason=str(exc), ticket_id=ticket.pk)
-        body = extractive_body(sources, language)
+        body = extractive_body(
+            sources, language, tenant=tenant, name=requester_name(ticket), subject=ticket.subject
+        )
     with transaction.atomic():
         draft = ReplyDraft.objects.create(
             tenant=tenant,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -97,6 +98,16 @@ def test_without_an_llm_the_draft_quotes_the_passages_with_citations(
         )
     assert draft.mode == "extractive"
     assert "choose Reset password" in draft.body and "[1]" in draft.body
+    # Worded like an agent's reply: the requester by name, their subject, the article's
+    # link for the customer (absolute), an offer of more help; no stock opening.
+    url = f"{settings.SITE_URL}/acme/help/articles/{kb['article'].pk}-{kb['article'].slug}/"
+    assert draft.body.startswith(
+        "Hello Pat,\n\nThank you for your message about “Can't log in”. "
+        "This article from our help centre should answer it:\n\n“Open Settings"
+    )
+    assert f"[1] Resetting your password: {url}" in draft.body
+    assert draft.body.endswith("If anything is still unclear, just reply to this message.")
+    assert "this should help" not in draft.body
     first = draft.citations[0]
     assert first["title"] == "Resetting your password"
     assert first["url"] == f"/acme/help/articles/{kb['article'].pk}-{kb['article'].slug}/"
@@ -278,13 +289,15 @@ def test_without_an_llm_a_german_customer_gets_the_german_article(
         draft = reply_suggest(tenant=tenant_a, actor=agent, ticket_id=german.pk)
         english = reply_suggest(tenant=tenant_a, actor=agent, ticket_id=kb["ticket"].pk)
     assert draft.mode == "extractive"
-    assert draft.body.startswith("Hallo,")
+    assert draft.body.startswith(
+        "Hallo Pat,\n\nvielen Dank für Ihre Nachricht zu „Passwort vergessen“."
+    )
     assert "wählen Sie Passwort zurücksetzen" in draft.body
     assert draft.citations[0]["title"] == "Passwort zurücksetzen"
     # One article, one language: its English original is not quoted beside it.
     assert "Resetting your password" not in [c["title"] for c in draft.citations]
     # The English ticket still gets the English original.
-    assert english.body.startswith("Hello,") and "choose Reset password" in english.body
+    assert english.body.startswith("Hello Pat,") and "choose Reset password" in english.body
     assert english.citations[0]["title"] == "Resetting your password"
 
 
