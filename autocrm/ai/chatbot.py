@@ -1,6 +1,6 @@
 """The help centre's assistant: answers from published public articles only, with citations,
 says it does not know below a relevance threshold, and hands the conversation to a human
-(a ticket with the transcript).
+(a ticket with the transcript, :mod:`autocrm.ai.handoff`).
 
 Whoever asks — a visitor, a customer, an agent trying the help centre — retrieval runs with
 the public audience and articles only, so internal articles and tickets are never candidates
@@ -19,7 +19,7 @@ import structlog
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from autocrm.ai.events import CHATBOT_ANSWERED, CHATBOT_CONVERSATION, CHATBOT_HANDED_OFF
+from autocrm.ai.events import CHATBOT_ANSWERED, CHATBOT_CONVERSATION
 from autocrm.ai.models import SourceType
 from autocrm.ai.providers.errors import LLMUnavailable
 from autocrm.ai.retrieval import Hit, retrieve
@@ -28,8 +28,6 @@ from autocrm.ai.services.usage import llm_chat
 from autocrm.core.actors import Actor
 from autocrm.core.events import event_append
 from autocrm.core.models import Tenant
-from autocrm.tickets import services as tickets
-from autocrm.tickets.models import Channel, Ticket
 
 logger = structlog.get_logger(__name__)
 
@@ -154,52 +152,3 @@ def transcript_text(transcript: list[dict[str, str]]) -> str:
         who = "Customer" if turn.get("role") == "user" else "Assistant"
         lines.append(f"{who}: {turn.get('text', '')}")
     return "\n\n".join(lines)
-
-
-def chatbot_handoff(
-    *,
-    tenant: Tenant,
-    actor: Actor,
-    transcript: list[dict[str, str]],
-    conversation_key: str,
-    email: str = "",
-    name: str = "",
-) -> Ticket:
-    """A ticket for a person, with the conversation so far. A signed-in customer is its
-    requester; a visitor gives an email address."""
-    questions = [t["text"] for t in transcript if t.get("role") == "user" and t.get("text")]
-    if not questions:
-        raise ValidationError({"transcript": "Ask the assistant something first."})
-    subject = questions[-1][:120]
-    body = "Conversation with the help-centre assistant:\n\n" + transcript_text(transcript)
-    with transaction.atomic():
-        if actor.role == "customer":
-            ticket = tickets.ticket_create(
-                tenant=tenant,
-                actor=actor,
-                subject=subject,
-                body=body,
-                body_format="text",
-                channel=Channel.CHAT,
-            )
-        else:
-            if not email.strip():
-                raise ValidationError({"email": "Your email address, so we can answer you."})
-            ticket = tickets.ticket_create(
-                tenant=tenant,
-                actor=CHATBOT_ACTOR,
-                subject=subject,
-                body=body,
-                body_format="text",
-                channel=Channel.CHAT,
-                requester_email=email.strip(),
-                requester_name=name.strip()[:200],
-            )
-        event_append(
-            tenant=tenant,
-            type=CHATBOT_HANDED_OFF,
-            subject=conversation_subject(conversation_key),
-            actor=actor,
-            payload={"ticket_id": ticket.pk, "number": ticket.number, "turns": len(transcript)},
-        )
-    return ticket

@@ -6,8 +6,9 @@ Anyone may use it, signed in or not, so both are rate-limited with allauth's lim
 one that throttles logins; sliding windows in the shared cache, rates in
 ``ACCOUNT_RATE_LIMITS``): questions per client address and per session, hand-offs per
 address, per session and per email address given, so nobody can flood the team with
-tickets or someone's inbox with our acknowledgements. Over a limit, the page says so
-(429) and keeps the conversation."""
+tickets or someone's inbox with our confirmation links. Over a limit, the page says so
+(429) and keeps the conversation. A visitor's hand-off becomes a ticket only once the
+address they gave is confirmed (:mod:`autocrm.ai.handoff`)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from autocrm.ai.chatbot import chatbot_answer, chatbot_handoff
+from autocrm.ai.chatbot import chatbot_answer
+from autocrm.ai.handoff import CONFIRM_HOURS, chatbot_handoff, handoff_confirm, handoff_pending
 from autocrm.knowledge.public_views import locale_of, reader
 from autocrm.portal.access import HelpRequest, help_page
+from autocrm.tickets.models import Ticket
 
 MAX_TURNS = 40
 TOO_MANY_QUESTIONS = "You have asked many questions in a short time. Please wait a minute."
@@ -129,7 +132,7 @@ def assistant_handoff(request: HelpRequest) -> HttpResponse:
         request.method = "GET"
         return _render(request, transcript, handoff_error=limited, status=429)
     try:
-        ticket = chatbot_handoff(
+        handoff = chatbot_handoff(
             tenant=request.tenant,
             actor=actor,
             transcript=[{"role": t["role"], "text": t["text"]} for t in transcript],
@@ -146,8 +149,40 @@ def assistant_handoff(request: HelpRequest) -> HttpResponse:
             status=400,
         )
     _next_conversation(request)
-    messages.success(
-        request, f"Request #{ticket.number} sent to our team with this conversation. "
-        "We will reply by email."
-    )  # fmt: skip
+    messages.success(request, handed_off_message(handoff.ticket, handoff.confirm_to))
     return redirect("portal:assistant", tenant_slug=request.tenant.slug)
+
+
+def handed_off_message(ticket: Ticket | None, confirm_to: str) -> str:
+    if ticket is not None:
+        return (
+            f"Request #{ticket.number} sent to our team with this conversation. "
+            "We will reply by email."
+        )
+    return (
+        f"Almost done: we sent a link to {confirm_to}. Open it within {CONFIRM_HOURS} hours "
+        "to send this conversation to our team (this keeps anyone from writing to us in "
+        "someone else's name)."
+    )
+
+
+@help_page
+def assistant_confirm(request: HelpRequest, token: str) -> HttpResponse:
+    """The link of a visitor's confirmation mail: a button (mail scanners open links, they
+    do not press buttons), then the ticket. Confirming twice shows the same request."""
+    try:
+        pending = handoff_pending(tenant=request.tenant, token=token)
+        ticket = (
+            handoff_confirm(tenant=request.tenant, token=token)
+            if request.method == "POST"
+            else pending.ticket
+        )
+    except ValidationError as exc:
+        return render(
+            request, "help/assistant/confirm.html", {"error": " ".join(exc.messages)}, status=400
+        )
+    return render(
+        request,
+        "help/assistant/confirm.html",
+        {"email": pending.email, "ticket": ticket, "turns": len(pending.transcript)},
+    )

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Avg, Count, F, Sum
+from django.db.models import Avg, Count, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -94,6 +94,10 @@ class Dashboard:
     budget_month: Decimal | None
     budget_used: float | None
     cost_monthly: Chart
+    # Per day (per week beyond a month): mean latency of the calls that answered, and cost
+    # (with tokens and calls in each bar's label).
+    llm_latency_over_time: Chart
+    llm_cost_over_time: Chart
 
 
 def _final_of(row: dict[str, Any]) -> dict[str, str] | None:
@@ -263,33 +267,15 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
             for row in chatbot_rows
         ]
     )
-    month = now.date().replace(day=1)
-    usage_month: list[dict[str, Any]] = [
-        dict(row)
-        for row in LLMUsage.objects.filter(tenant=tenant, month=month)
-        .annotate(tokens=F("prompt_tokens") + F("completion_tokens"))
-        .order_by("feature")
-        .values(
-            "feature",
-            "calls",
-            "failures",
-            "prompt_tokens",
-            "completion_tokens",
-            "tokens",
-            "cost",
-            "latency_ms_total",
-        )
-    ]
-    for row in usage_month:
-        row["latency_ms"] = row["latency_ms_total"] / max(1, row["calls"] - row["failures"])
+    month = now.astimezone(dt.UTC).date().replace(day=1)
+    usage_month = _usage_this_month(tenant, month)
     spent = sum((row["cost"] for row in usage_month), Decimal(0))
     budget = llm_monthly_budget(tenant)
-    monthly = dict(
-        LLMUsage.objects.filter(tenant=tenant, month__gte=_month_start(month, MONTHS_SHOWN - 1))
-        .values_list("month")
-        .annotate(cost=Sum("cost"))
-        .values_list("month", "cost")
-    )
+    first_month = _month_start(month, MONTHS_SHOWN - 1)
+    by_day = _usage_by_day(tenant, min(first_month, since.astimezone(dt.UTC).date()))
+    monthly: dict[dt.date, Decimal] = defaultdict(Decimal)
+    for day, row in by_day.items():
+        monthly[day.replace(day=1)] += row["cost"]
     cost_monthly = _scale(
         [
             Bar(f"{m:%b %Y}", float(monthly.get(m, 0)), f"${monthly.get(m, Decimal(0)):.2f}")
@@ -297,6 +283,7 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
         ],
         top=float(budget) if budget else None,
     )
+    llm_latency, llm_cost = _llm_over_time(by_day, _buckets(since, now, unit), unit)
     return Dashboard(
         days=days,
         triage_total=sum(by_state.values()),
@@ -321,7 +308,79 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
         budget_month=budget,
         budget_used=float(spent / budget) if budget else None,
         cost_monthly=cost_monthly,
+        llm_latency_over_time=llm_latency,
+        llm_cost_over_time=llm_cost,
     )
+
+
+_USAGE_SUMS = {
+    "calls": Sum("calls"),
+    "failures": Sum("failures"),
+    "prompt_tokens": Sum("prompt_tokens"),
+    "completion_tokens": Sum("completion_tokens"),
+    "cost": Sum("cost"),
+    "latency_ms_total": Sum("latency_ms_total"),
+}
+
+
+def _usage_summed(tenant: Tenant, by: str, first: dt.date) -> list[dict[str, Any]]:
+    """LLM usage since ``first`` summed per ``by`` (feature or day), in its order."""
+    return [
+        dict(row)
+        for row in LLMUsage.objects.filter(tenant=tenant, day__gte=first)
+        .values(by)
+        .annotate(**_USAGE_SUMS)
+        .order_by(by)
+    ]
+
+
+def _usage_this_month(tenant: Tenant, month: dt.date) -> list[dict[str, Any]]:
+    """This month's LLM usage by feature (the sum of its days)."""
+    rows = _usage_summed(tenant, "feature", month)
+    for row in rows:
+        row["tokens"] = row["prompt_tokens"] + row["completion_tokens"]
+        row["latency_ms"] = row["latency_ms_total"] / max(1, row["calls"] - row["failures"])
+    return rows
+
+
+def _usage_by_day(tenant: Tenant, first: dt.date) -> dict[dt.date, dict[str, Any]]:
+    """Every feature's LLM usage summed per day since ``first`` (days with calls only)."""
+    return {row.pop("day"): row for row in _usage_summed(tenant, "day", first)}
+
+
+def _llm_over_time(
+    by_day: dict[dt.date, dict[str, Any]], buckets: list[dt.date], unit: str
+) -> tuple[Chart, Chart]:
+    """Mean LLM latency and the cost per bucket (day, or week from its Monday)."""
+    sums: dict[dt.date, dict[str, Any]] = {}
+    for day, row in by_day.items():
+        bucket = day - dt.timedelta(days=day.weekday()) if unit == "week" else day
+        into = sums.setdefault(bucket, dict.fromkeys(row, 0))
+        for key, value in row.items():
+            into[key] += value
+    latency, cost = [], []
+    for bucket in buckets:
+        label = f"{bucket:%d %b}"
+        if bucket not in sums or not sums[bucket]["calls"]:
+            latency.append(Bar(label, 0.0, "no calls", empty=True))
+            cost.append(Bar(label, 0.0, "no calls", empty=True))
+            continue
+        row = sums[bucket]
+        answered = row["calls"] - row["failures"]
+        failed = f", {row['failures']} failed" if row["failures"] else ""
+        mean = row["latency_ms_total"] / answered if answered else 0.0
+        latency.append(
+            Bar(label, mean, f"{mean:.0f} ms mean of {answered} calls{failed}", empty=not answered)
+        )
+        tokens = row["prompt_tokens"] + row["completion_tokens"]
+        cost.append(
+            Bar(
+                label,
+                float(row["cost"]),
+                f"${row['cost']:.4f}, {tokens:,} tokens, {row['calls']} calls{failed}",
+            )
+        )
+    return _scale(latency), _scale(cost)
 
 
 def _latency(tenant: Tenant, since: dt.datetime) -> tuple[float | None, float | None]:
@@ -353,11 +412,11 @@ def _daily_latency(tenant: Tenant, since: dt.datetime) -> list[dict[str, Any]]:
 _CHATBOT_SQL = """
 WITH conversation AS (
     SELECT min(created_at) AS started,
-           bool_or(type = %(handed_off)s) AS handed_off,
+           bool_or(type IN (%(handed_off)s, %(requested)s)) AS handed_off,
            bool_or(type = %(answered)s AND payload @> '{"answered": true}') AS answered
     FROM core_event
     WHERE tenant_id = %(tenant)s AND subject_type = %(subject_type)s
-      AND type IN (%(answered)s, %(handed_off)s) AND created_at >= %(since)s
+      AND type IN (%(answered)s, %(handed_off)s, %(requested)s) AND created_at >= %(since)s
     GROUP BY subject_id
 )
 SELECT date_trunc(%(unit)s, started AT TIME ZONE 'UTC') AS bucket,
@@ -381,6 +440,8 @@ def _chatbot_conversations(
                 "subject_type": ai_events.CHATBOT_CONVERSATION,
                 "answered": ai_events.CHATBOT_ANSWERED,
                 "handed_off": ai_events.CHATBOT_HANDED_OFF,
+                # Asked for a person (a visitor's request waits for its confirmation).
+                "requested": ai_events.CHATBOT_HANDOFF_REQUESTED,
                 "since": since,
                 "unit": unit,
             },

@@ -10,7 +10,9 @@ DRAFT_INSERTED = "ai.draft.inserted"  # put into the composer: the sent reply de
 DRAFT_DECIDED = "ai.draft.decided"
 CHATBOT_ANSWERED = "ai.chatbot.answered"  # answered: false is an "I don't know"
 CHATBOT_HANDED_OFF = "ai.chatbot.handed_off"  # a ticket with the transcript
-# The subject type of both: the subject id is the conversation (hashed), so the dashboard
+# A visitor asked for a person: the ticket waits until they confirm their address.
+CHATBOT_HANDOFF_REQUESTED = "ai.chatbot.handoff_requested"
+# The subject type of these three: the subject id is the conversation (hashed), so the dashboard
 # counts conversations answered without a hand-off (deflected) against those handed off.
 CHATBOT_CONVERSATION = "ai.chatbot"
 
@@ -23,4 +25,5 @@ EVENT_TYPES = (
     DRAFT_DECIDED,
     CHATBOT_ANSWERED,
     CHATBOT_HANDED_OFF,
+    CHATBOT_HANDOFF_REQUESTED,
 )

@@ -31,9 +31,10 @@ class AISettings(TenantOwned):
 
 
 class LLMUsage(TenantOwned):
-    """Tokens and cost of one tenant's LLM calls for one feature in one month."""
+    """Calls, tokens, cost and latency of one tenant's LLM calls for one feature on one day
+    (UTC): the budget sums a month of them, the dashboard charts them over time."""
 
-    month = models.DateField()  # the first day of the month
+    day = models.DateField()
     feature = models.CharField(max_length=30)
     calls = models.PositiveIntegerField(default=0)
     failures = models.PositiveIntegerField(default=0)
@@ -44,7 +45,7 @@ class LLMUsage(TenantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "month", "feature"], name="ai_llmusage_once")
+            models.UniqueConstraint(fields=["tenant", "day", "feature"], name="ai_llmusage_once")
         ]
 
 
@@ -184,3 +185,23 @@ class ReplyDraft(TenantOwned):
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "ticket", "-created_at"], name="ai_draft_ticket")]
+
+
+class PendingHandoff(TenantOwned):
+    """A help-centre visitor asked for a person and gave an email address: the conversation
+    waits here until the link mailed to that address is followed (ADR 0050). Only then is
+    it a ticket from that contact, so nobody can file requests in someone else's name or
+    make us mail a stranger more than the one confirmation."""
+
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    transcript = models.JSONField(default=list)
+    conversation = models.CharField(max_length=16)  # the events' subject id (hashed key)
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"], name="ai_handoff_created")]

@@ -94,3 +94,23 @@ def reindex_stale_all(timestamp: int) -> int:
     for tenant_id in tenant_ids:
         reindex.defer(tenant_id=tenant_id)
     return len(tenant_ids)
+
+
+@app.task(name="ai.handoff_confirmation_send", queue="email", pass_context=False)
+def handoff_confirmation_send(*, tenant_id: int, handoff_id: int) -> None:
+    """Mail a visitor's hand-off confirmation link (retried by the queue until SMTP takes
+    it); nothing when the request is gone or confirmed already."""
+    from django.core.mail import send_mail
+
+    from autocrm.ai.handoff import confirmation_mail
+    from autocrm.ai.models import PendingHandoff
+
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return
+    with tenant_context(tenant):
+        handoff = PendingHandoff.objects.filter(pk=handoff_id, confirmed_at__isnull=True).first()
+        if handoff is None:
+            return
+        subject, body, sender = confirmation_mail(tenant, handoff)
+    send_mail(subject, body, sender, [handoff.email])

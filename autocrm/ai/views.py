@@ -169,6 +169,7 @@ def dashboard(request: TenantRequest) -> HttpResponse:
         for name, values in data.accuracy.items()
         if values["compared"]
     ]
+    unit = "day" if days <= 31 else "week"  # as the dashboard buckets its series
     return render(
         request,
         "workspace/ai/dashboard.html",
@@ -176,8 +177,9 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             "d": data,
             "periods": DASHBOARD_PERIODS,
             "accuracy_rows": accuracy_rows,
-            "chatbot_caption": "Assistant conversations per "
-            + ("day" if days <= 31 else "week")
-            + ": answered without a hand-off, handed off, not answered",
+            "chatbot_caption": f"Assistant conversations per {unit}: answered without a "
+            "hand-off, handed off, not answered",
+            "llm_latency_caption": f"LLM latency per {unit} (mean of the calls that answered)",
+            "llm_cost_caption": f"LLM cost per {unit} (tokens and calls in each bar's label)",
         },
     )

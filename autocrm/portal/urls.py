@@ -49,6 +49,11 @@ if knowledge_installed():
     urlpatterns += [
         path("assistant/", chatbot_views.assistant, name="assistant"),
         path("assistant/handoff/", chatbot_views.assistant_handoff, name="assistant_handoff"),
+        path(
+            "assistant/confirm/<str:token>/",
+            chatbot_views.assistant_confirm,
+            name="assistant_confirm",
+        ),
         path("widget/assistant/", widget_views.widget_assistant, name="widget_assistant"),
         path("widget/assistant/handoff/", widget_views.widget_handoff, name="widget_handoff"),
     ]

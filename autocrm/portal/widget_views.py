@@ -195,9 +195,10 @@ def widget_assistant(request: HelpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @help_page
 def widget_handoff(request: HelpRequest) -> HttpResponse:
-    """Talk to a person: a ticket with the conversation, answered by e-mail. (A reload of
-    the address after a hand-off lands on a fresh assistant page.)"""
-    from autocrm.ai.chatbot import chatbot_handoff
+    """Talk to a person: the conversation waits for the visitor to confirm their address
+    from the link mailed there, then it is a ticket answered by e-mail (the widget's caller
+    is always a visitor). A reload of the address after a hand-off lands on a fresh page."""
+    from autocrm.ai.handoff import chatbot_handoff
 
     if request.method != "POST":
         return redirect("portal:widget_assistant", tenant_slug=request.tenant.slug)
@@ -218,7 +219,7 @@ def widget_handoff(request: HelpRequest) -> HttpResponse:
             token=conversation_token(request.tenant, conversation),
         )
     try:
-        ticket = chatbot_handoff(
+        handoff = chatbot_handoff(
             tenant=request.tenant,
             actor=conversation.actor,
             transcript=[{"role": t["role"], "text": t["text"]} for t in conversation.turns],
@@ -230,4 +231,4 @@ def widget_handoff(request: HelpRequest) -> HttpResponse:
         return _assistant_page(
             request, conversation, status=400, handoff_error=" ".join(exc.messages)
         )
-    return _assistant_page(request, Conversation(), handed_off=ticket.number)
+    return _assistant_page(request, Conversation(), confirm_to=handoff.confirm_to)

@@ -2,7 +2,7 @@
 are counted after (also for failures, so the dashboard shows an unreliable endpoint).
 
 Usage counters are metering, not domain state: they append no event (one row per tenant,
-month and feature, bumped in place)."""
+day and feature, bumped in place; a month is the sum of its days)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from autocrm.core.models import Tenant
 logger = structlog.get_logger(__name__)
 
 
-def _month(now: dt.datetime | None = None) -> dt.date:
-    return (now or timezone.now()).date().replace(day=1)
+def _today() -> dt.date:
+    return timezone.now().astimezone(dt.UTC).date()
 
 
 def llm_monthly_budget(tenant: Tenant) -> Decimal | None:
@@ -39,13 +39,15 @@ def llm_monthly_budget(tenant: Tenant) -> Decimal | None:
 
 
 def llm_spent_this_month(tenant: Tenant) -> Decimal:
-    total = LLMUsage.objects.filter(tenant=tenant, month=_month()).aggregate(total=Sum("cost"))
+    total = LLMUsage.objects.filter(tenant=tenant, day__gte=_today().replace(day=1)).aggregate(
+        total=Sum("cost")
+    )
     return total["total"] or Decimal(0)
 
 
 def _record(*, tenant: Tenant, feature: str, result: llm.ChatResult | None, failed: bool) -> None:
     with transaction.atomic():
-        usage, _ = LLMUsage.objects.get_or_create(tenant=tenant, month=_month(), feature=feature)
+        usage, _ = LLMUsage.objects.get_or_create(tenant=tenant, day=_today(), feature=feature)
         changes = {"calls": F("calls") + 1}
         if failed:
             changes["failures"] = F("failures") + 1

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from autocrm.ai.chatbot import CHATBOT_ACTOR, chatbot_handoff, conversation_subject
+from autocrm.ai.chatbot import CHATBOT_ACTOR, conversation_subject
 from autocrm.ai.events import CHATBOT_ANSWERED
+from autocrm.ai.handoff import chatbot_handoff
 from autocrm.ai.models import ReplyDraft, TriageResult, TriageState
 from autocrm.ai.tests.samples import SAMPLES
 from autocrm.core.events import event_append
@@ -82,7 +83,8 @@ def chatbot_conversation(
     tenant: Tenant, key: str, answers: list[bool], *, handed_off: bool = False
 ) -> None:
     """A help-centre assistant conversation as the chatbot leaves it: one answered event per
-    question (False: "I don't know"), then the real hand-off (a ticket) if ``handed_off``."""
+    question (False: "I don't know"), then a visitor's hand-off if ``handed_off`` (waiting
+    for the address to be confirmed: the visitor asked for a person all the same)."""
     for answered in answers:
         event_append(
             tenant=tenant,

@@ -4,12 +4,16 @@ composer (screenshots under var/screenshots/)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
 from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
-from autocrm.ai.models import ReplyDraft
+from autocrm.ai.models import LLMUsage, ReplyDraft
 from autocrm.ai.tests.factories import (
     category_field,
     chatbot_conversation,
@@ -45,6 +49,20 @@ def test_dashboard_and_summary(page: Page) -> None:
         chatbot_conversation(tenant, "h1", [True, False], handed_off=True)
         chatbot_conversation(tenant, "h2", [False], handed_off=True)
         chatbot_conversation(tenant, "u1", [False])
+        today = timezone.now().date()
+        for back in (1, 2, 4, 5, 8, 9, 11, 15, 16, 18, 22, 23, 25, 29):
+            calls = 3 + back % 5
+            LLMUsage.objects.create(
+                tenant=tenant,
+                day=today - dt.timedelta(days=back),
+                feature="reply" if back % 3 else "summary",
+                calls=calls,
+                failures=1 if back % 7 == 0 else 0,
+                prompt_tokens=900 * calls,
+                completion_tokens=150 * calls,
+                cost=Decimal("0.0021") * calls,
+                latency_ms_total=(700 + 60 * (back % 6)) * calls,
+            )
         t = long_ticket(tenant)
         article(
             tenant,
@@ -61,6 +79,14 @@ def test_dashboard_and_summary(page: Page) -> None:
     expect(page.locator("[data-ai-accuracy]")).to_have_text("67%")  # 4 of 6 kept
     expect(page.locator("[data-ai-review-queue]")).to_have_text("1")
     expect(page.locator("[data-ai-deflection]")).to_have_text("67%")  # 6 of 9 conversations
+    # LLM latency and cost over the period, a bar per day (a day's figures on hover).
+    latency = page.locator("[data-ai-llm-latency] svg")
+    expect(latency).to_have_attribute(
+        "aria-label", "LLM latency per day (mean of the calls that answered)"
+    )
+    expect(latency.locator("title", has_text="ms mean of")).to_have_count(14)
+    expect(latency.locator("title", has_text="no calls")).to_have_count(17)
+    expect(page.locator("[data-ai-llm-cost] svg title", has_text="tokens")).to_have_count(14)
     screenshot(page, "ai-dashboard")
 
     page.goto(f"/acme/agent/tickets/{t.number}/")
@@ -75,6 +101,10 @@ def test_dashboard_and_summary(page: Page) -> None:
     page.get_by_role("button", name="Suggest a reply with sources").click()
     body = page.locator("[data-ai-draft-body]")
     expect(body).to_contain_text("replaced free of charge", timeout=60_000)
+    # Worded like an agent's reply: not the old stock opening.
+    expect(body).to_contain_text("Thank you for your message about")
+    expect(body).not_to_contain_text("this should help")
+    screenshot(page, "ai-draft")
     page.get_by_role("button", name="Insert into reply").click()
     expect(page.locator("#composer")).to_contain_text("replaced free of charge", timeout=30_000)
     with tenant_context(tenant):

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -13,13 +14,16 @@ from django.utils import timezone
 from autocrm.accounts.tests.factories import actor_of, member
 from autocrm.ai.dashboard import ai_dashboard
 from autocrm.ai.models import AISettings, LLMUsage, TriageResult, TriageState
+from autocrm.ai.services.usage import llm_chat, llm_spent_this_month
 from autocrm.ai.tests.factories import category_field, chatbot_conversation, draft, triaged
+from autocrm.ai.tests.llm_server import FakeLLM
+from autocrm.core.actors import Actor
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
 
 # Session, user, membership and tenant lookups, the navigation's counts, then the dashboard's
 # own: triage by state, compared rows, review queue, out of scope, latency (2), drafts (2),
-# assistant conversations, usage, budget, monthly cost.
+# assistant conversations, usage this month, budget, usage per day.
 DASHBOARD_QUERY_BUDGET = 25
 
 
@@ -52,7 +56,7 @@ def history(tenant_a: Tenant) -> Tenant:
         AISettings.objects.create(tenant=tenant_a, llm_monthly_budget=Decimal("10.00"))
         LLMUsage.objects.create(
             tenant=tenant_a,
-            month=timezone.now().date().replace(day=1),
+            day=timezone.now().date(),
             feature="summary",
             calls=4,
             failures=1,
@@ -90,6 +94,11 @@ def test_triage_accuracy_counts_only_suggestions_with_a_final_value(
     assert d.usage_month[0]["latency_ms"] == pytest.approx(300.0)
     # The cost chart is scaled to the budget: this month's bar is 15 % high.
     assert d.cost_monthly.bars[-1].height == pytest.approx(15.0)
+    # Today's LLM latency (3 calls answered) and cost, on charts of one bar per day.
+    assert len(d.llm_latency_over_time.bars) == len(d.llm_cost_over_time.bars) == 31
+    assert d.llm_latency_over_time.bars[-1].display == "300 ms mean of 3 calls, 1 failed"
+    assert d.llm_cost_over_time.bars[-1].display == "$1.5000, 3,500 tokens, 4 calls, 1 failed"
+    assert d.llm_cost_over_time.bars[0].empty
     assert d.latency_p95_ms == pytest.approx(12.0)
     assert d.latency_daily.bars[-1].display == "12 ms"
     assert d.latency_daily.bars[0].display == "no tickets"
@@ -171,3 +180,67 @@ def test_the_dashboard_costs_the_same_queries_for_little_and_much_history(
     much = queries(history)
     assert little == much, f"{little} queries for little history, {much} for much"
     assert much <= DASHBOARD_QUERY_BUDGET, f"{much} queries (budget {DASHBOARD_QUERY_BUDGET})"
+
+
+@pytest.mark.django_db
+def test_llm_latency_and_cost_are_charted_per_day(
+    tenant_a: Tenant, tenant_b: Tenant, fake_llm: FakeLLM, client: Client
+) -> None:
+    """Calls through the local OpenAI-compatible server are counted on their day; older days
+    keep theirs; a month's spend is the sum of its days; another tenant's calls never show."""
+    actor = Actor.system("tests")
+    with tenant_context(tenant_a):
+        for feature in ("reply", "reply", "summary"):
+            llm_chat(
+                tenant=tenant_a,
+                actor=actor,
+                feature=feature,
+                messages=[{"role": "user", "content": "hi"}],
+            )
+        today = timezone.now().date()
+        three_days_ago = today - dt.timedelta(days=3)
+        LLMUsage.objects.create(
+            tenant=tenant_a,
+            day=three_days_ago,
+            feature="reply",
+            calls=2,
+            prompt_tokens=1000,
+            completion_tokens=200,
+            cost=Decimal("0.25"),
+            latency_ms_total=3000.0,
+        )
+        agent = member(tenant_a, "agent")
+        d = ai_dashboard(tenant=tenant_a, actor=actor_of(tenant_a, agent), days=7)
+        calls = dict(LLMUsage.objects.values_list("day").annotate(n=Sum("calls")))
+        if three_days_ago.month == today.month:
+            assert llm_spent_this_month(tenant_a) == Decimal("0.250420")
+    assert calls == {today: 3, three_days_ago: 2}  # one row per day and feature
+    latency, cost = d.llm_latency_over_time.bars, d.llm_cost_over_time.bars
+    assert [b.label for b in latency] == [
+        f"{today - dt.timedelta(days=n):%d %b}" for n in range(7, -1, -1)
+    ]
+    assert latency[-1].value > 0  # measured per call
+    assert latency[-1].display.endswith("ms mean of 3 calls")
+    assert cost[-1].display == "$0.0004, 360 tokens, 3 calls"
+    assert latency[-4].display == "1500 ms mean of 2 calls"
+    assert cost[-4].display == "$0.2500, 1,200 tokens, 2 calls"
+    assert cost[-4].height == 100.0 and 0 < cost[-1].height < 1
+    assert all(b.empty for i, b in enumerate(cost) if i not in (len(cost) - 4, len(cost) - 1))
+    with tenant_context(tenant_b):
+        other = ai_dashboard(
+            tenant=tenant_b, actor=actor_of(tenant_b, member(tenant_b, "agent")), days=7
+        )
+    assert all(b.empty for b in other.llm_cost_over_time.bars)
+    client.force_login(agent)
+    html = client.get(
+        reverse("workspace:ai_dashboard", args=[tenant_a.slug]), {"days": "7"}
+    ).content.decode()
+    assert "LLM latency per day" in html and "LLM cost per day" in html
+    assert "$0.2500, 1,200 tokens, 2 calls" in html
+    # Over 90 days the series are weekly.
+    assert (
+        "LLM cost per week"
+        in client.get(
+            reverse("workspace:ai_dashboard", args=[tenant_a.slug]), {"days": "90"}
+        ).content.decode()
+    )

@@ -16,7 +16,9 @@ from django.utils.html import escape
 
 from autocrm.accounts.tests.factories import member
 from autocrm.ai.chatbot import DONT_KNOW
+from autocrm.ai.handoff import confirm_token, handoff_confirm
 from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
+from autocrm.ai.models import PendingHandoff
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.knowledge.tests.factories import article
@@ -138,11 +140,16 @@ def test_hand_off_makes_a_ticket_with_the_transcript(indexed: Tenant) -> None:
         assert not Ticket.objects.exists()
     done = widget.post(HANDOFF, {"conversation": token, "email": "vic@example.test", "name": "Vic"})
     assert done.status_code == 200
+    assert "we sent a link to vic@example.test" in done.content.decode()
     with tenant_context(indexed):
-        created = Ticket.objects.get(channel=Channel.CHAT)
+        # A visitor's address is confirmed before agents see a request from it.
+        assert not Ticket.objects.exists()
+        created = handoff_confirm(
+            tenant=indexed, token=confirm_token(indexed, PendingHandoff.objects.get())
+        )
         transcript = Message.objects.get(ticket=created).body_text
-    assert f"Request #{created.number} sent to our team" in done.content.decode()
-    assert created.subject == "Where is my parcel 123?"
+    assert created.subject == "Where is my parcel 123?" and created.channel == Channel.CHAT
+    assert created.requester.name == "Vic"
     assert (
         "Customer: Where is my parcel 123?" in transcript
         and "Assistant: I don't know" in transcript
@@ -204,4 +211,4 @@ def test_hand_offs_have_their_own_lower_limit(indexed: Tenant, settings: Any) ->
         response = widget.post(HANDOFF, {"conversation": token, "email": "vic@example.test"})
         assert response.status_code == expected
     with tenant_context(indexed):
-        assert Ticket.objects.count() == 1
+        assert PendingHandoff.objects.count() == 1  # waiting for vic to confirm
