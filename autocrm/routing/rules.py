@@ -24,40 +24,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autocrm.routing.businesstime import CalendarError, parse_minute, zone
+from autocrm.routing.catalogue import (
+    ACTIONS,
+    CHANGEABLE,
+    CONDITION_FIELDS,
+    MEMBERSHIP,
+    PREFIX_OPS,
+    PREFIXES,
+    PRIORITIES,
+    SET_FIELDS,
+    STATUSES,
+    TIME_FIELDS,
+)
+from autocrm.routing.catalogue import EVENTS as EVENTS  # the engine's callers import it here
 
-PRIORITIES = ("low", "normal", "high", "urgent")
-STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
-EVENTS = ("ticket.created", "ticket.updated", "message.created")
-
-EQUALITY = ("is", "is_not", "in", "not_in", "present", "absent")
-TEXT = ("is", "is_not", "contains", "not_contains", "present", "absent")
-ORDERED = ("is", "is_not", "gt", "gte", "lt", "lte", "in", "not_in")
-MEMBERSHIP = ("contains", "not_contains", "present", "absent")
-FIELDS: dict[str, tuple[str, ...]] = {
-    "status": EQUALITY,
-    "priority": ORDERED,
-    "type": EQUALITY,
-    "channel": EQUALITY,
-    "team_id": EQUALITY,
-    "assignee_id": EQUALITY,
-    "organization_id": EQUALITY,
-    "subject": TEXT,
-    "requester_email": TEXT,
-    "requester_domain": EQUALITY,
-    "tags": MEMBERSHIP,
-    "text": ("contains", "not_contains"),
-    "changed": ("contains", "not_contains"),
-    "time_of_day": ("between", "not_between"),
-    "hours_since_created": ("gt", "gte", "lt", "lte"),
-    "hours_since_updated": ("gt", "gte", "lt", "lte"),
-}
-PREFIXES = ("cf.", "ai.")
-TIME_FIELDS = ("hours_since_created", "hours_since_updated")
+# The vocabulary lives in autocrm.routing.catalogue, which the settings pages' builder reads
+# too: a field listed there is validated and evaluated here.
+FIELDS: dict[str, tuple[str, ...]] = {spec.name: spec.ops for spec in CONDITION_FIELDS}
 _KEY = re.compile(r"^[a-z0-9_]{1,50}$")
-
-# Actions: type -> what "value" must be.
-SET_FIELDS = ("status", "priority", "type", "team_id", "assignee_id")
-ACTIONS = ("set", "assign", "add_tags", "remove_tags", "email", "notify", "webhook", "macro")
 
 
 class RuleError(ValueError):
@@ -107,7 +91,7 @@ def _field_ops(name: str, where: str) -> tuple[str, ...]:
     if name in FIELDS:
         return FIELDS[name]
     if name.startswith(PREFIXES) and _KEY.match(name[3:]):
-        return (*TEXT, "in", "not_in")
+        return PREFIX_OPS
     raise RuleError(f"{where}.field", f"Unknown field {name!r}.")
 
 
@@ -139,16 +123,7 @@ def _clean_scalar(name: str, value: Any, where: str) -> Any:
         raise RuleError(f"{where}.value", f"Use one of {', '.join(PRIORITIES)}.")
     if name == "status" and value not in STATUSES:
         raise RuleError(f"{where}.value", f"Use one of {', '.join(STATUSES)}.")
-    if name == "changed" and value not in {
-        "status",
-        "priority",
-        "type",
-        "team_id",
-        "assignee_id",
-        "tags",
-        "subject",
-        "custom_fields",
-    }:
+    if name == "changed" and value not in CHANGEABLE:
         raise RuleError(f"{where}.value", f"{value!r} is not a ticket field that changes.")
     if name.endswith("_id"):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -24,6 +24,7 @@ from autocrm.routing.models import (
 )
 from autocrm.routing.rules import EVENTS
 from autocrm.tickets.models import Channel
+from autocrm.workspace.rule_builder_forms import RuleBuilderForm, record_item_error
 from autocrm.workspace.settings_forms import FingerprintForm, split_list
 
 DAY_NAMES = dict(
@@ -57,6 +58,10 @@ def add_routing_errors(form: forms.Form, exc: ValidationError) -> None:
         if item and item["field"] in _ITEM_NAMES:
             field = item["field"]
             prefix = f"{_ITEM_NAMES[field]} {int(item['index']) + 1}: "
+            for message in messages:  # the builder shows it beside its row
+                record_item_error(
+                    form, field, int(item["index"]), message, shown_as=f"{prefix}{message}"
+                )
         elif item and item["field"] == "hours" and isinstance(form, BusinessHoursForm):
             rows = form.hours()
             index = int(item["index"])
@@ -75,16 +80,6 @@ def add_routing_errors(form: forms.Form, exc: ValidationError) -> None:
             field = "members"
         target = field if field in form.fields else None
         form.add_error(target, [f"{prefix}{message}" for message in messages])
-
-
-def _json_list(value: str, label: str) -> list[Any]:
-    try:
-        data = json.loads(value or "[]")
-    except ValueError as exc:
-        raise forms.ValidationError(f"{label} must be JSON: {exc}") from exc
-    if not isinstance(data, list):
-        raise forms.ValidationError(f"{label} must be a JSON list.")
-    return data
 
 
 def _as_json(value: Any) -> str:
@@ -292,7 +287,15 @@ CONDITIONS_HELP = (
 )
 
 
-class SlaPolicyForm(FingerprintForm):
+class SlaPolicyForm(RuleBuilderForm):
+    builder_fields: ClassVar[dict[str, str]] = {
+        "conditions": "conditions",
+        "escalation": "actions",
+    }
+    builder_labels: ClassVar[dict[str, str]] = {
+        "conditions": "Conditions",
+        "escalation": "On breach, do",
+    }
     name = forms.CharField(max_length=100)
     active = forms.BooleanField(required=False, initial=True)
     match = forms.ChoiceField(choices=[("all", "All conditions"), ("any", "Any condition")])
@@ -324,14 +327,18 @@ class SlaPolicyForm(FingerprintForm):
     position = forms.IntegerField(initial=0, label="Order")
 
     def __init__(self, *args: Any, calendars: list[tuple[int, str]], **kwargs: Any) -> None:
+        self.calendars = calendars
         super().__init__(*args, **kwargs)
         _choices(self.fields["calendar"], [("", "The team's hours"), *calendars])
 
+    def rebuild_kwargs(self) -> dict[str, Any]:
+        return {"calendars": self.calendars}
+
     def clean_conditions(self) -> list[Any]:
-        return _json_list(self.cleaned_data["conditions"], "Conditions")
+        return self.builder_value("conditions", "Conditions")
 
     def clean_escalation(self) -> list[Any]:
-        return _json_list(self.cleaned_data["escalation"], "Escalation")
+        return self.builder_value("escalation", "Escalation")
 
     def values(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -357,7 +364,9 @@ class SlaPolicyForm(FingerprintForm):
         }
 
 
-class RuleForm(FingerprintForm):
+class RuleForm(RuleBuilderForm):
+    builder_fields: ClassVar[dict[str, str]] = {"conditions": "conditions", "actions": "actions"}
+    builder_labels: ClassVar[dict[str, str]] = {"conditions": "Conditions", "actions": "Actions"}
     kind = forms.ChoiceField(choices=[("trigger", "Trigger"), ("automation", "Automation")])
     name = forms.CharField(max_length=100)
     active = forms.BooleanField(required=False, initial=True)
@@ -368,18 +377,20 @@ class RuleForm(FingerprintForm):
     match = forms.ChoiceField(choices=[("all", "All conditions"), ("any", "Any condition")])
     conditions = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
-        initial='[{"field": "text", "op": "contains", "value": "refund"}]',
+        initial='[{"field": "status", "op": "is", "value": "new"}]',
         help_text=CONDITIONS_HELP,
     )
     actions = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
-        initial='[{"type": "add_tags", "value": ["billing"]}]',
+        initial='[{"type": "set", "field": "priority", "value": "high"}]',
+        help_text='A JSON list of actions, e.g. <code>[{"type": "add_tags", "value": '
+        '["billing"]}]</code>; types and their keys: docs/routing.md.',
     )
     position = forms.IntegerField(initial=0, label="Order")
 
     def __init__(self, *args: Any, kind: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         self.rule_kind = kind
+        super().__init__(*args, **kwargs)
         if kind is not None:  # editing: a trigger stays a trigger
             del self.fields["kind"]
             if kind == "automation":
@@ -387,11 +398,14 @@ class RuleForm(FingerprintForm):
             else:
                 self.fields["on"].label = "Runs on"
 
+    def rebuild_kwargs(self) -> dict[str, Any]:
+        return {"kind": self.rule_kind}
+
     def clean_conditions(self) -> list[Any]:
-        return _json_list(self.cleaned_data["conditions"], "Conditions")
+        return self.builder_value("conditions", "Conditions")
 
     def clean_actions(self) -> list[Any]:
-        return _json_list(self.cleaned_data["actions"], "Actions")
+        return self.builder_value("actions", "Actions")
 
     def values(self) -> dict[str, Any]:
         """What the trigger/automation services take (``on`` only for triggers)."""

@@ -4,8 +4,7 @@ every write through the routing services, which validate exactly as the API does
 
 from __future__ import annotations
 
-import json
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -19,8 +18,13 @@ from autocrm.routing.models import Automation, SlaPolicy, Trigger
 from autocrm.tickets import selectors as ticket_selectors
 from autocrm.tickets.models import Ticket
 from autocrm.workspace.common import actor_for as _actor
-from autocrm.workspace.common import is_htmx
-from autocrm.workspace.routing_forms import RuleForm, SlaPolicyForm, add_routing_errors
+from autocrm.workspace.common import assignable_agents, is_htmx
+from autocrm.workspace.routing_forms import (
+    EVENT_LABELS,
+    RuleForm,
+    SlaPolicyForm,
+    add_routing_errors,
+)
 from autocrm.workspace.routing_views import (
     redirect_to,
     render_form_page,
@@ -28,7 +32,11 @@ from autocrm.workspace.routing_views import (
     staff_required,
     with_fingerprint,
 )
+from autocrm.workspace.rule_builder import conditions_from_post
+from autocrm.workspace.rule_builder_forms import BuilderOptions, RuleBuilderForm
+from autocrm.workspace.rule_summary import action_text, rule_summary
 
+B = TypeVar("B", bound=RuleBuilderForm)
 KINDS = ("sla", "trigger", "automation")
 LIST_PAGE = {"sla": "settings_sla", "trigger": "settings_rules", "automation": "settings_rules"}
 LABEL = {"sla": "SLA policy", "trigger": "Trigger", "automation": "Automation"}
@@ -50,6 +58,48 @@ def _rule(request: TenantRequest, kind: str, rule_id: int) -> SlaPolicy | Trigge
     return found
 
 
+def _options(request: TenantRequest) -> BuilderOptions:
+    return BuilderOptions.load(
+        tenant=request.tenant, actor=_actor(request), agents=assignable_agents(request)
+    )
+
+
+def _builder_step(request: TenantRequest, form: B) -> B | None:
+    """The form after a builder button (add/remove a row, a field changed, switch editor):
+    shown again with nothing saved and nothing validated."""
+    step = request.POST.get("builder", "") if request.method == "POST" else ""
+    if not step:
+        return None
+    return form.builder_step(step, trigger_id=request.headers.get("HX-Trigger", ""))
+
+
+def _company_ids(rules: list[Any]) -> set[int]:
+    ids: set[int] = set()
+    for rule in rules:
+        for cond in rule.conditions:
+            if cond.get("field") == "organization_id":
+                value = cond.get("value")
+                ids.update(
+                    v for v in (value if isinstance(value, list) else [value]) if isinstance(v, int)
+                )
+    return ids
+
+
+def _summarize(request: TenantRequest, options: BuilderOptions, rules: list[Any]) -> None:
+    """Each rule's sentence for the list ("When status is new → add tag vip")."""
+    names = options.names(tenant=request.tenant, company_ids=_company_ids(rules))
+    for rule in rules:
+        if isinstance(rule, SlaPolicy):
+            when = rule_summary(rule.conditions, rule.match, [], names)
+            rule.summary = "Every ticket" if when == "Always" else when  # type: ignore[attr-defined]
+            breach = ", ".join(action_text(a, names) for a in rule.escalation)
+            rule.on_breach = breach  # type: ignore[attr-defined]
+        else:
+            rule.summary = rule_summary(rule.conditions, rule.match, rule.actions, names)
+            events = [EVENT_LABELS.get(e, e).lower() for e in getattr(rule, "on", None) or []]
+            rule.on_text = " or ".join(events)
+
+
 def _calendars(request: TenantRequest) -> list[tuple[int, str]]:
     rows = selectors.business_hours_list(tenant=request.tenant, actor=_actor(request))
     return list(rows.order_by("name").values_list("pk", "name"))
@@ -60,9 +110,12 @@ def _calendars(request: TenantRequest) -> list[tuple[int, str]]:
 
 @admin_required
 def settings_sla(request: TenantRequest) -> HttpResponse:
-    actor = _actor(request)
-    form = SlaPolicyForm(request.POST or None, calendars=_calendars(request))
-    if request.method == "POST" and form.is_valid():
+    actor, options = _actor(request), _options(request)
+    form = SlaPolicyForm(request.POST or None, calendars=_calendars(request), options=options)
+    stepped = _builder_step(request, form)
+    if stepped is not None:
+        form = stepped
+    elif request.method == "POST" and form.is_valid():
         try:
             services.sla_policy_create(tenant=request.tenant, actor=actor, **form.values())
         except ValidationError as exc:
@@ -70,11 +123,12 @@ def settings_sla(request: TenantRequest) -> HttpResponse:
         else:
             messages.success(request, f"SLA policy {form.cleaned_data['name']} saved.")
             return redirect_to(request, "settings_sla")
-    policies = (
+    policies = list(
         selectors.sla_policy_list(tenant=request.tenant, actor=actor)
         .select_related("calendar")
         .order_by("position", "id")
     )
+    _summarize(request, options, policies)
     return render_form_page(
         request, "workspace/settings/routing_sla.html", {"form": form, "policies": policies}
     )
@@ -83,21 +137,27 @@ def settings_sla(request: TenantRequest) -> HttpResponse:
 @admin_required
 def sla_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
     policy = cast(SlaPolicy, _rule(request, "sla", rule_id))
-    calendars = _calendars(request)
+    calendars, options = _calendars(request), _options(request)
     current = SlaPolicyForm.initial_from(policy)
     form = SlaPolicyForm(
-        request.POST or None, initial=with_fingerprint(current), calendars=calendars
-    )
+        request.POST or None, initial=with_fingerprint(current), calendars=calendars,
+        options=options,
+    )  # fmt: skip
+    stepped = _builder_step(request, form)
 
     def save() -> None:
         services.sla_policy_update(
             tenant=request.tenant, actor=_actor(request), policy=policy, changes=form.values()
         )
 
-    form, saved = save_edit(
-        request, form, current=current, what="SLA policy", save=save,
-        calendars=calendars,
-    )  # fmt: skip
+    saved = False
+    if stepped is not None:
+        form = stepped
+    else:
+        form, saved = save_edit(
+            request, form, current=current, what="SLA policy", save=save,
+            calendars=calendars, options=options,
+        )  # fmt: skip
     if saved:
         messages.success(request, f"SLA policy {form.cleaned_data['name']} saved.")
         return redirect_to(request, "settings_sla")
@@ -112,9 +172,12 @@ def sla_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
 
 @admin_required
 def settings_rules(request: TenantRequest) -> HttpResponse:
-    actor = _actor(request)
-    form = RuleForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    actor, options = _actor(request), _options(request)
+    form = RuleForm(request.POST or None, options=options)
+    stepped = _builder_step(request, form)
+    if stepped is not None:
+        form = stepped
+    elif request.method == "POST" and form.is_valid():
         kind = form.cleaned_data["kind"]
         try:
             if kind == "trigger":
@@ -126,19 +189,26 @@ def settings_rules(request: TenantRequest) -> HttpResponse:
         else:
             messages.success(request, f"{LABEL[kind]} {form.cleaned_data['name']} saved.")
             return redirect_to(request, "settings_rules")
-    triggers = selectors.trigger_list(tenant=request.tenant, actor=actor)
-    automations = selectors.automation_list(tenant=request.tenant, actor=actor)
+    triggers = list(
+        selectors.trigger_list(tenant=request.tenant, actor=actor).order_by("position", "id")
+    )
+    automations = list(
+        selectors.automation_list(tenant=request.tenant, actor=actor).order_by("position", "id")
+    )
+    _summarize(request, options, [*triggers, *automations])
     return render_form_page(request, "workspace/settings/routing_rules.html", {
-        "form": form, "triggers": triggers.order_by("position", "id"),
-        "automations": automations.order_by("position", "id"),
+        "form": form, "triggers": triggers, "automations": automations,
     })  # fmt: skip
 
 
 @admin_required
 def rule_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
     rule = _rule(request, kind, rule_id)
-    current = RuleForm.initial_from(rule, kind)
-    form = RuleForm(request.POST or None, initial=with_fingerprint(current), kind=kind)
+    current, options = RuleForm.initial_from(rule, kind), _options(request)
+    form = RuleForm(
+        request.POST or None, initial=with_fingerprint(current), kind=kind, options=options
+    )
+    stepped = _builder_step(request, form)
 
     def save() -> None:
         tenant, actor, changes = request.tenant, _actor(request), form.values()
@@ -147,10 +217,14 @@ def rule_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
         elif isinstance(rule, Automation):
             services.automation_update(tenant=tenant, actor=actor, automation=rule, changes=changes)
 
-    form, saved = save_edit(
-        request, form, current=current, what=NOUN[kind], save=save,
-        kind=kind,
-    )  # fmt: skip
+    saved = False
+    if stepped is not None:
+        form = stepped
+    else:
+        form, saved = save_edit(
+            request, form, current=current, what=NOUN[kind], save=save,
+            kind=kind, options=options,
+        )  # fmt: skip
     if saved:
         messages.success(request, f"{LABEL[kind]} {form.cleaned_data['name']} saved.")
         return redirect_to(request, "settings_rules")
@@ -217,7 +291,7 @@ def rules_preview(request: TenantRequest) -> HttpResponse:
     error, checked = "", 0
     matches: list[Any] = []
     try:
-        conditions = json.loads(request.POST.get("conditions") or "[]")
+        conditions = conditions_from_post(request.POST)
         matches, checked = services.rule_preview(
             tenant=request.tenant, actor=_actor(request), conditions=conditions,
             match=request.POST.get("match", "all"),

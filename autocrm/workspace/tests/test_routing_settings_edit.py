@@ -39,7 +39,17 @@ def admin(client: Client, tenant_a: Tenant) -> Client:
 def _form(client: Client, url: str) -> dict[str, Any]:
     """The form on ``url`` as the browser would submit it untouched (inputs, checked boxes,
     selected options, textareas)."""
-    html = client.get(url).content.decode()
+    return parse_form(client.get(url).content.decode())
+
+
+def _json_form(client: Client, url: str) -> dict[str, Any]:
+    """The form on ``url`` after "Advanced: edit as JSON" (conditions and actions as text)."""
+    switched = client.post(url, {**_form(client, url), "builder": "json"})
+    assert switched.status_code == 200
+    return parse_form(switched.content.decode())
+
+
+def parse_form(html: str) -> dict[str, Any]:
     form = html[html.index('<form class="form"') :]
     form = form[: form.index("</form>")]
     data: dict[str, Any] = {}
@@ -115,9 +125,11 @@ def test_an_sla_policy_is_edited_in_a_prefilled_form(admin: Client, tenant_a: Te
     )
     url = f"/acme/settings/sla/{policy.pk}/"
     form = _form(admin, url)
-    assert json.loads(form["conditions"]) == policy.conditions
+    # The guided builder shows the stored conditions and escalation as rows.
+    assert (form["conditions-0-field"], form["conditions-0-op"]) == ("priority", "is")
+    assert form["conditions-0-value"] == "urgent"
     assert form["first_reply_minutes"] == "60" and form["name"] == "Urgent"
-    assert json.loads(form["escalation"]) == [{"type": "add_tags", "value": ["breached"]}]
+    assert (form["escalation-0-type"], form["escalation-0-value"]) == ("add_tags", "breached")
     form.update(
         first_reply_minutes="30", business_hours="on", calendar=str(hours.pk), name="Urgent 24/7"
     )
@@ -130,6 +142,8 @@ def test_an_sla_policy_is_edited_in_a_prefilled_form(admin: Client, tenant_a: Te
         hours.pk,
     )
     assert policy.business_hours is True
+    assert policy.conditions == [{"field": "priority", "op": "is", "value": "urgent"}]
+    assert policy.escalation == [{"type": "add_tags", "value": ["breached"]}]
     page = admin.get("/acme/settings/sla/").content.decode()
     assert "Urgent 24/7" in page and "business hours (Berlin office)" in page
 
@@ -139,7 +153,8 @@ def test_an_sla_condition_on_an_unknown_field_is_a_form_error(
 ) -> None:
     policy = _policy(tenant_a)
     url = f"/acme/settings/sla/{policy.pk}/"
-    form = _form(admin, url)
+    form = _json_form(admin, url)
+    assert json.loads(form["conditions"]) == [] and form["editor"] == "json"
     form["conditions"] = '[{"field": "mood", "op": "is", "value": "angry"}]'
     form["first_reply_minutes"] = "5"
     response = admin.post(url, form)
@@ -211,7 +226,7 @@ def test_a_trigger_is_edited_and_a_looping_edit_saves_nothing(
 ) -> None:
     trigger = _trigger(tenant_a)
     url = f"/acme/settings/rules/triggers/{trigger.pk}/"
-    form = _form(admin, url)
+    form = _json_form(admin, url)
     assert form["on"] == ["ticket.created"] or form["on"] == "ticket.created"
     assert json.loads(form["actions"]) == [{"type": "add_tags", "value": ["billing"]}]
     looping = {**form, "on": ["ticket.updated"], "conditions": "[]"}
@@ -247,7 +262,7 @@ def test_an_automation_is_edited_reordered_and_deleted(admin: Client, tenant_a: 
             actions=[{"type": "set", "field": "status", "value": "solved"}],
         )  # fmt: skip
     url = f"/acme/settings/rules/automations/{remind.pk}/"
-    form = _form(admin, url)
+    form = _json_form(admin, url)
     assert "on" not in form and "kind" not in form
     no_time = admin.post(url, {**form, "conditions": "[]"})
     assert no_time.status_code == 400 and "needs a time condition" in no_time.content.decode()
