@@ -91,3 +91,11 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+def htmx_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until no htmx request is in flight (htmx marks its elements ``htmx-request``):
+    after a change that redraws part of the page, before touching what it redraws."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".htmx-request")).to_have_count(0, timeout=timeout)

@@ -231,13 +231,18 @@ class RuleBuilderForm(FingerprintForm):
                 "title": title,
                 "label": self.builder_labels.get(name, name.capitalize()),
                 "rows": [
-                    view(name, i, row, self.options, row_errors.get(i, []))
+                    self._focused(view(name, i, row, self.options, row_errors.get(i, [])))
                     for i, row in enumerate(rows)
                 ],
                 "errors": [m for m in self[name].errors if m not in self.item_error_texts],
                 "match": self["match"] if what == "conditions" and "match" in self.fields else None,
             }
         return blocks
+
+    def _focused(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A row redrawn alone carries where focus goes (into one of its controls)."""
+        row["focus"] = self.focus_id if self.focus_id.startswith(f"{row['id']}-") else ""
+        return row
 
     def layout(self) -> list[tuple[str, Any]]:
         """What the form shows, in order: ("field", bound field) or ("builder", block)."""

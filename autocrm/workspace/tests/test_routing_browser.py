@@ -12,7 +12,7 @@ from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.routing.tests.factories import dispatch_all
-from autocrm.testing.browser import screenshot, sign_in
+from autocrm.testing.browser import htmx_idle, screenshot, sign_in
 from autocrm.tickets.tests.factories import ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -50,7 +50,9 @@ def test_admin_sets_up_routing(page: Page) -> None:
     page.goto("/acme/settings/sla/")
     page.get_by_label("Name", exact=True).fill("Urgent tickets")
     page.get_by_role("button", name="+ Add condition").click()
+    htmx_idle(page)
     page.get_by_label("Condition 1: field").select_option("priority")
+    htmx_idle(page)
     expect(page.get_by_label("Condition 1: value")).to_have_value("low")
     page.get_by_label("Condition 1: value").select_option("urgent")
     page.get_by_label("First reply (min)").fill("60")
@@ -67,9 +69,11 @@ def test_admin_sets_up_routing(page: Page) -> None:
     page.get_by_label("Name", exact=True).fill("Refunds to billing")
     page.get_by_label("Ticket created").check()
     page.get_by_label("Condition 1: field").select_option("text")
+    htmx_idle(page)
     expect(page.get_by_label("Condition 1: operator")).to_have_value("contains")
     page.get_by_label("Condition 1: value").fill("refund")
     page.get_by_label("Action 1: what to do").select_option("add_tags")
+    htmx_idle(page)
     page.get_by_label("Action 1: tags, comma-separated").fill("billing")
     page.get_by_role("button", name="Preview matches").click()
     expect(page.locator("#rule-preview")).to_contain_text("1 of the 2")
@@ -84,6 +88,7 @@ def test_admin_sets_up_routing(page: Page) -> None:
     expect(page.get_by_label("First reply (min)")).to_have_value("60")
     expect(page.get_by_label("Condition 1: value")).to_have_value("urgent")
     page.get_by_role("button", name="Advanced: edit as JSON").click()
+    htmx_idle(page)
     conditions = page.get_by_label("Conditions")
     expect(conditions).to_have_value('[{"field": "priority", "op": "is", "value": "urgent"}]')
     conditions.fill('[{"field": "mood", "op": "is", "value": "angry"}]')
@@ -105,17 +110,22 @@ def test_admin_sets_up_routing(page: Page) -> None:
     page.get_by_role("link", name="Edit Refunds to billing").click()
     page.get_by_label("Ticket updated").check()
     page.get_by_role("button", name="Remove condition 1").click()
+    htmx_idle(page)
     expect(page.get_by_text("No conditions: every ticket matches.")).to_be_visible()
     page.get_by_role("button", name="Save trigger").click()
     expect(page.locator("#rb-actions-errors")).to_contain_text("endlessly")
     page.get_by_label("Ticket updated").uncheck()
     page.get_by_label("Message added").check()
     page.get_by_role("button", name="+ Add condition").click()
+    htmx_idle(page)
     page.get_by_label("Condition 1: field").select_option("text")
+    htmx_idle(page)
     expect(page.get_by_label("Condition 1: operator")).to_have_value("contains")
     page.get_by_label("Condition 1: value").fill("refund")
     page.get_by_role("button", name="+ Add action").click()
+    htmx_idle(page)
     page.get_by_label("Action 2: what to do").select_option("set:priority")
+    htmx_idle(page)
     expect(page.get_by_label("Action 2: value")).to_have_value("low")
     page.get_by_label("Action 2: value").select_option("high")
     page.get_by_role("button", name="Preview matches").click()

@@ -231,14 +231,14 @@ def test_a_rule_reads_as_a_sentence() -> None:
         {"field": "status", "op": "is", "value": "new"},
         {"field": "priority", "op": "is", "value": "urgent"},
     ]
-    actions = [
+    actions: list[dict[str, Any]] = [
         {"type": "set", "field": "team_id", "value": 4},
         {"type": "add_tags", "value": ["vip"]},
     ]
     assert rule_summary(conditions, "all", actions, names) == (
         "When status is new and priority is urgent → assign to team Billing, add tag vip"
     )
-    others = [
+    others: list[dict[str, Any]] = [
         {"type": "assign", "value": "auto"},
         {"type": "assign", "value": 9},
         {"type": "notify", "to": "team_lead", "subject": "Late", "body": ""},

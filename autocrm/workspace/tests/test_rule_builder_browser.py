@@ -14,7 +14,7 @@ from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.routing.models import Trigger
 from autocrm.routing.tests.factories import dispatch_all, team
-from autocrm.testing.browser import screenshot, sign_in
+from autocrm.testing.browser import htmx_idle, screenshot, sign_in
 from autocrm.tickets.tests.factories import ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,25 +38,32 @@ def test_a_trigger_built_row_by_row_is_summarised_and_fires(page: Page) -> None:
 
     # Condition 1 starts as "status is new"; another field brings its own operators.
     page.get_by_label("Condition 1: field").select_option("text")
+    htmx_idle(page)
     expect(page.get_by_label("Condition 1: operator")).to_have_value("contains")
     page.get_by_label("Condition 1: value").fill("refund")
     page.get_by_role("button", name="+ Add condition").click()
+    htmx_idle(page)
     expect(page.get_by_label("Condition 2: field")).to_be_focused()
     page.get_by_label("Condition 2: field").select_option("priority")
+    htmx_idle(page)
     expect(page.get_by_label("Condition 2: operator")).to_contain_text("is at least")
     page.get_by_label("Condition 2: value").select_option("urgent")
     expect(page.get_by_label("Condition 1: value")).to_have_value("refund")  # kept
 
     # A third row added by mistake is removed again; focus stays in the list.
     page.get_by_role("button", name="+ Add condition").click()
+    htmx_idle(page)
     page.get_by_role("button", name="Remove condition 3").click()
+    htmx_idle(page)
     expect(page.get_by_label("Condition 3: field")).to_have_count(0)
     expect(page.locator("#rb-status")).to_have_text("Condition 3 removed.")
 
     # Action 1 starts as "set priority high": make it a team, and add a tag action.
     page.get_by_label("Action 1: what to do").select_option("set:team_id")
+    htmx_idle(page)
     page.get_by_label("Action 1: value").select_option(label="Billing")
     page.get_by_role("button", name="+ Add action").click()
+    htmx_idle(page)
     expect(page.get_by_label("Action 2: what to do")).to_have_value("add_tags")  # the default
     page.get_by_label("Action 2: tags, comma-separated").fill("VIP")
     screenshot(page, "rule-builder")
@@ -107,16 +114,20 @@ def test_a_refused_row_says_why_beside_it_and_keyboard_adds_rows(page: Page) -> 
     page.get_by_label("Name", exact=True).fill("Out of hours")
     page.get_by_label("Ticket created").check()
     page.get_by_label("Condition 1: field").select_option("time_of_day")
+    htmx_idle(page)
     expect(page.get_by_label("Condition 1: operator")).to_have_value("between")
     page.get_by_label("Condition 1: operator").select_option("not_between")
+    htmx_idle(page)
     expect(page.get_by_label("Condition 1: operator")).to_have_value("not_between")
     page.get_by_label("Condition 1: time zone").fill("Mars/Olympus")
     # Keyboard only: Enter on "+ Add condition" adds a row and puts focus in it.
     page.get_by_role("button", name="+ Add condition").focus()
     page.keyboard.press("Enter")
+    htmx_idle(page)
     expect(page.get_by_label("Condition 2: field")).to_be_focused()
     page.get_by_label("Condition 2: value").select_option("open")
     page.get_by_label("Action 1: what to do").select_option("add_tags")
+    htmx_idle(page)
     page.get_by_label("Action 1: tags, comma-separated").fill("after-hours")
     page.get_by_role("button", name="Save rule").click()
     expect(page.locator("#rb-conditions-0")).to_contain_text("Mars/Olympus")
