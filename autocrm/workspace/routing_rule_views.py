@@ -87,7 +87,9 @@ def _company_ids(rules: list[Any]) -> set[int]:
 
 def _summarize(request: TenantRequest, options: BuilderOptions, rules: list[Any]) -> None:
     """Each rule's sentence for the list ("When status is new → add tag vip")."""
-    names = options.names(tenant=request.tenant, company_ids=_company_ids(rules))
+    names = options.names(
+        tenant=request.tenant, actor=_actor(request), company_ids=_company_ids(rules)
+    )
     for rule in rules:
         if isinstance(rule, SlaPolicy):
             when = rule_summary(rule.conditions, rule.match, [], names)

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from django import forms
+from django.db.models import QuerySet
 
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
+from autocrm.crm import selectors as crm_selectors
 from autocrm.crm.models import Company
 from autocrm.routing import selectors as routing_selectors
 from autocrm.tickets import config_selectors
@@ -48,7 +50,7 @@ class BuilderOptions:
         tags = config_selectors.tag_list(tenant=tenant, actor=actor).order_by("name")
         fields = config_selectors.custom_field_list(tenant=tenant, actor=actor)
         # Tickets' companies: a datalist of the first ones by name; any id can be typed.
-        companies = Company.objects.filter(tenant=tenant).order_by("name", "id")
+        companies = _companies(tenant, actor).order_by("name", "id")
         return cls(
             teams=list(teams.values_list("pk", "name")),
             agents=agents,
@@ -58,19 +60,22 @@ class BuilderOptions:
             companies=list(companies.values_list("pk", "name")[:COMPANY_CHOICES_LIMIT]),
         )
 
-    def names(self, *, tenant: Tenant, company_ids: Iterable[int] = ()) -> Names:
+    def names(self, *, tenant: Tenant, actor: Actor, company_ids: Iterable[int] = ()) -> Names:
         known = dict(self.companies)
         missing = set(company_ids) - set(known)
         if missing:
-            known.update(
-                Company.objects.filter(tenant=tenant, pk__in=missing).values_list("pk", "name")
-            )
+            rows = _companies(tenant, actor).filter(pk__in=missing)
+            known.update(rows.values_list("pk", "name"))
         return Names(
             teams=dict(self.teams),
             agents=dict(self.agents),
             macros=dict(self.macros),
             companies=known,
         )
+
+
+def _companies(tenant: Tenant, actor: Actor) -> QuerySet[Company]:
+    return crm_selectors.company_list(tenant=tenant, actor=actor).prefetch_related(None)
 
 
 def _rows_of(what: str, items: Any) -> list[Any] | None:

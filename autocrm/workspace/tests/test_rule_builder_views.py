@@ -14,6 +14,7 @@ from django.test import Client
 from autocrm.accounts.tests.factories import member
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
+from autocrm.crm.tests.factories import company
 from autocrm.routing import services
 from autocrm.routing.models import Automation, SlaPolicy, Trigger
 from autocrm.routing.tests.factories import SYSTEM, team
@@ -225,3 +226,16 @@ def test_the_sla_list_and_preview_read_the_rows(admin: Client, tenant_a: Tenant)
 def test_agents_cannot_use_the_builder(client: Client, tenant_a: Tenant) -> None:
     client.force_login(member(tenant_a, "agent", name="Alex Agent"))
     assert client.post(RULES, {**_rows(), "builder": "add:conditions"}).status_code == 403
+
+
+def test_companies_are_suggested_and_named(admin: Client, tenant_a: Tenant) -> None:
+    acme = company(tenant_a, name="Acme Corp")
+    data = _rows(**{"conditions-1-field": "organization_id", "conditions-1-op": "is"})
+    data["conditions-1-value"] = str(acme.pk)
+    assert admin.post(RULES, data).status_code == 302
+    page = admin.get(RULES).content.decode()
+    assert "company is Acme Corp" in page
+    with tenant_context(tenant_a):
+        trigger = Trigger.objects.get()
+    edit = admin.get(f"{RULES}triggers/{trigger.pk}/").content.decode()
+    assert f'<option value="{acme.pk}">Acme Corp</option>' in edit  # the datalist
