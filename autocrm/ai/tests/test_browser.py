@@ -5,15 +5,19 @@ composer (screenshots under var/screenshots/)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
 from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
 from autocrm.ai.models import LLMUsage, ReplyDraft
+from autocrm.ai.tasks import handoff_confirmation_send
 from autocrm.ai.tests.factories import (
     category_field,
     chatbot_conversation,
@@ -25,6 +29,7 @@ from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.knowledge.tests.factories import article
 from autocrm.testing.browser import screenshot, sign_in
+from autocrm.tickets.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -113,3 +118,33 @@ def test_dashboard_and_summary(page: Page) -> None:
                 break
             page.wait_for_timeout(100)
         assert ReplyDraft.objects.get(ticket=t).inserted_at is not None
+
+
+def test_a_visitors_handoff_is_confirmed_from_the_mailed_link(page: Page) -> None:
+    page.set_default_timeout(60_000)
+    tenant = Tenant.objects.create(slug="acme", name="Acme Support")
+    with tenant_context(tenant):
+        article(tenant, title="Delivery times", body="Parcels arrive within three days.")
+        tenant_reindex(tenant=tenant, actor=INDEX_ACTOR)
+    page.goto("/acme/help/assistant/")
+    page.get_by_label("Your question").fill("Can I pay with goats?")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.locator("#assistant-log")).to_contain_text("I don't know")
+    page.reload()  # the hand-off form comes with a conversation to hand off
+    page.get_by_label("Your email").fill("vic@example.test")
+    page.get_by_role("button", name="Send this conversation to our team").click()
+    expect(page.get_by_role("status")).to_contain_text("we sent a link to vic@example.test")
+    with tenant_context(tenant):
+        assert not Ticket.objects.exists()
+        job = ProcrastinateJob.objects.get(task_name="ai.handoff_confirmation_send")
+    mail.outbox.clear()
+    handoff_confirmation_send(**job.args)
+    link = re.search(r"https?://\S+/confirm/\S+/", str(mail.outbox[0].body))
+    assert link is not None
+    page.goto("/" + link.group(0).split("://", 1)[1].split("/", 1)[1])
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your request")
+    screenshot(page, "assistant-confirm")
+    page.get_by_role("button", name="Send it to the team").click()
+    expect(page.locator("[data-handoff-confirmed]")).to_contain_text("was sent to our team")
+    with tenant_context(tenant):
+        assert Ticket.objects.get().requester.emails.get().email == "vic@example.test"

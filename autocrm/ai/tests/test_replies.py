@@ -103,7 +103,7 @@ def test_without_an_llm_the_draft_quotes_the_passages_with_citations(
     url = f"{settings.SITE_URL}/acme/help/articles/{kb['article'].pk}-{kb['article'].slug}/"
     assert draft.body.startswith(
         "Hello Pat,\n\nThank you for your message about “Can't log in”. "
-        "This article from our help centre should answer it:\n\n“Open Settings"
+        "This article from our help centre should help:\n\n“Open Settings"
     )
     assert f"[1] Resetting your password: {url}" in draft.body
     assert draft.body.endswith("If anything is still unclear, just reply to this message.")

@@ -47,7 +47,7 @@ def test_an_english_draft_reads_like_an_agent_wrote_it() -> None:
     assert body == (
         "Hello Anna,\n\n"
         "Thank you for your message about “Can't log in”. "
-        "These articles from our help centre should answer it:\n\n"
+        "These articles from our help centre should help:\n\n"
         "“Open Settings and choose Reset.” [1]\n\n"
         "“Codes expire after an hour.” [2]\n\n"
         "[1] Passwords: https://x.test/a/1/\n[2] Codes: https://x.test/a/2/\n\n"
