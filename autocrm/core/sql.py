@@ -62,11 +62,15 @@ def fetch_one(sql: LiteralString, params: Mapping[str, Any]) -> tuple[Any, ...] 
             return cursor.fetchone()
 
 
-def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+def fetch_all(sql: str, params: Sequence[Any], *, prepare: bool = True) -> list[tuple[Any, ...]]:
     """Every row of ``sql`` (``%s`` placeholders, e.g. a compiled queryset's
     ``query.sql_with_params()``), prepared like ``fetch_one``: for reads whose text repeats
     request after request while their values change (a list page: PostgreSQL's planning
-    of the ticket list took longer than running it)."""
+    of the ticket list took longer than running it).
+
+    ``prepare=False`` binds the values server-side but plans with them every time: for a
+    statement whose best plan depends on the value (a filter on a skewed column, where the
+    generic plan a prepared statement settles on after five runs assumes the average)."""
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:
         connection.ensure_connection()
@@ -76,7 +80,7 @@ def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             # Python call per value) took a third of the Python time of a 50-row page.
             for name, loader in _FAST_LOADERS:
                 cursor.adapters.register_loader(name, loader)
-            cursor.execute(sql, params, prepare=True, binary=True)
+            cursor.execute(sql, params, prepare=prepare, binary=True)
             return cursor.fetchall()
 
 

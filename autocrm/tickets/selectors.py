@@ -369,7 +369,14 @@ def _queue_page(
     )
     if statement is None:
         return None
-    page = [TicketRow(row) for row in sql.fetch_all(*statement)]
+    # A requester's tickets are not prepared: requesters range from one ticket to thousands
+    # and the generic plan, made for the average of ten, joined all of a busy requester's
+    # rows before sorting them (9 ms of PostgreSQL CPU on the ticket page's sidebar at 1M
+    # tickets, against 0.7 ms planned for the value).
+    page = [
+        TicketRow(row)
+        for row in sql.fetch_all(*statement, prepare=filters.requester_id is None)
+    ]
     next_cursor = None
     if len(page) > limit:
         page = page[:limit]
