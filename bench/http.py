@@ -318,30 +318,10 @@ def statements_per_request(get: Any) -> list[str]:
     prepared ones of autocrm.core.sql), run in this process through Django's test client
     with the server's settings. The rate limiter's counter runs on a connection of its own
     (one statement, for keys and sessions alike) and is not counted."""
-    from django.db import connection
+    from autocrm.testing.queries import all_statements
 
-    from autocrm.core import sql as prepared
-
-    sent: list[str] = []
-
-    def log(execute: Any, statement: str, params: Any, many: bool, context: Any) -> Any:
-        sent.append(statement)
-        return execute(statement, params, many, context)
-
-    def counting(real: Any) -> Any:
-        def counted(statement: str, params: Any) -> Any:
-            sent.append(statement)
-            return real(statement, params)
-
-        return counted
-
-    real_one, real_all = prepared.fetch_one, prepared.fetch_all
-    prepared.fetch_one, prepared.fetch_all = counting(real_one), counting(real_all)
-    try:
-        with connection.execute_wrapper(log):
-            response = get()
-    finally:
-        prepared.fetch_one, prepared.fetch_all = real_one, real_all
+    with all_statements() as sent:
+        response = get()
     if response.status_code != 200:
         raise RuntimeError(f"GET /api/v1/tickets answered {response.status_code}")
     return sent

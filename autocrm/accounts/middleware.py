@@ -82,9 +82,16 @@ class TenantMiddleware:
                     # tenant's context below; without one the API refuses the call.
                     tenant = Tenant.objects.filter(slug=slug).first()
         else:
-            slug = request.path.lstrip("/").split("/", 1)[0]
+            slug, _, rest = request.path.lstrip("/").partition("/")
             if slug and slug not in RESERVED_SLUGS:
-                tenant = Tenant.objects.filter(slug=slug).first()
+                if user is not None and user_id is not None and not rest.startswith("help/"):
+                    # A staff page: the member and the tenant in one prepared statement (as
+                    # for the API with a session) instead of two compiled queries.
+                    membership = selectors.membership_for_session(user=user, slug=slug)
+                    if membership is not None:
+                        tenant = membership.tenant
+                if tenant is None:  # anonymous, a customer, or not a member here
+                    tenant = Tenant.objects.filter(slug=slug).first()
 
         if tenant is None:
             if user_id is None:

@@ -9,6 +9,9 @@ for 1 row as for 20, within a budget, so an N+1 or a new per-request query fails
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection
 from django.test import Client
@@ -33,3 +36,41 @@ def assert_constant_queries(
     assert (one[1], many[1]) == (1, 20), (one, many)
     assert one[0] == many[0], f"{name}: {one[0]} queries for 1 row, {many[0]} for 20"
     assert many[0] <= budget, f"{name}: {many[0]} queries (budget {budget})"
+
+
+@contextmanager
+def all_statements() -> Iterator[list[str]]:
+    """Every statement sent on the default connection inside the block, in order: Django's
+    and the prepared ones of ``autocrm.core.sql``, which ``CaptureQueriesContext`` does not
+    see. For page budgets: moving a query to a prepared statement must not hide it."""
+    from autocrm.core import sql
+
+    sent: list[str] = []
+
+    def log(execute: Any, statement: str, params: Any, many: bool, context: Any) -> Any:
+        sent.append(statement)
+        return execute(statement, params, many, context)
+
+    def counting(real: Any) -> Any:
+        def counted(statement: str, params: Any, **options: Any) -> Any:
+            sent.append(statement)
+            return real(statement, params, **options)
+
+        return counted
+
+    real = sql.fetch_one, sql.fetch_all, sql.fetch_bulk
+    sql.fetch_one, sql.fetch_all, sql.fetch_bulk = (counting(f) for f in real)
+    try:
+        with connection.execute_wrapper(log):
+            yield sent
+    finally:
+        sql.fetch_one, sql.fetch_all, sql.fetch_bulk = real
+
+
+def page_statements(client: Client, path: str) -> list[str]:
+    """The statements of one GET of a page (after a warm-up request, like ``list_queries``)."""
+    assert client.get(path).status_code == 200
+    with all_statements() as sent:
+        response = client.get(path)
+    assert response.status_code == 200, response.status_code
+    return sent
