@@ -101,9 +101,11 @@ def sent_sql(fn: Callable[[], Any]) -> tuple[Any, list[str]]:
 
     real = prepared.fetch_all
 
-    def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def fetch_all(
+        sql: str, params: Sequence[Any], *, prepare: bool = True
+    ) -> list[tuple[Any, ...]]:
         sent.append(text(sql, params))
-        return real(sql, params)
+        return real(sql, params, prepare=prepare)
 
     def log(execute: Any, statement: str, params: Any, many: bool, context: Any) -> Any:
         sent.append(text(statement, params))

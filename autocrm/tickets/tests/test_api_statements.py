@@ -27,10 +27,10 @@ def statements(monkeypatch: pytest.MonkeyPatch, request: Callable[[], Any]) -> l
     """The statements ``request`` sent: Django's query log and the prepared lookups."""
     prepared: list[str] = []
 
-    def counting(real: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-        def counted(statement: Any, params: Any) -> Any:
+    def counting(real: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(statement: Any, params: Any, **options: Any) -> Any:
             prepared.append(str(statement))
-            return real(statement, params)
+            return real(statement, params, **options)
 
         return counted
 

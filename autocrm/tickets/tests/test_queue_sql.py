@@ -151,9 +151,9 @@ def _sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     sent: list[str] = []
     real = sql.fetch_all
 
-    def fetch_all(statement: str, params: Any) -> list[tuple[Any, ...]]:
+    def fetch_all(statement: str, params: Any, **options: Any) -> list[tuple[Any, ...]]:
         sent.append(statement)
-        return real(statement, params)
+        return real(statement, params, **options)
 
     monkeypatch.setattr(sql, "fetch_all", fetch_all)
     return sent
