@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 
 from autocrm.accounts.actors import actor_for_membership
 from autocrm.core.actors import Actor
+from autocrm.core.downloads import sandboxed_file_response
 from autocrm.core.problems import InvalidInput
 from autocrm.knowledge import access, selectors, services
 from autocrm.knowledge.models import Article, State, Upload
@@ -282,8 +283,6 @@ def upload_file(
         handle = upload_open(found)
     except FileNotFoundError:
         raise Http404("No such file.") from None
-    response = FileResponse(handle, content_type=found.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response = sandboxed_file_response(handle, content_type=found.content_type)
     response["Cache-Control"] = "public, max-age=86400"
     return response

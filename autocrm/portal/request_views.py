@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from autocrm.core.downloads import sandboxed_file_response
 from autocrm.portal import requests as help_requests
 from autocrm.portal import satisfaction, suggestions
 from autocrm.portal.access import HelpRequest, customer_page, member_actor
@@ -166,15 +167,12 @@ def attachment_download(request: HelpRequest, attachment_id: int) -> FileRespons
         stored = ticket_attachments.attachment_open(attachment)
     except FileNotFoundError as exc:
         raise Http404("The file is not stored.") from exc
-    response = FileResponse(
+    return sandboxed_file_response(
         stored,
         as_attachment=True,
         filename=attachment.filename,
         content_type=attachment.content_type,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 @customer_page

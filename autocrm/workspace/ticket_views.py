@@ -10,12 +10,13 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, staff_required
+from autocrm.core.downloads import sandboxed_file_response
 from autocrm.realtime.selectors import others_wrote_since
 from autocrm.routing.selectors import team_list
 from autocrm.tickets import attachments, config_selectors, link_selectors, selectors, services
@@ -364,13 +365,11 @@ def attachment_download(request: TenantRequest, attachment_id: int) -> HttpRespo
     except (Attachment.DoesNotExist, FileNotFoundError) as exc:
         raise Http404("No such file.") from exc
     preview = request.GET.get("preview") == "1" and attachment.content_type in PREVIEW_TYPES
-    response = FileResponse(
+    response = sandboxed_file_response(
         stored,
         as_attachment=not preview,
         filename=attachment.filename,
         content_type=attachment.content_type,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     # A streaming response; the access decorators are typed for HttpResponse views.
     return cast(HttpResponse, response)

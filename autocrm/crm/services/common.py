@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from autocrm.accounts.models import STAFF_ROLES, Membership, User
 from autocrm.core.models import Tenant
 from autocrm.crm.models import Contact, ContactPhone
-from autocrm.crm.normalize import clean_phone
+from autocrm.crm.normalize import clean_phone, clean_tags
 
 MAX_CUSTOM_FIELDS = 50
 MAX_CUSTOM_KEY = 50
@@ -60,6 +60,22 @@ def clean_custom_fields(values: Any) -> dict[str, Any]:
         elif not (value is None or isinstance(value, bool | int | float)):
             raise field_error("custom_fields", f"{key}: use a string, number, boolean or null.")
         out[key] = value
+    return out
+
+
+def clean_owner_tags_fields(tenant: Tenant, values: dict[str, Any]) -> dict[str, Any]:
+    """What contacts and companies share, cleaned: ``owner`` (from ``owner_id``), ``tags``
+    and ``custom_fields``, each only when ``values`` has it (a partial update)."""
+    out: dict[str, Any] = {}
+    if "owner_id" in values:
+        out["owner"] = clean_owner(tenant, values["owner_id"])
+    if "tags" in values:
+        try:
+            out["tags"] = clean_tags(values["tags"])
+        except ValueError as exc:
+            raise field_error("tags", str(exc)) from exc
+    if "custom_fields" in values:
+        out["custom_fields"] = clean_custom_fields(values["custom_fields"])
     return out
 
 

@@ -19,8 +19,11 @@ from autocrm.core.events import EventDraft, event_append, event_append_many
 from autocrm.core.models import Tenant
 from autocrm.crm import access, events
 from autocrm.crm.models import Company, CompanyDomain, Contact, ContactCompany
-from autocrm.crm.normalize import clean_domain, clean_tags
-from autocrm.crm.services.common import clean_custom_fields, clean_owner, field_error
+from autocrm.crm.normalize import clean_domain
+from autocrm.crm.services.common import (
+    clean_owner_tags_fields,
+    field_error,
+)
 
 MAX_DEPTH = 10  # parent chains deeper than this are refused (and cycles never form)
 
@@ -106,15 +109,7 @@ def _clean(tenant: Tenant, company: Company | None, values: dict[str, Any]) -> d
         out["name"] = name
     if "parent_id" in values:
         out["parent"] = _clean_parent(tenant, company, values["parent_id"])
-    if "owner_id" in values:
-        out["owner"] = clean_owner(tenant, values["owner_id"])
-    if "tags" in values:
-        try:
-            out["tags"] = clean_tags(values["tags"])
-        except ValueError as exc:
-            raise field_error("tags", str(exc)) from exc
-    if "custom_fields" in values:
-        out["custom_fields"] = clean_custom_fields(values["custom_fields"])
+    out.update(clean_owner_tags_fields(tenant, values))
     return out
 
 

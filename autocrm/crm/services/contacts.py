@@ -23,13 +23,11 @@ from autocrm.crm.normalize import (
     canonical_email,
     clean_email,
     clean_locale,
-    clean_tags,
     email_domain,
 )
 from autocrm.crm.services.common import (
     PhoneInput,
-    clean_custom_fields,
-    clean_owner,
+    clean_owner_tags_fields,
     field_error,
     phones_set,
 )
@@ -205,15 +203,7 @@ def _clean_common(tenant: Tenant, values: dict[str, Any]) -> dict[str, Any]:
             out["locale"] = clean_locale(str(values["locale"] or ""))
         except ValueError as exc:
             raise field_error("locale", str(exc)) from exc
-    if "owner_id" in values:
-        out["owner"] = clean_owner(tenant, values["owner_id"])
-    if "tags" in values:
-        try:
-            out["tags"] = clean_tags(values["tags"])
-        except ValueError as exc:
-            raise field_error("tags", str(exc)) from exc
-    if "custom_fields" in values:
-        out["custom_fields"] = clean_custom_fields(values["custom_fields"])
+    out.update(clean_owner_tags_fields(tenant, values))
     for flag in CONSENT_FIELDS:
         if flag in values:
             out[flag] = bool(values[flag])

@@ -10,9 +10,8 @@ from ninja import Router, Status
 from autocrm.core.actors import Actor
 from autocrm.core.api import Cursor, Limit, get_or_404, keyset_response, page_of, tenant_and_actor
 from autocrm.core.models import Tenant
-from autocrm.core.problems import InvalidInput
-from autocrm.tickets import config_selectors, config_services, selectors
-from autocrm.tickets.api.listing import ticket_page_response
+from autocrm.tickets import config_selectors, config_services
+from autocrm.tickets.api.listing import ticket_list_response
 from autocrm.tickets.models import CustomField, Macro, TicketView
 from autocrm.tickets.query import parse_query
 from autocrm.tickets.schemas import (
@@ -190,13 +189,9 @@ def views_tickets(
     view = _view(tenant, actor, ticket_view_id)
     filters = parse_query(view.query)
     filters.sort = filters.sort or view.sort
-    try:
-        page = selectors.ticket_list(
-            tenant=tenant, actor=actor, filters=filters, cursor=cursor, limit=limit
-        )
-    except selectors.CursorError as exc:
-        raise InvalidInput.for_field("query.cursor", str(exc)) from exc
-    return ticket_page_response(page)
+    return ticket_list_response(
+        tenant=tenant, actor=actor, filters=filters, cursor=cursor, limit=limit
+    )
 
 
 @router.get(

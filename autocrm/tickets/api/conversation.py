@@ -9,6 +9,7 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from autocrm.core.api import Cursor, Limit, keyset_response, page_of, problems, tenant_and_actor
+from autocrm.core.downloads import sandboxed_file_response
 from autocrm.core.problems import NotFound
 from autocrm.tickets import attachments, selectors, services
 from autocrm.tickets.api.common import domain_errors
@@ -149,15 +150,12 @@ def attachments_download(request: HttpRequest, attachment_id: int) -> FileRespon
         stored = attachments.attachment_open(attachment)
     except FileNotFoundError as exc:
         raise NotFound("The file of this attachment is not stored.", type_="not-found") from exc
-    response = FileResponse(
+    return sandboxed_file_response(
         stored,
         as_attachment=True,
         filename=attachment.filename,
         content_type=attachment.content_type,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 # --- configuration: tags, custom fields, views, macros --------------------------------------

@@ -17,6 +17,11 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 
+from autocrm.core.actors import Actor
+from autocrm.core.models import Tenant
+from autocrm.core.problems import InvalidInput
+from autocrm.tickets import selectors
+from autocrm.tickets.query import TicketFilters
 from autocrm.tickets.selectors import Ref, TicketPage, TicketRow
 
 _when = DjangoJSONEncoder().default  # the format ninja's renderer gives datetimes
@@ -62,3 +67,17 @@ def ticket_page_response(page: TicketPage) -> HttpResponse:
     """``page_of(TicketListItemOut)`` as a response."""
     body = {"items": [_item(t) for t in page.items], "next_cursor": page.next_cursor}
     return HttpResponse(json.dumps(body), content_type="application/json")
+
+
+def ticket_list_response(
+    *, tenant: Tenant, actor: Actor, filters: TicketFilters, cursor: str | None, limit: int
+) -> HttpResponse:
+    """One page of the tickets ``filters`` match (the ticket list and a saved view's
+    tickets); a cursor the selector cannot use is a 422 naming ``query.cursor``."""
+    try:
+        page = selectors.ticket_list(
+            tenant=tenant, actor=actor, filters=filters, cursor=cursor, limit=limit
+        )
+    except selectors.CursorError as exc:
+        raise InvalidInput.for_field("query.cursor", str(exc)) from exc
+    return ticket_page_response(page)

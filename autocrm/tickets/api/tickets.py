@@ -15,7 +15,7 @@ from autocrm.tickets.api.common import (
     etag,
     if_match_version,
 )
-from autocrm.tickets.api.listing import ticket_page_response
+from autocrm.tickets.api.listing import ticket_list_response
 from autocrm.tickets.query import (
     FILTER_KEYS,
     QuerySyntaxError,
@@ -73,13 +73,9 @@ def tickets_list(
 ) -> HttpResponse:
     tenant, actor = tenant_and_actor(request, "read", customers=True)
     filters = _filters(params)
-    try:
-        page = selectors.ticket_list(
-            tenant=tenant, actor=actor, filters=filters, cursor=cursor, limit=limit
-        )
-    except selectors.CursorError as exc:
-        raise InvalidInput.for_field("query.cursor", str(exc)) from exc
-    return ticket_page_response(page)
+    return ticket_list_response(
+        tenant=tenant, actor=actor, filters=filters, cursor=cursor, limit=limit
+    )
 
 
 @router.post(
