@@ -41,6 +41,7 @@ class BuilderOptions:
     macros: list[tuple[int, str]] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     custom_fields: list[tuple[str, str]] = field(default_factory=list)
+    custom_field_options: dict[str, list[str]] = field(default_factory=dict)  # dropdowns
     companies: list[tuple[int, str]] = field(default_factory=list)
 
     @classmethod
@@ -56,7 +57,12 @@ class BuilderOptions:
             agents=agents,
             macros=list(macros.values_list("pk", "name")),
             tags=list(tags.values_list("name", flat=True)),
-            custom_fields=list(fields.values_list("key", "label")),
+            custom_fields=[(f.key, f.label) for f in fields],
+            custom_field_options={
+                f.key: [str(option) for option in f.options]
+                for f in fields
+                if isinstance(f.options, list) and f.options
+            },
             companies=list(companies.values_list("pk", "name")[:COMPANY_CHOICES_LIMIT]),
         )
 

@@ -104,6 +104,9 @@ def condition_row_view(
     else:
         if kind == "tag":
             view["datalist"] = [{"value": tag, "label": ""} for tag in options.tags]
+        elif row.field.startswith("cf.") and row.field[3:] in options.custom_field_options:
+            suggested = options.custom_field_options[row.field[3:]]
+            view["datalist"] = [{"value": option, "label": ""} for option in suggested]
         elif kind == "organization":
             view["datalist"] = [{"value": str(pk), "label": n} for pk, n in options.companies]
             view["hint"] = "Company id" + ("s, comma-separated" if many else "")

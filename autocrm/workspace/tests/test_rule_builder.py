@@ -262,3 +262,17 @@ def _options() -> Any:
     from autocrm.workspace.rule_builder_forms import BuilderOptions
 
     return BuilderOptions(teams=[(4, "Billing")], agents=[(9, "Alex")], tags=["vip"])
+
+
+def test_a_dropdown_custom_field_suggests_its_options() -> None:
+    from autocrm.workspace.rule_builder_forms import BuilderOptions
+
+    options = BuilderOptions(
+        custom_fields=[("plan", "Plan")], custom_field_options={"plan": ["gold", "silver"]}
+    )
+    view = condition_row_view(
+        "conditions", 0, rb.ConditionRow("cf.plan", "is", ["gold"]), options, []
+    )
+    assert [o["value"] for o in view["datalist"]] == ["gold", "silver"]
+    groups = {g["label"]: [o["label"] for o in g["options"]] for g in view["fields"]}
+    assert groups["Custom fields"] == ["Plan"]

@@ -31,6 +31,7 @@ def test_a_trigger_built_row_by_row_is_summarised_and_fires(page: Page) -> None:
     billing = team(tenant, "Billing")
     page.set_default_timeout(60_000)  # the first pages of a live server on a loaded host
     sign_in(page, "ana@acme.test", DEFAULT_PASSWORD)
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)  # signed in before moving on
 
     page.goto("/acme/settings/rules/")
     page.get_by_label("Name", exact=True).fill("Urgent refunds")
@@ -109,6 +110,7 @@ def test_a_refused_row_says_why_beside_it_and_keyboard_adds_rows(page: Page) -> 
     member(tenant, "admin", email="ana@acme.test", name="Ana Admin")
     page.set_default_timeout(60_000)
     sign_in(page, "ana@acme.test", DEFAULT_PASSWORD)
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)  # signed in before moving on
 
     page.goto("/acme/settings/rules/")
     page.get_by_label("Name", exact=True).fill("Out of hours")
