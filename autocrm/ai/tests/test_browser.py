@@ -16,7 +16,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
 from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
-from autocrm.ai.models import LLMUsage, ReplyDraft
+from autocrm.ai.models import LLMUsage, PendingHandoff, ReplyDraft
 from autocrm.ai.tasks import handoff_confirmation_send
 from autocrm.ai.tests.factories import (
     category_field,
@@ -136,7 +136,10 @@ def test_a_visitors_handoff_is_confirmed_from_the_mailed_link(page: Page) -> Non
     expect(page.get_by_role("status")).to_contain_text("we sent a link to vic@example.test")
     with tenant_context(tenant):
         assert not Ticket.objects.exists()
-        job = ProcrastinateJob.objects.get(task_name="ai.handoff_confirmation_send")
+        pending = PendingHandoff.objects.get()
+        job = ProcrastinateJob.objects.get(
+            task_name="ai.handoff_confirmation_send", args__handoff_id=pending.pk
+        )
     mail.outbox.clear()
     handoff_confirmation_send(**job.args)
     link = re.search(r"https?://\S+/confirm/\S+/", str(mail.outbox[0].body))

@@ -123,7 +123,7 @@ def test_a_signed_in_customers_handoff_is_a_ticket_at_once(help_centre: Tenant) 
             email="someone-else@example.test",  # ignored: their account's address counts
         )
         assert handoff.ticket is not None and handoff.confirm_to == ""
-        assert handoff.ticket.requester.user_id == customer.pk
+        assert handoff.ticket.requester.email == customer.email
         assert not PendingHandoff.objects.exists()
         assert not ProcrastinateJob.objects.filter(
             task_name="ai.handoff_confirmation_send"
