@@ -116,3 +116,15 @@ def test_sla_due_styles_have_aa_contrast_in_both_modes(selector: str, theme: str
     fg, own = _rule_colours(selector)
     for bg in [own] if own else ROW_BACKGROUNDS:
         assert contrast(colours[fg], colours[bg]) >= 4.5, (selector, theme, fg, bg)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CSS.parent.glob("*.css")))
+def test_every_block_is_closed(name: str) -> None:
+    """A brace lost in a merge nests every later rule in the block before it (the routing
+    rules once applied only under 1100 px, inside the settings nav's media query)."""
+    text = re.sub(r"/\*.*?\*/", "", (CSS.parent / name).read_text(), flags=re.S)
+    depth = 0
+    for line_number, line in enumerate(text.splitlines(), 1):
+        depth += line.count("{") - line.count("}")
+        assert depth >= 0, f"{name}:{line_number}: a block closed twice"
+    assert depth == 0, f"{name}: {depth} block(s) never closed"
