@@ -143,6 +143,26 @@ function handleFiles(form, editor, files) {
   return files.length > 0;
 }
 
+// A paste that would take the message past the form's limit is refused here, at once, with
+// the numbers (the server refuses it too, but only after the undo countdown).
+function tooLongPaste(form, editor, clipboard) {
+  const max = parseInt(form.elements.body.getAttribute("maxlength") || "0", 10);
+  if (!max || !clipboard) { return false; }
+  const pasted = (clipboard.getData("text/html") || clipboard.getData("text/plain") || "").length;
+  const total = pasted + (editor.isEmpty ? 0 : editor.getHTML().length);
+  const node = form.querySelector("[data-body-error]");
+  if (total <= max) {
+    if (node) { node.textContent = ""; }
+    return false;
+  }
+  if (node) {
+    node.textContent = "That paste is too long: the message would be " + total.toLocaleString("en") +
+      " characters, and a message can be at most " + max.toLocaleString("en") +
+      ". Attach long text as a file instead.";
+  }
+  return true;
+}
+
 function toolbar(editor, form) {
   const bar = document.createElement("div");
   bar.className = "editor-toolbar";
@@ -234,7 +254,8 @@ function mount(form) {
         "aria-label": "Message",
         "data-placeholder": textarea.getAttribute("placeholder") || "",
       },
-      handlePaste: (view, event) => handleFiles(form, editor, Array.from(event.clipboardData?.files || [])),
+      handlePaste: (view, event) => tooLongPaste(form, editor, event.clipboardData)
+        || handleFiles(form, editor, Array.from(event.clipboardData?.files || [])),
       handleDrop: (view, event) => handleFiles(form, editor, Array.from(event.dataTransfer?.files || [])),
     },
     onUpdate: ({ editor: e }) => {

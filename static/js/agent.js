@@ -166,6 +166,7 @@
     var seconds = parseInt(form.getAttribute("data-undo-seconds"), 10) || 0;
     var card = form.closest(".composer-card");
     var bar = card && $("[data-undo-bar]", card);
+    if (tooLong(form)) { event.preventDefault(); return; }
     if (seconds <= 0 || !bar || !form.elements.body.value.trim()) { return; }
     event.preventDefault();
     form.dispatchEvent(new Event("change", { bubbles: true }));  // saves the draft now
@@ -181,22 +182,60 @@
     if (send) { send.disabled = true; }
     label();
     bar.hidden = false;
+    undo.hidden = false;
     undo.focus();
     var tick = setInterval(function () { left -= 1; if (left > 0) { label(); } }, 1000);
     var timer = setTimeout(function () {
       clearInterval(tick);
       undo.onclick = null;
+      undo.hidden = true;  // on its way: nothing left to undo
       text.textContent = "Sending…";
       event.detail.issueRequest(true);
     }, seconds * 1000);
     undo.onclick = function () {
       clearTimeout(timer);
       clearInterval(tick);
-      bar.hidden = true;
-      form.classList.remove("is-sending");
-      if (send) { send.disabled = false; }
-      form.elements.body.focus();
+      editAgain(form);
     };
+  });
+
+  // The editor writes the hidden textarea itself, so its maxlength never stops a long text:
+  // say so before sending rather than after the countdown.
+  function tooLong(form) {
+    var body = form.elements.body;
+    var max = parseInt(body.getAttribute("maxlength") || "0", 10);
+    var node = $("[data-body-error]", form);
+    if (!max || body.value.length <= max) {
+      if (node) { node.textContent = ""; }
+      return false;
+    }
+    if (node) {
+      node.textContent = "The message is too long: " + body.value.length.toLocaleString("en") +
+        " characters, and a message can be at most " + max.toLocaleString("en") +
+        ". Shorten it or attach the text as a file.";
+    }
+    return true;
+  }
+
+  // Back to editing: after Undo, or when the request failed (no connection, a refusal the
+  // page does not swap in). The text is still in the composer and saved as a draft, so the
+  // agent can send again without a reload.
+  function editAgain(form) {
+    var card = form.closest(".composer-card");
+    var bar = card && $("[data-undo-bar]", card);
+    if (bar) { bar.hidden = true; }
+    form.classList.remove("is-sending");
+    var send = $("[data-composer-send]", form);
+    if (send) { send.disabled = false; }
+    form.elements.body.focus();
+  }
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || !form.matches || !form.matches("form[data-undo-seconds]")) { return; }
+    // An answer the page shows replaced the ticket, and this form with it, before this event;
+    // a form still on the page means no answer (no connection) or one not shown (too large).
+    if (form.isConnected) { editAgain(form); }
   });
 
   // --- files: a clear message before a too-large upload is sent -------------------------
@@ -248,6 +287,11 @@
 
   document.addEventListener("htmx:sendError", function () {
     banner("No connection to the server. Your draft is kept; try again when you are back online.");
+  });
+
+  window.addEventListener("online", function () {
+    var node = $("#connection-banner");
+    if (node && !node.hidden) { node.textContent = "Back online: send again when you are ready."; }
   });
 
   // --- after an htmx swap ---------------------------------------------------------------

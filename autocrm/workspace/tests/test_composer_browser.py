@@ -128,3 +128,45 @@ def test_undo_send_keeps_the_text_and_a_reload_keeps_the_draft(page: Page, setti
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_text("Reply sent.")).to_be_visible(timeout=10_000)
     assert [m.public for m in _messages(tenant, t)] == [True, True]
+
+
+def test_a_send_without_connection_returns_to_editing_and_a_long_paste_is_refused(
+    page: Page, settings: Any
+) -> None:
+    settings.COMPOSER_UNDO_SECONDS = 1
+    tenant, _agent, t = _seed()
+    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
+    page.goto(f"/acme/agent/tickets/{t.number}/")
+    page.wait_for_load_state("networkidle")
+    editor = page.get_by_role("textbox", name="Message")
+
+    # A paste that would pass the limit is refused at once, with the numbers.
+    page.evaluate(
+        """() => {
+            const data = new DataTransfer();
+            data.setData("text/plain", "x".repeat(150000));
+            const paste = { clipboardData: data, bubbles: true, cancelable: true };
+            document.querySelector(".editor-content").dispatchEvent(new ClipboardEvent("paste", paste));
+        }"""
+    )
+    expect(page.get_by_text(re.compile(r"That paste is too long: .*at most 100,000"))).to_be_visible()
+    expect(editor).to_have_text("")
+
+    # The connection drops while the reply goes out: the page says so and the composer is
+    # back to editing (not stuck on "Sending…"), the text still there.
+    editor.fill("The technician is on the way.")
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_text(re.compile("^No connection to the server"))).to_be_visible()
+    send = page.get_by_role("button", name="Send reply")
+    expect(send).to_be_enabled()
+    expect(page.locator("[data-undo-bar]")).to_be_hidden()
+    expect(editor).to_have_text("The technician is on the way.")
+    screenshot(page, "agent-composer-offline-desktop")
+    assert len(_messages(tenant, t)) == 1
+
+    # Back online, the same click sends it.
+    page.context.set_offline(False)
+    send.click()
+    expect(page.get_by_text("Reply sent.")).to_be_visible()
+    assert [m.public for m in _messages(tenant, t)] == [True, True]
