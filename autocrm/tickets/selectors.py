@@ -522,6 +522,23 @@ def ticket_subjects(*, tenant: Tenant, actor: Actor, numbers: set[int]) -> dict[
     return dict(rows)
 
 
+def ticket_labels(
+    *, tenant: Tenant, actor: Actor, ids: set[int], numbers: set[int]
+) -> list[tuple[int, int, str]]:
+    """(id, number, subject) of the tickets the actor may see among these ids and numbers,
+    in one query: the activity feed names the ticket of each event, by the number ticket
+    events carry or by the id the others (routing, SLA, e-mail) refer to."""
+    if not ids and not numbers:
+        return []
+    rows = (
+        Ticket.objects.filter(tenant=tenant)
+        .filter(Q(pk__in=ids) | Q(number__in=numbers))
+        .filter(access.ticket_scope(tenant=tenant, actor=actor))
+        .values_list("pk", "number", "subject")
+    )
+    return list(rows)
+
+
 @dataclass(frozen=True)
 class AgentStats:
     unsolved: int  # assigned to the agent, not solved or closed

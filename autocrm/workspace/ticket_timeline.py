@@ -12,6 +12,7 @@ from autocrm.accounts import selectors as account_selectors
 from autocrm.ai import events as ai_events
 from autocrm.core.actors import Actor
 from autocrm.core.models import Event, Tenant
+from autocrm.inboxes import events as inbox_events
 from autocrm.routing import events as routing_events
 from autocrm.routing.selectors import team_list
 from autocrm.tickets import events as ticket_events
@@ -180,15 +181,41 @@ def describe_ticket_events(tenant: Tenant, events: list[Event]) -> list[Timeline
     return entries
 
 
+TICKET_SUBJECT = "tickets.ticket"  # Event.subject_type of events about a ticket itself
+# E-mails about a ticket, by the event type's verb ("sent an e-mail about #12 “…”").
+EMAIL_WORDS = {
+    inbox_events.EMAIL_QUEUED: "queued an e-mail",
+    inbox_events.EMAIL_SENT: "sent an e-mail",
+    inbox_events.EMAIL_DEFERRED: "could not send an e-mail yet (retrying)",
+    inbox_events.EMAIL_FAILED: "gave up sending an e-mail",
+    inbox_events.EMAIL_BOUNCED: "had an e-mail bounce",
+    inbox_events.EMAIL_RECEIVED: "received an e-mail",
+}
+
+
+def _payload(event: Event) -> dict[str, Any]:
+    return event.payload if isinstance(event.payload, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _number(event: Event) -> int | None:
-    payload = event.payload if isinstance(event.payload, dict) else {}
-    number = payload.get("number")
-    return number if isinstance(number, int) and not isinstance(number, bool) else None
+    return _int(_payload(event).get("number"))
+
+
+def _ticket_id(event: Event) -> int | None:
+    """The ticket an event is about: its subject, or the ``ticket_id`` of its payload
+    (messages, attachments, e-mails)."""
+    if event.subject_type == TICKET_SUBJECT and str(event.subject_id).isdigit():
+        return int(event.subject_id)
+    return _int(_payload(event).get("ticket_id"))
 
 
 def _feed_words(event: Event, names: Names) -> tuple[str, str]:
     """(words before the ticket's name, words after it) for the activity feed."""
-    payload = event.payload if isinstance(event.payload, dict) else {}
+    payload = _payload(event)
     if event.type == ticket_events.MESSAGE_CREATED:
         if payload.get("from_requester"):
             return "replied on", ""
@@ -205,30 +232,53 @@ def _feed_words(event: Event, names: Names) -> tuple[str, str]:
         if tail:
             return f"{head} of", f" from {tail}"
         return f"{words} on", ""
-    return _in_ticket(event, names) + " on", ""
+    if event.type in EMAIL_WORDS:
+        return f"{EMAIL_WORDS[event.type]} about", ""
+    # "routed the ticket to Ana" -> "routed #12 “…” to Ana"; else "… on #12 “…”".
+    words = _in_ticket(event, names)
+    before, found, after = words.partition("the ticket")
+    if found:
+        return before.rstrip(), after
+    if event.type == routing_events.SLA_APPLIED:
+        return f"{words} to", ""
+    return f"{words} on", ""
 
 
 def activity(
     *, tenant: Tenant, actor: Actor, events: Iterable[Event], user_labels: dict[int, str]
 ) -> list[TimelineEntry]:
-    """The dashboard feed: ticket events name and link their ticket; the others read as the
-    account timeline always has. Subjects are read in one query for the whole feed."""
+    """The dashboard feed: events about a ticket (its own, its messages, routing, SLA, AI,
+    e-mails) name and link it; the others read as the account timeline always has. The
+    tickets are read in one query for the whole feed."""
     events = list(events)
     names = Names(tenant, events)
+    ids = {i for e in events if (i := _ticket_id(e)) is not None}
     numbers = {n for e in events if e.type in ticket_events.EVENT_TYPES and (n := _number(e))}
-    subjects = selectors.ticket_subjects(tenant=tenant, actor=actor, numbers=numbers)
+    by_id: dict[int, tuple[int, str]] = {}
+    by_number: dict[int, str] = {}
+    for pk, number, subject in selectors.ticket_labels(
+        tenant=tenant, actor=actor, ids=ids, numbers=numbers
+    ):
+        by_id[pk] = (number, subject)
+        by_number[number] = subject  # every ticket found by id is also known by number
     entries = []
     for event in events:
         base = describe(event, user_labels)
+        ticket_id = _ticket_id(event)
         number = _number(event)
-        if event.type not in ticket_events.EVENT_TYPES or number is None:
+        if ticket_id in by_id:
+            number = by_id[ticket_id][0]
+        elif event.type not in ticket_events.EVENT_TYPES:
+            number = None  # not a ticket event, and not a ticket the reader may see
+        if number is None:
             entries.append(base)
             continue
         # Only tickets the reader may see are named (a restricted agent sees that something
         # happened, not what it was about).
-        subject = subjects.get(number, "")
+        known = number in by_number
+        subject = by_number.get(number, "")
         before, after = _feed_words(event, names)
-        visible = number in subjects and event.type != ticket_events.TICKET_DELETED
+        visible = known and event.type != ticket_events.TICKET_DELETED
         entries.append(
             TimelineEntry(
                 actor=base.actor,

@@ -146,10 +146,12 @@ def test_a_send_without_connection_returns_to_editing_and_a_long_paste_is_refuse
             const data = new DataTransfer();
             data.setData("text/plain", "x".repeat(150000));
             const paste = { clipboardData: data, bubbles: true, cancelable: true };
-            document.querySelector(".editor-content").dispatchEvent(new ClipboardEvent("paste", paste));
+            const target = document.querySelector(".editor-content");
+            target.dispatchEvent(new ClipboardEvent("paste", paste));
         }"""
     )
-    expect(page.get_by_text(re.compile(r"That paste is too long: .*at most 100,000"))).to_be_visible()
+    refused = page.get_by_text(re.compile(r"That paste is too long: .*at most 100,000"))
+    expect(refused).to_be_visible()
     expect(editor).to_have_text("")
 
     # The connection drops while the reply goes out: the page says so and the composer is

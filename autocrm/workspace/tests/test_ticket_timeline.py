@@ -88,6 +88,39 @@ def test_the_dashboard_feed_speaks_human_and_links_tickets(client: Client, ctx: 
     assert f"<strong>System</strong> created {link}" in html
 
 
+def test_the_feed_names_the_ticket_of_routing_sla_ai_and_email_events(ctx: Tenant) -> None:
+    """What the worker does to a ticket names and links it too ("System routed #3 “…” to
+    the team Billing"), not "System routed a ticket"."""
+    from autocrm.core.events import event_append
+
+    agent = actor_of(ctx, member(ctx, "agent"))
+    team = Team.objects.create(tenant=ctx, name="Billing")
+    t = ticket(ctx, subject="Refund please")
+    for type_, payload in [
+        ("sla.applied", {"policy": "Standard", "metrics": ["first_reply"]}),
+        ("ticket.routed", {"reason": "no_agent_available", "team_id": team.pk}),
+        ("ai.ticket.triaged", {"state": "applied", "suggestions": {"category": {"value": "x"}}}),
+    ]:
+        event_append(tenant=ctx, type=type_, subject=t, actor=SYSTEM, payload=payload)
+    event_append(
+        tenant=ctx,
+        type="email.queued",
+        subject=t.requester,  # any other subject: the payload names the ticket
+        actor=SYSTEM,
+        payload={"ticket_id": t.pk, "kind": "ticket_received", "to": ["a@b.test"]},
+    )
+    events = list(audit_timeline(tenant=ctx)[:4])
+    entries = ticket_timeline.activity(tenant=ctx, actor=agent, events=events, user_labels={})
+    name = f"#{t.number} “Refund please”"
+    assert [(e.actor, e.text, e.target, e.suffix) for e in entries] == [
+        ("System", "queued an e-mail about", name, ""),
+        ("System", "triaged", name, ": category x"),
+        ("System", "routed", name, " to the team Billing (no agent available)"),
+        ("System", "applied the SLA policy “Standard” to", name, ""),
+    ]
+    assert {e.url for e in entries} == {f"/acme/agent/tickets/{t.number}/"}
+
+
 def test_the_feed_does_not_link_or_name_tickets_the_reader_cannot_see(ctx: Tenant) -> None:
     ctx.settings = {**ctx.settings, "restrict_agents_to_own_teams": True}
     ctx.save()
