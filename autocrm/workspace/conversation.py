@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from autocrm.accounts.models import display_name
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
-from autocrm.tickets import selectors
+from autocrm.tickets import pdf_preview, selectors
 from autocrm.tickets.models import Ticket
 from autocrm.workspace.templatetags.workspace_ui import ago, filesize, initials_of, stamp
 from autocrm.workspace.timeline import TimelineEntry
@@ -30,6 +30,8 @@ from autocrm.workspace.timeline import TimelineEntry
 # Shown inline as previews: raster images only, by the type sniffed from the bytes (SVG can
 # carry script, so it is never among them).
 PREVIEW_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+# Shown as a picture of their first page (tickets.pdf_preview draws it), linked to the file.
+PDF_TYPE = "application/pdf"
 
 MESSAGE = (
     '<li><article class="message {kind}" aria-label="{label} from {speaker}">'
@@ -42,6 +44,10 @@ FILE = '<li>{preview}<a href="{url}" download>{filename}</a> <span class="muted"
 PREVIEW = (
     '<a class="preview" href="{url}?preview=1" target="_blank" rel="noopener">'
     '<img src="{url}?preview=1" alt="Preview of {filename}" loading="lazy"></a>'
+)
+PDF_PREVIEW = (
+    '<a class="preview preview-pdf" href="{url}" download>'
+    '<img src="{url}?preview=1" alt="First page of {filename}" loading="lazy"></a>'
 )
 HISTORY = (  # actor, what they did, and when (ISO, title, age)
     '<li><span class="timeline-dot" aria-hidden="true"></span><span class="timeline-text">'
@@ -108,15 +114,15 @@ def attachment_base_url(tenant: Tenant) -> str:
 
 
 def file_items(files: Iterable[FileRow], base_url: str, *, previews: bool) -> SafeString:
-    """``<li>`` of each file: a download link, and for raster images a preview."""
+    """``<li>`` of each file: a download link, and for raster images and PDFs a preview."""
     items = []
     for f in files:
         url = f"{base_url}{f.pk}/"
-        preview = (
-            format_html(PREVIEW, url=url, filename=f.filename)
-            if previews and f.content_type in PREVIEW_TYPES
-            else ""
-        )
+        preview = ""
+        if previews and f.content_type in PREVIEW_TYPES:
+            preview = format_html(PREVIEW, url=url, filename=f.filename)
+        elif previews and f.content_type == PDF_TYPE and f.size <= pdf_preview.MAX_INPUT_BYTES:
+            preview = format_html(PDF_PREVIEW, url=url, filename=f.filename)
         items.append(
             format_html(FILE, preview=preview, url=url, filename=f.filename, size=filesize(f.size))
         )

@@ -5,7 +5,7 @@ in words, the customer's context and prev/next in the queue on screen."""
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,7 +19,14 @@ from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.core.downloads import sandboxed_file_response
 from autocrm.realtime.selectors import others_wrote_since
 from autocrm.routing.selectors import team_list
-from autocrm.tickets import attachments, config_selectors, link_selectors, selectors, services
+from autocrm.tickets import (
+    attachments,
+    config_selectors,
+    link_selectors,
+    pdf_preview,
+    selectors,
+    services,
+)
 from autocrm.tickets.errors import TicketClosedError, VersionConflictError
 from autocrm.tickets.models import Attachment, Macro, Ticket
 from autocrm.tickets.query import TicketFilters
@@ -31,7 +38,7 @@ from autocrm.workspace.agent_forms import (
     PropertiesForm,
 )
 from autocrm.workspace.common import actor_for, assignable_agents, is_htmx, staff_members
-from autocrm.workspace.conversation import PREVIEW_TYPES
+from autocrm.workspace.conversation import PDF_TYPE, PREVIEW_TYPES
 
 OTHER_TICKETS = 5
 TIMELINE_LENGTH = 50
@@ -364,6 +371,8 @@ def attachment_download(request: TenantRequest, attachment_id: int) -> HttpRespo
         stored = attachments.attachment_open(attachment)
     except (Attachment.DoesNotExist, FileNotFoundError) as exc:
         raise Http404("No such file.") from exc
+    if request.GET.get("preview") == "1" and attachment.content_type == PDF_TYPE:
+        return _pdf_preview(stored)
     preview = request.GET.get("preview") == "1" and attachment.content_type in PREVIEW_TYPES
     response = sandboxed_file_response(
         stored,
@@ -373,3 +382,19 @@ def attachment_download(request: TenantRequest, attachment_id: int) -> HttpRespo
     )
     # A streaming response; the access decorators are typed for HttpResponse views.
     return cast(HttpResponse, response)
+
+
+def _pdf_preview(stored: IO[bytes]) -> HttpResponse:
+    """The first page of a PDF as a PNG (drawn in a child process: tickets.pdf_preview)."""
+    with stored:
+        data = stored.read(pdf_preview.MAX_INPUT_BYTES + 1)
+    try:
+        png = pdf_preview.pdf_first_page_png(data)
+    except pdf_preview.PreviewError as exc:
+        raise Http404("This file has no preview.") from exc
+    response = HttpResponse(png, content_type="image/png")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # A file never changes under its id: the browser draws each preview once.
+    response["Cache-Control"] = "private, max-age=86400, immutable"
+    return response

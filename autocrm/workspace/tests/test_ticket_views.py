@@ -309,6 +309,38 @@ def test_images_get_an_inline_preview_and_nothing_else_does(
     assert forced["Content-Disposition"].startswith("attachment")  # not an image by its bytes
 
 
+def test_pdfs_get_a_picture_of_their_first_page(
+    client: Client, ctx: Tenant, agent: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from autocrm.tickets.tests.test_pdf_preview import RED_LEFT_HALF
+
+    t = ticket(ctx)
+    client.force_login(agent)
+    files = [
+        SimpleUploadedFile("quote.pdf", RED_LEFT_HALF, content_type="application/pdf"),
+        SimpleUploadedFile("broken.pdf", b"%PDF-1.4 cut off", content_type="application/pdf"),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            f"/acme/agent/tickets/{t.number}/reply/",
+            {"kind": "note", "body": "The quote", "files": files},
+            headers=HTMX,
+        ).content.decode()
+    pdf, broken = Message.objects.filter(ticket=t).latest("created_at").attachments.order_by("pk")
+    assert (
+        f'<img src="/acme/agent/attachments/{pdf.pk}/?preview=1" alt="First page of quote.pdf"'
+        in page
+    )
+    preview = client.get(f"/acme/agent/attachments/{pdf.pk}/?preview=1")
+    assert preview.status_code == 200
+    assert preview["Content-Type"] == "image/png"
+    assert preview["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert preview.content.startswith(b"\x89PNG")
+    assert client.get(f"/acme/agent/attachments/{broken.pk}/?preview=1").status_code == 404
+    download = client.get(f"/acme/agent/attachments/{broken.pk}/")  # still downloadable
+    assert download["Content-Disposition"].startswith("attachment")
+
+
 def test_the_macro_menu_follows_macro_changes(client: Client, ctx: Tenant, agent: Any) -> None:
     """The menu is cached per configuration stamp: every macro write marks it stale."""
     t = ticket(ctx)
