@@ -72,6 +72,11 @@ DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"created the API key “{p.get('name', '')}” ({p.get('scope', '')})"
     ),
     events.API_KEY_REVOKED: lambda p: f"revoked the API key “{p.get('name', '')}”",
+    # Routing's presence and the agents' own choice ("set ana@… to online (presence)").
+    "agent.availability_changed": lambda p: (
+        f"set {_email(p)} to {str(p.get('to', '?')).replace('_', ' ')}"
+        + (" (presence)" if p.get("source") == "presence" else "")
+    ),
 }
 
 

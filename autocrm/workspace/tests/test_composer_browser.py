@@ -172,3 +172,6 @@ def test_a_send_without_connection_returns_to_editing_and_a_long_paste_is_refuse
     send.click()
     expect(page.get_by_text("Reply sent.")).to_be_visible()
     assert [m.public for m in _messages(tenant, t)] == [True, True]
+    # The swap replaced the button that had the focus: the focus is on the page's main
+    # region, never dropped to the document's body (keys keep working from there).
+    assert page.evaluate("document.activeElement.id") == "main"

@@ -31,6 +31,11 @@ def test_known_events_read_as_sentences() -> None:
     )
     assert changed.actor == "System"
     assert changed.text == "changed sam@acme.test's role from agent to admin"
+    online = describe(
+        event("agent.availability_changed", {"user_id": 7, "to": "online", "source": "presence"}),
+        {7: "sam@acme.test"},
+    )
+    assert online.text == "set sam@acme.test to online (presence)"
 
 
 def test_settings_changes_name_each_change() -> None:
