@@ -256,17 +256,17 @@ def activity(
     numbers = {n for e in events if e.type in ticket_events.EVENT_TYPES and (n := _number(e))}
     by_id: dict[int, tuple[int, str]] = {}
     by_number: dict[int, str] = {}
-    for pk, number, subject in selectors.ticket_labels(
+    for pk, found, subject in selectors.ticket_labels(
         tenant=tenant, actor=actor, ids=ids, numbers=numbers
     ):
-        by_id[pk] = (number, subject)
-        by_number[number] = subject  # every ticket found by id is also known by number
+        by_id[pk] = (found, subject)
+        by_number[found] = subject  # every ticket found by id is also known by number
     entries = []
     for event in events:
         base = describe(event, user_labels)
         ticket_id = _ticket_id(event)
         number = _number(event)
-        if ticket_id in by_id:
+        if ticket_id is not None and ticket_id in by_id:
             number = by_id[ticket_id][0]
         elif event.type not in ticket_events.EVENT_TYPES:
             number = None  # not a ticket event, and not a ticket the reader may see

@@ -4,6 +4,7 @@ a reload during the countdown brings the draft back, unsent)."""
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -175,3 +176,42 @@ def test_a_send_without_connection_returns_to_editing_and_a_long_paste_is_refuse
     # The swap replaced the button that had the focus: the focus is on the page's main
     # region, never dropped to the document's body (keys keep working from there).
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_a_dropped_file_joins_the_attachments_and_a_pdf_shows_its_first_page(
+    page: Page, settings: Any
+) -> None:
+    from autocrm.tickets.tests.test_pdf_preview import RED_LEFT_HALF
+
+    settings.COMPOSER_UNDO_SECONDS = 1
+    tenant, _agent, t = _seed()
+    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
+    page.goto(f"/acme/agent/tickets/{t.number}/")
+    editor = page.get_by_role("textbox", name="Message")
+    editor.fill("The signed quote is attached.")
+    # Dropped on the editor: not an image, so it joins the files sent with the message.
+    page.evaluate(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], "quote.pdf", { type: "application/pdf" }));
+            const target = document.querySelector(".editor-content");
+            const box = target.getBoundingClientRect();
+            const drop = { dataTransfer: data, bubbles: true, cancelable: true,
+                           clientX: box.left + 10, clientY: box.top + 10 };
+            target.dispatchEvent(new DragEvent("drop", drop));
+        }""",
+        base64.b64encode(RED_LEFT_HALF).decode(),
+    )
+    names = "Array.from(document.getElementById('composer-files').files).map((f) => f.name)"
+    assert page.evaluate(names) == ["quote.pdf"]
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_text("Reply sent.")).to_be_visible()
+    preview = page.get_by_role("img", name="First page of quote.pdf")
+    expect(preview).to_be_visible()
+    page.wait_for_function(
+        "document.querySelector('img[alt=\"First page of quote.pdf\"]').naturalWidth > 0"
+    )
+    screenshot(page, "agent-ticket-pdf-desktop")
+    with tenant_context(tenant):
+        assert Attachment.objects.get(ticket=t).filename == "quote.pdf"

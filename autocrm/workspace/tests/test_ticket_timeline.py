@@ -96,11 +96,12 @@ def test_the_feed_names_the_ticket_of_routing_sla_ai_and_email_events(ctx: Tenan
     agent = actor_of(ctx, member(ctx, "agent"))
     team = Team.objects.create(tenant=ctx, name="Billing")
     t = ticket(ctx, subject="Refund please")
-    for type_, payload in [
+    happenings: list[tuple[str, dict[str, Any]]] = [
         ("sla.applied", {"policy": "Standard", "metrics": ["first_reply"]}),
         ("ticket.routed", {"reason": "no_agent_available", "team_id": team.pk}),
         ("ai.ticket.triaged", {"state": "applied", "suggestions": {"category": {"value": "x"}}}),
-    ]:
+    ]
+    for type_, payload in happenings:
         event_append(tenant=ctx, type=type_, subject=t, actor=SYSTEM, payload=payload)
     event_append(
         tenant=ctx,
