@@ -254,6 +254,17 @@ def test_ticket_reply_note_macro_and_draft(page: Page, settings: Any) -> None:
     screenshot(page, "agent-ticket-after-desktop")
 
 
+# Form controls on screen without an accessible name (a label, aria-label(ledby), a title,
+# or a button's text): WCAG 2.1 "labels or instructions" / "name, role, value".
+UNLABELLED = """() => Array.from(document.querySelectorAll(
+        "input:not([type=hidden]), select, textarea, button, [role=textbox]"))
+    .filter((e) => e.offsetParent !== null)
+    .filter((e) => !((e.labels && e.labels.length) || e.getAttribute("aria-label")
+        || e.getAttribute("aria-labelledby") || e.title
+        || (e.tagName === "BUTTON" && e.textContent.trim())))
+    .map((e) => e.outerHTML.slice(0, 120))"""
+
+
 @pytest.mark.parametrize(
     ("name", "size"), [("tablet", {"width": 820, "height": 1180}), ("mobile", MOBILE)]
 )
@@ -265,9 +276,12 @@ def test_queue_and_ticket_fit_smaller_screens(
     _open_queue(page)
     # The table scrolls inside its box; the page itself is never wider than the window.
     assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+    assert page.evaluate(UNLABELLED) == []
     screenshot(page, f"agent-queue-{name}")
     page.goto(f"/acme/agent/tickets/{made[TICKETS[1][0]].number}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text(TICKETS[1][0])
     assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+    page.wait_for_load_state("networkidle")  # the composer's editor and toolbar are built
+    assert page.evaluate(UNLABELLED) == []
     screenshot(page, f"agent-ticket-{name}")
     page.context.close()
