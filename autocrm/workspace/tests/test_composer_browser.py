@@ -36,6 +36,16 @@ def _seed() -> tuple[Tenant, Any, Ticket]:
     return tenant, agent, t
 
 
+def _open_ticket(page: Page, settings: Any, undo_seconds: int = 1) -> tuple[Tenant, Ticket, Any]:
+    """Alex on a fresh ticket's page, its scripts run: (tenant, ticket, the editor)."""
+    settings.COMPOSER_UNDO_SECONDS = undo_seconds
+    tenant, _agent, t = _seed()
+    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
+    page.goto(f"/acme/agent/tickets/{t.number}/")
+    page.wait_for_load_state("networkidle")
+    return tenant, t, page.get_by_role("textbox", name="Message")
+
+
 def _messages(tenant: Tenant, t: Ticket) -> list[Message]:
     with tenant_context(tenant):
         return list(Message.objects.filter(ticket=t).order_by("id"))
@@ -134,12 +144,7 @@ def test_undo_send_keeps_the_text_and_a_reload_keeps_the_draft(page: Page, setti
 def test_a_send_without_connection_returns_to_editing_and_a_long_paste_is_refused(
     page: Page, settings: Any
 ) -> None:
-    settings.COMPOSER_UNDO_SECONDS = 1
-    tenant, _agent, t = _seed()
-    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
-    page.goto(f"/acme/agent/tickets/{t.number}/")
-    page.wait_for_load_state("networkidle")
-    editor = page.get_by_role("textbox", name="Message")
+    tenant, t, editor = _open_ticket(page, settings)
 
     # A paste that would pass the limit is refused at once, with the numbers.
     page.evaluate(
@@ -183,11 +188,7 @@ def test_a_dropped_file_joins_the_attachments_and_a_pdf_shows_its_first_page(
 ) -> None:
     from autocrm.tickets.tests.test_pdf_preview import RED_LEFT_HALF
 
-    settings.COMPOSER_UNDO_SECONDS = 1
-    tenant, _agent, t = _seed()
-    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
-    page.goto(f"/acme/agent/tickets/{t.number}/")
-    editor = page.get_by_role("textbox", name="Message")
+    tenant, t, editor = _open_ticket(page, settings)
     editor.fill("The signed quote is attached.")
     # Dropped on the editor: not an image, so it joins the files sent with the message.
     page.evaluate(

@@ -284,6 +284,20 @@ PNG = bytes.fromhex(
 )
 
 
+def _note_with_files(
+    client: Client, t: Ticket, files: list[SimpleUploadedFile], on_commit: Any
+) -> tuple[str, list[Any]]:
+    """An internal note with these files: (the page answered, the note's files in order)."""
+    with on_commit(execute=True):
+        page = client.post(
+            f"/acme/agent/tickets/{t.number}/reply/",
+            {"kind": "note", "body": "Files", "files": files},
+            headers=HTMX,
+        ).content.decode()
+    note = Message.objects.filter(ticket=t).latest("created_at")
+    return page, list(note.attachments.order_by("pk"))
+
+
 def test_images_get_an_inline_preview_and_nothing_else_does(
     client: Client, ctx: Tenant, agent: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -293,13 +307,7 @@ def test_images_get_an_inline_preview_and_nothing_else_does(
         SimpleUploadedFile("screen.png", PNG, content_type="image/png"),
         SimpleUploadedFile("fake.png", b"<svg onload=alert(1)>", content_type="image/png"),
     ]
-    with django_capture_on_commit_callbacks(execute=True):
-        page = client.post(
-            f"/acme/agent/tickets/{t.number}/reply/",
-            {"kind": "note", "body": "Screens", "files": files},
-            headers=HTMX,
-        ).content.decode()
-    image, fake = Message.objects.filter(ticket=t).latest("created_at").attachments.order_by("pk")
+    page, (image, fake) = _note_with_files(client, t, files, django_capture_on_commit_callbacks)
     assert f'<img src="/acme/agent/attachments/{image.pk}/?preview=1"' in page
     assert f"/acme/agent/attachments/{fake.pk}/?preview=1" not in page
     inline = client.get(f"/acme/agent/attachments/{image.pk}/?preview=1")
@@ -320,13 +328,7 @@ def test_pdfs_get_a_picture_of_their_first_page(
         SimpleUploadedFile("quote.pdf", RED_LEFT_HALF, content_type="application/pdf"),
         SimpleUploadedFile("broken.pdf", b"%PDF-1.4 cut off", content_type="application/pdf"),
     ]
-    with django_capture_on_commit_callbacks(execute=True):
-        page = client.post(
-            f"/acme/agent/tickets/{t.number}/reply/",
-            {"kind": "note", "body": "The quote", "files": files},
-            headers=HTMX,
-        ).content.decode()
-    pdf, broken = Message.objects.filter(ticket=t).latest("created_at").attachments.order_by("pk")
+    page, (pdf, broken) = _note_with_files(client, t, files, django_capture_on_commit_callbacks)
     assert (
         f'<img src="/acme/agent/attachments/{pdf.pk}/?preview=1" alt="First page of quote.pdf"'
         in page
