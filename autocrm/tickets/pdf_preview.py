@@ -28,10 +28,6 @@ class PreviewError(Exception):
     """The file has no preview: not a PDF we can read, too large, or too slow to draw."""
 
 
-def _limit_child() -> None:  # pragma: no cover - runs in the child before exec
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-
-
 def pdf_first_page_png(data: bytes) -> bytes:
     """PNG bytes of the first page, at most MAX_WIDTH x MAX_HEIGHT; PreviewError if none."""
     if len(data) > MAX_INPUT_BYTES or not data.startswith(b"%PDF-"):
@@ -43,7 +39,6 @@ def pdf_first_page_png(data: bytes) -> bytes:
             capture_output=True,
             timeout=TIMEOUT_SECONDS,
             cwd=PROJECT_ROOT,
-            preexec_fn=_limit_child,  # setrlimit only, no locks taken
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
@@ -71,4 +66,7 @@ def render(data: bytes) -> bytes:
 
 
 if __name__ == "__main__":  # pragma: no cover - the child process of pdf_first_page_png
+    # The limit is set by the child itself, before it reads the file: a preexec_fn would
+    # run Python between fork and exec in a threaded web server.
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     sys.stdout.buffer.write(render(sys.stdin.buffer.read()))
