@@ -86,7 +86,9 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 def sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
+    # Often a test's first request: the live server's process warms up on it (imports,
+    # templates), many seconds on a loaded host.
+    page.goto("/accounts/login/", timeout=90_000)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
