@@ -91,7 +91,7 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.goto("/accounts/login/", timeout=90_000)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in").click(timeout=90_000)  # then the first page
     page.wait_for_load_state()
 
 
