@@ -14,8 +14,10 @@ second time). On those splits the classifier learns
   * an out-of-scope score: a logistic regression over what distinguishes a request of a
     known kind from an unseen one — the confidence and the margin to the runner-up, the
     cosine similarity to the nearest training example, the mean over the nearest few, and
-    the similarity to the nearest example and to the centre of the predicted class — with
-    the floor that still auto-applies TARGET_COVERAGE of the in-scope calibration rows.
+    the similarity to the nearest example and to the centre of the predicted class, and the
+    Mahalanobis distance to the nearest class centre under the within-class covariance all
+    classes share — with the floor that still auto-applies TARGET_COVERAGE of the in-scope
+    calibration rows.
 Then the classifier is refitted on all rows.
 """
 
@@ -51,6 +53,10 @@ SEED = 20261130
 # this is unlike anything seen (unrelated sentences score 0-0.25 with MiniLM; paraphrases of
 # one request 0.6-0.9). It guards tenants with too little data to calibrate on.
 MIN_SIMILARITY_FLOOR = 0.35
+# The shared within-class covariance of the embeddings is shrunk this far toward a scaled
+# identity before it is inverted (ADR 0049): 384 dimensions against a few thousand rows, and
+# a small tenant has fewer rows than dimensions.
+COVARIANCE_SHRINKAGE = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,6 +128,9 @@ class TriageClassifier:
         # Which class each training row is (index into svm.classes_) and each class's centre.
         self._train_class = np.zeros(0, dtype=np.int32)
         self._centroids = np.zeros((0, 0), dtype=np.float32)
+        # Whitening of the shared within-class covariance and the class means after it (the
+        # Mahalanobis feature); None in models pickled before it, whose score has 6 weights.
+        self._mahalanobis: tuple[np.ndarray, np.ndarray] | None = None
         self.calibration: dict[str, float] = {}
 
     # --- training ---------------------------------------------------------------------------
@@ -162,6 +171,7 @@ class TriageClassifier:
         self._train_class, self._centroids = _class_index(
             self.svm.classes_, y, self.train_embeddings
         )
+        self._mahalanobis = _whitening(self.train_embeddings, self._train_class, len(self.labels))
         return self
 
     def _calibration_split(
@@ -194,7 +204,7 @@ class TriageClassifier:
         rng = np.random.default_rng(SEED)
         margins: list[np.ndarray] = []
         truths: list[np.ndarray] = []
-        parts: list[tuple[np.ndarray, ...]] = []
+        parts: list[tuple[Any, ...]] = []
         for _ in range(CALIBRATION_ROUNDS):
             split = self._calibration_split(y, rng)
             if split is None:
@@ -212,6 +222,7 @@ class TriageClassifier:
             margins.append(calib_margins)
             truths.append(np.searchsorted(svm.classes_, y[calib_idx]))
             train_class, centroids = _class_index(svm.classes_, y[fit_idx], embeddings[fit_idx])
+            whitening = _whitening(embeddings[fit_idx], train_class, len(centroids))
             parts.append(
                 (
                     calib_margins,
@@ -221,6 +232,7 @@ class TriageClassifier:
                     embeddings[fit_idx],
                     train_class,
                     centroids,
+                    whitening,
                 )
             )
         best_nll, best_t = np.inf, self.temperature
@@ -240,15 +252,10 @@ class TriageClassifier:
         correct = 0
         for part, truth in zip(parts, truths, strict=True):
             calib_margins, unseen_margins, calib_emb, unseen_emb = part[:4]
-            train_emb, train_class, centroids = part[4:]
-            inside.append(
-                _scope_features(calib_margins, best_t, calib_emb, train_emb, train_class, centroids)
-            )
-            outside.append(
-                _scope_features(
-                    unseen_margins, best_t, unseen_emb, train_emb, train_class, centroids
-                )
-            )
+            train_emb, train_class, centroids, whitening = part[4:]
+            index = (train_emb, train_class, centroids, whitening)
+            inside.append(_scope_features(calib_margins, best_t, calib_emb, *index))
+            outside.append(_scope_features(unseen_margins, best_t, unseen_emb, *index))
             correct += int((calib_margins.argmax(axis=1) == truth).sum())
         x_in, x_out = np.vstack(inside), np.vstack(outside)
         x = np.vstack([x_in, x_out])
@@ -272,6 +279,8 @@ class TriageClassifier:
         }
 
     def _scope_score(self, features: np.ndarray) -> np.ndarray:
+        # A model pickled before the Mahalanobis feature learnt weights for the first six.
+        features = features[:, : len(self.scope_weights)]
         standard = (features - self.scope_mean) / self.scope_scale
         return np.asarray(standard @ self.scope_weights + self.scope_bias)
 
@@ -348,16 +357,19 @@ class TriageClassifier:
         k = min(NEIGHBOURS, len(similarities))
         nearest = -np.partition(-similarities, k - 1)[:k]
         own = similarities[self._class_rows()[predicted]]
-        out = np.empty((1, 6), dtype=np.float64)
-        out[0] = (
+        features = [
             top2[0],
             top2[0] - top2[1],
             nearest.max(),
             nearest.mean(),
             own.max() if len(own) else -1.0,
             float(self._centroids[predicted] @ vector),
-        )
-        return out
+        ]
+        if self._mahalanobis is not None:
+            transform, means = self._mahalanobis
+            whitened = vector.astype(np.float64) @ transform
+            features.append(-float((((means - whitened) ** 2).sum(axis=1)).min()))
+        return np.array([features], dtype=np.float64)
 
     def _class_rows(self) -> list[np.ndarray]:
         rows = self.__dict__.get("_rows_by_class")
@@ -394,6 +406,27 @@ def _class_index(
     return train_class, centroids
 
 
+def _whitening(
+    embeddings: np.ndarray, train_class: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A matrix that whitens the within-class covariance all classes share (shrunk toward a
+    scaled identity) and each class's mean after it: squared distances in that space are
+    Mahalanobis distances to the class means (Lee et al. 2018), which catch an unseen
+    request that sits between known classes better than cosine similarity alone."""
+    rows = np.asarray(embeddings, dtype=np.float64)
+    means = np.zeros((n_classes, rows.shape[1]))
+    np.add.at(means, train_class, rows)
+    means /= np.maximum(np.bincount(train_class, minlength=n_classes), 1)[:, None]
+    residuals = rows - means[train_class]
+    covariance = residuals.T @ residuals / max(len(rows) - 1, 1)
+    scale = max(float(np.trace(covariance)) / rows.shape[1], 1e-6)
+    covariance *= 1 - COVARIANCE_SHRINKAGE
+    covariance[np.diag_indices_from(covariance)] += COVARIANCE_SHRINKAGE * scale
+    values, vectors = np.linalg.eigh(covariance)
+    transform = vectors / np.sqrt(np.maximum(values, 1e-12))
+    return transform, means @ transform
+
+
 def _scope_features(
     margins: np.ndarray,
     temperature: float,
@@ -401,15 +434,18 @@ def _scope_features(
     train: np.ndarray,
     train_class: np.ndarray,
     centroids: np.ndarray,
+    whitening: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """Per query: confidence, margin to the runner-up, similarity to the nearest training
     example, mean similarity to the NEIGHBOURS nearest, similarity to the nearest example of
-    the predicted class and to that class's centre."""
+    the predicted class and to that class's centre, and minus the squared Mahalanobis
+    distance to the nearest class mean."""
     probabilities = _softmax(margins, temperature)
     top2 = -np.partition(-probabilities, 1, axis=1)[:, :2]
     predicted = probabilities.argmax(axis=1)
     k = min(NEIGHBOURS, len(train))
-    out = np.empty((len(queries), 6), dtype=np.float64)
+    transform, means = whitening
+    out = np.empty((len(queries), 7), dtype=np.float64)
     for start in range(0, len(queries), 512):
         block = queries[start : start + 512] @ train.T
         rows = slice(start, start + len(block))
@@ -418,6 +454,11 @@ def _scope_features(
         out[rows, 2] = nearest.max(axis=1)
         out[rows, 3] = nearest.mean(axis=1)
         out[rows, 4] = own.max(axis=1)
+        whitened = queries[start : start + 512].astype(np.float64) @ transform
+        distances = (
+            (whitened**2).sum(axis=1)[:, None] - 2 * whitened @ means.T + (means**2).sum(axis=1)
+        )
+        out[rows, 6] = -distances.min(axis=1)
     out[:, 0] = top2[:, 0]
     out[:, 1] = top2[:, 0] - top2[:, 1]
     out[:, 5] = np.einsum("ij,ij->i", queries, centroids[predicted])

@@ -47,7 +47,7 @@ def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) 
 
     from autocrm.ai.classifier import EMBEDDING_WEIGHT, _scope_features, _scores_2d
 
-    assert trained.vectorizer is not None
+    assert trained.vectorizer is not None and trained._mahalanobis is not None
     texts = [t for group in HELD_OUT.values() for t in group] + UNLIKE_ANYTHING + ["", "??"]
     vectors = embedding_provider().embed(texts)
     for text, vector in zip(texts, vectors, strict=True):
@@ -67,6 +67,7 @@ def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) 
                 trained.train_embeddings,
                 trained._train_class,
                 trained._centroids,
+                trained._mahalanobis,
             ),
             rtol=1e-5,
             atol=1e-5,
@@ -78,9 +79,9 @@ def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) 
 def test_calibration_was_done_on_training_data_only(trained: TriageClassifier) -> None:
     assert trained.calibration["unseen_rows"] > 0
     assert trained.similarity_floor > 0
-    # The out-of-scope score was learnt (six features) with a floor that keeps the target
+    # The out-of-scope score was learnt (seven features) with a floor that keeps the target
     # share of the in-scope calibration rows.
-    assert trained.scope_weights.shape == (6,)
+    assert trained.scope_weights.shape == (7,)
     assert np.isfinite(trained.scope_floor)
     # A quantile of n rows moves in steps of 1/n: the test data set has few calibration rows.
     step = 1 / trained.calibration["rows"]
