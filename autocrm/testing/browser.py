@@ -92,6 +92,10 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click(timeout=90_000)  # then the first page
+    # The click returns before the login POST's redirect lands; a test that navigates on at
+    # once could abort the sign-in. Wait until the browser has left the form (for the
+    # workspace, or the MFA step for users who have it).
+    page.wait_for_url(lambda url: "/accounts/login/" not in url, timeout=90_000)
     page.wait_for_load_state()
 
 
