@@ -20,6 +20,7 @@ import ipaddress
 import re
 import socket
 import ssl
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -51,6 +52,7 @@ IMPORTED = "$AutoCRMImported"
 REJECTED = "$AutoCRMRejected"  # not importable (too big, no sender): left for a person
 TEST_TIMEOUT = 10.0
 BATCH_BYTES = 20 * 1024 * 1024  # one FETCH command downloads at most about this much
+DB_RECOVERY_SECONDS = 60.0  # how long a failed fetch waits for the database to record it
 _SIZE = re.compile(rb"UID (\d+) RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+) UID (\d+)")
 
 
@@ -202,11 +204,9 @@ def imap_fetch(*, tenant: Tenant, actor: Actor, inbox_id: int) -> FetchReport:
     except IMAP_ERRORS as exc:
         report.error = describe(exc)
     except DatabaseError as exc:
-        connection.close()  # a fresh connection for the record (and the worker's next job)
         error = f"The database failed during the fetch ({type(exc).__name__}); the next "
         error += "fetch continues where this one stopped."
-        with suppress(DatabaseError):
-            inbox_fetch_record(tenant=tenant, actor=actor, inbox_id=inbox.pk, error=error)
+        _record_when_back(tenant=tenant, actor=actor, inbox_id=inbox.pk, error=error)
         raise
     inbox_fetch_record(tenant=tenant, actor=actor, inbox_id=inbox.pk, error=report.error)
     logger.info(
@@ -218,6 +218,27 @@ def imap_fetch(*, tenant: Tenant, actor: Actor, inbox_id: int) -> FetchReport:
         error=report.error,
     )
     return report
+
+
+def _record_when_back(*, tenant: Tenant, actor: Actor, inbox_id: int, error: str) -> None:
+    """Record a database failure on the inbox once the database answers again: a restarting
+    PostgreSQL refuses connections for a few seconds, and a failure nobody sees is the
+    silent stop this module exists to prevent. Gives up after ``DB_RECOVERY_SECONDS``
+    (the error is then only in the log)."""
+    deadline = time.monotonic() + DB_RECOVERY_SECONDS
+    pause = 0.2
+    while True:
+        with suppress(DatabaseError):
+            connection.close()  # a fresh connection (also for the worker's next job)
+        try:
+            inbox_fetch_record(tenant=tenant, actor=actor, inbox_id=inbox_id, error=error)
+            return
+        except DatabaseError as exc:
+            if time.monotonic() + pause > deadline:
+                logger.error("imap.fetch_failure_unrecorded", inbox=inbox_id, error=str(exc))
+                return
+        time.sleep(pause)
+        pause = min(pause * 2, 5.0)
 
 
 def _sizes(box: BaseMailBox, uids: Sequence[str]) -> dict[str, int]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +44,13 @@ def _close_pool(conn: Any) -> None:
         conn.close_pool()
 
 
-def _point_connections_at(dbname: str) -> None:
+def _point_connections_at(dbname: str, *, host: Path = TEST_PG_DIR) -> None:
     for alias, role in (("default", embedded_db.RUNTIME_ROLE), ("owner", embedded_db.OWNER_ROLE)):
         conn = connections[alias]
         conn.close()
         _close_pool(conn)  # a pool keeps connections to the database it was made for
         conn.settings_dict.update(
-            NAME=dbname, HOST=str(TEST_PG_DIR), USER=role, PASSWORD="", PORT="", CONN_MAX_AGE=0
+            NAME=dbname, HOST=str(host), USER=role, PASSWORD="", PORT="", CONN_MAX_AGE=0
         )
         settings.DATABASES[alias].update(conn.settings_dict)
 
@@ -228,3 +230,111 @@ def _servers_quiet_before_flush(request: pytest.FixtureRequest) -> Any:
     request.getfixturevalue("transactional_db")
     yield
     quiesce_other_sessions()
+
+
+class ThrowawayServer:
+    """A PostgreSQL server of a test's own, for what the shared test server must not suffer:
+    the test may restart it. (Every xdist worker of the session, and any other test session
+    of this checkout, has its database on the shared server: restarting that would cut
+    their connections mid-test.)
+
+    :meth:`start` copies the test's own database into it as it is at that moment (what the
+    test created so far included; dumped and restored, since migrating from scratch takes
+    minutes on a loaded machine); :meth:`connected` points Django's connections at the copy
+    for a block. Use as a context manager: the server is stopped and deleted after."""
+
+    DB_NAME = "autocrm_throwaway"
+
+    def __init__(self) -> None:
+        import tempfile
+
+        TEST_PG_DIR.parent.mkdir(parents=True, exist_ok=True)
+        # Short and under var/: the unix socket lives in the data directory.
+        self.data_dir = Path(tempfile.mkdtemp(prefix="pg-", dir=TEST_PG_DIR.parent))
+
+    def __enter__(self) -> ThrowawayServer:
+        try:
+            self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+    def start(self) -> None:
+        import subprocess
+
+        import pgserver._commands as commands
+
+        admin = embedded_db.server_up(self.data_dir)
+        embedded_db.provision(admin, self.DB_NAME)
+        source = connections["default"].settings_dict["NAME"]
+        bin_dir = Path(commands.POSTGRES_BIN_PATH)
+        dump = subprocess.run(  # noqa: S603 - PostgreSQL's own tools, fixed arguments
+            [
+                str(bin_dir / "pg_dump"),
+                "--format=custom",
+                "--exclude-extension=*",  # provision() created them (and their grants)
+                embedded_db.superuser_uri(TEST_PG_DIR, source),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(  # noqa: S603
+            [
+                str(bin_dir / "pg_restore"),
+                "--exit-on-error",
+                "--dbname",
+                embedded_db.superuser_uri(self.data_dir, self.DB_NAME),
+            ],
+            input=dump.stdout,
+            check=True,
+            capture_output=True,
+        )
+
+    @contextmanager
+    def connected(self) -> Iterator[None]:
+        """Django's connections (runtime and owner role) use this server in the block."""
+        saved = {alias: dict(connections[alias].settings_dict) for alias in ("default", "owner")}
+        _point_connections_at(self.DB_NAME, host=self.data_dir)
+        try:
+            yield
+        finally:
+            for alias, before in saved.items():
+                conn = connections[alias]
+                with suppress(Exception):  # the server may be down: nothing to close cleanly
+                    conn.close()
+                _close_pool(conn)
+                conn.settings_dict.update(before)
+                settings.DATABASES[alias].update(before)
+
+    def superuser(self) -> psycopg.Connection[Any]:
+        """A connection that sees every tenant's rows (the superuser bypasses row security)."""
+        return psycopg.connect(
+            embedded_db.superuser_uri(self.data_dir, self.DB_NAME), autocommit=True
+        )
+
+    def restart(self) -> None:
+        """Restart it as an operator would (``pg_ctl restart``, fast mode: every session is
+        ended at once); it accepts connections again when this returns."""
+        import subprocess
+
+        import pgserver._commands as commands
+
+        # The log file as pgserver starts it: without one the new postmaster would keep
+        # pg_ctl's stdout (captured here) open, and waiting for it would never end.
+        pg_ctl = Path(commands.POSTGRES_BIN_PATH) / "pg_ctl"
+        log = self.data_dir / "log"
+        cmd = [str(pg_ctl), "-D", str(self.data_dir), "-m", "fast", "-w", "-l", str(log)]
+        cmd.append("restart")
+        if os.geteuid() == 0:  # pgserver runs the server as the system user "pgserver"
+            cmd = ["su", "pgserver", "-s", "/bin/sh", "-c", " ".join(cmd)]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)  # noqa: S603
+
+    def cleanup(self) -> None:
+        import shutil
+
+        embedded_db.server_down(self.data_dir)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
