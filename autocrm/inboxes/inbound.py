@@ -37,10 +37,10 @@ from autocrm.inboxes.outbound import outbound_bounced
 from autocrm.inboxes.parsing import ParsedAttachment, ParsedEmail, parse_email
 from autocrm.inboxes.quoting import new_text
 from autocrm.inboxes.threads import Thread, thread_find
-from autocrm.tickets.attachments import attachment_create
+from autocrm.tickets.attachments import attachments_add
 from autocrm.tickets.models import Channel, Message, Ticket
 from autocrm.tickets.services import ticket_create, ticket_message_add
-from autocrm.tickets.services.email import message_email_headers_set, ticket_collaborator_add
+from autocrm.tickets.services.email import ticket_collaborator_add
 
 # The job every import acts as (its events say system:email_import).
 IMPORT = Actor.system("email_import")
@@ -169,15 +169,6 @@ def _import(
     if contact is None:
         return _ignore(tenant, row, parsed, "unknown_sender", via)
     ticket, message, created = _write(tenant, inbox, parsed, key, thread, contact)
-    if not created:  # a new ticket's message got its headers when it was inserted
-        message_email_headers_set(
-            tenant=tenant,
-            actor=IMPORT,
-            message=message,
-            message_id=parsed.message_id,
-            in_reply_to=" ".join(parsed.in_reply_to),
-            references=" ".join(parsed.references),
-        )
     html = _attach(tenant, ticket, message, parsed.attachments, row.html_full)
     _collaborators(tenant, inbox, ticket, parsed)
     row.ticket, row.message = ticket, message
@@ -373,8 +364,12 @@ def _write(
             body_format="text",
             channel=Channel.EMAIL,
             channel_message_id=channel_message_id,
+            channel_message_new=True,  # the claim (the inbound row's unique key) made sure
             as_requester=True,
             author_contact=contact,
+            email_message_id=parsed.message_id,
+            email_in_reply_to=" ".join(parsed.in_reply_to),
+            email_references=" ".join(parsed.references),
         )
         return thread.ticket, message, False
     metadata: dict[str, object] = {"inbox_id": inbox.pk}
@@ -413,6 +408,7 @@ def _attach(
     point to the stored files. One over the size limit, or an archive that looks like a zip
     bomb, is dropped with an internal note saying so (the raw .eml still holds it)."""
     dropped: list[str] = []
+    kept: list[ParsedAttachment] = []
     for item in attachments:
         if len(item.data) > settings.ATTACHMENT_MAX_BYTES:
             dropped.append(
@@ -424,19 +420,19 @@ def _attach(
         if bomb is not None:
             dropped.append(f"{item.filename} (looks like a zip bomb: {bomb})")
             continue
-        stored = attachment_create(
-            tenant=tenant,
-            actor=IMPORT,
-            ticket_id=ticket.pk,
-            upload=ContentFile(item.data),
-            filename=item.filename,
-            size=len(item.data),
-            message_id=message.pk,
-        )
+        kept.append(item)
+    stored = attachments_add(
+        tenant=tenant,
+        actor=IMPORT,
+        ticket=ticket,
+        message=message,
+        files=[(item.filename, item.data) for item in kept],
+    )
+    for item, row in zip(kept, stored, strict=True):
         if item.content_id and html:
             html = re.sub(
                 r"cid:" + re.escape(item.content_id),
-                ATTACHMENT_URL.format(id=stored.pk),
+                ATTACHMENT_URL.format(id=row.pk),
                 html,
                 flags=re.IGNORECASE,
             )

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 
 from autocrm.core.models import Tenant
-from autocrm.inboxes.models import Inbox, OutboundEmail
+from autocrm.inboxes.models import Inbox
 from autocrm.inboxes.parsing import ParsedEmail
-from autocrm.tickets.models import Collaborator, Message, Ticket
+from autocrm.tickets.models import Collaborator, Ticket
 
 _SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
 IN_REPLY_TO = "in_reply_to"
@@ -38,28 +38,36 @@ class Thread:
     follow_up_of: Ticket | None = None
 
 
+# The nearest Message-ID the mail answers that we know, and its ticket, in one statement: a
+# reply's Message-ID is on its message, a notification's only on its outbound row. The
+# "<> ''" lets PostgreSQL use the partial index on messages' Message-IDs.
+_BY_MESSAGE_IDS_SQL = """
+SELECT ticket.*, wanted.email_id AS answered_message_id
+FROM unnest(%s::text[]) WITH ORDINALITY AS wanted(email_id, n)
+JOIN LATERAL (
+    SELECT message.ticket_id FROM tickets_message AS message
+    WHERE message.tenant_id = %s AND message.email_message_id = wanted.email_id
+      AND message.email_message_id <> ''
+    UNION ALL
+    SELECT outbound.ticket_id FROM inboxes_outboundemail AS outbound
+    WHERE outbound.tenant_id = %s AND outbound.rfc_message_id = wanted.email_id
+      AND outbound.message_id IS NULL
+    LIMIT 1
+) AS hit ON true
+JOIN tickets_ticket AS ticket ON ticket.tenant_id = %s AND ticket.id = hit.ticket_id
+ORDER BY wanted.n DESC
+LIMIT 1
+"""
+
+
 def _by_message_ids(tenant: Tenant, ids: list[str]) -> tuple[Ticket, str] | None:
-    """The ticket of the nearest Message-ID the mail answers (the In-Reply-To first, then
-    the References, nearest first) and which of the two named it, in one lookup."""
+    """The ticket of the nearest Message-ID the mail answers (``ids`` oldest first: the
+    In-Reply-To last, so looked at first) and that Message-ID."""
     if not ids:
         return None
-    # One statement for both: a reply's Message-ID is on its message, a notification's
-    # only on its outbound row.
-    messages = (
-        Message.objects.filter(tenant=tenant, email_message_id__in=ids)
-        .values_list("email_message_id", "ticket_id")
-        .order_by()
-    )
-    notifications = (
-        OutboundEmail.objects.filter(tenant=tenant, rfc_message_id__in=ids, message__isnull=True)
-        .values_list("rfc_message_id", "ticket_id")
-        .order_by()
-    )
-    by_id = dict(messages.union(notifications, all=True))
-    for message_id in reversed(ids):  # the in-reply-to, then the nearest reference
-        if message_id in by_id:
-            ticket = Ticket.objects.filter(tenant=tenant, pk=by_id[message_id]).first()
-            return None if ticket is None else (ticket, message_id)
+    params = [ids, tenant.pk, tenant.pk, tenant.pk]
+    for ticket in Ticket.objects.raw(_BY_MESSAGE_IDS_SQL, params):
+        return ticket, str(getattr(ticket, "answered_message_id"))  # noqa: B009 - a raw column
     return None
 
 

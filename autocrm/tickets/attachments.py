@@ -4,10 +4,12 @@ Django's storage (local disk by default, S3-compatible by setting)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import os
 import secrets
 import tempfile
+from collections.abc import Sequence
 from functools import partial
 from typing import IO
 
@@ -19,10 +21,10 @@ from django.core.files.storage import Storage
 from django.db import transaction
 
 from autocrm.core.actors import Actor
-from autocrm.core.events import event_append
+from autocrm.core.events import EventDraft, event_append, event_append_many
 from autocrm.core.models import Tenant
 from autocrm.tickets import access, events
-from autocrm.tickets.models import Attachment, Message
+from autocrm.tickets.models import Attachment, Message, Ticket
 from autocrm.tickets.services.changes import ticket_ensure_open, ticket_locked
 
 TEXT_TYPES = {
@@ -137,6 +139,65 @@ def attachment_create(
     # the copy with them).
     transaction.on_commit(partial(_store, attachment.file.storage, attachment.file.name, copy))
     return attachment
+
+
+def attachments_add(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    ticket: Ticket,
+    message: Message,
+    files: Sequence[tuple[str, bytes]],
+) -> list[Attachment]:
+    """Files (name, bytes) that arrived with ``message``, e.g. an inbound email's: what
+    ``attachment_create`` does per file, with one insert and one event append for them
+    all. The caller holds ``ticket`` (created or locked in its transaction, which this
+    joins without a savepoint of its own: everything is checked before the first write)."""
+    access.require_write(actor)
+    ticket_ensure_open(ticket)
+    limit = settings.ATTACHMENT_MAX_BYTES
+    for filename, data in files:
+        if not data or len(data) > limit:
+            raise ValidationError({"file": f"{filename}: 1 to {limit} bytes, not {len(data)}."})
+    rows: list[Attachment] = []
+    for filename, data in files:
+        digest = hashlib.sha256(data).hexdigest()
+        name = _safe_filename(filename)
+        row = Attachment(
+            tenant=tenant,
+            ticket=ticket,
+            message=message,
+            filename=name,
+            content_type=sniff_content_type(data[:8192], name),
+            size=len(data),
+            sha256=digest,
+            uploaded_by=actor.user,
+        )
+        row.file.name = _storage_name(row, digest)
+        rows.append(row)
+    if not rows:
+        return []
+    with transaction.atomic(savepoint=False):
+        Attachment.objects.bulk_create(rows)
+        drafts = [
+            EventDraft(
+                type=events.ATTACHMENT_CREATED,
+                subject=row,
+                payload={
+                    "ticket_id": ticket.pk,
+                    "number": ticket.number,
+                    "filename": row.filename,
+                    "content_type": row.content_type,
+                    "size": row.size,
+                },
+            )
+            for row in rows
+        ]
+        event_append_many(tenant=tenant, actor=actor, drafts=drafts)
+        for row, (_, data) in zip(rows, files, strict=True):
+            store = partial(_store, row.file.storage, str(row.file.name), io.BytesIO(data))
+            transaction.on_commit(store)
+    return rows
 
 
 # Uploads up to this size are copied in memory until the commit stores them; larger ones

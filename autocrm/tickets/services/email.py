@@ -1,5 +1,6 @@
-"""What the email channel records on tickets: collaborators (Cc'd contacts), a message's
-email headers, and the delivery state of an emailed reply."""
+"""What the email channel records on tickets: collaborators (Cc'd contacts) and the
+delivery state of an emailed reply (a message's email headers are stored with it:
+``ticket_create``, ``ticket_message_add``)."""
 
 from __future__ import annotations
 
@@ -33,28 +34,6 @@ def ticket_collaborator_add(
             payload={"number": ticket.number, "contact_id": contact.pk, "email": contact.email},
         )
     return created
-
-
-def message_email_headers_set(
-    *,
-    tenant: Tenant,
-    actor: Actor,
-    message: Message,
-    message_id: str,
-    in_reply_to: str = "",
-    references: str = "",
-) -> None:
-    """The email headers of a message being created (its ``message.created`` event is in
-    the same transaction, so this adds none)."""
-    access.require_write(actor)
-    message.email_message_id = message_id[:998]
-    message.email_in_reply_to = in_reply_to[:998]
-    message.email_references = references
-    Message.objects.filter(tenant=tenant, pk=message.pk).update(
-        email_message_id=message.email_message_id,
-        email_in_reply_to=message.email_in_reply_to,
-        email_references=references,
-    )
 
 
 def message_delivery_state_set(

@@ -39,11 +39,21 @@ def ticket_message_add(
     channel_message_id: str = "",
     as_requester: bool = False,
     author_contact: Contact | None = None,
+    channel_message_new: bool = False,
+    email_message_id: str = "",
+    email_in_reply_to: str = "",
+    email_references: str = "",
 ) -> Message:
     """A public reply or internal note. Replies from the requester re-open solved and pending
     tickets; an agent's first public reply sets ``first_response_at``. ``author_contact``
     (with ``as_requester``): another contact speaking on the requester's side, e.g. a
-    collaborator replying by email."""
+    collaborator replying by email.
+
+    A ``channel_message_id`` seen before returns that message (a retried delivery);
+    ``channel_message_new`` says the caller's own claim already made sure it is new (the
+    email import's inbound row), so it is not looked up (the unique index on the column
+    still refuses a second copy). The ``email_*`` headers of a message that arrived by
+    email are stored with it."""
     access.require_write(actor)
     if not body.strip():
         raise ValidationError({"body": "A body is required."})
@@ -60,7 +70,7 @@ def ticket_message_add(
         raise ValidationError({"author_contact": "Only a requester-side message has one."})
     if as_requester and not public:
         raise ValidationError({"public": "A requester's message is always public."})
-    if channel_message_id:
+    if channel_message_id and not channel_message_new:
         duplicate = Message.objects.filter(
             tenant=tenant, channel_message_id=channel_message_id
         ).first()
@@ -95,6 +105,9 @@ def ticket_message_add(
         author_contact=(author_contact or ticket.requester) if as_requester else None,
         channel=channel,
         channel_message_id=channel_message_id,
+        email_message_id=email_message_id[:998],
+        email_in_reply_to=email_in_reply_to[:998],
+        email_references=email_references,
         created_at=now,
     )
 

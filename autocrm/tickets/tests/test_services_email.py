@@ -15,7 +15,6 @@ from autocrm.tickets.models import Collaborator, Message
 from autocrm.tickets.services import ticket_message_add
 from autocrm.tickets.services.email import (
     message_delivery_state_set,
-    message_email_headers_set,
     ticket_collaborator_add,
 )
 from autocrm.tickets.tests.factories import SYSTEM, ticket
@@ -50,14 +49,17 @@ def test_read_only_callers_cannot_add_collaborators(tenant_a: Tenant) -> None:
 def test_headers_and_delivery_state_are_stored(tenant_a: Tenant) -> None:
     with tenant_context(tenant_a):
         t = ticket(tenant_a)
-        message = Message.objects.get(ticket=t)
-        message_email_headers_set(
+        message = ticket_message_add(
             tenant=tenant_a,
             actor=SYSTEM,
-            message=message,
-            message_id="<a@x.test>",
-            in_reply_to="<b@x.test>",
-            references="<c@x.test> <b@x.test>",
+            ticket_id=t.pk,
+            body="Still broken.",
+            as_requester=True,
+            channel_message_id="email:1:abc",
+            channel_message_new=True,
+            email_message_id="<a@x.test>",
+            email_in_reply_to="<b@x.test>",
+            email_references="<c@x.test> <b@x.test>",
         )
         message_delivery_state_set(
             tenant=tenant_a, actor=SYSTEM, message_id=message.pk, state="sent"
@@ -68,7 +70,27 @@ def test_headers_and_delivery_state_are_stored(tenant_a: Tenant) -> None:
             )
         message.refresh_from_db()
     assert (message.email_message_id, message.email_in_reply_to) == ("<a@x.test>", "<b@x.test>")
+    assert message.email_references == "<c@x.test> <b@x.test>"
     assert message.delivery_state == "sent"
+
+
+def test_a_channel_message_seen_before_is_returned_unless_the_caller_claimed_it(
+    tenant_a: Tenant,
+) -> None:
+    from django.db import IntegrityError, transaction
+
+    with tenant_context(tenant_a):
+        t = ticket(tenant_a)
+        add = {"tenant": tenant_a, "actor": SYSTEM, "ticket_id": t.pk, "as_requester": True}
+        first = ticket_message_add(**add, body="One", channel_message_id="sms:1")
+        again = ticket_message_add(**add, body="One", channel_message_id="sms:1")
+        assert again.pk == first.pk
+        # A caller that says it claimed the id but did not still cannot store it twice.
+        with pytest.raises(IntegrityError), transaction.atomic():
+            ticket_message_add(
+                **add, body="One", channel_message_id="sms:1", channel_message_new=True
+            )
+        assert Message.objects.filter(channel_message_id="sms:1").count() == 1
 
 
 def test_another_contact_can_speak_on_the_requester_side(tenant_a: Tenant) -> None:
