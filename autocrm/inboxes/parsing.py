@@ -29,18 +29,28 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 _LINE_BREAK = re.compile(r"[\r\n]")
 
 
+# MIME structure headers: the standard library's Message methods that read them
+# (get_content_type, get_param, get_boundary, get_filename, get_payload's transfer
+# encoding) only ever use the header as text, so they get the raw value, unfolded.
+_STRUCTURE_HEADERS = frozenset({"content-type", "content-disposition", "content-transfer-encoding"})
+_UNFOLD = re.compile(r"[\r\n]")
+
+
 class _Message(EmailMessage):
-    """``EmailMessage`` whose parsed header objects are kept per message. With
-    ``policy.default`` every ``get`` builds the header object anew (a full RFC 5322 parse
-    of the value): the standard library's own ``get_content_type`` / ``get_param`` /
-    ``get_body`` read a part's Content-Type a dozen times per mail, which was a third of
-    the CPU an import took (docs/email.md, "Speed"). The cache is keyed by the raw value,
-    so a changed header is parsed again."""
+    """``EmailMessage`` that parses fewer headers. With ``policy.default`` every ``get``
+    builds a header object anew (a full RFC 5322 parse of the value), and the standard
+    library's own ``get_content_type`` / ``get_param`` / ``get_body`` read a part's
+    Content-Type a dozen times per mail, only to turn the object back into text: the MIME
+    structure headers are returned as text, as ``compat32`` does; any other header is
+    parsed once per message (cached by its raw value, so a changed header is parsed
+    again). That was a third of the CPU an import took (docs/email.md, "Speed")."""
 
     def get(self, name: str, failobj: object = None) -> object:
         name = name.lower()
         for key, value in self._headers:  # type: ignore[attr-defined]
             if key.lower() == name:
+                if name in _STRUCTURE_HEADERS and isinstance(value, str):
+                    return _UNFOLD.sub("", value)
                 parsed: dict[tuple[str, object], object] = self.__dict__.setdefault(
                     "_autocrm_parsed", {}
                 )
@@ -49,6 +59,9 @@ class _Message(EmailMessage):
                     found = parsed[(key, value)] = self.policy.header_fetch_parse(key, value)
                 return found
         return failobj
+
+    def is_attachment(self) -> bool:  # the library's reads an attribute of the parsed header
+        return self.get_content_disposition() == "attachment"
 
 
 _POLICY = policy.default.clone(message_factory=_Message)
@@ -123,6 +136,11 @@ def header(msg: Message, name: str) -> str:
 
 
 def _header(msg: Message, name: str) -> str:
+    raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+    if isinstance(raw, str) and raw.isascii() and "=?" not in raw:
+        # Nothing to decode: the text the policy's parse would give, without that parse
+        # (for an address list it would re-render the addresses; they are parsed later).
+        return _clean(_UNFOLD.sub("", raw)).strip()
     try:
         value = msg.get(name)
     except Exception:  # a broken header must not lose the mail
@@ -179,7 +197,9 @@ def _filename(part: Message, index: int) -> str:
     except Exception:  # an undecodable name gets a generated one
         name = None
     if name:
-        return _clean(str(name))
+        name = str(name)
+        # Encoded words in a parameter break RFC 2231 but are common (Outlook, Gmail).
+        return _clean(_decode_words(name) if "=?" in name else name)
     subtype = part.get_content_subtype() or "bin"
     if part.get_content_type() == "message/rfc822":
         return f"forwarded-{index}.eml"
