@@ -163,6 +163,41 @@ def test_bad_mail_is_a_clear_4xx_and_leaves_nothing(
         assert not Ticket.objects.exists() and not InboundEmail.objects.exists()
 
 
+_HEAD = b"From: Pat <pat@customer.test>\r\nTo: support@acme.test\r\nSubject: Broken\r\n"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # A multipart whose boundary never appears, and one never closed.
+        _HEAD + b'Content-Type: multipart/mixed; boundary="nowhere"\r\n\r\nJust text.\r\n',
+        _HEAD + b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: text/plain\r\n\r\nCut off here",
+        # base64 that is not, a charset that does not exist, 8-bit bytes undeclared.
+        _HEAD + b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n%%% not base64 ***\r\n",
+        _HEAD + b"Content-Type: text/plain; charset=x-no-such-charset\r\n\r\nHello \xff\xfe\r\n",
+        # A part without headers, nesting with no end, a Content-Type that is not one.
+        _HEAD + b'Content-Type: multipart/alternative; boundary="a"\r\n\r\n--a\r\n\r\n'
+        b'--a\r\nContent-Type: multipart/related; boundary="c"\r\n\r\n--c\r\n',
+        _HEAD + b"Content-Type: ;;;==\r\nContent-Disposition: attachment; filename=\r\n\r\nx\r\n",
+    ],
+)
+def test_a_malformed_mime_body_is_imported_whole_or_refused_never_half(
+    api: Api, tenant_a: Tenant, box: Inbox, raw: bytes
+) -> None:
+    response = post_raw(api, box.pk, raw)
+    assert response.status_code in {201, 422}, response.content
+    with tenant_context(tenant_a):
+        tickets = Ticket.objects.count()
+        if response.status_code == 201:  # lenient parse: a whole ticket, its text kept
+            row = InboundEmail.objects.get()
+            message = Message.objects.get(pk=response.json()["message_id"])
+            assert tickets == 1 and row.message_id == message.pk and message.body_text
+        else:
+            assert tickets == 0 and not InboundEmail.objects.exists()
+
+
 def test_wrong_media_type_is_415(api: Api, box: Inbox) -> None:
     response = post_raw(api, box.pk, b'{"a": 1}', content_type="application/json")
     assert response.status_code == 415

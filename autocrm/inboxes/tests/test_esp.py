@@ -280,6 +280,16 @@ def test_unimportable_mail_is_a_clear_422_logged_on_the_inbox(
     assert event.payload["via"] == "esp:mailgun" and _tickets(tenant_a) == []
 
 
+def test_a_50_mb_mail_is_refused_before_it_is_read(client: Client, tenant_a: Tenant) -> None:
+    box = _box(tenant_a, "mailgun", "k")
+    lines = b"A line of a very long mail, repeated to fifty megabytes.\r\n" * 900_000
+    raw = mail(subject="Huge") + lines
+    assert len(raw) > 50_000_000
+    refused = client.post(box.esp_webhook_path, _mailgun("k", raw))
+    assert refused.status_code == 413
+    assert _tickets(tenant_a) == []
+
+
 # --- Sending through a provider's API (EMAIL_BACKEND = anymail's Mailgun backend) -------------
 
 

@@ -188,6 +188,29 @@ def test_a_message_over_the_limit_is_left_flagged_and_logged(
     assert _fetch(tenant_a, box).rejected == 0  # not downloaded again
 
 
+def test_unimportable_mail_is_left_flagged_and_logged_the_rest_imported(
+    tenant_a: Tenant, dovecot: Dovecot
+) -> None:
+    box = _imap_inbox(tenant_a, dovecot)
+    injected = (
+        b"From: pat@customer.test\r\nMessage-ID: <inj@customer.test>\r\n"
+        b"Reply-To: =?utf-8?q?a@b.test=0ABcc:_c@d.test?=\r\nSubject: hi\r\n\r\nx\r\n"
+    )
+    no_sender = b"Subject: nobody\r\nMessage-ID: <none@customer.test>\r\n\r\nHello\r\n"
+    dovecot.deliver(USER, injected, *_mails(1), no_sender)
+    report = _fetch(tenant_a, box)
+    assert (report.imported, report.rejected, report.error) == (1, 2, "")
+    flags = _flags(dovecot)
+    assert sum(imap.REJECTED.encode() in line for line in flags) == 2
+    assert all(imap.IMPORTED.encode() in line for line in flags)  # none downloaded again
+    with tenant_context(tenant_a):
+        reasons = sorted(e.payload["reason"] for e in Event.objects.filter(type="email.rejected"))
+        assert list(Ticket.objects.values_list("subject", flat=True)) == ["Question 0"]
+        assert InboundEmail.objects.count() == 1
+    assert "no sender" in reasons[0] and "injection" in reasons[1]
+    assert _fetch(tenant_a, box).rejected == 0
+
+
 def test_a_refusing_server_shows_on_the_inbox_until_it_works_again(
     tenant_a: Tenant, dovecot: Dovecot
 ) -> None:

@@ -81,15 +81,23 @@ def test_a_channel_message_seen_before_is_returned_unless_the_caller_claimed_it(
 
     with tenant_context(tenant_a):
         t = ticket(tenant_a)
-        add = {"tenant": tenant_a, "actor": SYSTEM, "ticket_id": t.pk, "as_requester": True}
-        first = ticket_message_add(**add, body="One", channel_message_id="sms:1")
-        again = ticket_message_add(**add, body="One", channel_message_id="sms:1")
-        assert again.pk == first.pk
+
+        def add(*, new: bool = False) -> Message:
+            return ticket_message_add(
+                tenant=tenant_a,
+                actor=SYSTEM,
+                ticket_id=t.pk,
+                body="One",
+                as_requester=True,
+                channel_message_id="sms:1",
+                channel_message_new=new,
+            )
+
+        first = add()
+        assert add().pk == first.pk
         # A caller that says it claimed the id but did not still cannot store it twice.
         with pytest.raises(IntegrityError), transaction.atomic():
-            ticket_message_add(
-                **add, body="One", channel_message_id="sms:1", channel_message_new=True
-            )
+            add(new=True)
         assert Message.objects.filter(channel_message_id="sms:1").count() == 1
 
 
