@@ -107,37 +107,21 @@ def attachment_create(
     for chunk in itertools.chain([head], iter(lambda: upload.read(1024 * 1024), b"")):
         digest.update(chunk)
         copy.write(chunk)
-    name = _safe_filename(filename)
-    attachment = Attachment(
-        tenant=tenant,
-        ticket=ticket,
-        message=message,
-        filename=name,
-        content_type=sniff_content_type(head, name),
-        size=size,
-        sha256=digest.hexdigest(),
-        uploaded_by=actor.user,
-        pending=pending and message is None,
+    attachment = _row(
+        tenant, actor, ticket, message, filename, head, size, digest.hexdigest(), pending
     )
-    attachment.file.name = _storage_name(attachment, digest.hexdigest())
     attachment.save()
     event_append(
         tenant=tenant,
         type=events.ATTACHMENT_CREATED,
         subject=attachment,
         actor=actor,
-        payload={
-            "ticket_id": ticket.pk,
-            "number": ticket.number,
-            "filename": name,
-            "content_type": attachment.content_type,
-            "size": size,
-        },
+        payload=_created_payload(ticket, attachment),
     )
     # Stored once the row is committed: a transaction that rolls back later (the request's,
     # or a caller's) leaves no file behind, since its on-commit callbacks are dropped (and
     # the copy with them).
-    transaction.on_commit(partial(_store, attachment.file.storage, attachment.file.name, copy))
+    transaction.on_commit(partial(_store, attachment.file.storage, str(attachment.file.name), copy))
     return attachment
 
 
@@ -159,37 +143,27 @@ def attachments_add(
     for filename, data in files:
         if not data or len(data) > limit:
             raise ValidationError({"file": f"{filename}: 1 to {limit} bytes, not {len(data)}."})
-    rows: list[Attachment] = []
-    for filename, data in files:
-        digest = hashlib.sha256(data).hexdigest()
-        name = _safe_filename(filename)
-        row = Attachment(
-            tenant=tenant,
-            ticket=ticket,
-            message=message,
-            filename=name,
-            content_type=sniff_content_type(data[:8192], name),
-            size=len(data),
-            sha256=digest,
-            uploaded_by=actor.user,
+    rows = [
+        _row(
+            tenant,
+            actor,
+            ticket,
+            message,
+            filename,
+            data[:8192],
+            len(data),
+            hashlib.sha256(data).hexdigest(),
+            pending=False,
         )
-        row.file.name = _storage_name(row, digest)
-        rows.append(row)
+        for filename, data in files
+    ]
     if not rows:
         return []
     with transaction.atomic(savepoint=False):
         Attachment.objects.bulk_create(rows)
         drafts = [
             EventDraft(
-                type=events.ATTACHMENT_CREATED,
-                subject=row,
-                payload={
-                    "ticket_id": ticket.pk,
-                    "number": ticket.number,
-                    "filename": row.filename,
-                    "content_type": row.content_type,
-                    "size": row.size,
-                },
+                type=events.ATTACHMENT_CREATED, subject=row, payload=_created_payload(ticket, row)
             )
             for row in rows
         ]
@@ -198,6 +172,44 @@ def attachments_add(
             store = partial(_store, row.file.storage, str(row.file.name), io.BytesIO(data))
             transaction.on_commit(store)
     return rows
+
+
+def _row(
+    tenant: Tenant,
+    actor: Actor,
+    ticket: Ticket,
+    message: Message | None,
+    filename: str,
+    head: bytes,
+    size: int,
+    sha256: str,
+    pending: bool,
+) -> Attachment:
+    """The unsaved row of one file (``head``: its first bytes, for the content type)."""
+    name = _safe_filename(filename)
+    row = Attachment(
+        tenant=tenant,
+        ticket=ticket,
+        message=message,
+        filename=name,
+        content_type=sniff_content_type(head, name),
+        size=size,
+        sha256=sha256,
+        uploaded_by=actor.user,
+        pending=pending and message is None,
+    )
+    row.file.name = _storage_name(row, sha256)
+    return row
+
+
+def _created_payload(ticket: Ticket, row: Attachment) -> dict[str, object]:
+    return {
+        "ticket_id": ticket.pk,
+        "number": ticket.number,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size": row.size,
+    }
 
 
 # Uploads up to this size are copied in memory until the commit stores them; larger ones
