@@ -6,7 +6,6 @@ one of the ``*_ORDERINGS`` (each ends with the id, and has an index starting wit
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -15,6 +14,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.crm import access
+from autocrm.crm.contact_search import contact_search_q
 from autocrm.crm.models import (
     Company,
     CompanyDomain,
@@ -22,11 +22,9 @@ from autocrm.crm.models import (
     ContactCompany,
     ContactEmail,
     ContactImport,
-    ContactPhone,
     Segment,
     SegmentMember,
 )
-from autocrm.crm.normalize import clean_phone
 
 CONTACT_ORDERINGS: dict[str, tuple[str, ...]] = {
     "name": ("name", "id"),
@@ -37,7 +35,6 @@ COMPANY_ORDERINGS: dict[str, tuple[str, ...]] = {
     "-created_at": ("-created_at", "-id"),
 }
 TYPO_THRESHOLD = "0.5"
-_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
 
 
 @dataclass
@@ -73,29 +70,6 @@ def _owner_q(owner: str, actor: Actor) -> Q:
     return Q()
 
 
-def contact_search_q(tenant: Tenant, q: str) -> Q:
-    """The condition of a search. Exact matches of other tables are read first into a list
-    of ids, so the statement is an OR of index scans (a subquery in an OR is not)."""
-    q = q.strip()
-    if "@" in q:
-        ids = list(
-            ContactEmail.objects.filter(tenant=tenant, email=q.lower()).values_list(
-                "contact_id", flat=True
-            )[:100]
-        )
-        return Q(pk__in=ids) | Q(email__trigram_word_similar=q.lower())
-    if _PHONE_LIKE.match(q):
-        try:
-            number = clean_phone(q, str(tenant.settings.get("phone_region") or "") or None)
-        except ValueError:
-            pass
-        else:
-            phones = ContactPhone.objects.filter(tenant=tenant, number=number)
-            return Q(pk__in=list(phones.values_list("contact_id", flat=True)[:100]))
-    typo_tolerance_set()
-    return Q(name__trigram_word_similar=q) | Q(email__trigram_word_similar=q.lower())
-
-
 def typo_tolerance_set() -> None:
     """Word similarity of 0.5 instead of pg_trgm's 0.6: one letter missing from a
     seven-letter surname ("beronga" for "Bertonga") scores 0.55. Local to the transaction
@@ -111,9 +85,19 @@ def contact_list(
 ) -> QuerySet[Contact]:
     access.require_read(actor)
     f = filters or ContactFilters()
-    contacts = Contact.objects.filter(tenant=tenant).select_related("company", "owner")
+    contacts = (
+        Contact.objects.filter(tenant=tenant)
+        .select_related("company", "owner")
+        .defer("search_words")  # what search reads, never shown
+    )
     if f.q.strip():
-        contacts = contacts.filter(contact_search_q(tenant, f.q))
+        # A search sorts every match (thousands for a prefix) before it cuts the page; the
+        # company and owner are read for the page's rows then, not joined to every match.
+        contacts = (
+            contacts.select_related(None)
+            .prefetch_related("company", "owner")
+            .filter(contact_search_q(tenant, f.q))
+        )
     if f.company_id is not None:
         members = ContactCompany.objects.filter(tenant=tenant, company_id=f.company_id)
         contacts = contacts.filter(pk__in=members.values("contact_id"))
