@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from autocrm.core.models import TenantOwned
+from autocrm.crm.base import CrmRecord
 
 
 class ActivityKind(models.TextChoices):
@@ -22,7 +22,7 @@ class ActivityKind(models.TextChoices):
     NOTE = "note", "Note"
 
 
-class Activity(TenantOwned):
+class Activity(CrmRecord):
     kind = models.CharField(max_length=10, choices=ActivityKind.choices)
     subject = models.CharField(max_length=200)
     body = models.TextField(blank=True, max_length=10_000)
@@ -74,7 +74,7 @@ class Activity(TenantOwned):
         return self.subject
 
 
-class ActivityTemplate(TenantOwned):
+class ActivityTemplate(CrmRecord):
     """A ready-made activity ("Discovery call, 30 min, due in 2 days, remind 15 min before")."""
 
     name = models.CharField(max_length=100)

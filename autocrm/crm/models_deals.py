@@ -14,10 +14,10 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
-from autocrm.core.models import TenantOwned
+from autocrm.crm.base import CrmRecord
 
 
-class Pipeline(TenantOwned):
+class Pipeline(CrmRecord):
     name = models.CharField(max_length=100)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -32,7 +32,7 @@ class Pipeline(TenantOwned):
         return self.name
 
 
-class Stage(TenantOwned):
+class Stage(CrmRecord):
     """A step of a pipeline; ``probability`` (0-100) weights the forecast of its deals."""
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
@@ -68,7 +68,7 @@ class DealStatus(models.TextChoices):
     LOST = "lost", "Lost"
 
 
-class Deal(TenantOwned):
+class Deal(CrmRecord):
     kind = models.CharField(max_length=10, choices=DealKind.choices, default=DealKind.DEAL)
     title = models.CharField(max_length=200)
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
@@ -134,7 +134,7 @@ class ScoringRuleKind(models.TextChoices):
     RECENT_ACTIVITY = "recent_activity", "An activity in the last N days"
 
 
-class ScoringRule(TenantOwned):
+class ScoringRule(CrmRecord):
     """One rule of lead scoring: when it matches, ``points`` are added (or taken)."""
 
     kind = models.CharField(max_length=40, choices=ScoringRuleKind.choices)
@@ -150,7 +150,7 @@ class ScoringRule(TenantOwned):
         return f"{self.kind} {self.value} {self.points:+d}"
 
 
-class ScoringModel(TenantOwned):
+class ScoringModel(CrmRecord):
     """A logistic regression trained on the tenant's won/lost deals (scikit-learn), stored
     as its numbers (feature names, scaler means/scales, coefficients), never as a pickle:
     scoring a deal is arithmetic, and loading one never runs code."""
@@ -172,7 +172,7 @@ class ScoringModel(TenantOwned):
         return f"scoring model {self.trained_at:%Y-%m-%d}"
 
 
-class DealAssignmentRule(TenantOwned):
+class DealAssignmentRule(CrmRecord):
     """Who a new lead or deal without an owner goes to: the first active rule (by position)
     whose conditions all hold hands it to its users in turn (round robin)."""
 
