@@ -4,10 +4,10 @@ A search term never meets the million contacts' names by trigrams (a typo or a s
 read most of the name trigram index: 0.7 s p95 at 1,000,000 contacts). Each word of ``q``
 is first expanded against the tenant's vocabulary (``ContactWord``, one row per distinct
 word, a few thousand to a few hundred thousand): the words starting with it (itself first,
-then the shortest), or, when none does, the words resembling it (pg_trgm word similarity
->= 0.5, a typo), at most ``CANDIDATES`` of them. A contact matches when, for every word of
-``q``, its ``search_words`` (the words of its name and primary email) hold one of that
-word's candidates: exact-word lookups in a GIN index.
+then the shortest), or, when none does, the words resembling it most (pg_trgm word
+similarity >= 0.5, the best-scoring ones: a typo), at most ``CANDIDATES`` of them. A
+contact matches when, for every word of ``q``, its ``search_words`` (the words of its name
+and primary email) hold one of that word's candidates: exact-word lookups in a GIN index.
 
 Before the words: the contacts with ``q`` as one of their email addresses exactly (any of
 theirs) or as a phone number (E.164, any format in) are the whole result when there are
@@ -29,8 +29,10 @@ from django.db.models.expressions import RawSQL
 from autocrm.core.models import Tenant
 from autocrm.crm.normalize import clean_phone
 
-# Vocabulary words taken per query word: those starting with it, else the most similar.
-CANDIDATES = 20
+# Vocabulary words taken per query word: those starting with it (the shortest first), else
+# the most similar (the best score, ties included). Each stands for its contacts, all fetched and
+# sorted for a page: 10 surnames of a million contacts are ~1,250 rows.
+CANDIDATES = 10
 # Companies whose contacts match through their name: the most similar ones, at most this
 # many, with at least this word similarity ("northwind" and "Northwind Logistics" are 1.0).
 COMPANIES = 20
