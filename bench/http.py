@@ -121,7 +121,7 @@ def uvicorn_server(workers: int = UVICORN_WORKERS) -> Iterator[str]:
         base = f"http://127.0.0.1:{port}"
         SERVER_PIDS[base] = proc.pid
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # two workers importing Django on a busy host
             while True:
                 if proc.poll() is not None:
                     raise RuntimeError(f"uvicorn exited with {proc.returncode}; see {log}")
