@@ -241,11 +241,13 @@ def api_key_get(*, tenant: Tenant, actor: Actor, api_key_id: int) -> ApiKey | No
 
 
 def user_labels(*, tenant: Tenant, user_ids: set[int]) -> dict[int, str]:
-    """Emails of users named in the tenant's own records (e.g. audit events of members who
-    have since left). Users are global rows; the ids come from the tenant's events."""
+    """How to name users met in the tenant's own records (e.g. audit events of members who
+    have since left): their display name, as the assignee pickers show them. Users are
+    global rows; the ids come from the tenant's events."""
     if not user_ids:
         return {}
-    return dict(User.objects.filter(pk__in=user_ids).values_list("pk", "email"))
+    rows = User.objects.filter(pk__in=user_ids).values_list("pk", "name", "email")
+    return {pk: display_name(name, email) for pk, name, email in rows}
 
 
 @dataclass(frozen=True)
