@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -18,9 +19,18 @@ def _modules(*dirs: str) -> Iterator[Path]:
                 yield path
 
 
+def _parse(path: Path) -> ast.Module:
+    """``ast.parse`` in a thread of its own. CPython 3.11 checks the AST builder's recursion
+    depth against the calling thread's counters, which a browser test's greenlets (the same
+    xdist worker ran Playwright before) can leave skewed: "SystemError: AST constructor
+    recursion depth mismatch" (python/cpython#106905). A new thread starts from zero."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(ast.parse, path.read_text(), str(path)).result()
+
+
 def _imports(path: Path) -> Iterator[tuple[int, str, list[str]]]:
     """Every import in the module, wherever it is (module level, functions, if blocks)."""
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(_parse(path)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name, []
