@@ -44,7 +44,12 @@ class Company(CrmRecord):
         indexes = [
             models.Index(fields=["tenant", "name", "id"], name="crm_company_name"),
             models.Index(fields=["tenant", "parent"], name="crm_company_parent"),
-            GinIndex(fields=["name"], name="crm_company_name_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(
+                fields=["name"],
+                name="crm_company_name_trgm",
+                opclasses=["gin_trgm_ops"],
+                fastupdate=False,  # read by every contact search (crm migration 0015)
+            ),
             GinIndex(fields=["tags"], name="crm_company_tags"),
         ]
         constraints = [
@@ -137,7 +142,7 @@ class Contact(CrmRecord):
             models.Index(fields=["tenant", "name", "id"], name="crm_contact_name"),
             models.Index(fields=["tenant", "owner", "name", "id"], name="crm_contact_owner"),
             GinIndex(fields=["name"], name="crm_contact_name_trgm", opclasses=["gin_trgm_ops"]),
-            GinIndex(fields=["search_words"], name="crm_contact_search_words"),
+            GinIndex(fields=["search_words"], name="crm_contact_search_words", fastupdate=False),
             GinIndex(fields=["tags"], name="crm_contact_tags"),
         ]
 
@@ -213,7 +218,12 @@ class ContactWord(CrmRecord):
             models.UniqueConstraint(fields=["tenant", "word"], name="crm_contactword_once"),
         ]
         indexes = [
-            GinIndex(fields=["word"], name="crm_contactword_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(
+                fields=["word"],
+                name="crm_contactword_trgm",
+                opclasses=["gin_trgm_ops"],
+                fastupdate=False,
+            ),
         ]
 
     def __str__(self) -> str:
