@@ -14,7 +14,7 @@ from autocrm.crm import selectors_activities, selectors_deals, services
 from autocrm.crm.forms_settings import ActivityTemplateForm, DealAssignmentRuleForm
 from autocrm.crm.models import ActivityTemplate, DealAssignmentRule, DealKind
 from autocrm.workspace.common import actor_for, assignable_agents, found_or_404
-from autocrm.workspace.settings_pages import form_page, saved_from_post
+from autocrm.workspace.settings_pages import delete_through_service, form_page, saved_redirect
 
 # --- activity templates -----------------------------------------------------------------------
 
@@ -32,13 +32,15 @@ def _template(request: TenantRequest, template_id: int) -> ActivityTemplate:
 def activity_templates(request: TenantRequest) -> HttpResponse:
     tenant, actor = request.tenant, actor_for(request)
     form = ActivityTemplateForm(request.POST or None)
-    if saved_from_post(
+    saved = saved_redirect(
         request,
         form,
         lambda: services.activity_template_create(tenant=tenant, actor=actor, **form.values()),
-    ):
-        messages.success(request, f"The template “{form.cleaned_data['name']}” was saved.")
-        return redirect("workspace:crm_settings_templates", tenant.slug)
+        done=lambda: f"The template “{form.cleaned_data['name']}” was saved.",
+        to="workspace:crm_settings_templates",
+    )
+    if saved:
+        return saved
     rows = list(selectors_activities.activity_template_list(tenant=tenant, actor=actor)[:500])
     return form_page(
         request, "workspace/settings/sales_templates.html", {"form": form, "templates": rows}, form
@@ -52,15 +54,17 @@ def activity_template_edit(request: TenantRequest, template_id: int) -> HttpResp
     form = ActivityTemplateForm.for_edit(
         request.POST or None, ActivityTemplateForm.values_of(template), "template"
     )
-    if saved_from_post(
+    saved = saved_redirect(
         request,
         form,
         lambda: services.activity_template_update(
             tenant=tenant, actor=actor, template=template, changes=form.values()
         ),
-    ):
-        messages.success(request, f"The template “{form.cleaned_data['name']}” was saved.")
-        return redirect("workspace:crm_settings_templates", tenant.slug)
+        done=lambda: f"The template “{form.cleaned_data['name']}” was saved.",
+        to="workspace:crm_settings_templates",
+    )
+    if saved:
+        return saved
     return form_page(
         request,
         "workspace/settings/sales_template_edit.html",
@@ -73,11 +77,14 @@ def activity_template_edit(request: TenantRequest, template_id: int) -> HttpResp
 @require_POST
 def activity_template_delete(request: TenantRequest, template_id: int) -> HttpResponse:
     template = _template(request, template_id)
-    services.activity_template_delete(
-        tenant=request.tenant, actor=actor_for(request), template=template
+    return delete_through_service(
+        request,
+        lambda: services.activity_template_delete(
+            tenant=request.tenant, actor=actor_for(request), template=template
+        ),
+        done=f"The template “{template.name}” was deleted.",
+        to="workspace:crm_settings_templates",
     )
-    messages.success(request, f"The template “{template.name}” was deleted.")
-    return redirect("workspace:crm_settings_templates", request.tenant.slug)
 
 
 # --- deal assignment rules --------------------------------------------------------------------
@@ -118,13 +125,15 @@ def assignment_rules(request: TenantRequest) -> HttpResponse:
     tenant, actor = request.tenant, actor_for(request)
     choices = _choices(request)
     form = DealAssignmentRuleForm(request.POST or None, **choices)
-    if saved_from_post(
+    saved = saved_redirect(
         request,
         form,
         lambda: services.deal_assignment_rule_create(tenant=tenant, actor=actor, **form.values()),
-    ):
-        messages.success(request, f"The rule “{form.cleaned_data['name']}” was saved.")
-        return redirect("workspace:crm_settings_assignment", tenant.slug)
+        done=lambda: f"The rule “{form.cleaned_data['name']}” was saved.",
+        to="workspace:crm_settings_assignment",
+    )
+    if saved:
+        return saved
     rules = list(selectors_deals.deal_assignment_rule_list(tenant=tenant, actor=actor)[:200])
     pipelines, people = dict(choices["pipelines"]), dict(choices["people"])
     context = {
@@ -148,15 +157,17 @@ def assignment_rule_edit(request: TenantRequest, rule_id: int) -> HttpResponse:
     form = DealAssignmentRuleForm.for_edit(
         request.POST or None, DealAssignmentRuleForm.values_of(rule), "rule", **_choices(request)
     )
-    if saved_from_post(
+    saved = saved_redirect(
         request,
         form,
         lambda: services.deal_assignment_rule_update(
             tenant=tenant, actor=actor, rule=rule, changes=form.values()
         ),
-    ):
-        messages.success(request, f"The rule “{form.cleaned_data['name']}” was saved.")
-        return redirect("workspace:crm_settings_assignment", tenant.slug)
+        done=lambda: f"The rule “{form.cleaned_data['name']}” was saved.",
+        to="workspace:crm_settings_assignment",
+    )
+    if saved:
+        return saved
     return form_page(
         request, "workspace/settings/sales_rule_edit.html", {"form": form, "rule": rule}, form
     )
@@ -166,9 +177,14 @@ def assignment_rule_edit(request: TenantRequest, rule_id: int) -> HttpResponse:
 @require_POST
 def assignment_rule_delete(request: TenantRequest, rule_id: int) -> HttpResponse:
     rule = _rule(request, rule_id)
-    services.deal_assignment_rule_delete(tenant=request.tenant, actor=actor_for(request), rule=rule)
-    messages.success(request, f"The rule “{rule.name}” was deleted.")
-    return redirect("workspace:crm_settings_assignment", request.tenant.slug)
+    return delete_through_service(
+        request,
+        lambda: services.deal_assignment_rule_delete(
+            tenant=request.tenant, actor=actor_for(request), rule=rule
+        ),
+        done=f"The rule “{rule.name}” was deleted.",
+        to="workspace:crm_settings_assignment",
+    )
 
 
 @admin_required

@@ -25,16 +25,12 @@ from autocrm.workspace.routing_forms import (
     SlaPolicyForm,
     add_routing_errors,
 )
-from autocrm.workspace.routing_views import (
-    redirect_to,
-    render_form_page,
-    save_edit,
-    staff_required,
-    with_fingerprint,
-)
+from autocrm.workspace.routing_views import redirect_to, staff_required
 from autocrm.workspace.rule_builder import conditions_from_post
 from autocrm.workspace.rule_builder_forms import BuilderOptions, RuleBuilderForm
 from autocrm.workspace.rule_summary import action_text, rule_summary
+from autocrm.workspace.settings_forms import with_fingerprint
+from autocrm.workspace.settings_pages import delete_through_service, form_page, saved_redirect
 
 B = TypeVar("B", bound=RuleBuilderForm)
 KINDS = ("sla", "trigger", "automation")
@@ -117,22 +113,25 @@ def settings_sla(request: TenantRequest) -> HttpResponse:
     stepped = _builder_step(request, form)
     if stepped is not None:
         form = stepped
-    elif request.method == "POST" and form.is_valid():
-        try:
-            services.sla_policy_create(tenant=request.tenant, actor=actor, **form.values())
-        except ValidationError as exc:
-            add_routing_errors(form, exc)
-        else:
-            messages.success(request, f"SLA policy {form.cleaned_data['name']} saved.")
-            return redirect_to(request, "settings_sla")
+    else:
+        saved = saved_redirect(
+            request,
+            form,
+            lambda: services.sla_policy_create(tenant=request.tenant, actor=actor, **form.values()),
+            done=lambda: f"SLA policy {form.cleaned_data['name']} saved.",
+            to="workspace:settings_sla",
+            errors=add_routing_errors,
+        )
+        if saved:
+            return saved
     policies = list(
         selectors.sla_policy_list(tenant=request.tenant, actor=actor)
         .select_related("calendar")
         .order_by("position", "id")
     )
     _summarize(request, options, policies)
-    return render_form_page(
-        request, "workspace/settings/routing_sla.html", {"form": form, "policies": policies}
+    return form_page(
+        request, "workspace/settings/routing_sla.html", {"form": form, "policies": policies}, form
     )
 
 
@@ -146,27 +145,24 @@ def sla_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
         options=options,
     )  # fmt: skip
     stepped = _builder_step(request, form)
-
-    def save() -> None:
-        services.sla_policy_update(
-            tenant=request.tenant, actor=_actor(request), policy=policy, changes=form.values()
-        )
-
-    saved = False
     if stepped is not None:
         form = stepped
     else:
-        form, saved = save_edit(
-            request, form, current=current, what="SLA policy", save=save,
-            calendars=calendars, options=options,
+        form = form.unless_stale(current, "SLA policy", calendars=calendars, options=options)
+        saved = saved_redirect(
+            request, form,
+            lambda: services.sla_policy_update(
+                tenant=request.tenant, actor=_actor(request), policy=policy, changes=form.values()
+            ),
+            done=lambda: f"SLA policy {form.cleaned_data['name']} saved.",
+            to="workspace:settings_sla", errors=add_routing_errors,
         )  # fmt: skip
-    if saved:
-        messages.success(request, f"SLA policy {form.cleaned_data['name']} saved.")
-        return redirect_to(request, "settings_sla")
-    return render_form_page(request, "workspace/settings/routing_rule_edit.html", {
+        if saved:
+            return saved
+    return form_page(request, "workspace/settings/routing_rule_edit.html", {
         "form": form, "rule": policy, "kind": "sla", "noun": NOUN["sla"],
         "back": "settings_sla", "preview": True,
-    })  # fmt: skip
+    }, form)  # fmt: skip
 
 
 # --- triggers and automations ---------------------------------------------------------------
@@ -179,18 +175,18 @@ def settings_rules(request: TenantRequest) -> HttpResponse:
     stepped = _builder_step(request, form)
     if stepped is not None:
         form = stepped
-    elif request.method == "POST" and form.is_valid():
-        kind = form.cleaned_data["kind"]
-        try:
-            if kind == "trigger":
-                services.trigger_create(tenant=request.tenant, actor=actor, **form.values())
-            else:
-                services.automation_create(tenant=request.tenant, actor=actor, **form.values())
-        except ValidationError as exc:
-            add_routing_errors(form, exc)
-        else:
-            messages.success(request, f"{LABEL[kind]} {form.cleaned_data['name']} saved.")
-            return redirect_to(request, "settings_rules")
+    else:
+        create = {"trigger": services.trigger_create, "automation": services.automation_create}
+        saved = saved_redirect(
+            request, form,
+            lambda: create[form.cleaned_data["kind"]](
+                tenant=request.tenant, actor=actor, **form.values()
+            ),
+            done=lambda: f"{LABEL[form.cleaned_data['kind']]} {form.cleaned_data['name']} saved.",
+            to="workspace:settings_rules", errors=add_routing_errors,
+        )  # fmt: skip
+        if saved:
+            return saved
     triggers = list(
         selectors.trigger_list(tenant=request.tenant, actor=actor).order_by("position", "id")
     )
@@ -198,9 +194,9 @@ def settings_rules(request: TenantRequest) -> HttpResponse:
         selectors.automation_list(tenant=request.tenant, actor=actor).order_by("position", "id")
     )
     _summarize(request, options, [*triggers, *automations])
-    return render_form_page(request, "workspace/settings/routing_rules.html", {
+    return form_page(request, "workspace/settings/routing_rules.html", {
         "form": form, "triggers": triggers, "automations": automations,
-    })  # fmt: skip
+    }, form)  # fmt: skip
 
 
 @admin_required
@@ -219,21 +215,21 @@ def rule_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
         elif isinstance(rule, Automation):
             services.automation_update(tenant=tenant, actor=actor, automation=rule, changes=changes)
 
-    saved = False
     if stepped is not None:
         form = stepped
     else:
-        form, saved = save_edit(
-            request, form, current=current, what=NOUN[kind], save=save,
-            kind=kind, options=options,
+        form = form.unless_stale(current, NOUN[kind], kind=kind, options=options)
+        saved = saved_redirect(
+            request, form, save,
+            done=lambda: f"{LABEL[kind]} {form.cleaned_data['name']} saved.",
+            to="workspace:settings_rules", errors=add_routing_errors,
         )  # fmt: skip
-    if saved:
-        messages.success(request, f"{LABEL[kind]} {form.cleaned_data['name']} saved.")
-        return redirect_to(request, "settings_rules")
-    return render_form_page(request, "workspace/settings/routing_rule_edit.html", {
+        if saved:
+            return saved
+    return form_page(request, "workspace/settings/routing_rule_edit.html", {
         "form": form, "rule": rule, "kind": kind, "noun": NOUN[kind],
         "back": "settings_rules", "preview": True,
-    })  # fmt: skip
+    }, form)  # fmt: skip
 
 
 # --- actions on one rule of any kind --------------------------------------------------------
@@ -244,14 +240,21 @@ def rule_edit(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
 def rule_delete(request: TenantRequest, kind: str, rule_id: int) -> HttpResponse:
     rule = _rule(request, kind, rule_id)
     tenant, actor = request.tenant, _actor(request)
-    if isinstance(rule, SlaPolicy):
-        services.sla_policy_delete(tenant=tenant, actor=actor, policy=rule)
-    elif isinstance(rule, Trigger):
-        services.trigger_delete(tenant=tenant, actor=actor, trigger=rule)
-    else:
-        services.automation_delete(tenant=tenant, actor=actor, automation=rule)
-    messages.success(request, f"{LABEL[kind]} {rule.name} deleted.")
-    return redirect_to(request, LIST_PAGE[kind])
+
+    def delete() -> None:
+        if isinstance(rule, SlaPolicy):
+            services.sla_policy_delete(tenant=tenant, actor=actor, policy=rule)
+        elif isinstance(rule, Trigger):
+            services.trigger_delete(tenant=tenant, actor=actor, trigger=rule)
+        else:
+            services.automation_delete(tenant=tenant, actor=actor, automation=rule)
+
+    return delete_through_service(
+        request,
+        delete,
+        done=f"{LABEL[kind]} {rule.name} deleted.",
+        to=f"workspace:{LIST_PAGE[kind]}",
+    )
 
 
 @admin_required

@@ -4,13 +4,12 @@ services/selectors; owners and admins change, agents only read and set their ava
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import (
@@ -25,57 +24,20 @@ from autocrm.routing import selectors, services
 from autocrm.routing.models import AgentProfile, Availability, BusinessHours, Team
 from autocrm.tickets.models import Channel
 from autocrm.workspace.common import actor_for as _actor
-from autocrm.workspace.common import staff_members
+from autocrm.workspace.common import found_or_404, staff_members
 from autocrm.workspace.routing_forms import (
     AgentForm,
     BusinessHoursForm,
     TeamForm,
     add_routing_errors,
 )
-from autocrm.workspace.settings_forms import FingerprintForm, fingerprint
+from autocrm.workspace.settings_pages import delete_through_service, form_page, saved_redirect
 
 staff_required = tenant_member_required(roles=STAFF)
-F = TypeVar("F", bound=FingerprintForm)
 
 
 def redirect_to(request: TenantRequest, name: str) -> HttpResponse:
     return redirect(f"workspace:{name}", tenant_slug=request.tenant.slug)
-
-
-def render_form_page(
-    request: TenantRequest, template: str, context: dict[str, Any]
-) -> HttpResponse:
-    form = context.get("form")
-    return render(request, template, context, status=400 if form and form.errors else 200)
-
-
-def save_edit(
-    request: TenantRequest,
-    form: F,
-    *,
-    current: dict[str, Any],
-    what: str,
-    save: Callable[[], Any],
-    **form_kwargs: Any,
-) -> tuple[F, bool]:
-    """The edit pages' POST: refuse a stale form (someone saved meanwhile: the form comes
-    back with their values and says so), else save through the service, its refusals
-    becoming form errors. Returns the form to show and whether it was saved.
-    ``form_kwargs``: what the form's class takes besides data (choices)."""
-    if request.method != "POST" or not form.is_valid():
-        return form, False
-    if form.is_stale(fingerprint(current)):
-        return type(form).stale(with_fingerprint(current), what, **form_kwargs), False
-    try:
-        save()
-    except ValidationError as exc:
-        add_routing_errors(form, exc)
-        return form, False
-    return form, True
-
-
-def with_fingerprint(initial: dict[str, Any]) -> dict[str, Any]:
-    return {**initial, "fingerprint": fingerprint(initial)}
 
 
 # --- teams ----------------------------------------------------------------------------------
@@ -117,20 +79,19 @@ def _agents(request: TenantRequest) -> list[dict[str, Any]]:
 def settings_teams(request: TenantRequest) -> HttpResponse:
     actor = _actor(request)
     form = TeamForm(request.POST or None, **_team_choices(request))
-    if request.method == "POST":
-        if not actor.is_admin:
-            raise PermissionDenied("Only owners and admins can create teams.")
-        if form.is_valid():
-            try:
-                services.team_create(
-                    tenant=request.tenant, actor=actor, member_ids=form.cleaned_data["members"],
-                    **form.changes(),
-                )  # fmt: skip
-            except ValidationError as exc:
-                add_routing_errors(form, exc)
-            else:
-                messages.success(request, f"Team {form.cleaned_data['name']} created.")
-                return redirect_to(request, "settings_teams")
+    if request.method == "POST" and not actor.is_admin:
+        raise PermissionDenied("Only owners and admins can create teams.")
+    saved = saved_redirect(
+        request, form,
+        lambda: services.team_create(
+            tenant=request.tenant, actor=actor, member_ids=form.cleaned_data["members"],
+            **form.changes(),
+        ),
+        done=lambda: f"Team {form.cleaned_data['name']} created.",
+        to="workspace:settings_teams", errors=add_routing_errors,
+    )  # fmt: skip
+    if saved:
+        return saved
     teams = list(
         selectors.team_list(tenant=request.tenant, actor=actor).select_related(
             "lead", "business_hours", "handover_team"
@@ -143,18 +104,18 @@ def settings_teams(request: TenantRequest) -> HttpResponse:
     for team in teams:
         team.member_names = [names.get(uid, f"#{uid}") for uid in members[team.pk]]  # type: ignore[attr-defined]
     me = selectors.agent_get(tenant=request.tenant, actor=actor, user_id=signed_in_user(request).pk)
-    return render_form_page(request, "workspace/settings/routing_teams.html", {
+    return form_page(request, "workspace/settings/routing_teams.html", {
         "form": form, "teams": teams, "can_admin": actor.is_admin, "agents": _agents(request),
         "my_availability": me.availability if me else Availability.OFFLINE,
         "availabilities": Availability.choices,
-    })  # fmt: skip
+    }, form)  # fmt: skip
 
 
 def _team(request: TenantRequest, team_id: int) -> Team:
-    team = selectors.team_get(tenant=request.tenant, actor=_actor(request), team_id=team_id)
-    if team is None:
-        raise Http404("No such team.")
-    return team
+    return found_or_404(
+        selectors.team_get(tenant=request.tenant, actor=_actor(request), team_id=team_id),
+        "No such team.",
+    )
 
 
 @admin_required
@@ -163,30 +124,26 @@ def team_edit(request: TenantRequest, team_id: int) -> HttpResponse:
     team = _team(request, team_id)
     member_ids = selectors.team_member_ids(tenant=request.tenant, actor=actor, team_ids=[team.pk])
     current = TeamForm.initial_from(team, member_ids[team.pk])
-    initial = with_fingerprint(current)
-    choices = _team_choices(request, team)
-    form = TeamForm(request.POST or None, initial=initial, **choices)
-
-    def save() -> None:
-        services.team_update(
+    form = TeamForm.for_edit(request.POST or None, current, "team", **_team_choices(request, team))
+    saved = saved_redirect(
+        request, form,
+        lambda: services.team_update(
             tenant=request.tenant, actor=actor, team=team, changes=form.changes(),
             member_ids=form.cleaned_data["members"],
-        )  # fmt: skip
-
-    form, saved = save_edit(
-        request, form, current=current, what="team", save=save,
-        **choices,
+        ),
+        done=lambda: f"Team {form.cleaned_data['name']} saved.",
+        to="workspace:settings_teams", errors=add_routing_errors,
     )  # fmt: skip
     if saved:
-        messages.success(request, f"Team {form.cleaned_data['name']} saved.")
-        return redirect_to(request, "settings_teams")
+        return saved
     inboxes = inbox_selectors.inbox_list(tenant=request.tenant, actor=actor).filter(
         default_team=team
     )
-    return render_form_page(
+    return form_page(
         request,
         "workspace/settings/routing_team_edit.html",
         {"form": form, "team": team, "inboxes": inboxes},
+        form,
     )
 
 
@@ -194,9 +151,12 @@ def team_edit(request: TenantRequest, team_id: int) -> HttpResponse:
 @require_POST
 def team_delete(request: TenantRequest, team_id: int) -> HttpResponse:
     team = _team(request, team_id)
-    services.team_delete(tenant=request.tenant, actor=_actor(request), team=team)
-    messages.success(request, f"Team {team.name} deleted.")
-    return redirect_to(request, "settings_teams")
+    return delete_through_service(
+        request,
+        lambda: services.team_delete(tenant=request.tenant, actor=_actor(request), team=team),
+        done=f"Team {team.name} deleted.",
+        to="workspace:settings_teams",
+    )
 
 
 # --- agents ---------------------------------------------------------------------------------
@@ -210,25 +170,23 @@ def agent_edit(request: TenantRequest, user_id: int) -> HttpResponse:
         raise Http404("No such staff member.")
     profile = selectors.agent_get(tenant=request.tenant, actor=actor, user_id=user_id)
     profile = profile or AgentProfile(tenant=request.tenant, user_id=user_id)  # defaults
-    current = AgentForm.initial_from(profile)
-    form = AgentForm(request.POST or None, initial=with_fingerprint(current))
-
-    def save() -> None:
-        services.agent_profile_update(
+    form = AgentForm.for_edit(request.POST or None, AgentForm.initial_from(profile), "agent")
+    saved = saved_redirect(
+        request, form,
+        lambda: services.agent_profile_update(
             tenant=request.tenant, actor=actor, user_id=user_id,
             changes={**form.changes(), "availability": form.cleaned_data["availability"]},
-        )  # fmt: skip
-
-    form, saved = save_edit(
-        request, form, current=current, what="agent", save=save,
+        ),
+        done=lambda: f"{name}'s routing saved.",
+        to="workspace:settings_teams", errors=add_routing_errors,
     )  # fmt: skip
     if saved:
-        messages.success(request, f"{name}'s routing saved.")
-        return redirect_to(request, "settings_teams")
-    return render_form_page(
+        return saved
+    return form_page(
         request,
         "workspace/settings/routing_agent_edit.html",
         {"form": form, "agent_name": name, "channels": Channel.choices},
+        form,
     )
 
 
@@ -258,53 +216,57 @@ def availability_set(request: TenantRequest) -> HttpResponse:
 def settings_business_hours(request: TenantRequest) -> HttpResponse:
     actor = _actor(request)
     form = BusinessHoursForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.business_hours_create(tenant=request.tenant, actor=actor, **form.values())
-        except ValidationError as exc:
-            add_routing_errors(form, exc)
-        else:
-            messages.success(request, f"Business hours {form.cleaned_data['name']} saved.")
-            return redirect_to(request, "settings_business_hours")
+    saved = saved_redirect(
+        request,
+        form,
+        lambda: services.business_hours_create(tenant=request.tenant, actor=actor, **form.values()),
+        done=lambda: f"Business hours {form.cleaned_data['name']} saved.",
+        to="workspace:settings_business_hours",
+        errors=add_routing_errors,
+    )
+    if saved:
+        return saved
     rows = selectors.business_hours_list(tenant=request.tenant, actor=actor).order_by("name")
     teams = selectors.team_list(tenant=request.tenant, actor=actor).select_related(
         "business_hours", "handover_team"
     )
-    return render_form_page(
+    return form_page(
         request,
         "workspace/settings/routing_hours.html",
         {"form": form, "calendars": rows, "coverage": teams},
+        form,
     )
 
 
 def _hours(request: TenantRequest, hours_id: int) -> BusinessHours:
-    row = selectors.business_hours_get(
-        tenant=request.tenant, actor=_actor(request), hours_id=hours_id
+    return found_or_404(
+        selectors.business_hours_get(
+            tenant=request.tenant, actor=_actor(request), hours_id=hours_id
+        ),
+        "No such business hours.",
     )
-    if row is None:
-        raise Http404("No such business hours.")
-    return row
 
 
 @admin_required
 def business_hours_edit(request: TenantRequest, business_hours_id: int) -> HttpResponse:
     hours = _hours(request, business_hours_id)
-    current = BusinessHoursForm.initial_from(hours)
-    form = BusinessHoursForm(request.POST or None, initial=with_fingerprint(current))
-
-    def save() -> None:
-        services.business_hours_update(
+    form = BusinessHoursForm.for_edit(
+        request.POST or None, BusinessHoursForm.initial_from(hours), "calendar"
+    )
+    saved = saved_redirect(
+        request,
+        form,
+        lambda: services.business_hours_update(
             tenant=request.tenant, actor=_actor(request), hours=hours, changes=form.values()
-        )
-
-    form, saved = save_edit(
-        request, form, current=current, what="calendar", save=save,
-    )  # fmt: skip
+        ),
+        done=lambda: f"Business hours {form.cleaned_data['name']} saved.",
+        to="workspace:settings_business_hours",
+        errors=add_routing_errors,
+    )
     if saved:
-        messages.success(request, f"Business hours {form.cleaned_data['name']} saved.")
-        return redirect_to(request, "settings_business_hours")
-    return render_form_page(
-        request, "workspace/settings/routing_hours_edit.html", {"form": form, "hours": hours}
+        return saved
+    return form_page(
+        request, "workspace/settings/routing_hours_edit.html", {"form": form, "hours": hours}, form
     )
 
 
@@ -312,6 +274,11 @@ def business_hours_edit(request: TenantRequest, business_hours_id: int) -> HttpR
 @require_POST
 def business_hours_delete(request: TenantRequest, business_hours_id: int) -> HttpResponse:
     hours = _hours(request, business_hours_id)
-    services.business_hours_delete(tenant=request.tenant, actor=_actor(request), hours=hours)
-    messages.success(request, f"Business hours {hours.name} deleted.")
-    return redirect_to(request, "settings_business_hours")
+    return delete_through_service(
+        request,
+        lambda: services.business_hours_delete(
+            tenant=request.tenant, actor=_actor(request), hours=hours
+        ),
+        done=f"Business hours {hours.name} deleted.",
+        to="workspace:settings_business_hours",
+    )

@@ -43,6 +43,11 @@ def fingerprint(values: dict[str, Any]) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
+def with_fingerprint(values: dict[str, Any]) -> dict[str, Any]:
+    """An edit form's initial data: the row's editable ``values`` and their fingerprint."""
+    return {**values, "fingerprint": fingerprint(values)}
+
+
 def split_list(text: str) -> list[str]:
     """Items of a comma- or newline-separated list, trimmed, empties dropped, order kept."""
     return [item.strip() for item in re.split(r"[,\n]", text or "") if item.strip()]
@@ -95,12 +100,17 @@ class FingerprintForm(forms.Form):
         """The edit form of a row whose editable ``values`` are these: bound to ``data`` (a
         POST) or not (None). A POST made from an older version of the row comes back as
         :meth:`stale`: invalid, showing the row as it is now."""
-        current = fingerprint(values)
-        initial = {**values, "fingerprint": current}
-        form = cls(data, initial=initial, **kwargs)
-        if data is not None and form.is_valid() and form.is_stale(current):
-            return cls.stale(initial, what, **kwargs)
-        return form
+        return cls(data, initial=with_fingerprint(values), **kwargs).unless_stale(
+            values, what, **kwargs
+        )
+
+    def unless_stale(self, values: dict[str, Any], what: str, **kwargs: Any) -> Self:
+        """This form, or, when it is a valid POST made from an older version of the row whose
+        editable ``values`` are these, :meth:`stale`. (The rule builder's pages check their
+        builder buttons first: a button press is not validated, so not checked either.)"""
+        if self.is_bound and self.is_valid() and self.is_stale(fingerprint(values)):
+            return type(self).stale(with_fingerprint(values), what, **kwargs)
+        return self
 
     @classmethod
     def stale(cls, initial: dict[str, Any], what: str, **kwargs: Any) -> Self:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from autocrm.accounts.access import TenantRequest, admin_required
@@ -22,11 +20,7 @@ from autocrm.workspace.settings_forms import (
     TicketViewForm,
     describe_actions,
 )
-from autocrm.workspace.settings_pages import (
-    delete_through_service,
-    form_page,
-    saved_from_post,
-)
+from autocrm.workspace.settings_pages import delete_through_service, form_page, saved_redirect
 
 # --- saved views ------------------------------------------------------------------------------
 
@@ -54,7 +48,7 @@ def _ticket_view(request: TenantRequest, ticket_view_id: int) -> TicketView:
 def settings_views(request: TenantRequest) -> HttpResponse:
     tenant, actor = request.tenant, actor_for(request)
     form = TicketViewForm(request.POST or None)
-    if saved_from_post(
+    saved = saved_redirect(
         request,
         form,
         lambda: config_services.ticket_view_create(
@@ -66,9 +60,11 @@ def settings_views(request: TenantRequest) -> HttpResponse:
             shared=form.cleaned_data["shared"],
             position=form.cleaned_data["position"] or 0,
         ),
-    ):
-        messages.success(request, f"The view “{form.cleaned_data['name']}” was saved.")
-        return redirect("workspace:settings_views", tenant_slug=tenant.slug)
+        done=lambda: f"The view “{form.cleaned_data['name']}” was saved.",
+        to="workspace:settings_views",
+    )
+    if saved:
+        return saved
     views = list(config_selectors.ticket_view_list(tenant=tenant, actor=actor))
     return form_page(request, "workspace/settings/views.html", {"form": form, "views": views}, form)
 
@@ -78,7 +74,7 @@ def settings_view_edit(request: TenantRequest, ticket_view_id: int) -> HttpRespo
     tenant, actor = request.tenant, actor_for(request)
     view = _ticket_view(request, ticket_view_id)
     form = TicketViewForm.for_edit(request.POST or None, _view_values(view), "view", editing=True)
-    if saved_from_post(
+    saved = saved_redirect(
         request,
         form,
         lambda: config_services.ticket_view_update(
@@ -92,9 +88,11 @@ def settings_view_edit(request: TenantRequest, ticket_view_id: int) -> HttpRespo
                 "position": form.cleaned_data["position"] or 0,
             },
         ),
-    ):
-        messages.success(request, f"The view “{form.cleaned_data['name'].strip()}” was saved.")
-        return redirect("workspace:settings_views", tenant_slug=tenant.slug)
+        done=lambda: f"The view “{form.cleaned_data['name'].strip()}” was saved.",
+        to="workspace:settings_views",
+    )
+    if saved:
+        return saved
     return form_page(
         request, "workspace/settings/view_edit.html", {"form": form, "view": view}, form
     )
@@ -104,14 +102,14 @@ def settings_view_edit(request: TenantRequest, ticket_view_id: int) -> HttpRespo
 @require_POST
 def settings_view_delete(request: TenantRequest, ticket_view_id: int) -> HttpResponse:
     view = _ticket_view(request, ticket_view_id)
-    delete_through_service(
+    return delete_through_service(
         request,
         lambda: config_services.ticket_view_delete(
             tenant=request.tenant, actor=actor_for(request), view=view
         ),
-        f"The view “{view.name}” was deleted.",
+        done=f"The view “{view.name}” was deleted.",
+        to="workspace:settings_views",
     )
-    return redirect("workspace:settings_views", tenant_slug=request.tenant.slug)
 
 
 # --- macros -----------------------------------------------------------------------------------
@@ -161,9 +159,15 @@ def _macro_create(request: TenantRequest, form: MacroForm) -> None:
 def settings_macros(request: TenantRequest) -> HttpResponse:
     agents = assignable_agents(request)
     form = MacroForm(request.POST or None, agents=agents)
-    if saved_from_post(request, form, lambda: _macro_create(request, form)):
-        messages.success(request, f"The macro “{form.cleaned_data['name'].strip()}” was saved.")
-        return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
+    saved = saved_redirect(
+        request,
+        form,
+        lambda: _macro_create(request, form),
+        done=lambda: f"The macro “{form.cleaned_data['name'].strip()}” was saved.",
+        to="workspace:settings_macros",
+    )
+    if saved:
+        return saved
     macros = config_selectors.macro_list(
         tenant=request.tenant, actor=actor_for(request), include_inactive=True
     )
@@ -185,7 +189,7 @@ def settings_macro_edit(request: TenantRequest, macro_id: int) -> HttpResponse:
     form = MacroForm.for_edit(
         request.POST or None, _macro_values(macro), "macro", agents=agents, editing=True
     )
-    if saved_from_post(
+    saved = saved_redirect(
         request,
         form,
         lambda: config_services.macro_update(
@@ -198,9 +202,11 @@ def settings_macro_edit(request: TenantRequest, macro_id: int) -> HttpResponse:
                 "active": form.cleaned_data["active"],
             },
         ),
-    ):
-        messages.success(request, f"The macro “{form.cleaned_data['name']}” was saved.")
-        return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
+        done=lambda: f"The macro “{form.cleaned_data['name']}” was saved.",
+        to="workspace:settings_macros",
+    )
+    if saved:
+        return saved
     return form_page(
         request,
         "workspace/settings/macro_edit.html",
@@ -213,14 +219,14 @@ def settings_macro_edit(request: TenantRequest, macro_id: int) -> HttpResponse:
 @require_POST
 def settings_macro_delete(request: TenantRequest, macro_id: int) -> HttpResponse:
     macro = _macro(request, macro_id)
-    delete_through_service(
+    return delete_through_service(
         request,
         lambda: config_services.macro_delete(
             tenant=request.tenant, actor=actor_for(request), macro=macro
         ),
-        f"The macro “{macro.name}” was deleted.",
+        done=f"The macro “{macro.name}” was deleted.",
+        to="workspace:settings_macros",
     )
-    return redirect("workspace:settings_macros", tenant_slug=request.tenant.slug)
 
 
 # --- tags -------------------------------------------------------------------------------------
@@ -229,7 +235,7 @@ def settings_macro_delete(request: TenantRequest, macro_id: int) -> HttpResponse
 @admin_required
 def settings_tags(request: TenantRequest) -> HttpResponse:
     form = TagForm(request.POST or None)
-    if saved_from_post(
+    saved = saved_redirect(
         request,
         form,
         lambda: config_services.tag_create(
@@ -238,9 +244,11 @@ def settings_tags(request: TenantRequest) -> HttpResponse:
             name=form.cleaned_data["name"],
             color=form.cleaned_data["color"],
         ),
-    ):
-        messages.success(request, f"The tag “{form.cleaned_data['name']}” was added.")
-        return redirect("workspace:settings_tags", tenant_slug=request.tenant.slug)
+        done=lambda: f"The tag “{form.cleaned_data['name']}” was added.",
+        to="workspace:settings_tags",
+    )
+    if saved:
+        return saved
     tags = config_selectors.tag_list(tenant=request.tenant, actor=actor_for(request))
     return form_page(request, "workspace/settings/tags.html", {"form": form, "tags": tags}, form)
 
@@ -252,9 +260,14 @@ def settings_tag_delete(request: TenantRequest, tag_id: int) -> HttpResponse:
         config_selectors.tag_get(tenant=request.tenant, actor=actor_for(request), tag_id=tag_id),
         "No such tag.",
     )
-    config_services.tag_delete(tenant=request.tenant, actor=actor_for(request), tag=tag)
-    messages.success(request, f"The tag “{tag.name}” was removed; tickets keep it as text.")
-    return redirect("workspace:settings_tags", tenant_slug=request.tenant.slug)
+    return delete_through_service(
+        request,
+        lambda: config_services.tag_delete(
+            tenant=request.tenant, actor=actor_for(request), tag=tag
+        ),
+        done=f"The tag “{tag.name}” was removed; tickets keep it as text.",
+        to="workspace:settings_tags",
+    )
 
 
 # --- custom fields ----------------------------------------------------------------------------
@@ -284,7 +297,7 @@ def _custom_field(request: TenantRequest, custom_field_id: int) -> CustomField:
 @admin_required
 def settings_custom_fields(request: TenantRequest) -> HttpResponse:
     form = CustomFieldForm(request.POST or None)
-    if saved_from_post(
+    saved = saved_redirect(
         request,
         form,
         lambda: config_services.custom_field_create(
@@ -297,9 +310,11 @@ def settings_custom_fields(request: TenantRequest) -> HttpResponse:
             required=form.cleaned_data["required"],
             position=form.cleaned_data["position"] or 0,
         ),
-    ):
-        messages.success(request, f"The field “{form.cleaned_data['label']}” was added.")
-        return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
+        done=lambda: f"The field “{form.cleaned_data['label']}” was added.",
+        to="workspace:settings_custom_fields",
+    )
+    if saved:
+        return saved
     fields = config_selectors.custom_field_list(tenant=request.tenant, actor=actor_for(request))
     return form_page(
         request, "workspace/settings/custom_fields.html", {"form": form, "fields": fields}, form
@@ -325,7 +340,7 @@ def settings_custom_field_edit(request: TenantRequest, custom_field_id: int) -> 
     form = CustomFieldForm.for_edit(
         request.POST or None, _field_values(field), "field", editing=True
     )
-    if saved_from_post(
+    saved = saved_redirect(
         request,
         form,
         lambda: config_services.custom_field_update(
@@ -334,9 +349,11 @@ def settings_custom_field_edit(request: TenantRequest, custom_field_id: int) -> 
             field=field,
             changes=_field_changes(field, form),
         ),
-    ):
-        messages.success(request, f"The field “{form.cleaned_data['label']}” was saved.")
-        return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
+        done=lambda: f"The field “{form.cleaned_data['label']}” was saved.",
+        to="workspace:settings_custom_fields",
+    )
+    if saved:
+        return saved
     return form_page(
         request, "workspace/settings/custom_field_edit.html", {"form": form, "field": field}, form
     )
@@ -346,10 +363,11 @@ def settings_custom_field_edit(request: TenantRequest, custom_field_id: int) -> 
 @require_POST
 def settings_custom_field_delete(request: TenantRequest, custom_field_id: int) -> HttpResponse:
     field = _custom_field(request, custom_field_id)
-    config_services.custom_field_delete(
-        tenant=request.tenant, actor=actor_for(request), field=field
+    return delete_through_service(
+        request,
+        lambda: config_services.custom_field_delete(
+            tenant=request.tenant, actor=actor_for(request), field=field
+        ),
+        done=f"The field “{field.label}” was deleted; tickets keep their stored values.",
+        to="workspace:settings_custom_fields",
     )
-    messages.success(
-        request, f"The field “{field.label}” was deleted; tickets keep their stored values."
-    )
-    return redirect("workspace:settings_custom_fields", tenant_slug=request.tenant.slug)
