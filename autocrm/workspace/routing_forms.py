@@ -370,8 +370,10 @@ class RuleForm(RuleBuilderForm):
     kind = forms.ChoiceField(choices=[("trigger", "Trigger"), ("automation", "Automation")])
     name = forms.CharField(max_length=100)
     active = forms.BooleanField(required=False, initial=True)
+    # Triggers only: an automation runs on time. The create form offers both kinds, so the
+    # field stays in it; rule-builder.css hides it while "Automation" is chosen.
     on = forms.MultipleChoiceField(
-        required=False, label="Runs on (triggers)", widget=forms.CheckboxSelectMultiple,
+        required=False, label="Runs on", widget=forms.CheckboxSelectMultiple,
         choices=[(event, EVENT_LABELS[event]) for event in EVENTS],
     )  # fmt: skip
     match = forms.ChoiceField(choices=[("all", "All conditions"), ("any", "Any condition")])
@@ -395,8 +397,6 @@ class RuleForm(RuleBuilderForm):
             del self.fields["kind"]
             if kind == "automation":
                 del self.fields["on"]
-            else:
-                self.fields["on"].label = "Runs on"
 
     def rebuild_kwargs(self) -> dict[str, Any]:
         return {"kind": self.rule_kind}

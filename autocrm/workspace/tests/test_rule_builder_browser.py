@@ -113,6 +113,14 @@ def test_a_refused_row_says_why_beside_it_and_keyboard_adds_rows(page: Page) -> 
     page.wait_for_url(lambda url: "/accounts/login/" not in url)  # signed in before moving on
 
     page.goto("/acme/settings/rules/")
+    # "Runs on" (ticket events) is a trigger's alone: hidden while "Automation" is chosen.
+    runs_on = page.get_by_text("Runs on", exact=True)
+    expect(runs_on).to_be_visible()
+    page.get_by_label("Kind").select_option("automation")
+    expect(runs_on).to_be_hidden()
+    expect(page.get_by_label("Ticket created")).to_be_hidden()
+    page.get_by_label("Kind").select_option("trigger")
+    expect(runs_on).to_be_visible()
     page.get_by_label("Name", exact=True).fill("Out of hours")
     page.get_by_label("Ticket created").check()
     page.get_by_label("Condition 1: field").select_option("time_of_day")
