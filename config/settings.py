@@ -197,7 +197,10 @@ def _db(base: dict[str, Any], min_size: int) -> dict[str, Any]:
         # PgBouncer in transaction mode cannot keep prepared statements.
         "prepare_threshold": 5,
     }
-    return {**base, "CONN_MAX_AGE": 0, "OPTIONS": options}
+    # CONN_HEALTH_CHECKS with the pool: psycopg_pool checks each connection as it hands it out
+    # (ConnectionPool.check_connection, an empty query), so one a PostgreSQL restart cut off
+    # is replaced instead of failing the request that drew it. One round trip per request.
+    return {**base, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": True, "OPTIONS": options}
 
 
 DATABASES = {
