@@ -63,8 +63,9 @@ def contacts_list(
     filters = selectors.ContactFilters(
         q=params.q, company_id=params.company_id, owner=params.owner or "", tags=_tags(params.tag)
     )
-    rows = selectors.contact_list_detailed(tenant=tenant, actor=actor, filters=filters)
     ordering = selectors.CONTACT_ORDERINGS[params.sort]
+    page = selectors.ListPage(ordering, cursor, limit)
+    rows = selectors.contact_list_detailed(tenant=tenant, actor=actor, filters=filters, page=page)
     return keyset_response(rows, ordering=ordering, cursor=cursor, limit=limit)
 
 

@@ -16,12 +16,16 @@ any. Beside the words: the contacts whose primary company's name resembles ``q``
 
 All of it runs inside the page's one statement, as ``id IN (SELECT crm_contact_search(...))``
 (crm migration 0012): the function reads every index as a bitmap and returns the matching
-ids, which the page then sorts and cuts (keyset pagination as for any list).
+ids, which the page then sorts and cuts (keyset pagination as for any list). Told the page
+(a ``SearchPage``: the list by name, after a cursor, so many rows; crm migration 0016,
+ADR 0055), it returns only the first matches after the cursor of each of its parts, and
+walks the name index for a word most contacts hold instead of reading all of them.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -37,6 +41,13 @@ CANDIDATES = 10
 # many, with at least this word similarity ("northwind" and "Northwind Logistics" are 1.0).
 COMPANIES = 20
 COMPANY_SIMILARITY = 0.75
+# A search told its page (SearchPage) walks the name index from the cursor when the planner
+# expects at least WALK_FROM pages' worth of matches (a word most contacts hold: "gmail" is
+# 66,000 of a million), over at most WALK_PAGES pages' worth of rows: found there, the page
+# is the answer; not found (the matches sit elsewhere in the alphabet, as a common first
+# name's do), the bitmap scans read every match as for fewer (crm migration 0016).
+WALK_FROM = 40
+WALK_PAGES = 20
 # Query words: runs of letters (as crm_contact_words cuts them), one letter allowed (a
 # prefix); digits and punctuation separate words. More than MAX_WORDS are ignored.
 _QUERY_WORD = re.compile(r"[^\W\d_]{1,40}")
@@ -45,8 +56,17 @@ _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
 
 _SEARCH_SQL = (
     "SELECT crm_contact_search(%s::bigint, %s::text, %s::text[], %s::text, %s::text, "
-    "%s::integer, %s::integer, %s::real)"
+    "%s::integer, %s::integer, %s::real, %s::text, %s::bigint, %s::integer, %s::real, %s::integer)"
 )
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """The page a search is shown as: sorted by (name, id), the rows after ``after`` (the
+    cursor's name and id; None: the first page), ``rows`` of them at most."""
+
+    after: tuple[str, int] | None
+    rows: int
 
 
 def query_words(q: str) -> list[str]:
@@ -62,9 +82,12 @@ def _phone(tenant: Tenant, q: str) -> str | None:
         return None
 
 
-def contact_search_q(tenant: Tenant, q: str) -> Q:
-    """The condition ``q`` puts on contacts: a subquery, no statement of its own."""
+def contact_search_q(tenant: Tenant, q: str, page: SearchPage | None = None) -> Q:
+    """The condition ``q`` puts on contacts: a subquery, no statement of its own. With
+    ``page``, the contacts matching ``q`` that can be on that page (a superset of its rows),
+    not every match: only for a list narrowed by ``q`` alone."""
     q = q.strip()
+    after = page.after if page else None
     params = [
         tenant.pk,
         q.lower(),
@@ -74,5 +97,10 @@ def contact_search_q(tenant: Tenant, q: str) -> Q:
         CANDIDATES,
         COMPANIES,
         COMPANY_SIMILARITY,
+        after[0] if after else None,
+        after[1] if after else None,
+        page.rows if page else None,
+        WALK_FROM * page.rows if page else None,
+        WALK_PAGES * page.rows if page else None,
     ]
     return Q(pk__in=RawSQL(_SEARCH_SQL, params))  # noqa: S611 - constant SQL, values as params

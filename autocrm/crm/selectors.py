@@ -6,15 +6,18 @@ one of the ``*_ORDERINGS`` (each ends with the id, and has an index starting wit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from autocrm.core.actors import Actor
+from autocrm.core.api.pagination import page_position
 from autocrm.core.models import Tenant
+from autocrm.core.problems import InvalidInput
 from autocrm.crm import access
-from autocrm.crm.contact_search import contact_search_q
+from autocrm.crm.contact_search import SearchPage, contact_search_q
 from autocrm.crm.models import (
     Company,
     CompanyDomain,
@@ -52,6 +55,30 @@ class ContactFilters:
     segment_id: int | None = None  # a static segment's members
 
 
+@dataclass(frozen=True)
+class ListPage:
+    """The page the caller will cut from a list (with ``keyset_page``): a search told it
+    fetches that page's worth of matches instead of all of them (ADR 0055)."""
+
+    ordering: Sequence[str]
+    cursor: str | None
+    limit: int
+
+
+def _search_page(f: ContactFilters, page: ListPage | None) -> SearchPage | None:
+    """The page for the search alone: the list by name, narrowed by ``q`` and nothing else
+    (another filter could leave fewer rows than a page among the search's first ones)."""
+    if page is None or tuple(page.ordering) != CONTACT_ORDERINGS["name"]:
+        return None
+    if f != ContactFilters(q=f.q):
+        return None
+    try:
+        values, rows = page_position(Contact, page.ordering, page.cursor, page.limit)
+    except InvalidInput:
+        return None  # keyset_page refuses the cursor
+    return SearchPage(after=(values[0], values[1]) if values else None, rows=rows)
+
+
 @dataclass
 class CompanyFilters:
     q: str = ""
@@ -81,8 +108,14 @@ def typo_tolerance_set() -> None:
 
 
 def contact_list(
-    *, tenant: Tenant, actor: Actor, filters: ContactFilters | None = None
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    filters: ContactFilters | None = None,
+    page: ListPage | None = None,
 ) -> QuerySet[Contact]:
+    """The contacts ``filters`` match; with ``page`` (the page the caller will cut), possibly
+    only those that can be on that page."""
     access.require_read(actor)
     f = filters or ContactFilters()
     contacts = (
@@ -96,7 +129,7 @@ def contact_list(
         contacts = (
             contacts.select_related(None)
             .prefetch_related("company", "owner")
-            .filter(contact_search_q(tenant, f.q))
+            .filter(contact_search_q(tenant, f.q, _search_page(f, page)))
         )
     if f.company_id is not None:
         members = ContactCompany.objects.filter(tenant=tenant, company_id=f.company_id)
@@ -116,11 +149,15 @@ def contact_list(
 
 
 def contact_list_detailed(
-    *, tenant: Tenant, actor: Actor, filters: ContactFilters | None = None
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    filters: ContactFilters | None = None,
+    page: ListPage | None = None,
 ) -> QuerySet[Contact]:
     """``contact_list`` with every email, phone and company (API items): 3 more queries a
     page, whatever its size."""
-    return contact_list(tenant=tenant, actor=actor, filters=filters).prefetch_related(
+    return contact_list(tenant=tenant, actor=actor, filters=filters, page=page).prefetch_related(
         "emails",
         "phones",
         Prefetch(

@@ -126,8 +126,14 @@ def contact_list(request: TenantRequest) -> HttpResponse:
             company_id=data.get("company"),
         )
         ordering = selectors.CONTACT_ORDERINGS[data.get("sort") or "name"]
-        contacts = selectors.contact_list(tenant=request.tenant, actor=actor, filters=filters)
-        rows, next_cursor, error = _page(contacts, ordering, data.get("cursor") or "")
+        cursor = data.get("cursor") or ""
+        contacts = selectors.contact_list(
+            tenant=request.tenant,
+            actor=actor,
+            filters=filters,
+            page=selectors.ListPage(ordering, cursor or None, PAGE_SIZE),
+        )
+        rows, next_cursor, error = _page(contacts, ordering, cursor)
     context = {
         "form": form,
         "rows": rows,

@@ -166,6 +166,16 @@ def _after(ordering: Sequence[str], values: list[Any]) -> Q:
     return Q(**{f"{first}__{bound}": values[0]}) & condition
 
 
+def page_position(
+    model: type[models.Model], ordering: Sequence[str], cursor: str | None, limit: int
+) -> tuple[list[Any] | None, int]:
+    """Where :func:`keyset_page` will cut: the cursor's ordering values (None: the first
+    page) and how many rows it fetches. For a selector that can narrow its rows to a page
+    before the page is cut; a bad cursor raises here as it would there."""
+    values = _decode(model, ordering, cursor) if cursor else None
+    return values, max(1, min(limit, MAX_LIMIT)) + 1
+
+
 def keyset_page(
     queryset: QuerySet[M],
     *,

@@ -3,15 +3,18 @@ tenants apart, and what a search costs in queries."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from autocrm.accounts.tests.factories import SYSTEM, api_key, bearer
+from autocrm.core.api.pagination import keyset_page
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
-from autocrm.crm import selectors, services
+from autocrm.crm import contact_search, selectors, services
 from autocrm.crm.models import Contact, ContactWord
 from autocrm.crm.services import PhoneInput
 from autocrm.crm.services import imports as import_services
@@ -197,3 +200,107 @@ def test_the_indexes_a_search_reads_keep_no_pending_entries() -> None:
         )
         options = dict(cursor.fetchall())
     assert options == {name: ["fastupdate=off"] for name in names}
+
+
+def paged(tenant: Tenant, q: str, *, told: bool, limit: int = 2, **filters: Any) -> list[str]:
+    """Every page of the search by name, ``limit`` rows a page, through the cursors; ``told``:
+    the selector is told each page (ADR 0055), as the API and the list page tell it."""
+    ordering = selectors.CONTACT_ORDERINGS["name"]
+    names: list[str] = []
+    cursor = None
+    with tenant_context(tenant):
+        while True:
+            page = selectors.ListPage(ordering, cursor, limit) if told else None
+            rows = selectors.contact_list(
+                tenant=tenant,
+                actor=SYSTEM,
+                filters=selectors.ContactFilters(q=q, **filters),
+                page=page,
+            )
+            cut = keyset_page(rows, ordering=ordering, cursor=cursor, limit=limit)
+            names += [c.name for c in cut.items]
+            cursor = cut.next_cursor
+            if cursor is None:
+                return names
+
+
+@pytest.fixture
+def crowd(tenant_a: Tenant) -> None:
+    """Many people sharing words, in every part of the alphabet; a company of some."""
+    navy = company(tenant_a, name="Northwind Navy")
+    for n, first in enumerate(("Ada", "Grace", "Mary", "Zoe")):
+        for surname in ("Hopper", "Hopkins", "Hope", "Brewster"):
+            contact(
+                tenant_a,
+                name=f"{first} {surname}",
+                email=f"{first.lower()}.{surname.lower()}@{'mail' if n % 2 else 'navy'}.test",
+                company_id=navy.pk if surname == "Brewster" else None,
+                tags=["vip"] if first == "Zoe" else [],
+            )
+
+
+QUERIES = ["hop", "hopper", "hoper", "grace", "mail", "test", "northwind", "grace hop", "zebra"]
+
+
+@pytest.mark.usefixtures("crowd")
+@pytest.mark.parametrize(
+    ("walk_from", "walk_pages"),
+    [
+        (40, 20),  # as configured: few matches, the bitmap scans
+        (0, 20),  # every search walks the name index, and finds its page there
+        (0, 0),  # every search walks no row, so finds no page: the bitmap scans
+    ],
+)
+def test_a_search_told_its_page_pages_as_the_search_of_every_match(
+    tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch, walk_from: int, walk_pages: int
+) -> None:
+    monkeypatch.setattr(contact_search, "WALK_FROM", walk_from)
+    monkeypatch.setattr(contact_search, "WALK_PAGES", walk_pages)
+    for q in QUERIES:
+        every = paged(tenant_a, q, told=False)
+        assert paged(tenant_a, q, told=True) == every, q
+        assert paged(tenant_a, q, told=True, limit=5) == every, q
+    assert paged(tenant_a, "hop", told=True) == sorted(
+        f"{first} {surname}"
+        for first in ("Ada", "Grace", "Mary", "Zoe")
+        for surname in ("Hopper", "Hopkins", "Hope")
+    )
+
+
+@pytest.mark.usefixtures("crowd")
+def test_a_page_told_to_a_search_narrowed_by_more_than_q_is_ignored(
+    tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search's first matches may hold none of the VIPs (all named Zoe): with another
+    filter, every match."""
+    monkeypatch.setattr(contact_search, "WALK_FROM", 0)
+    assert paged(tenant_a, "test", told=True, tags=["vip"]) == [
+        "Zoe Brewster",
+        "Zoe Hope",
+        "Zoe Hopkins",
+        "Zoe Hopper",
+    ]
+    assert paged(tenant_a, "test", told=True, limit=3, owner="none") == paged(
+        tenant_a, "test", told=False, limit=3
+    )
+
+
+@pytest.mark.usefixtures("crowd")
+@pytest.mark.parametrize("walk_from", [0, 40])
+def test_a_search_told_its_page_returns_that_page_of_each_part(
+    tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch, walk_from: int
+) -> None:
+    """A word every contact holds ("test"): the first rows after the cursor, no more; the
+    company's people ("northwind", no contact's word): the same."""
+    monkeypatch.setattr(contact_search, "WALK_FROM", walk_from)
+    with tenant_context(tenant_a):
+        by_name = list(Contact.objects.order_by("name", "id"))
+        brewsters = [c for c in by_name if c.name.endswith("Brewster")]
+        for q, matching in (("test", by_name), ("northwind", brewsters)):
+            for skip in (0, 1, 5):
+                after = (by_name[skip].name, by_name[skip].pk) if skip else None
+                page = contact_search.SearchPage(after=after, rows=3)
+                condition = contact_search.contact_search_q(tenant_a, q, page)
+                ids = set(Contact.objects.filter(condition).values_list("pk", flat=True))
+                later = [c.pk for c in matching if by_name.index(c) > skip or not skip]
+                assert ids == set(later[:3]), (q, skip)
