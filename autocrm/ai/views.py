@@ -21,7 +21,7 @@ from autocrm.ai.services.summaries import ticket_summary
 from autocrm.ai.services.triage import TriageError, triage_review
 from autocrm.ai.tasks import triage_train
 from autocrm.core.actors import Actor
-from autocrm.routing.selectors import team_list
+from autocrm.routing.selectors import team_names
 from autocrm.tickets import selectors as ticket_selectors
 from autocrm.tickets.models import Priority, Ticket
 from autocrm.workspace.common import actor_for, assignable_agents
@@ -59,7 +59,7 @@ def _rows(result: TriageResult, teams: dict[int, str], agents: dict[int, str]) -
 
 
 def _names(request: TenantRequest, actor: Actor) -> tuple[dict[int, str], dict[int, str]]:
-    teams = {t.pk: t.name for t in team_list(tenant=request.tenant, actor=actor)}
+    teams = dict(team_names(tenant=request.tenant, actor=actor))
     agents = dict(assignable_agents(request))
     return teams, agents
 

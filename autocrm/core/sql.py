@@ -25,6 +25,7 @@ from typing import Any, LiteralString
 
 import psycopg
 from django.db import connection
+from django.db.models import Model
 from psycopg.abc import Buffer, Loader
 from psycopg.types.datetime import TimestampBinaryLoader, TimestamptzBinaryLoader
 from psycopg.types.json import JsonbBinaryLoader
@@ -104,3 +105,56 @@ def fetch_bulk(sql: LiteralString, params: Mapping[str, Any]) -> list[tuple[Any,
 def json_rows(rows: Sequence[Any]) -> str:
     """``rows`` as the json text ``fetch_bulk`` statements read (``%(rows)s::jsonb``)."""
     return json.dumps(rows, separators=(",", ":"))
+
+
+class ModelColumns:
+    """A model's columns in a hand-written SELECT, and its instances built from them (the
+    ORM's ``select_related`` rows without compiling a queryset: for the one-row reads every
+    request of a page starts with). ``skip``: columns left out (large ones no page shows,
+    e.g. search vectors), ``only``: the columns to read; the instance has the others
+    deferred, as ``.defer()`` / ``.only()`` would."""
+
+    def __init__(
+        self,
+        model: type[Model],
+        alias: str,
+        *,
+        skip: Sequence[str] = (),
+        only: Sequence[str] | None = None,
+    ) -> None:
+        # In the model's order: Model.from_db maps the values by it.
+        fields = [
+            f
+            for f in model._meta.concrete_fields
+            if f.attname not in skip and (only is None or f.attname in only)
+        ]
+        assert fields[0].primary_key, f"{model.__name__}: the primary key comes first"
+        self.model = model
+        self.attnames = [f.attname for f in fields]
+        self.sql = ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+    def __len__(self) -> int:
+        return len(self.attnames)
+
+    def build(self, values: Sequence[Any]) -> Any:
+        """The instance of a row's values (as ``fetch_all`` loads them), or None when its
+        primary key is NULL (an outer join that found nothing)."""
+        if values[0] is None:
+            return None
+        return self.model.from_db(connection.alias, self.attnames, list(values))
+
+
+def build_row(row: Sequence[Any], *parts: ModelColumns) -> tuple[list[Any], Sequence[Any]]:
+    """The instances of a row that reads ``parts`` one after another (``build`` of each),
+    and the row's values after them."""
+    built, start = [], 0
+    for part in parts:
+        built.append(part.build(row[start : start + len(part)]))
+        start += len(part)
+    return built, row[start:]
+
+
+def cache_related(instance: Model, **related: Model | None) -> None:
+    """Set what ``select_related`` would have read with ``instance`` (no query on access)."""
+    for name, value in related.items():
+        instance._state.fields_cache[name] = value

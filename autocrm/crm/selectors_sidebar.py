@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.postgres.fields import ArrayField
-from django.db.models import JSONField
-from django.db.models.expressions import RawSQL
-
 from autocrm.accounts.models import User
+from autocrm.core import sql
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.crm import access
 from autocrm.crm.models import (
     Activity,
+    Company,
     Contact,
     DealStatus,
 )
@@ -77,36 +75,64 @@ _SIDE_TEMPLATES = """ARRAY(
   SELECT jsonb_build_object('id', t.id, 'name', t.name)
   FROM crm_activitytemplate t WHERE t.tenant_id = %s
   ORDER BY t.name ASC, t.id ASC LIMIT 50)"""
-_JSON_ARRAY = ArrayField(JSONField())
+
+
+# The contact with its owner and primary company, and the three lists: one prepared
+# statement (core.sql). Through the ORM (select_related and the RawSQL annotations) it cost
+# 1 ms of Python to compile on every ticket page, and PostgreSQL planned it every time.
+_CONTACT = sql.ModelColumns(Contact, '"crm_contact"', skip=("search_words",))
+_OWNER = sql.ModelColumns(User, "u", skip=("password",))
+_COMPANY = sql.ModelColumns(Company, "co1")
+_CONTACT_SQL = (
+    f"SELECT {_CONTACT.sql}, {_OWNER.sql}, {_COMPANY.sql}, "  # noqa: S608 - our column names
+    f"{_SIDE_COMPANIES}, {_SIDE_DEALS}, {_SIDE_TEMPLATES} "
+    'FROM "crm_contact" LEFT OUTER JOIN accounts_user u ON "crm_contact".owner_id = u.id '
+    'LEFT OUTER JOIN crm_company co1 ON "crm_contact".company_id = co1.id '
+    'WHERE "crm_contact".tenant_id = %s AND "crm_contact".id = %s'
+)
 
 
 def _contact(tenant: Tenant, contact_id: int) -> Contact | None:
-    return (
-        Contact.objects.filter(tenant=tenant, pk=contact_id)
-        .select_related("owner", "company")
-        .annotate(
-            side_companies=RawSQL(_SIDE_COMPANIES, [tenant.pk], output_field=_JSON_ARRAY),  # noqa: S611
-            side_deals=RawSQL(  # noqa: S611
-                _SIDE_DEALS,
-                [DealStatus.OPEN.value, tenant.pk, tenant.pk, SHOWN],
-                output_field=_JSON_ARRAY,
-            ),
-            side_templates=RawSQL(_SIDE_TEMPLATES, [tenant.pk], output_field=_JSON_ARRAY),  # noqa: S611
-        )
-        .first()
+    rows = sql.fetch_all(
+        _CONTACT_SQL,
+        [
+            tenant.pk,
+            DealStatus.OPEN.value,
+            tenant.pk,
+            tenant.pk,
+            SHOWN,
+            tenant.pk,
+            tenant.pk,
+            contact_id,
+        ],
     )
+    if not rows:
+        return None
+    (contact, owner, company), lists = sql.build_row(rows[0], _CONTACT, _OWNER, _COMPANY)
+    side_companies, side_deals, side_templates = lists
+    sql.cache_related(contact, tenant=tenant, owner=owner, company=company)
+    contact.side_companies = side_companies
+    contact.side_deals = side_deals
+    contact.side_templates = side_templates
+    return contact
 
 
 # The activities linked to the ticket, the contact or its companies: the next open ones
 # (soonest first) and the latest done ones and notes, five each, as one UNION ALL of two
 # limited parts with each owner's name. Written as text for the reason above (the union of
 # two querysets with select_related took 3 ms of CPU to compile and load).
-_ACTIVITY_COLUMNS = """SELECT a.id, a.tenant_id, a.kind, a.subject, a.due_at, a.done_at,
-    a.created_at, a.owner_id, a.ticket_id, a.contact_id, a.company_id,
-    u.name AS owner_name, u.email AS owner_email
+_ACTIVITY = sql.ModelColumns(
+    Activity,
+    "a",
+    only=(
+        "id", "tenant_id", "kind", "subject", "due_at", "done_at", "created_at", "owner_id",
+        "ticket_id", "contact_id", "company_id",
+    ),
+)  # fmt: skip
+_ACTIVITY_COLUMNS = f"""SELECT {_ACTIVITY.sql}, u.name AS owner_name, u.email AS owner_email
   FROM crm_activity a LEFT OUTER JOIN accounts_user u ON a.owner_id = u.id
   WHERE a.tenant_id = %s
-    AND (a.ticket_id = %s OR a.contact_id = %s OR a.company_id = ANY(%s::bigint[]))"""
+    AND (a.ticket_id = %s OR a.contact_id = %s OR a.company_id = ANY(%s::bigint[]))"""  # noqa: S608 - our column names
 _ACTIVITIES = f"""({_ACTIVITY_COLUMNS} AND a.done_at IS NULL AND a.kind <> 'note'
   ORDER BY a.due_at ASC NULLS LAST, a.id ASC LIMIT %s)
 UNION ALL
@@ -124,10 +150,17 @@ def _activities(
         else []
     )
     linked = [tenant.pk, ticket_id, contact_id, company_ids]
-    both = list(Activity.objects.raw(_ACTIVITIES, [*linked, SHOWN, *linked, SHOWN]))
-    for a in both:
-        if a.owner_id is not None:  # the owner as read with the row: no query per owner
-            a.owner = User(pk=a.owner_id, name=a.owner_name, email=a.owner_email)  # type: ignore[attr-defined]
+    both = []
+    for *values, owner_name, owner_email in sql.fetch_all(
+        _ACTIVITIES, [*linked, SHOWN, *linked, SHOWN]
+    ):
+        a = _ACTIVITY.build(values)  # the other columns deferred
+        # The owner as read with the row: no query per owner.
+        owner = None
+        if a.owner_id is not None:
+            owner = User(pk=a.owner_id, name=owner_name, email=owner_email)
+        sql.cache_related(a, owner=owner)
+        both.append(a)
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     soon = sorted(
         (a for a in both if a.done_at is None and a.kind != "note"),

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from autocrm.core.actors import Actor
-from autocrm.core.models import Event, Tenant
-from autocrm.tickets import access, events
+from autocrm.core.models import Tenant
+from autocrm.tickets import access, events, page_reads
 from autocrm.tickets.models import Ticket
 from autocrm.tickets.selectors import ticket_subjects
 
@@ -43,14 +43,8 @@ def ticket_links(*, tenant: Tenant, actor: Actor, ticket: Ticket) -> TicketLinks
     """The tickets this one was merged or split with (staff only; two queries at most)."""
     if not access.can_see_internal(actor):
         return TicketLinks()
-    rows = Event.objects.filter(
-        tenant=tenant,
-        subject_type="tickets.ticket",
-        subject_id=str(ticket.pk),
-        type__in=LINK_EVENT_TYPES,
-    ).values_list("type", "payload")
     found: dict[str, list[int]] = {"into": [], "from": [], "split_from": [], "split_into": []}
-    for type_, payload in rows.order_by("created_at", "id"):
+    for type_, payload in page_reads.link_events(tenant, ticket, LINK_EVENT_TYPES):
         if type_ == events.TICKET_MERGED:
             found["into"].append(payload["into"]["number"])
         elif type_ == events.TICKET_MERGED_INTO:

@@ -19,7 +19,7 @@ from autocrm.core.actors import Actor
 from autocrm.core.api.pagination import MAX_LIMIT
 from autocrm.core.models import Event, Tenant
 from autocrm.core.selectors import audit_timeline
-from autocrm.tickets import access, queue_sql, text_search
+from autocrm.tickets import access, page_reads, queue_sql, text_search
 from autocrm.tickets.models import (
     Attachment,
     Message,
@@ -446,7 +446,10 @@ def ticket_get(*, tenant: Tenant, actor: Actor, ticket_id: int) -> Ticket:
 
 def ticket_get_by_number(*, tenant: Tenant, actor: Actor, number: int) -> Ticket:
     """As ``ticket_get``, by the number people use (one statement: every page of a ticket
-    starts with it)."""
+    starts with it; prepared for staff, ``page_reads``)."""
+    scope = access.ticket_scope_sql(tenant=tenant, actor=actor)
+    if scope is not None:
+        return page_reads.ticket_by_number(tenant, scope, number)
     return _ticket_get(tenant=tenant, actor=actor, number=number)
 
 

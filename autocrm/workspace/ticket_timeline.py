@@ -14,7 +14,7 @@ from autocrm.core.actors import Actor
 from autocrm.core.models import Event, Tenant
 from autocrm.inboxes import events as inbox_events
 from autocrm.routing import events as routing_events
-from autocrm.routing.selectors import team_list
+from autocrm.routing.selectors import team_names
 from autocrm.tickets import events as ticket_events
 from autocrm.tickets import selectors
 from autocrm.workspace.timeline import TimelineEntry, describe, describe_by_type
@@ -47,7 +47,7 @@ class Names:
         self.teams: dict[int, str] = {}
         if has_team:
             system = Actor.system("workspace.timeline")
-            self.teams = {t.pk: t.name for t in team_list(tenant=tenant, actor=system)}
+            self.teams = dict(team_names(tenant=tenant, actor=system))
 
     def value(self, field: str, value: Any) -> str:
         if value in (None, "", []):

@@ -18,11 +18,12 @@ from django.views.decorators.http import require_POST
 from autocrm.accounts.access import TenantRequest, staff_required
 from autocrm.core.downloads import sandboxed_file_response
 from autocrm.realtime.selectors import others_wrote_since
-from autocrm.routing.selectors import team_list
+from autocrm.routing.selectors import team_names
 from autocrm.tickets import (
     attachments,
     config_selectors,
     link_selectors,
+    page_reads,
     pdf_preview,
     selectors,
     services,
@@ -64,7 +65,7 @@ def _properties_form(request: TenantRequest, ticket: Ticket, data: Any = None) -
         "type": ticket.type,
     }
     actor = actor_for(request)
-    teams = [(t.pk, t.name) for t in team_list(tenant=request.tenant, actor=actor)]
+    teams = team_names(tenant=request.tenant, actor=actor)
     return PropertiesForm(
         data,
         initial=initial,
@@ -79,8 +80,8 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
     """Everything the ticket page shows, in a fixed number of queries."""
     tenant, actor = request.tenant, actor_for(request)
     talk = conversation.conversation(tenant=tenant, actor=actor, ticket=ticket)
-    events = list(
-        selectors.ticket_timeline(tenant=tenant, actor=actor, ticket=ticket)[:TIMELINE_LENGTH]
+    events = page_reads.ticket_history(
+        tenant=tenant, actor=actor, ticket=ticket, limit=TIMELINE_LENGTH
     )
     others = selectors.ticket_list(
         tenant=tenant,

@@ -79,12 +79,13 @@ def _team_values(tenant: Tenant, team: Team | None, values: dict[str, Any]) -> d
     return clean
 
 
-def _save_team(team: Team, name: str) -> None:
+def _save_team(tenant: Tenant, team: Team, name: str) -> None:
     try:
         with transaction.atomic():
             team.save()
     except IntegrityError as exc:
         raise ValidationError({"name": f"A team named {name!r} exists."}) from exc
+    tenant_config_changed(tenant=tenant)  # the pages' cached team names (team_names)
 
 
 @transaction.atomic
@@ -97,7 +98,7 @@ def team_create(
     for i, user_id in enumerate(member_ids or []):
         staff_user_id(tenant, user_id, f"member_ids.{i}")
     team = Team(tenant=tenant, **clean)
-    _save_team(team, clean["name"])
+    _save_team(tenant, team, clean["name"])
     emit(tenant, actor, events.TEAM_CREATED, team, {"name": team.name, **_team_payload(team)})
     for user_id in dict.fromkeys(member_ids or []):
         team_member_add(tenant=tenant, actor=actor, team=team, user_id=user_id)
@@ -129,7 +130,7 @@ def team_update(
     team = Team.objects.select_for_update().get(tenant=tenant, pk=team.pk)
     diff = diff_apply(team, _team_values(tenant, team, changes))
     if diff:
-        _save_team(team, team.name)
+        _save_team(tenant, team, team.name)
         emit(tenant, actor, events.TEAM_UPDATED, team, {"name": team.name, "changes": diff})
     if member_ids is not None:
         team_members_set(tenant=tenant, actor=actor, team=team, user_ids=member_ids)
@@ -143,6 +144,7 @@ def team_delete(*, tenant: Tenant, actor: Actor, team: Team) -> None:
     require_admin(actor)
     emit(tenant, actor, events.TEAM_DELETED, team, {"name": team.name})
     team.delete()
+    tenant_config_changed(tenant=tenant)
 
 
 @transaction.atomic

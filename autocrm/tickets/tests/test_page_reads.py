@@ -1,0 +1,143 @@
+"""The ticket page's prepared reads (tickets.page_reads) return what the ORM's selectors
+return: the same ticket with the same related rows for every staff role and both scope
+settings, the same messages, files, history and links."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
+
+from autocrm.accounts.tests.factories import actor_of, member
+from autocrm.core.actors import Actor
+from autocrm.core.models import Tenant
+from autocrm.core.tenancy import tenant_context
+from autocrm.crm.models import Company
+from autocrm.routing.models import Team, TeamMember
+from autocrm.tickets import access, page_reads, selectors, services
+from autocrm.tickets.models import Ticket
+from autocrm.tickets.tests.factories import SYSTEM, ticket
+
+
+@pytest.fixture
+def ctx(tenant_a: Tenant) -> Iterator[Tenant]:
+    with tenant_context(tenant_a):
+        yield tenant_a
+
+
+def _fields(instance: Model | None) -> dict[str, object] | None:
+    """The loaded values of an instance (deferred ones left out)."""
+    if instance is None:
+        return None
+    deferred = instance.get_deferred_fields()
+    return {
+        f.attname: getattr(instance, f.attname)
+        for f in instance._meta.concrete_fields
+        if f.attname not in deferred
+    }
+
+
+def _orm(ctx: Tenant, actor: Actor, number: int) -> Ticket:
+    return (
+        Ticket.objects.filter(tenant=ctx)
+        .filter(access.ticket_scope(tenant=ctx, actor=actor))
+        .select_related("requester", "organization", "assignee", "team")
+        .get(number=number)
+    )
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+def test_the_ticket_and_its_related_rows_are_the_orms(ctx: Tenant, restricted: bool) -> None:
+    ctx.settings = {**ctx.settings, "restrict_agents_to_own_teams": restricted}
+    ctx.save()
+    agent, light, admin = member(ctx, "agent"), member(ctx, "light_agent"), member(ctx, "admin")
+    mine, theirs = (
+        Team.objects.create(tenant=ctx, name="A"),
+        Team.objects.create(tenant=ctx, name="B"),
+    )
+    TeamMember.objects.create(tenant=ctx, team=mine, user=agent)
+    TeamMember.objects.create(tenant=ctx, team=mine, user=light)
+    company = Company.objects.create(tenant=ctx, name="Acme")
+    tickets = [
+        ticket(ctx, team_id=mine.pk),
+        ticket(ctx, team_id=theirs.pk),
+        ticket(ctx, team_id=theirs.pk, assignee_id=agent.pk),
+        ticket(ctx),
+    ]
+    Ticket.objects.filter(pk=tickets[0].pk).update(
+        organization=company, tags=["vip"], custom_fields={"plan": "pro"}
+    )
+    for user in (agent, light, admin):
+        actor = actor_of(ctx, user)
+        for t in tickets:
+            try:
+                expected = _orm(ctx, actor, t.number)
+            except Ticket.DoesNotExist:
+                with pytest.raises(Ticket.DoesNotExist):
+                    selectors.ticket_get_by_number(tenant=ctx, actor=actor, number=t.number)
+                continue
+            got = selectors.ticket_get_by_number(tenant=ctx, actor=actor, number=t.number)
+            assert got.get_deferred_fields() == {"search_vector"}
+            assert _fields(got) == {
+                k: v for k, v in (_fields(expected) or {}).items() if k != "search_vector"
+            }
+            for name in ("requester", "organization", "assignee", "team"):
+                related, orm_related = getattr(got, name), getattr(expected, name)
+                fields = _fields(related)
+                orm_fields = _fields(orm_related)
+                if fields is not None and orm_fields is not None:
+                    orm_fields = {k: v for k, v in orm_fields.items() if k in fields}
+                assert fields == orm_fields, (user, t.pk, name)
+    with pytest.raises(Ticket.DoesNotExist):
+        selectors.ticket_get_by_number(tenant=ctx, actor=actor_of(ctx, admin), number=10**9)
+
+
+def test_no_query_for_the_related_rows(ctx: Tenant) -> None:
+    t = ticket(ctx, team_id=Team.objects.create(tenant=ctx, name="A").pk)
+    admin = actor_of(ctx, member(ctx, "admin"))
+    got = selectors.ticket_get_by_number(tenant=ctx, actor=admin, number=t.number)
+    with CaptureQueriesContext(connection) as captured:
+        assert got.team is not None and got.team.name == "A"
+        assert got.requester.email and got.tenant.pk == ctx.pk
+        assert got.assignee is None and got.organization is None
+    assert captured.captured_queries == []
+
+
+def test_messages_files_history_and_links_are_the_selectors(ctx: Tenant) -> None:
+    t = ticket(ctx)
+    agent = actor_of(ctx, member(ctx, "agent"))
+    for i in range(3):
+        services.ticket_message_add(
+            tenant=ctx, actor=SYSTEM, ticket_id=t.pk, body=f"m{i}", public=i != 1
+        )
+    services.ticket_update(tenant=ctx, actor=SYSTEM, ticket_id=t.pk, changes={"priority": "high"})
+    other = ticket(ctx)
+    services.ticket_merge(tenant=ctx, actor=SYSTEM, source_id=other.pk, target_id=t.pk)
+    columns = (
+        "pk", "public", "author_user_id", "author_user__name", "author_user__email",
+        "author_contact_id", "author_contact__name", "author_contact__email",
+        "delivery_state", "created_at", "body_html",
+    )  # fmt: skip
+    orm_messages = list(
+        selectors.message_list(tenant=ctx, actor=agent, ticket=t).values_list(*columns)
+    )
+    assert len(orm_messages) >= 4  # the first message, three more, the merged one's
+    assert [tuple(r) for r in page_reads.message_rows(ctx, t)] == orm_messages
+    orm_files = list(
+        selectors.attachment_list(tenant=ctx, actor=agent, ticket=t).values_list(
+            "pk", "message_id", "filename", "content_type", "size"
+        )
+    )
+    assert [tuple(r) for r in page_reads.file_rows(ctx, t)] == orm_files
+    orm_events = list(selectors.ticket_timeline(tenant=ctx, actor=agent, ticket=t)[:2])
+    events = page_reads.ticket_history(tenant=ctx, actor=agent, ticket=t, limit=2)
+    assert [(e.pk, e.type, e.payload, e.actor) for e in events] == [
+        (e.pk, e.type, e.payload, e.actor) for e in orm_events
+    ]
+    links = page_reads.link_events(ctx, t, ["ticket.merged_into"])
+    assert [row[0] for row in links] == ["ticket.merged_into"]
+    customer = actor_of(ctx, member(ctx, "customer"))
+    assert page_reads.ticket_history(tenant=ctx, actor=customer, ticket=t, limit=5) == []
