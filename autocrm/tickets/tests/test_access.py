@@ -10,10 +10,9 @@ import pytest
 from autocrm.accounts.tests.factories import actor_of, member
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
-from autocrm.routing.models import Team, TeamMember
 from autocrm.tickets import access
 from autocrm.tickets.models import Ticket
-from autocrm.tickets.tests.factories import ticket
+from autocrm.tickets.tests.factories import scoped_staff, ticket
 
 
 @pytest.fixture
@@ -24,15 +23,14 @@ def ctx(tenant_a: Tenant) -> Iterator[Tenant]:
 
 @pytest.mark.parametrize("restricted", [False, True])
 def test_visibility_agrees_with_the_scope(ctx: Tenant, restricted: bool) -> None:
-    ctx.settings = {**ctx.settings, "restrict_agents_to_own_teams": restricted}
-    ctx.save()
-    agent, light, admin = member(ctx, "agent"), member(ctx, "light_agent"), member(ctx, "admin")
-    mine, theirs = (
-        Team.objects.create(tenant=ctx, name="A"),
-        Team.objects.create(tenant=ctx, name="B"),
+    staff = scoped_staff(ctx, restricted=restricted)
+    agent, light, admin, mine, theirs = (
+        staff.agent,
+        staff.light,
+        staff.admin,
+        staff.mine,
+        staff.theirs,
     )
-    TeamMember.objects.create(tenant=ctx, team=mine, user=agent)
-    TeamMember.objects.create(tenant=ctx, team=mine, user=light)
     tickets = [
         ticket(ctx, team_id=mine.pk),
         ticket(ctx, team_id=theirs.pk),

@@ -16,10 +16,10 @@ from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.crm.models import Company
-from autocrm.routing.models import Team, TeamMember
+from autocrm.routing.models import Team
 from autocrm.tickets import access, page_reads, selectors, services
 from autocrm.tickets.models import Ticket
-from autocrm.tickets.tests.factories import SYSTEM, ticket
+from autocrm.tickets.tests.factories import SYSTEM, scoped_staff, ticket
 
 
 @pytest.fixture
@@ -51,15 +51,14 @@ def _orm(ctx: Tenant, actor: Actor, number: int) -> Ticket:
 
 @pytest.mark.parametrize("restricted", [False, True])
 def test_the_ticket_and_its_related_rows_are_the_orms(ctx: Tenant, restricted: bool) -> None:
-    ctx.settings = {**ctx.settings, "restrict_agents_to_own_teams": restricted}
-    ctx.save()
-    agent, light, admin = member(ctx, "agent"), member(ctx, "light_agent"), member(ctx, "admin")
-    mine, theirs = (
-        Team.objects.create(tenant=ctx, name="A"),
-        Team.objects.create(tenant=ctx, name="B"),
+    staff = scoped_staff(ctx, restricted=restricted)
+    agent, light, admin, mine, theirs = (
+        staff.agent,
+        staff.light,
+        staff.admin,
+        staff.mine,
+        staff.theirs,
     )
-    TeamMember.objects.create(tenant=ctx, team=mine, user=agent)
-    TeamMember.objects.create(tenant=ctx, team=mine, user=light)
     company = Company.objects.create(tenant=ctx, name="Acme")
     tickets = [
         ticket(ctx, team_id=mine.pk),
