@@ -20,11 +20,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Avg, Count, Sum
+from django.db.models import Avg, Count
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from autocrm.ai import events as ai_events
+from autocrm.ai import histogram
 from autocrm.ai.models import DraftState, LLMUsage, ReplyDraft, TriageResult, TriageState
 from autocrm.ai.services.usage import llm_monthly_budget
 from autocrm.core.actors import STAFF, Actor
@@ -94,8 +95,8 @@ class Dashboard:
     budget_month: Decimal | None
     budget_used: float | None
     cost_monthly: Chart
-    # Per day (per week beyond a month): mean latency of the calls that answered, and cost
-    # (with tokens and calls in each bar's label).
+    # Per day (per week beyond a month): the p95 latency of the calls that answered (p50 in
+    # each bar's label), and cost (with tokens and calls in each bar's label).
     llm_latency_over_time: Chart
     llm_cost_over_time: Chart
 
@@ -272,7 +273,7 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
     spent = sum((row["cost"] for row in usage_month), Decimal(0))
     budget = llm_monthly_budget(tenant)
     first_month = _month_start(month, MONTHS_SHOWN - 1)
-    by_day = _usage_by_day(tenant, min(first_month, since.astimezone(dt.UTC).date()))
+    by_day = _usage_summed(tenant, "day", min(first_month, since.astimezone(dt.UTC).date()))
     monthly: dict[dt.date, Decimal] = defaultdict(Decimal)
     for day, row in by_day.items():
         monthly[day.replace(day=1)] += row["cost"]
@@ -313,51 +314,75 @@ def ai_dashboard(*, tenant: Tenant, actor: Actor, days: int = 30) -> Dashboard:
     )
 
 
-_USAGE_SUMS = {
-    "calls": Sum("calls"),
-    "failures": Sum("failures"),
-    "prompt_tokens": Sum("prompt_tokens"),
-    "completion_tokens": Sum("completion_tokens"),
-    "cost": Sum("cost"),
-    "latency_ms_total": Sum("latency_ms_total"),
-}
+_USAGE_COUNTS = (
+    "calls",
+    "failures",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "latency_ms_total",
+)
 
 
-def _usage_summed(tenant: Tenant, by: str, first: dt.date) -> list[dict[str, Any]]:
-    """LLM usage since ``first`` summed per ``by`` (feature or day), in its order."""
-    return [
-        dict(row)
-        for row in LLMUsage.objects.filter(tenant=tenant, day__gte=first)
-        .values(by)
-        .annotate(**_USAGE_SUMS)
+def _usage_add(into: dict[str, Any] | None, row: dict[str, Any]) -> dict[str, Any]:
+    """``row``'s counters added to ``into`` (a new sum when None); histograms add per bucket."""
+    if into is None:
+        into = dict.fromkeys(_USAGE_COUNTS, 0) | {"latency_histogram": histogram.empty()}
+    for key in _USAGE_COUNTS:
+        into[key] += row[key]
+    into["latency_histogram"] = histogram.summed(
+        [into["latency_histogram"], row["latency_histogram"]]
+    )
+    return into
+
+
+def _usage_summed(tenant: Tenant, by: str, first: dt.date) -> dict[Any, dict[str, Any]]:
+    """LLM usage since ``first`` summed per ``by`` (feature or day), in its order. Summed in
+    Python: at most a row per feature and day, and SQL has no sum of arrays per element."""
+    sums: dict[Any, dict[str, Any]] = {}
+    for row in (
+        LLMUsage.objects.filter(tenant=tenant, day__gte=first)
         .order_by(by)
-    ]
+        .values(by, *_USAGE_COUNTS, "latency_histogram")
+    ):
+        key = row.pop(by)
+        sums[key] = _usage_add(sums.get(key), row)
+    return sums
 
 
 def _usage_this_month(tenant: Tenant, month: dt.date) -> list[dict[str, Any]]:
     """This month's LLM usage by feature (the sum of its days)."""
-    rows = _usage_summed(tenant, "feature", month)
-    for row in rows:
+    rows = []
+    for feature, row in _usage_summed(tenant, "feature", month).items():
+        row["feature"] = feature
         row["tokens"] = row["prompt_tokens"] + row["completion_tokens"]
         row["latency_ms"] = row["latency_ms_total"] / max(1, row["calls"] - row["failures"])
+        row["latency_p95_ms"] = histogram.quantile(row["latency_histogram"], 0.95)
+        rows.append(row)
     return rows
 
 
-def _usage_by_day(tenant: Tenant, first: dt.date) -> dict[dt.date, dict[str, Any]]:
-    """Every feature's LLM usage summed per day since ``first`` (days with calls only)."""
-    return {row.pop("day"): row for row in _usage_summed(tenant, "day", first)}
+def _latency_bar(label: str, row: dict[str, Any], failed: str) -> Bar:
+    """The p95 of the bucket's calls that answered (p50 in the label); days recorded before
+    the histogram was kept show their mean."""
+    answered = row["calls"] - row["failures"]
+    counted = sum(row["latency_histogram"])
+    if counted:
+        p95 = histogram.quantile(row["latency_histogram"], 0.95) or 0.0
+        p50 = histogram.quantile(row["latency_histogram"], 0.5) or 0.0
+        return Bar(label, p95, f"p95 {p95:.0f} ms, p50 {p50:.0f} ms of {counted} calls{failed}")
+    mean = row["latency_ms_total"] / answered if answered else 0.0
+    return Bar(label, mean, f"{mean:.0f} ms mean of {answered} calls{failed}", empty=not answered)
 
 
 def _llm_over_time(
     by_day: dict[dt.date, dict[str, Any]], buckets: list[dt.date], unit: str
 ) -> tuple[Chart, Chart]:
-    """Mean LLM latency and the cost per bucket (day, or week from its Monday)."""
+    """LLM latency (p95) and the cost per bucket (day, or week from its Monday)."""
     sums: dict[dt.date, dict[str, Any]] = {}
     for day, row in by_day.items():
         bucket = day - dt.timedelta(days=day.weekday()) if unit == "week" else day
-        into = sums.setdefault(bucket, dict.fromkeys(row, 0))
-        for key, value in row.items():
-            into[key] += value
+        sums[bucket] = _usage_add(sums.get(bucket), row)
     latency, cost = [], []
     for bucket in buckets:
         label = f"{bucket:%d %b}"
@@ -366,12 +391,8 @@ def _llm_over_time(
             cost.append(Bar(label, 0.0, "no calls", empty=True))
             continue
         row = sums[bucket]
-        answered = row["calls"] - row["failures"]
         failed = f", {row['failures']} failed" if row["failures"] else ""
-        mean = row["latency_ms_total"] / answered if answered else 0.0
-        latency.append(
-            Bar(label, mean, f"{mean:.0f} ms mean of {answered} calls{failed}", empty=not answered)
-        )
+        latency.append(_latency_bar(label, row, failed))
         tokens = row["prompt_tokens"] + row["completion_tokens"]
         cost.append(
             Bar(

@@ -12,7 +12,9 @@ CHATBOT_ANSWERED = "ai.chatbot.answered"  # answered: false is an "I don't know"
 CHATBOT_HANDED_OFF = "ai.chatbot.handed_off"  # a ticket with the transcript
 # A visitor asked for a person: the ticket waits until they confirm their address.
 CHATBOT_HANDOFF_REQUESTED = "ai.chatbot.handoff_requested"
-# The subject type of these three: the subject id is the conversation (hashed), so the dashboard
+# Nobody confirmed it within the link's lifetime: the waiting conversation was deleted.
+CHATBOT_HANDOFF_EXPIRED = "ai.chatbot.handoff_expired"
+# The subject type of these four: the subject id is the conversation (hashed), so the dashboard
 # counts conversations answered without a hand-off (deflected) against those handed off.
 CHATBOT_CONVERSATION = "ai.chatbot"
 
@@ -26,4 +28,5 @@ EVENT_TYPES = (
     CHATBOT_ANSWERED,
     CHATBOT_HANDED_OFF,
     CHATBOT_HANDOFF_REQUESTED,
+    CHATBOT_HANDOFF_EXPIRED,
 )

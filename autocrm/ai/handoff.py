@@ -8,7 +8,8 @@ would go to a stranger's inbox. So, as help desks do for unauthenticated web req
 visitor's conversation waits (:class:`PendingHandoff`) and the one mail sent is a link to that
 address: following it (and pressing the button, so mail scanners that open links do not)
 files the ticket. Until then agents see nothing and no contact is created; unconfirmed
-requests are deleted after ``CONFIRM_HOURS``.
+requests are deleted after ``CONFIRM_HOURS`` (by an hourly worker job, and in the tenant
+whenever a visitor makes a new one), each with an ``ai.chatbot.handoff_expired`` event.
 
 The confirmation mail holds nothing the visitor wrote (no name, no transcript): it cannot
 carry anyone's spam, and how many go to one address is rate-limited by the views.
@@ -20,6 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 
+import structlog
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -32,12 +34,14 @@ from autocrm.ai.chatbot import CHATBOT_ACTOR, conversation_subject, transcript_t
 from autocrm.ai.events import (
     CHATBOT_CONVERSATION,
     CHATBOT_HANDED_OFF,
+    CHATBOT_HANDOFF_EXPIRED,
     CHATBOT_HANDOFF_REQUESTED,
 )
 from autocrm.ai.models import PendingHandoff
 from autocrm.core.actors import Actor
-from autocrm.core.events import event_append
+from autocrm.core.events import EventDraft, event_append, event_append_many
 from autocrm.core.models import Tenant
+from autocrm.core.tenancy import system_context, tenant_context
 from autocrm.portal.branding import Branding
 from autocrm.portal.customers import help_url
 from autocrm.tickets import services as tickets
@@ -45,6 +49,8 @@ from autocrm.tickets.models import Channel, Ticket
 
 CONFIRM_HOURS = 48
 _SALT = "autocrm.ai.handoff"
+EXPIRE_ACTOR = Actor.system("ai_handoff_expire")
+logger = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -139,12 +145,7 @@ def chatbot_handoff(
 
     now = timezone.now()
     with transaction.atomic():
-        # Requests nobody confirmed are not kept (a stranger's conversation, an address).
-        PendingHandoff.objects.filter(
-            tenant=tenant,
-            created_at__lt=now - dt.timedelta(hours=CONFIRM_HOURS),
-            confirmed_at__isnull=True,
-        ).delete()
+        handoffs_expire(tenant=tenant, actor=EXPIRE_ACTOR, now=now)
         pending = PendingHandoff.objects.create(
             tenant=tenant,
             email=email,
@@ -163,6 +164,54 @@ def chatbot_handoff(
         # A job row in the same transaction: the mail goes out if and only if this commits.
         handoff_confirmation_send.defer(tenant_id=tenant.pk, handoff_id=pending.pk)
     return Handoff(confirm_to=email)
+
+
+def handoffs_expire(*, tenant: Tenant, actor: Actor, now: dt.datetime | None = None) -> int:
+    """Delete ``tenant``'s requests nobody confirmed within ``CONFIRM_HOURS`` (a stranger's
+    conversation and an address are not kept), one ``ai.chatbot.handoff_expired`` event
+    each; returns how many. Their links already open nothing (``handoff_pending``)."""
+    cutoff = (now or timezone.now()) - dt.timedelta(hours=CONFIRM_HOURS)
+    with transaction.atomic():
+        expired = list(
+            PendingHandoff.objects.select_for_update(skip_locked=True)
+            .filter(tenant=tenant, created_at__lt=cutoff, confirmed_at__isnull=True)
+            .values_list("pk", "conversation", "created_at")
+        )
+        if not expired:
+            return 0
+        PendingHandoff.objects.filter(pk__in=[pk for pk, _, _ in expired]).delete()
+        event_append_many(
+            tenant=tenant,
+            actor=actor,
+            drafts=[
+                EventDraft(
+                    type=CHATBOT_HANDOFF_EXPIRED,
+                    subject=(CHATBOT_CONVERSATION, conversation),
+                    payload={"handoff_id": pk, "requested_at": created.isoformat()},
+                )
+                for pk, conversation, created in expired
+            ],
+        )
+    logger.info("ai.handoff.expired", count=len(expired), hours=CONFIRM_HOURS)
+    return len(expired)
+
+
+def handoffs_expire_all(*, now: dt.datetime | None = None) -> int:
+    """``handoffs_expire`` in every tenant that has a request past its time (the worker's
+    hourly sweep: a help centre nobody asks again would otherwise keep them forever)."""
+    cutoff = (now or timezone.now()) - dt.timedelta(hours=CONFIRM_HOURS)
+    with system_context("ai_handoff_expire: find unconfirmed hand-offs past their time") as db:
+        tenant_ids = list(
+            PendingHandoff.objects.using(db)
+            .filter(created_at__lt=cutoff, confirmed_at__isnull=True)
+            .values_list("tenant_id", flat=True)
+            .distinct()
+        )
+    deleted = 0
+    for tenant in Tenant.objects.filter(pk__in=tenant_ids).order_by("pk"):
+        with tenant_context(tenant):
+            deleted += handoffs_expire(tenant=tenant, actor=EXPIRE_ACTOR, now=now)
+    return deleted
 
 
 def handoff_pending(*, tenant: Tenant, token: str) -> PendingHandoff:

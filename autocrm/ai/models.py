@@ -9,11 +9,13 @@ accuracy, acceptance and cost are reportable per tenant (the AI dashboard).
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
+from autocrm.ai import histogram
 from autocrm.ai.providers.embeddings import DIMENSIONS
 from autocrm.core.models import Tenant, TenantOwned
 
@@ -42,6 +44,14 @@ class LLMUsage(TenantOwned):
     completion_tokens = models.BigIntegerField(default=0)
     cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     latency_ms_total = models.FloatField(default=0)
+    # Calls that answered, counted per latency bucket (autocrm.ai.histogram): the dashboard's
+    # p50/p95 per day or week, which a total cannot give.
+    latency_histogram = ArrayField(
+        models.PositiveIntegerField(),
+        size=histogram.SIZE,
+        default=histogram.empty,
+        db_default=histogram.empty(),
+    )
 
     class Meta:
         constraints = [

@@ -96,6 +96,21 @@ def reindex_stale_all(timestamp: int) -> int:
     return len(tenant_ids)
 
 
+@app.periodic(cron="29 * * * *", periodic_id="ai_handoff_expire")
+@app.task(
+    name="ai.handoffs_expire_all",
+    queue="maintenance",
+    queueing_lock="ai_handoffs_expire_all",
+    pass_context=False,
+)
+def handoffs_expire_all(timestamp: int) -> int:
+    """Hourly: delete visitors' hand-offs nobody confirmed within the link's lifetime, in
+    every tenant (a help centre nobody asks again would otherwise keep them forever)."""
+    from autocrm.ai import handoff
+
+    return handoff.handoffs_expire_all()
+
+
 @app.task(name="ai.handoff_confirmation_send", queue="email", pass_context=False)
 def handoff_confirmation_send(*, tenant_id: int, handoff_id: int) -> None:
     """Mail a visitor's hand-off confirmation link (retried by the queue until SMTP takes

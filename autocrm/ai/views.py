@@ -179,7 +179,8 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             "accuracy_rows": accuracy_rows,
             "chatbot_caption": f"Assistant conversations per {unit}: answered without a "
             "hand-off, handed off, not answered",
-            "llm_latency_caption": f"LLM latency per {unit} (mean of the calls that answered)",
+            "llm_latency_caption": f"LLM latency per {unit}: p95 of the calls that answered "
+            "(p50 in each bar's label)",
             "llm_cost_caption": f"LLM cost per {unit} (tokens and calls in each bar's label)",
         },
     )

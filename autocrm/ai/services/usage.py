@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from autocrm.ai import histogram
 from autocrm.ai.models import AISettings, LLMUsage
 from autocrm.ai.providers import llm
 from autocrm.ai.providers.errors import LLMUnavailable
@@ -48,7 +50,7 @@ def llm_spent_this_month(tenant: Tenant) -> Decimal:
 def _record(*, tenant: Tenant, feature: str, result: llm.ChatResult | None, failed: bool) -> None:
     with transaction.atomic():
         usage, _ = LLMUsage.objects.get_or_create(tenant=tenant, day=_today(), feature=feature)
-        changes = {"calls": F("calls") + 1}
+        changes: dict[str, Any] = {"calls": F("calls") + 1}
         if failed:
             changes["failures"] = F("failures") + 1
         if result is not None:
@@ -57,6 +59,9 @@ def _record(*, tenant: Tenant, feature: str, result: llm.ChatResult | None, fail
                 completion_tokens=F("completion_tokens") + result.completion_tokens,
                 cost=F("cost") + Decimal(str(result.cost)),
                 latency_ms_total=F("latency_ms_total") + result.latency_ms,
+                latency_histogram=histogram.CountIn(
+                    "latency_histogram", histogram.bucket_of(result.latency_ms)
+                ),
             )
         LLMUsage.objects.filter(pk=usage.pk).update(**changes)
 

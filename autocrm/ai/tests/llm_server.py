@@ -1,9 +1,9 @@
 """A local OpenAI-compatible HTTP server for the LLM tests (no outside calls).
 
 ``mode`` scripts its behaviour: "ok" answers ``/chat/completions`` with ``reply(messages)``
-(and ``/embeddings`` with fixed vectors), "slow" sleeps past the client's timeout,
-"garbage" answers 200 with a body that is not JSON, "empty" answers a completion without
-text, "error" answers 500.
+(and ``/embeddings`` with fixed vectors) after ``delay_seconds``, "slow" sleeps past the
+client's timeout, "garbage" answers 200 with a body that is not JSON, "empty" answers a
+completion without text, "error" answers 500.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class FakeLLM:
     reply: Callable[[list[dict[str, Any]]], str] = lambda messages: "Answer [1]."
     requests: list[dict[str, Any]] = field(default_factory=list)
     slow_seconds: float = 3.0
+    delay_seconds: float = 0.0  # "ok" answers after this long (latency percentiles)
 
 
 def _handler(server_state: dict[str, FakeLLM]) -> type[BaseHTTPRequestHandler]:
@@ -36,6 +37,8 @@ def _handler(server_state: dict[str, FakeLLM]) -> type[BaseHTTPRequestHandler]:
             fake.requests.append({"path": self.path, "body": body})
             if fake.mode == "slow":
                 time.sleep(fake.slow_seconds)
+            elif fake.delay_seconds:
+                time.sleep(fake.delay_seconds)
             if fake.mode == "error":
                 self._send(500, b'{"error": {"message": "boom"}}')
                 return

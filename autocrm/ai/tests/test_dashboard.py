@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -183,6 +184,41 @@ def test_the_dashboard_costs_the_same_queries_for_little_and_much_history(
 
 
 @pytest.mark.django_db
+def test_llm_latency_is_charted_as_a_p95_from_each_calls_bucket(
+    tenant_a: Tenant, fake_llm: FakeLLM
+) -> None:
+    """Eighteen quick answers and two slow ones through the local server: the day's p95 is
+    the slow answers' latency, which the mean of the twenty hid; a week's bar counts the same
+    calls, and so does this month's row of the feature."""
+    actor = Actor.system("tests")
+    with tenant_context(tenant_a):
+        for delay in [0.0] * 18 + [0.6] * 2:
+            fake_llm.delay_seconds = delay
+            llm_chat(
+                tenant=tenant_a,
+                actor=actor,
+                feature="reply",
+                messages=[{"role": "user", "content": "hi"}],
+            )
+        [usage] = LLMUsage.objects.all()
+        agent = actor_of(tenant_a, member(tenant_a, "agent"))
+        daily = ai_dashboard(tenant=tenant_a, actor=agent, days=7)
+        weekly = ai_dashboard(tenant=tenant_a, actor=agent, days=90)
+    assert sum(usage.latency_histogram) == 20 and usage.calls == 20
+    mean = usage.latency_ms_total / 20
+    today = daily.llm_latency_over_time.bars[-1]
+    found = re.fullmatch(r"p95 (\d+) ms, p50 (\d+) ms of 20 calls", today.display)
+    assert found, today.display
+    p95, p50 = int(found[1]), int(found[2])
+    assert p95 >= 500 and p95 > 2 * mean  # the slow answers, not the average
+    assert p50 < 500
+    assert weekly.llm_latency_over_time.bars[-1].value == pytest.approx(today.value)
+    [month] = daily.usage_month
+    assert month["latency_p95_ms"] == pytest.approx(today.value)
+    assert month["latency_ms"] == pytest.approx(mean)
+
+
+@pytest.mark.django_db
 def test_llm_latency_and_cost_are_charted_per_day(
     tenant_a: Tenant, tenant_b: Tenant, fake_llm: FakeLLM, client: Client
 ) -> None:
@@ -220,7 +256,7 @@ def test_llm_latency_and_cost_are_charted_per_day(
         f"{today - dt.timedelta(days=n):%d %b}" for n in range(7, -1, -1)
     ]
     assert latency[-1].value > 0  # measured per call
-    assert latency[-1].display.endswith("ms mean of 3 calls")
+    assert latency[-1].display.startswith("p95 ") and latency[-1].display.endswith("of 3 calls")
     assert cost[-1].display == "$0.0004, 360 tokens, 3 calls"
     assert latency[-4].display == "1500 ms mean of 2 calls"
     assert cost[-4].display == "$0.2500, 1,200 tokens, 2 calls"

@@ -152,6 +152,9 @@ def test_bad_expired_or_foreign_links_file_nothing(help_centre: Tenant, tenant_b
         # A new request clears the ones nobody confirmed in time.
         _visitor_handoff(help_centre, email="next@example.test")
         assert not PendingHandoff.objects.filter(pk=pending.pk).exists()
+        [expired] = Event.objects.filter(type="ai.chatbot.handoff_expired")
+        assert expired.payload["handoff_id"] == pending.pk
+        assert expired.subject_id == pending.conversation
 
 
 @pytest.mark.django_db
@@ -184,3 +187,45 @@ def test_the_pages_from_question_to_confirmed_ticket(help_centre: Tenant, client
     assert f"Request #{ticket.number}" in Client().get(f"/{path}").content.decode()
     bad = Client().get(f"/{help_centre.slug}/help/assistant/confirm/nonsense/")
     assert bad.status_code == 400 and "invalid or has expired" in bad.content.decode()
+
+
+# Committed rows: the sweep finds the tenants through the system connection.
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_the_worker_deletes_unconfirmed_handoffs_past_their_time_hourly(
+    help_centre: Tenant, tenant_b: Tenant
+) -> None:
+    from procrastinate.contrib.django import app
+
+    from autocrm.ai.tasks import handoffs_expire_all
+
+    scheduled = {key[1]: task for key, task in app.periodic_registry.periodic_tasks.items()}
+    assert scheduled["ai_handoff_expire"].cron == "29 * * * *"
+    too_old = timezone.now() - dt.timedelta(hours=CONFIRM_HOURS, minutes=1)
+    for tenant in (help_centre, tenant_b):
+        with tenant_context(tenant):
+            for email in ("old@example.test", "fresh@example.test", "done@example.test"):
+                chatbot_handoff(
+                    tenant=tenant,
+                    actor=visitor_actor("s"),
+                    transcript=TRANSCRIPT,
+                    conversation_key=email,
+                    email=email,
+                )
+            done = PendingHandoff.objects.get(email="done@example.test")
+            handoff_confirm(tenant=tenant, token=confirm_token(tenant, done))
+            PendingHandoff.objects.filter(
+                email__in=["old@example.test", "done@example.test"]
+            ).update(created_at=too_old)
+
+    assert handoffs_expire_all(timestamp=0) == 2
+    for tenant in (help_centre, tenant_b):
+        with tenant_context(tenant):
+            # Confirmed requests keep their row (the link shows the ticket), fresh ones wait.
+            assert sorted(PendingHandoff.objects.values_list("email", flat=True)) == [
+                "done@example.test",
+                "fresh@example.test",
+            ]
+            [expired] = Event.objects.filter(type="ai.chatbot.handoff_expired")
+            assert expired.subject_type == "ai.chatbot"
+            assert expired.actor_label == "system:ai_handoff_expire"
+    assert handoffs_expire_all(timestamp=0) == 0
