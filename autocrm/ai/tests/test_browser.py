@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from autocrm.accounts.tests.factories import DEFAULT_PASSWORD, member
+from autocrm.ai import histogram
 from autocrm.ai.indexing import INDEX_ACTOR, tenant_reindex
 from autocrm.ai.models import LLMUsage, PendingHandoff, ReplyDraft
 from autocrm.ai.tasks import handoff_confirmation_send
@@ -56,17 +57,25 @@ def test_dashboard_and_summary(page: Page) -> None:
         chatbot_conversation(tenant, "u1", [False])
         today = timezone.now().date()
         for back in (1, 2, 4, 5, 8, 9, 11, 15, 16, 18, 22, 23, 25, 29):
-            calls = 3 + back % 5
+            calls, failures = 3 + back % 5, 1 if back % 7 == 0 else 0
+            # Answers of about a second, and one slow one on some days.
+            answered = [700.0 + 60 * (back % 6) + 25 * n for n in range(calls - failures)]
+            if back % 4 == 1:
+                answered[-1] = 2400.0 + 100 * back
+            counts = histogram.empty()
+            for ms in answered:
+                counts[histogram.bucket_of(ms)] += 1
             LLMUsage.objects.create(
                 tenant=tenant,
                 day=today - dt.timedelta(days=back),
                 feature="reply" if back % 3 else "summary",
                 calls=calls,
-                failures=1 if back % 7 == 0 else 0,
+                failures=failures,
                 prompt_tokens=900 * calls,
                 completion_tokens=150 * calls,
                 cost=Decimal("0.0021") * calls,
-                latency_ms_total=(700 + 60 * (back % 6)) * calls,
+                latency_ms_total=sum(answered),
+                latency_histogram=counts,
             )
         t = long_ticket(tenant)
         article(
@@ -87,9 +96,10 @@ def test_dashboard_and_summary(page: Page) -> None:
     # LLM latency and cost over the period, a bar per day (a day's figures on hover).
     latency = page.locator("[data-ai-llm-latency] svg")
     expect(latency).to_have_attribute(
-        "aria-label", "LLM latency per day (mean of the calls that answered)"
+        "aria-label",
+        "LLM latency per day: p95 of the calls that answered (p50 in each bar's label)",
     )
-    expect(latency.locator("title", has_text="ms mean of")).to_have_count(14)
+    expect(latency.locator("title", has_text="ms, p50")).to_have_count(14)
     expect(latency.locator("title", has_text="no calls")).to_have_count(17)
     expect(page.locator("[data-ai-llm-cost] svg title", has_text="tokens")).to_have_count(14)
     screenshot(page, "ai-dashboard")
