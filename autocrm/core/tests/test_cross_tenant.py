@@ -105,9 +105,36 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="module")
+def seeded_once(django_db_setup: None, django_db_blocker: Any) -> Iterator[tuple[Seeded, Seeded]]:
+    """Both tenants seeded once for the module, in a transaction rolled back after its last
+    test. Seeding eight apps' rows for two tenants was most of each of the 340 tests' time.
+    Every test still runs in a savepoint of its own (pytest-django's ``db``, a TestCase's
+    atomic blocks nested in this one), so what one test writes is gone before the next; and
+    nothing is committed, as before (no on_commit hook runs)."""
+    from django.db import transaction
+
+    atomic = transaction.atomic()
+    with django_db_blocker.unblock():
+        atomic.__enter__()
+        try:
+            seeded = (
+                seed(Tenant.objects.create(slug="acme", name="Acme")),
+                seed(Tenant.objects.create(slug="globex", name="Globex")),
+            )
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    yield seeded
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
+
+
 @pytest.fixture
-def two_tenants(tenant_a: Tenant, tenant_b: Tenant) -> tuple[Seeded, Seeded]:
-    return seed(tenant_a), seed(tenant_b)
+def two_tenants(seeded_once: tuple[Seeded, Seeded], db: None) -> tuple[Seeded, Seeded]:
+    return seeded_once
 
 
 # --- where tenant B's ids come from ------------------------------------------------------------
