@@ -14,10 +14,11 @@ second time). On those splits the classifier learns
   * an out-of-scope score: a logistic regression over what distinguishes a request of a
     known kind from an unseen one — the confidence and the margin to the runner-up, the
     cosine similarity to the nearest training example, the mean over the nearest few, and
-    the similarity to the nearest example and to the centre of the predicted class, and the
+    the similarity to the nearest example and to the centre of the predicted class, the
     Mahalanobis distance to the nearest class centre under the within-class covariance all
-    classes share — with the floor that still auto-applies TARGET_COVERAGE of the in-scope
-    calibration rows.
+    classes share, and the SVM's largest raw margin, alone and less what that class's own
+    training rows usually reach (ADR 0057) — with the floor that still auto-applies
+    TARGET_COVERAGE of the in-scope calibration rows.
 Then the classifier is refitted on all rows.
 """
 
@@ -57,6 +58,10 @@ MIN_SIMILARITY_FLOOR = 0.35
 # identity before it is inverted (ADR 0049): 384 dimensions against a few thousand rows, and
 # a small tenant has fewer rows than dimensions.
 COVARIANCE_SHRINKAGE = 0.1
+# A class's usual margin: this quantile of its own training rows' margins for it. A new text
+# whose margin falls well short of what its predicted class's examples reach is suspect even
+# when no other class comes close (ADR 0057: classes differ in how tight they are).
+MARGIN_QUANTILE = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +136,9 @@ class TriageClassifier:
         # Whitening of the shared within-class covariance and the class means after it (the
         # Mahalanobis feature); None in models pickled before it, whose score has 6 weights.
         self._mahalanobis: tuple[np.ndarray, np.ndarray] | None = None
+        # Each class's usual margin (MARGIN_QUANTILE of its training rows'); None in models
+        # pickled before the margin features, whose score has 7 weights.
+        self._margin_floor: np.ndarray | None = None
         self.calibration: dict[str, float] = {}
 
     # --- training ---------------------------------------------------------------------------
@@ -172,6 +180,10 @@ class TriageClassifier:
             self.svm.classes_, y, self.train_embeddings
         )
         self._mahalanobis = _whitening(self.train_embeddings, self._train_class, len(self.labels))
+        self._margin_floor = _margin_floor(
+            self._margins(self.vectorizer, self.svm, texts, self.train_embeddings),
+            self._train_class,
+        )
         return self
 
     def _calibration_split(
@@ -223,6 +235,10 @@ class TriageClassifier:
             truths.append(np.searchsorted(svm.classes_, y[calib_idx]))
             train_class, centroids = _class_index(svm.classes_, y[fit_idx], embeddings[fit_idx])
             whitening = _whitening(embeddings[fit_idx], train_class, len(centroids))
+            margin_floor = _margin_floor(
+                self._margins(vectorizer, svm, [texts[i] for i in fit_idx], embeddings[fit_idx]),
+                train_class,
+            )
             parts.append(
                 (
                     calib_margins,
@@ -233,6 +249,7 @@ class TriageClassifier:
                     train_class,
                     centroids,
                     whitening,
+                    margin_floor,
                 )
             )
         best_nll, best_t = np.inf, self.temperature
@@ -252,8 +269,7 @@ class TriageClassifier:
         correct = 0
         for part, truth in zip(parts, truths, strict=True):
             calib_margins, unseen_margins, calib_emb, unseen_emb = part[:4]
-            train_emb, train_class, centroids, whitening = part[4:]
-            index = (train_emb, train_class, centroids, whitening)
+            index = part[4:]
             inside.append(_scope_features(calib_margins, best_t, calib_emb, *index))
             outside.append(_scope_features(unseen_margins, best_t, unseen_emb, *index))
             correct += int((calib_margins.argmax(axis=1) == truth).sum())
@@ -279,7 +295,8 @@ class TriageClassifier:
         }
 
     def _scope_score(self, features: np.ndarray) -> np.ndarray:
-        # A model pickled before the Mahalanobis feature learnt weights for the first six.
+        # A model pickled before the Mahalanobis or the margin features learnt weights for the
+        # first six or seven.
         features = features[:, : len(self.scope_weights)]
         standard = (features - self.scope_mean) / self.scope_scale
         return np.asarray(standard @ self.scope_weights + self.scope_bias)
@@ -369,6 +386,9 @@ class TriageClassifier:
             transform, means = self._mahalanobis
             whitened = vector.astype(np.float64) @ transform
             features.append(-float((((means - whitened) ** 2).sum(axis=1)).min()))
+        if self._margin_floor is not None:
+            top = float(margins[0, predicted])
+            features += [top, top - float(self._margin_floor[predicted])]
         return np.array([features], dtype=np.float64)
 
     def _class_rows(self) -> list[np.ndarray]:
@@ -427,6 +447,16 @@ def _whitening(
     return transform, means @ transform
 
 
+def _margin_floor(margins: np.ndarray, train_class: np.ndarray) -> np.ndarray:
+    """Per class, the MARGIN_QUANTILE of its own training rows' margins for it."""
+    own = margins[np.arange(len(train_class)), train_class]
+    floor = np.zeros(margins.shape[1])
+    for label in range(margins.shape[1]):
+        rows = own[train_class == label]
+        floor[label] = np.quantile(rows, MARGIN_QUANTILE) if len(rows) else 0.0
+    return floor
+
+
 def _scope_features(
     margins: np.ndarray,
     temperature: float,
@@ -435,17 +465,19 @@ def _scope_features(
     train_class: np.ndarray,
     centroids: np.ndarray,
     whitening: tuple[np.ndarray, np.ndarray],
+    margin_floor: np.ndarray,
 ) -> np.ndarray:
     """Per query: confidence, margin to the runner-up, similarity to the nearest training
     example, mean similarity to the NEIGHBOURS nearest, similarity to the nearest example of
-    the predicted class and to that class's centre, and minus the squared Mahalanobis
-    distance to the nearest class mean."""
+    the predicted class and to that class's centre, minus the squared Mahalanobis distance
+    to the nearest class mean, the largest raw margin, and that margin less the predicted
+    class's usual one (_margin_floor)."""
     probabilities = _softmax(margins, temperature)
     top2 = -np.partition(-probabilities, 1, axis=1)[:, :2]
     predicted = probabilities.argmax(axis=1)
     k = min(NEIGHBOURS, len(train))
     transform, means = whitening
-    out = np.empty((len(queries), 7), dtype=np.float64)
+    out = np.empty((len(queries), 9), dtype=np.float64)
     for start in range(0, len(queries), 512):
         block = queries[start : start + 512] @ train.T
         rows = slice(start, start + len(block))
@@ -462,6 +494,9 @@ def _scope_features(
     out[:, 0] = top2[:, 0]
     out[:, 1] = top2[:, 0] - top2[:, 1]
     out[:, 5] = np.einsum("ij,ij->i", queries, centroids[predicted])
+    # The predicted class has the largest margin too (softmax is monotone).
+    out[:, 7] = margins[np.arange(len(margins)), predicted]
+    out[:, 8] = out[:, 7] - margin_floor[predicted]
     return out
 
 

@@ -48,6 +48,7 @@ def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) 
     from autocrm.ai.classifier import EMBEDDING_WEIGHT, _scope_features, _scores_2d
 
     assert trained.vectorizer is not None and trained._mahalanobis is not None
+    assert trained._margin_floor is not None
     texts = [t for group in HELD_OUT.values() for t in group] + UNLIKE_ANYTHING + ["", "??"]
     vectors = embedding_provider().embed(texts)
     for text, vector in zip(texts, vectors, strict=True):
@@ -68,6 +69,7 @@ def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) 
                 trained._train_class,
                 trained._centroids,
                 trained._mahalanobis,
+                trained._margin_floor,
             ),
             rtol=1e-5,
             atol=1e-5,
@@ -79,9 +81,9 @@ def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) 
 def test_calibration_was_done_on_training_data_only(trained: TriageClassifier) -> None:
     assert trained.calibration["unseen_rows"] > 0
     assert trained.similarity_floor > 0
-    # The out-of-scope score was learnt (seven features) with a floor that keeps the target
+    # The out-of-scope score was learnt (nine features) with a floor that keeps the target
     # share of the in-scope calibration rows.
-    assert trained.scope_weights.shape == (7,)
+    assert trained.scope_weights.shape == (9,)
     assert np.isfinite(trained.scope_floor)
     # A quantile of n rows moves in steps of 1/n: the test data set has few calibration rows.
     step = 1 / trained.calibration["rows"]
@@ -101,6 +103,23 @@ def test_a_model_pickled_before_the_scope_score_still_predicts(
     text = HELD_OUT["shipping"][0]
     prediction = restored.predict(text, embedding_provider().embed([text])[0])
     assert prediction.label == "shipping" and prediction.in_scope
+
+
+def test_a_model_pickled_before_the_margin_features_scores_on_its_seven(
+    trained: TriageClassifier,
+) -> None:
+    state = dict(trained.__dict__)
+    del state["_margin_floor"]
+    for name in ("scope_mean", "scope_scale", "scope_weights"):
+        state[name] = state[name][:7]
+    old = TriageClassifier.__new__(TriageClassifier)
+    old.__setstate__(state)
+    restored = pickle.loads(pickle.dumps(old))
+    text = HELD_OUT["shipping"][0]
+    vector = embedding_provider().embed([text])[0]
+    margins = restored._single_margins(text, vector.reshape(1, -1))
+    assert restored._single_scope_features(margins, vector).shape == (1, 7)
+    assert restored.predict(text, vector).label == "shipping"
 
 
 def test_one_label_only() -> None:
