@@ -30,7 +30,6 @@ from autocrm.tickets import (
 )
 from autocrm.tickets.errors import TicketClosedError, VersionConflictError
 from autocrm.tickets.models import Attachment, Macro, Ticket
-from autocrm.tickets.query import TicketFilters
 from autocrm.workspace import conversation, queues, ticket_timeline
 from autocrm.workspace.agent_forms import (
     ComposerForm,
@@ -83,13 +82,6 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
     events = page_reads.ticket_history(
         tenant=tenant, actor=actor, ticket=ticket, limit=TIMELINE_LENGTH
     )
-    others = selectors.ticket_list(
-        tenant=tenant,
-        actor=actor,
-        filters=TicketFilters(requester_id=ticket.requester_id, sort="-updated_at"),
-        limit=OTHER_TICKETS + 1,
-        highlight=False,
-    ).items
     previous, following = queues.neighbours(request.session, ticket.number)
     context: dict[str, Any] = {
         "ticket": ticket,
@@ -103,7 +95,9 @@ def _context(request: TenantRequest, ticket: Ticket, **extra: Any) -> dict[str, 
         "history": conversation.history_items(
             ticket_timeline.describe_ticket_events(tenant, events)
         ),
-        "other_tickets": [t for t in others if t.pk != ticket.pk][:OTHER_TICKETS],
+        "other_tickets": page_reads.requester_tickets(
+            tenant=tenant, actor=actor, ticket=ticket, limit=OTHER_TICKETS
+        ),
         "previous_number": previous,
         "next_number": following,
         "can_edit": actor.role != "light_agent",

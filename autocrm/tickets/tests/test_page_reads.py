@@ -15,10 +15,10 @@ from autocrm.accounts.tests.factories import actor_of, member
 from autocrm.core.actors import Actor
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
-from autocrm.crm.models import Company
-from autocrm.routing.models import Team
+from autocrm.crm.models import Company, Contact
 from autocrm.tickets import access, page_reads, selectors, services
 from autocrm.tickets.models import Ticket
+from autocrm.tickets.query import TicketFilters
 from autocrm.tickets.tests.factories import SYSTEM, scoped_staff, ticket
 
 
@@ -83,8 +83,10 @@ def test_the_ticket_and_its_related_rows_are_the_orms(ctx: Tenant, restricted: b
             assert _fields(got) == {
                 k: v for k, v in (_fields(expected) or {}).items() if k != "search_vector"
             }
-            for name in ("requester", "organization", "assignee", "team"):
-                related, orm_related = getattr(got, name), getattr(expected, name)
+            pairs = [(name, got, expected) for name in ("requester", "organization")]
+            pairs.append(("company", got.requester, expected.requester))
+            for name, instance, orm_instance in pairs:
+                related, orm_related = getattr(instance, name), getattr(orm_instance, name)
                 fields = _fields(related)
                 orm_fields = _fields(orm_related)
                 if fields is not None and orm_fields is not None:
@@ -95,14 +97,38 @@ def test_the_ticket_and_its_related_rows_are_the_orms(ctx: Tenant, restricted: b
 
 
 def test_no_query_for_the_related_rows(ctx: Tenant) -> None:
-    t = ticket(ctx, team_id=Team.objects.create(tenant=ctx, name="A").pk)
+    t = ticket(ctx)
+    Contact.objects.filter(pk=t.requester_id).update(
+        company=Company.objects.create(tenant=ctx, name="Initech")
+    )
     admin = actor_of(ctx, member(ctx, "admin"))
     got = selectors.ticket_get_by_number(tenant=ctx, actor=admin, number=t.number)
     with CaptureQueriesContext(connection) as captured:
-        assert got.team is not None and got.team.name == "A"
-        assert got.requester.email and got.tenant.pk == ctx.pk
-        assert got.assignee is None and got.organization is None
+        assert got.requester.email and got.tenant.pk == ctx.pk and got.organization is None
+        assert got.requester.company is not None and got.requester.company.name == "Initech"
     assert captured.captured_queries == []
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+def test_the_requesters_other_tickets_are_the_lists(ctx: Tenant, restricted: bool) -> None:
+    staff = scoped_staff(ctx, restricted=restricted)
+    tickets = [ticket(ctx, team_id=team.pk) for team in (staff.mine, staff.theirs, staff.mine)]
+    tickets += [ticket(ctx, team_id=staff.theirs.pk, assignee_id=staff.agent.pk), ticket(ctx)]
+    services.ticket_update(
+        tenant=ctx, actor=SYSTEM, ticket_id=tickets[0].pk, changes={"priority": "high"}
+    )
+    for user in (staff.agent, staff.light, staff.admin):
+        actor = actor_of(ctx, user)
+        listed = selectors.ticket_list(
+            tenant=ctx,
+            actor=actor,
+            filters=TicketFilters(requester_id=tickets[1].requester_id, sort="-updated_at"),
+            limit=10,
+            highlight=False,
+        ).items
+        expected = [(t.number, t.subject, t.status) for t in listed if t.pk != tickets[1].pk]
+        got = page_reads.requester_tickets(tenant=ctx, actor=actor, ticket=tickets[1], limit=3)
+        assert [tuple(o) for o in got] == expected[:3], user
 
 
 def test_messages_files_history_and_links_are_the_selectors(ctx: Tenant) -> None:
