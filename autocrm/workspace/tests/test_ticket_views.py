@@ -240,7 +240,9 @@ def test_the_ticket_page_statement_count_does_not_grow_with_messages(
             tenant=ctx, actor=SYSTEM, ticket_id=t.pk, changes={"tags": [f"t{i}"]}
         )
     assert statements() == few
-    assert few <= 25, few
+    # 17 as served (11 of them the page's own: ADR 0053), and in a test the savepoint of
+    # the test's transaction with the saved and restored tenant settings around it.
+    assert few <= 21, few
 
 
 def test_a_closed_ticket_is_read_only_on_the_page_too(
