@@ -83,7 +83,9 @@ def test_the_ticket_and_its_related_rows_are_the_orms(ctx: Tenant, restricted: b
             assert _fields(got) == {
                 k: v for k, v in (_fields(expected) or {}).items() if k != "search_vector"
             }
-            pairs = [(name, got, expected) for name in ("requester", "organization")]
+            pairs: list[tuple[str, Model, Model]] = [
+                (name, got, expected) for name in ("requester", "organization")
+            ]
             pairs.append(("company", got.requester, expected.requester))
             for name, instance, orm_instance in pairs:
                 related, orm_related = getattr(instance, name), getattr(orm_instance, name)
