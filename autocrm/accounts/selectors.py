@@ -81,6 +81,20 @@ def user_memberships(*, user_id: int) -> QuerySet[Membership]:
     )
 
 
+def user_workspace_rows(*, user_id: int) -> list[tuple[int, str, str, str]]:
+    """(tenant id, tenant name, slug, role) of ``user_memberships``, in its order: the
+    workspace switcher of every agent page, as one prepared statement (the queryset cost
+    ~0.9 ms of CPU to compile per page). Same caller context as ``user_memberships``."""
+    return sql.fetch_all(_USER_WORKSPACES, [user_id])
+
+
+_USER_WORKSPACES = (
+    f"SELECT m.tenant_id, t.name, t.slug, m.role FROM {Membership._meta.db_table} m "  # noqa: S608 — table names from model metadata
+    f"INNER JOIN {Tenant._meta.db_table} t ON m.tenant_id = t.id "
+    "WHERE m.user_id = %s ORDER BY t.name"
+)
+
+
 _MEMBERSHIP_COLUMNS = ("id", "tenant_id", "user_id", "role", "created_at")
 # Prepared once per connection (autocrm.core.sql): it runs before every API request signed
 # in with a browser session, as the API key lookup does for keys.

@@ -14,6 +14,7 @@ from django.db.models import Max
 from autocrm.accounts.actors import actor_for_membership
 from autocrm.accounts.models import STAFF_ROLES, User
 from autocrm.accounts.selectors import membership_get
+from autocrm.core import sql
 from autocrm.core.actors import Actor
 from autocrm.core.models import Event, Tenant
 from autocrm.core.tenancy import tenant_context
@@ -40,10 +41,16 @@ def page_snapshot(*, tenant: Tenant, now: dt.datetime | None = None) -> dict[str
     now = now or dt.datetime.now(dt.UTC)
     rendered = int(now.timestamp())
     start = dt.datetime.fromtimestamp(rendered, dt.UTC) - SINCE_MARGIN
-    shown = Event.objects.filter(tenant=tenant, created_at__gte=start).aggregate(top=Max("pk"))[
-        "top"
-    ]
+    shown = sql.fetch_all(_NEWEST_EVENT_SINCE, [tenant.pk, start])[0][0]
     return {"rendered": rendered, "shown": shown or 0}
+
+
+# page_snapshot's statement, prepared (autocrm.core.sql): it runs on every workspace page,
+# where compiling the aggregate queryset cost ~0.7 ms of CPU.
+_NEWEST_EVENT_SINCE = (
+    f"SELECT max(id) FROM {Event._meta.db_table} "  # noqa: S608 — table name from model metadata
+    "WHERE tenant_id = %s::bigint AND created_at >= %s::timestamptz"
+)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,23 @@ def _choices_with_blank(choices: list[tuple[Any, str]], blank: str) -> list[tupl
     return [("", blank), *choices]
 
 
+def bulk_choices(
+    *, agents: list[tuple[int, str]], macros: list[tuple[int, str]]
+) -> dict[str, list[tuple[Any, str]]]:
+    """The choices of ``BulkForm``'s selects: what the queue page offers (as ready-made
+    options, without building a form per page) and what a bulk request may send."""
+    return {
+        "assignee": _choices_with_blank(
+            [("none", "Unassigned"), *[(str(pk), name) for pk, name in agents]], "Assignee…"
+        ),
+        "status": _choices_with_blank(list(Status.choices), "Status…"),
+        "priority": _choices_with_blank(
+            [(label, label.capitalize()) for _, label in Priority.choices], "Priority…"
+        ),
+        "macro": _choices_with_blank(list(macros), "Apply macro…"),
+    }
+
+
 class BulkForm(forms.Form):
     ids = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True)
     assignee = forms.ChoiceField(required=False)
@@ -53,18 +70,12 @@ class BulkForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        _choice_field(self, "macro").choices = _choices_with_blank(list(macros), "Apply macro…")
         # Which ids exist is the service's check (it names the missing ones).
         ids_field = self.fields["ids"]
         assert isinstance(ids_field, forms.TypedMultipleChoiceField)
         ids_field.valid_value = lambda value: str(value).isascii() and str(value).isdigit()  # type: ignore[method-assign]
-        _choice_field(self, "assignee").choices = _choices_with_blank(
-            [("none", "Unassigned"), *[(str(pk), name) for pk, name in agents]], "Assignee…"
-        )
-        _choice_field(self, "status").choices = _choices_with_blank(list(Status.choices), "Status…")
-        _choice_field(self, "priority").choices = _choices_with_blank(
-            [(label, label.capitalize()) for _, label in Priority.choices], "Priority…"
-        )
+        for name, choices in bulk_choices(agents=agents, macros=macros).items():
+            _choice_field(self, name).choices = choices
 
     def changes(self) -> dict[str, Any]:
         data = self.cleaned_data
