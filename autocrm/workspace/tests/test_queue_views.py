@@ -346,3 +346,18 @@ def test_saved_views_and_macros_follow_their_changes(
         tenant=ctx, actor=actor_of(ctx, others), name="Not yours", query="status:open", shared=False
     )
     assert "Not yours" not in client.get("/acme/agent/?view=all").content.decode()
+
+
+def test_the_cached_navigation_marks_the_current_page_and_leaks_no_template_text(
+    client: Client, ctx: Tenant, agent: Any
+) -> None:
+    """layouts/_agent_nav.html is rendered once per tenant, role and page (agent_nav): each
+    page still marks its own link, and nothing of the template source shows."""
+    client.force_login(agent)
+    queue_page = client.get("/acme/agent/?view=all").content.decode()
+    dashboard = client.get("/acme/").content.decode()
+    for page in (queue_page, dashboard):
+        assert "{#" not in page and "{%" not in page and "agent_nav" not in page
+    current = re.compile(r'<a class="nav-link" href="([^"]+)" aria-current="page">')
+    assert current.findall(queue_page) == ["/acme/agent/"]
+    assert current.findall(dashboard) == ["/acme/"]
