@@ -77,11 +77,14 @@ def tenant_context(
 @contextmanager
 def user_context(user_id: int, *, using: str = "default") -> Iterator[None]:
     """No tenant, but the user's own rows (their memberships across tenants) are readable."""
+    # Outermost (a signed-in request outside a tenant): nothing to read first or restore
+    # after, as in tenant_context (two statements saved per request).
+    outermost = not connections[using].in_atomic_block
     with transaction.atomic(using=using):
-        previous = _get_db_context(using)
+        previous = (None, None) if outermost else _get_db_context(using)
         _set_db_context(using, None, user_id)
         yield
-        if not connections[using].needs_rollback:  # see tenant_context
+        if not outermost and not connections[using].needs_rollback:  # see tenant_context
             _set_db_context(using, *previous)
 
 
