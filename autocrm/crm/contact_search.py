@@ -11,8 +11,9 @@ and primary email) hold one of that word's candidates: exact-word lookups in a G
 
 Before the words: the contacts with ``q`` as one of their email addresses exactly (any of
 theirs) or as a phone number (E.164, any format in) are the whole result when there are
-any. Beside the words: the contacts whose primary company's name resembles ``q`` closely
-(the most similar companies, word similarity at least ``COMPANY_SIMILARITY``).
+any. Beside the words: the contacts whose primary company's name holds every word of ``q``
+(``Company.search_words``, the shortest names first; crm migration 0017), else resembles
+``q`` closely (the most similar companies, word similarity at least ``COMPANY_SIMILARITY``).
 
 All of it runs inside the page's one statement, as ``id IN (SELECT crm_contact_search(...))``
 (crm migration 0012): the function reads every index as a bitmap and returns the matching
@@ -37,8 +38,9 @@ from autocrm.crm.normalize import clean_phone
 # the most similar (the best score, ties included). Each stands for its contacts, all fetched and
 # sorted for a page: 10 surnames of a million contacts are ~1,250 rows.
 CANDIDATES = 10
-# Companies whose contacts match through their name: the most similar ones, at most this
-# many, with at least this word similarity ("northwind" and "Northwind Logistics" are 1.0).
+# Companies whose contacts match through their name: those holding every word of q, else
+# the most similar ones, at most this many, with at least this word similarity when
+# compared ("northw" and "Northwind Logistics" are 0.86).
 COMPANIES = 20
 COMPANY_SIMILARITY = 0.75
 # A search told its page (SearchPage) walks the name index from the cursor when the planner

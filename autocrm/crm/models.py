@@ -38,6 +38,18 @@ class Company(CrmRecord):
     custom_fields = models.JSONField(default=dict, db_default={}, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The words of the name, as a contact's (ADR 0048): contact search finds the people of
+    # the companies holding every word of ``q`` before it compares names by trigrams (ADR 0055).
+    search_words = models.GeneratedField(
+        expression=models.Func(
+            "name",
+            models.Value(""),
+            function="crm_contact_words",
+            output_field=ArrayField(models.TextField()),
+        ),
+        output_field=ArrayField(models.TextField()),
+        db_persist=True,
+    )
 
     class Meta:
         verbose_name_plural = "companies"
@@ -51,6 +63,7 @@ class Company(CrmRecord):
                 fastupdate=False,  # read by every contact search (crm migration 0015)
             ),
             GinIndex(fields=["tags"], name="crm_company_tags"),
+            GinIndex(fields=["search_words"], name="crm_company_search_words", fastupdate=False),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -15,7 +15,7 @@ from autocrm.core.api.pagination import keyset_page
 from autocrm.core.models import Tenant
 from autocrm.core.tenancy import tenant_context
 from autocrm.crm import contact_search, selectors, services
-from autocrm.crm.models import Contact, ContactWord
+from autocrm.crm.models import Company, Contact, ContactWord
 from autocrm.crm.services import PhoneInput
 from autocrm.crm.services import imports as import_services
 from autocrm.crm.tests.factories import company, contact
@@ -304,3 +304,32 @@ def test_a_search_told_its_page_returns_that_page_of_each_part(
                 ids = set(Contact.objects.filter(condition).values_list("pk", flat=True))
                 later = [c.pk for c in matching if by_name.index(c) > skip or not skip]
                 assert ids == set(later[:3]), (q, skip)
+
+
+def test_a_company_is_found_by_the_words_of_its_name_else_by_resemblance(
+    tenant_a: Tenant,
+) -> None:
+    """Every word of ``q`` in the company's name: those companies' people only. No company
+    holding them all (a prefix, a typo): the names resembling ``q`` most (migration 0017)."""
+    people: dict[str, str] = {}
+    for name in ("Acme Foods", "Acme Foods Group", "Acme Motors", "Zenith Foods"):
+        firm = company(tenant_a, name=name)
+        people[name] = contact(
+            tenant_a,
+            name=f"Person {len(people)}",
+            email=f"p{len(people)}@x.test",
+            company_id=firm.pk,
+        ).name
+    assert found(tenant_a, "acme foods") == [people["Acme Foods"], people["Acme Foods Group"]]
+    assert found(tenant_a, "Foods") == [
+        people["Acme Foods"],
+        people["Acme Foods Group"],
+        people["Zenith Foods"],
+    ]
+    assert found(tenant_a, "motors acme") == [people["Acme Motors"]]  # any order of words
+    assert found(tenant_a, "zenit") == [people["Zenith Foods"]]  # a prefix: resemblance
+    assert found(tenant_a, "acme mottors") == [people["Acme Motors"]]  # a typo: resemblance
+    assert found(tenant_a, "acme zenith") == []  # no name holds both, none resembles it
+    with tenant_context(tenant_a):
+        words = dict(Company.objects.values_list("name", "search_words"))
+    assert words["Acme Foods Group"] == ["acme", "foods", "group"]
