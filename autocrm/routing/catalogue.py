@@ -129,7 +129,9 @@ class FieldPrefix:
 PREFIXED: tuple[FieldPrefix, ...] = (
     FieldPrefix("cf.", "Custom field", "Custom fields"),
     # What the AI triage job stores under metadata.ai_triage (autocrm.ai.services.triage).
-    FieldPrefix("ai.", "AI triage", "AI triage", ("category", "language", "sentiment", "priority")),
+    FieldPrefix(
+        "ai.", "AI triage", "AI triage", ("category", "language", "sentiment", "priority", "state")
+    ),
 )
 PREFIXES = tuple(p.prefix for p in PREFIXED)
 

@@ -82,6 +82,12 @@ def _change_words(event: Event, names: Names) -> str:
         if field == "custom_fields":
             parts.extend(_custom_field_words(change.get("from"), change.get("to")))
             continue
+        if field == "metadata":
+            # Integration data, not words; AI triage records its result there for rules.
+            before, after = change.get("from"), change.get("to")
+            triage_changed = (before or {}).get("ai_triage") != (after or {}).get("ai_triage")
+            parts.append("recorded the AI triage" if triage_changed else "changed the metadata")
+            continue
         label = FIELD_NAMES.get(field, field.replace("_", " "))
         old, new = names.value(field, change.get("from")), names.value(field, change.get("to"))
         parts.append(f"changed the {label} from {old} to {new}")

@@ -187,6 +187,19 @@ def _changes_to_apply(
     return changes
 
 
+def rule_facts(
+    suggestions: dict[str, Any], state: str, language: str, sentiment: str
+) -> dict[str, str]:
+    """What routing conditions can test (``ai.<key>``, autocrm.routing.catalogue): strings
+    only, the priority by its name, as the rule builder offers them."""
+    facts = {"state": str(state), "language": language or "", "sentiment": sentiment or ""}
+    if CATEGORY_FIELD in suggestions:
+        facts["category"] = str(suggestions[CATEGORY_FIELD]["value"])
+    if "priority" in suggestions:
+        facts["priority"] = Priority(int(suggestions["priority"]["value"])).label
+    return facts
+
+
 def ticket_triage(*, tenant: Tenant, actor: Actor, ticket_id: int) -> TriageResult:
     """Triage one ticket (idempotent: a ticket triaged before keeps its result)."""
     started = time.perf_counter()
@@ -241,12 +254,17 @@ def ticket_triage(*, tenant: Tenant, actor: Actor, ticket_id: int) -> TriageResu
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
             created_at=timezone.now(),
         )
-        if to_apply:
-            changes = _changes_to_apply(tenant, ticket, to_apply, only_defaults=True)
-            if changes:
-                ticket_services.ticket_update(
-                    tenant=tenant, actor=TRIAGE_ACTOR, ticket_id=ticket_id, changes=changes
-                )
+        changes = _changes_to_apply(tenant, ticket, to_apply, only_defaults=True)
+        if not ticket.is_closed:
+            # The result goes on the ticket too, under metadata.ai_triage: routing rules read
+            # it there (``ai.category``, ``ai.language``...), and the ticket.updated event
+            # this appends is what lets a trigger override triage's values (ADR 0058).
+            metadata = dict(ticket.metadata or {})
+            metadata["ai_triage"] = rule_facts(suggestions, state, language, sentiment)
+            changes["metadata"] = metadata
+            ticket_services.ticket_update(
+                tenant=tenant, actor=TRIAGE_ACTOR, ticket_id=ticket_id, changes=changes
+            )
         event_append(
             tenant=tenant,
             type=events.TICKET_TRIAGED,

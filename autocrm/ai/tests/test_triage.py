@@ -154,3 +154,47 @@ def test_a_ticket_created_solved_is_not_triaged(tenant_a: Tenant) -> None:
         new = ticket(tenant_a, subject="Printer jams", body="It jams again.")
         event_handlers.triage_new_ticket(Event.objects.filter(type="ticket.created").latest("pk"))
         assert TriageResult.objects.filter(ticket_id=new.pk).exists()
+
+
+@pytest.mark.django_db
+def test_rules_read_the_triage_and_override_it(trained: Tenant) -> None:
+    """Triage records its result on the ticket (metadata.ai_triage) in a ticket.updated
+    event, so a trigger with an ``ai.<key>`` condition runs after it and has the last word."""
+    from autocrm.routing import services as routing_services
+    from autocrm.routing.tests.factories import dispatch_all
+
+    with tenant_context(trained):
+        routing_services.trigger_create(
+            tenant=trained,
+            actor=SYSTEM,
+            name="Lost parcels are urgent",
+            on=["ticket.updated"],
+            conditions=[
+                {"field": "ai.category", "op": "is", "value": "shipping"},
+                {"field": "tags", "op": "not_contains", "value": "parcel"},
+            ],
+            actions=[
+                {"type": "set", "field": "priority", "value": "urgent"},
+                {"type": "add_tags", "value": ["parcel"]},
+            ],
+        )
+        t = ticket(trained, subject="Parcel missing", body="My package never arrived, where is it?")
+        result = ticket_triage(tenant=trained, actor=TRIAGE_ACTOR, ticket_id=t.pk)
+        other = ticket(trained, subject="Refund please", body="I returned the shoes, refund me")
+        ticket_triage(tenant=trained, actor=TRIAGE_ACTOR, ticket_id=other.pk)
+    dispatch_all(trained)
+    with tenant_context(trained):
+        t.refresh_from_db()
+        other.refresh_from_db()
+    assert result.state == TriageState.APPLIED
+    assert t.metadata["ai_triage"] == {
+        "state": "applied",
+        "language": "en",
+        "sentiment": result.sentiment,
+        "category": "shipping",
+    }
+    assert t.custom_fields["category"] == "shipping"
+    assert (t.get_priority_display(), t.tags) == ("urgent", ["parcel"])
+    # The rule's condition is the triage's: another category is left alone.
+    assert other.metadata["ai_triage"]["category"] == "refund"
+    assert (other.get_priority_display(), other.tags) == ("normal", [])
