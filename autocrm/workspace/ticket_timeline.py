@@ -84,8 +84,8 @@ def _change_words(event: Event, names: Names) -> str:
             continue
         if field == "metadata":
             # Integration data, not words; AI triage records its result there for rules.
-            before, after = change.get("from"), change.get("to")
-            triage_changed = (before or {}).get("ai_triage") != (after or {}).get("ai_triage")
+            triage = [(change.get(k) or {}).get("ai_triage") for k in ("from", "to")]
+            triage_changed = triage[0] != triage[1]
             parts.append("recorded the AI triage" if triage_changed else "changed the metadata")
             continue
         label = FIELD_NAMES.get(field, field.replace("_", " "))
