@@ -17,6 +17,7 @@ CHATBOT_HANDOFF_EXPIRED = "ai.chatbot.handoff_expired"
 # The subject type of these four: the subject id is the conversation (hashed), so the dashboard
 # counts conversations answered without a hand-off (deflected) against those handed off.
 CHATBOT_CONVERSATION = "ai.chatbot"
+SETTINGS_UPDATED = "ai.settings.updated"  # Settings → AI: threshold, triage on/off, budget
 
 EVENT_TYPES = (
     TICKET_TRIAGED,
@@ -29,4 +30,5 @@ EVENT_TYPES = (
     CHATBOT_HANDED_OFF,
     CHATBOT_HANDOFF_REQUESTED,
     CHATBOT_HANDOFF_EXPIRED,
+    SETTINGS_UPDATED,
 )

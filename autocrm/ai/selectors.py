@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
-from autocrm.ai.models import TriageModel, TriageResult, TriageState
+from autocrm.ai.models import AISettings, TriageModel, TriageResult, TriageState
 from autocrm.core import sql
 from autocrm.core.actors import STAFF, Actor
 from autocrm.core.models import Tenant
@@ -49,3 +49,9 @@ _TRIAGE_SQL = (
 def triage_models(*, tenant: Tenant, actor: Actor) -> QuerySet[TriageModel]:
     _require_staff(actor)
     return TriageModel.objects.filter(tenant=tenant).order_by("-created_at")
+
+
+def ai_settings_get(*, tenant: Tenant, actor: Actor) -> AISettings:
+    """The tenant's row, or an unsaved one holding the defaults."""
+    _require_staff(actor)
+    return AISettings.objects.filter(tenant=tenant).first() or AISettings(tenant=tenant)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -16,11 +16,15 @@ from django.views.decorators.http import require_POST
 from autocrm.accounts.access import TenantRequest, admin_required, staff_required
 from autocrm.ai import selectors
 from autocrm.ai.dashboard import ai_dashboard
+from autocrm.ai.forms import AISettingsForm
 from autocrm.ai.models import TriageResult
+from autocrm.ai.services.ai_settings import ai_settings_update
 from autocrm.ai.services.summaries import ticket_summary
 from autocrm.ai.services.triage import TriageError, triage_review
+from autocrm.ai.services.usage import llm_monthly_budget, llm_spent_this_month
 from autocrm.ai.tasks import triage_train
 from autocrm.core.actors import Actor
+from autocrm.core.forms import add_service_errors
 from autocrm.routing.selectors import team_names
 from autocrm.tickets import selectors as ticket_selectors
 from autocrm.tickets.models import Priority, Ticket
@@ -131,6 +135,40 @@ def retrain(request: TenantRequest) -> HttpResponse:
     triage_train.defer(tenant_id=request.tenant.pk)
     messages.success(request, "Training started; the new model is used as soon as it is ready.")
     return redirect("workspace:ai_review", tenant_slug=request.tenant.slug)
+
+
+@admin_required
+def settings_ai(request: TenantRequest) -> HttpResponse:
+    """Settings → AI: triage on or off, its confidence threshold, the monthly LLM budget."""
+    tenant, actor = request.tenant, actor_for(request)
+    current = selectors.ai_settings_get(tenant=tenant, actor=actor)
+    form = AISettingsForm(
+        request.POST or None,
+        initial={
+            "triage_enabled": current.triage_enabled,
+            "triage_threshold": current.triage_threshold,
+            "llm_monthly_budget": current.llm_monthly_budget,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            ai_settings_update(tenant=tenant, actor=actor, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "AI settings saved.")
+            return redirect("workspace:settings_ai", tenant_slug=tenant.slug)
+    return render(
+        request,
+        "workspace/settings/ai.html",
+        {
+            "form": form,
+            "budget": llm_monthly_budget(tenant),
+            "spent": llm_spent_this_month(tenant),
+            "model": selectors.triage_models(tenant=tenant, actor=actor).first(),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @staff_required

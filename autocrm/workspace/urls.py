@@ -207,6 +207,7 @@ urlpatterns += [
     path("agent/ai/review/", ai_views.review_queue, name="ai_review"),
     path("agent/ai/review/<int:result_id>/", ai_views.review_decide, name="ai_review_decide"),
     path("agent/ai/retrain/", ai_views.retrain, name="ai_retrain"),
+    path("settings/ai/", ai_views.settings_ai, name="settings_ai"),
     path("agent/ai/tickets/<int:number>/summary/", ai_views.summary, name="ai_summary"),
     path(
         "agent/tickets/<int:number>/ai/draft/",
