@@ -198,3 +198,56 @@ def test_rules_read_the_triage_and_override_it(trained: Tenant) -> None:
     # The rule's condition is the triage's: another category is left alone.
     assert other.metadata["ai_triage"]["category"] == "refund"
     assert (other.get_priority_display(), other.tags) == ("normal", [])
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_corrections_feed_the_next_training_nightly_or_on_demand(
+    trained: Tenant, client: Client
+) -> None:
+    """An agent's correction lands on the ticket; once it is solved the nightly job sees a
+    tenant with newer solved tickets than its model and queues a training, which learns the
+    corrected label. An admin's "Retrain now" queues the same job."""
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    from autocrm.ai.services.triage import training_rows
+    from autocrm.ai.tasks import triage_retrain_all
+    from autocrm.tickets import services as ticket_services
+
+    clear_jobs()
+    with tenant_context(trained):
+        agent = member(trained, "agent")
+        admin = member(trained, "admin")
+        t = ticket(trained, subject=UNLIKE_ANYTHING[0], body=UNLIKE_ANYTHING[0])
+        result = ticket_triage(tenant=trained, actor=TRIAGE_ACTOR, ticket_id=t.pk)
+        assert result.state == TriageState.REVIEW
+        triage_review(
+            tenant=trained,
+            actor=actor_of(trained, agent),
+            result_id=result.pk,
+            decision="correct",
+            values={"category": "refund"},
+        )
+        ticket_services.ticket_update(
+            tenant=trained, actor=SYSTEM, ticket_id=t.pk, changes={"status": "solved"}
+        )
+        learnt = [r for r in training_rows(trained) if UNLIKE_ANYTHING[0] in r["text"]]
+    assert [r["category"] for r in learnt] == ["refund"]
+
+    def queued() -> list[dict]:
+        return list(
+            ProcrastinateJob.objects.filter(task_name="ai.triage_train").values_list(
+                "args", flat=True
+            )
+        )
+
+    assert triage_retrain_all(timestamp=0) == 1
+    assert queued() == [{"tenant_id": trained.pk}]
+    with tenant_context(trained):
+        model = triage_model_train(tenant=trained, actor=SYSTEM)
+        assert model is not None and model.n_train == len(training_rows(trained))
+    clear_jobs()
+    assert triage_retrain_all(timestamp=0) == 0  # nothing solved since: nothing to do
+    client.force_login(admin)
+    retrain = reverse("workspace:ai_retrain", args=[trained.slug])
+    assert client.post(retrain).status_code == 302
+    assert queued() == [{"tenant_id": trained.pk}]
