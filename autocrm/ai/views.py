@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -24,11 +24,11 @@ from autocrm.ai.services.triage import TriageError, triage_review
 from autocrm.ai.services.usage import llm_monthly_budget, llm_spent_this_month
 from autocrm.ai.tasks import triage_train
 from autocrm.core.actors import Actor
-from autocrm.core.forms import add_service_errors
 from autocrm.routing.selectors import team_names
 from autocrm.tickets import selectors as ticket_selectors
 from autocrm.tickets.models import Priority, Ticket
 from autocrm.workspace.common import actor_for, assignable_agents
+from autocrm.workspace.settings_pages import form_page, saved_from_post
 
 FIELD_LABELS = {
     "category": "Category",
@@ -150,15 +150,12 @@ def settings_ai(request: TenantRequest) -> HttpResponse:
             "llm_monthly_budget": current.llm_monthly_budget,
         },
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            ai_settings_update(tenant=tenant, actor=actor, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "AI settings saved.")
-            return redirect("workspace:settings_ai", tenant_slug=tenant.slug)
-    return render(
+    if saved_from_post(
+        request, form, lambda: ai_settings_update(tenant=tenant, actor=actor, **form.cleaned_data)
+    ):
+        messages.success(request, "AI settings saved.")
+        return redirect("workspace:settings_ai", tenant_slug=tenant.slug)
+    return form_page(
         request,
         "workspace/settings/ai.html",
         {
@@ -167,7 +164,7 @@ def settings_ai(request: TenantRequest) -> HttpResponse:
             "spent": llm_spent_this_month(tenant),
             "model": selectors.triage_models(tenant=tenant, actor=actor).first(),
         },
-        status=400 if form.errors else 200,
+        form,
     )
 
 
