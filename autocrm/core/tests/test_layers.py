@@ -3,9 +3,11 @@ function), and no module imports another module's private ``_name``."""
 
 from __future__ import annotations
 
-import ast
+import functools
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -19,23 +21,43 @@ def _modules(*dirs: str) -> Iterator[Path]:
                 yield path
 
 
-def _parse(path: Path) -> ast.Module:
-    """``ast.parse`` in a thread of its own. CPython 3.11 checks the AST builder's recursion
-    depth against the calling thread's counters, which a browser test's greenlets (the same
-    xdist worker ran Playwright before) can leave skewed: "SystemError: AST constructor
-    recursion depth mismatch" (python/cpython#106905). A new thread starts from zero."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(ast.parse, path.read_text(), str(path)).result()
-
-
-def _imports(path: Path) -> Iterator[tuple[int, str, list[str]]]:
-    """Every import in the module, wherever it is (module level, functions, if blocks)."""
-    for node in ast.walk(_parse(path)):
+# Run in a child interpreter: CPython 3.11 keeps the AST builder's recursion counter in
+# per-interpreter state shared by every thread, and another thread of this xdist worker
+# (a live server's thread formatting a traceback: 3.11's traceback carets call ast.parse)
+# can move it mid-parse: "SystemError: AST constructor recursion depth mismatch"
+# (python/cpython#106905). A thread of its own did not help; a process of its own does.
+_LIST_IMPORTS = """
+import ast, json, sys
+out = {}
+for path in sys.argv[1:]:
+    found = []
+    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read(), path)):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name, []
+            found += [[node.lineno, alias.name, []] for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.lineno, node.module, [alias.name for alias in node.names]
+            found.append([node.lineno, node.module, [alias.name for alias in node.names]])
+    out[path] = found
+json.dump(out, sys.stdout)
+"""
+
+
+@functools.cache
+def _all_imports() -> dict[str, list[tuple[int, str, list[str]]]]:
+    """Every import of every module under autocrm/ and config/, wherever it is (module
+    level, functions, if blocks), parsed once per test process."""
+    paths = [str(path) for path in _modules("autocrm", "config")]
+    result = subprocess.run(  # our own interpreter on our own files
+        [sys.executable, "-c", _LIST_IMPORTS, *paths], capture_output=True, text=True, check=True
+    )
+    found = json.loads(result.stdout)
+    return {
+        path: [(line, module, names) for line, module, names in rows]
+        for path, rows in found.items()
+    }
+
+
+def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
+    return _all_imports()[str(path)]
 
 
 def test_the_walk_sees_the_apps_and_core() -> None:
