@@ -122,6 +122,9 @@ def test_help_centre_at_phone_width(browser, live_server) -> None:  # type: igno
     assert width <= MOBILE["width"], width
     page.goto("/acme/help/search?q=password")
     page.get_by_role("link", name="How to reset your password").click()
+    # The click starts a navigation: measure the article page, not the page being left.
+    expect(page.get_by_role("heading", level=1)).to_have_text("How to reset your password")
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
     screenshot(page, "kb-help-article-mobile")
     page.context.close()
