@@ -73,10 +73,10 @@ class Fit:
     def __init__(self, c: Any, texts: list[str], y: np.ndarray, emb: np.ndarray) -> None:
         self.c, self.emb = c, emb
         self.vectorizer, self.svm = c.TriageClassifier()._fit_core(texts, y, emb)
-        self.train_class, self.centroids = c._class_index(self.svm.classes_, y, emb)
-        self.whitening = c._whitening(emb, self.train_class, len(self.centroids))
+        self.train_class, self.centroids = c.class_index(self.svm.classes_, y, emb)
+        self.whitening = c.whitening(emb, self.train_class, len(self.centroids))
         tfidf, embedded = self.blocks(texts, emb)
-        self.margin_floor = c._margin_floor(tfidf + embedded + self.bias, self.train_class)
+        self.margin_floor = c.margin_floor(tfidf + embedded + self.bias, self.train_class)
 
     @property
     def bias(self) -> np.ndarray:
@@ -92,7 +92,7 @@ class Fit:
     def signals(self, texts: list[str], emb: np.ndarray, t: float) -> Signals:
         tfidf, embedded = self.blocks(texts, emb)
         margins = tfidf + embedded + self.bias
-        product = self.c._scope_features(
+        product = self.c.scope_features(
             margins,
             t,
             emb,

@@ -35,6 +35,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
+from autocrm.ai.scope import (
+    NEIGHBOURS,
+    class_index,
+    margin_floor,
+    nearest_similarity,
+    scope_features,
+    softmax,
+    whitening,
+)
+
 EMBEDDING_WEIGHT = 2.0
 SVM_C = 0.5
 # Share of in-scope calibration rows the out-of-scope floor must still auto-apply. New
@@ -46,22 +56,12 @@ PSEUDO_UNSEEN_SHARE = 0.12
 CALIBRATION_SHARE = 0.15
 # Calibration splits (each holds out other classes); their rows are pooled.
 CALIBRATION_ROUNDS = 2
-# The out-of-scope score reads the mean similarity to this many nearest training examples.
-NEIGHBOURS = 5
 TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 14.0, 20.0)
 SEED = 20261130
 # Whatever the calibration finds, a text whose nearest training example is less similar than
 # this is unlike anything seen (unrelated sentences score 0-0.25 with MiniLM; paraphrases of
 # one request 0.6-0.9). It guards tenants with too little data to calibrate on.
 MIN_SIMILARITY_FLOOR = 0.35
-# The shared within-class covariance of the embeddings is shrunk this far toward a scaled
-# identity before it is inverted (ADR 0049): 384 dimensions against a few thousand rows, and
-# a small tenant has fewer rows than dimensions.
-COVARIANCE_SHRINKAGE = 0.1
-# A class's usual margin: this quantile of its own training rows' margins for it. A new text
-# whose margin falls well short of what its predicted class's examples reach is suspect even
-# when no other class comes close (ADR 0057: classes differ in how tight they are).
-MARGIN_QUANTILE = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,13 +93,6 @@ def _vectorizer() -> FeatureUnion:
     )
 
 
-def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
-    z = scores * temperature
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
-
-
 def _scores_2d(scores: np.ndarray) -> np.ndarray:
     # LinearSVC returns one column for two classes: margins of (class0, class1) = (-s, s).
     if scores.ndim == 1:
@@ -120,7 +113,7 @@ class TriageClassifier:
         self.train_embeddings = np.zeros((0, 0), dtype=np.float32)
         self.temperature = 5.0
         self.similarity_floor = MIN_SIMILARITY_FLOOR
-        # The out-of-scope score: weights over _scope_features (standardised) and a floor.
+        # The out-of-scope score: weights over scope.scope_features (standardised) and a floor.
         self.scope_mean = np.zeros(0)
         self.scope_scale = np.ones(0)
         self.scope_weights = np.zeros(0)
@@ -176,11 +169,11 @@ class TriageClassifier:
         self.vectorizer, self.svm = self._fit_core(texts, y, self.train_embeddings)
         self._weights = np.ascontiguousarray(self.svm.coef_.T)
         self._bias = np.asarray(self.svm.intercept_)
-        self._train_class, self._centroids = _class_index(
+        self._train_class, self._centroids = class_index(
             self.svm.classes_, y, self.train_embeddings
         )
-        self._mahalanobis = _whitening(self.train_embeddings, self._train_class, len(self.labels))
-        self._margin_floor = _margin_floor(
+        self._mahalanobis = whitening(self.train_embeddings, self._train_class, len(self.labels))
+        self._margin_floor = margin_floor(
             self._margins(self.vectorizer, self.svm, texts, self.train_embeddings),
             self._train_class,
         )
@@ -233,9 +226,9 @@ class TriageClassifier:
             )
             margins.append(calib_margins)
             truths.append(np.searchsorted(svm.classes_, y[calib_idx]))
-            train_class, centroids = _class_index(svm.classes_, y[fit_idx], embeddings[fit_idx])
-            whitening = _whitening(embeddings[fit_idx], train_class, len(centroids))
-            margin_floor = _margin_floor(
+            train_class, centroids = class_index(svm.classes_, y[fit_idx], embeddings[fit_idx])
+            whitened = whitening(embeddings[fit_idx], train_class, len(centroids))
+            floor = margin_floor(
                 self._margins(vectorizer, svm, [texts[i] for i in fit_idx], embeddings[fit_idx]),
                 train_class,
             )
@@ -248,8 +241,8 @@ class TriageClassifier:
                     embeddings[fit_idx],
                     train_class,
                     centroids,
-                    whitening,
-                    margin_floor,
+                    whitened,
+                    floor,
                 )
             )
         best_nll, best_t = np.inf, self.temperature
@@ -257,7 +250,7 @@ class TriageClassifier:
             nll = float(
                 np.mean(
                     [
-                        -np.log(_softmax(m, t)[np.arange(len(truth)), truth] + 1e-12).mean()
+                        -np.log(softmax(m, t)[np.arange(len(truth)), truth] + 1e-12).mean()
                         for m, truth in zip(margins, truths, strict=True)
                     ]
                 )
@@ -270,8 +263,8 @@ class TriageClassifier:
         for part, truth in zip(parts, truths, strict=True):
             calib_margins, unseen_margins, calib_emb, unseen_emb = part[:4]
             index = part[4:]
-            inside.append(_scope_features(calib_margins, best_t, calib_emb, *index))
-            outside.append(_scope_features(unseen_margins, best_t, unseen_emb, *index))
+            inside.append(scope_features(calib_margins, best_t, calib_emb, *index))
+            outside.append(scope_features(unseen_margins, best_t, unseen_emb, *index))
             correct += int((calib_margins.argmax(axis=1) == truth).sum())
         x_in, x_out = np.vstack(inside), np.vstack(outside)
         x = np.vstack([x_in, x_out])
@@ -306,17 +299,17 @@ class TriageClassifier:
     def predict(self, text: str, embedding: np.ndarray) -> Prediction:
         vector = np.asarray(embedding, dtype=np.float32).reshape(1, -1)
         if self.single_label is not None:
-            similarity = float(_nearest_similarity(self.train_embeddings, vector)[0])
+            similarity = float(nearest_similarity(self.train_embeddings, vector)[0])
             in_scope = similarity >= self.similarity_floor
             return Prediction(self.single_label, 1.0, similarity, in_scope)
         assert self.vectorizer is not None and self.svm is not None, "fit() first"
         margins = self._single_margins(text, vector)
-        probabilities = _softmax(margins, self.temperature)[0]
+        probabilities = softmax(margins, self.temperature)[0]
         best = int(probabilities.argmax())
         confidence = float(probabilities[best])
         label = str(self.svm.classes_[best])
         if not len(self.scope_weights):  # too little data to calibrate a score
-            similarity = float(_nearest_similarity(self.train_embeddings, vector)[0])
+            similarity = float(nearest_similarity(self.train_embeddings, vector)[0])
             return Prediction(label, confidence, similarity, similarity >= self.similarity_floor)
         scope = self._single_scope_features(margins, vector[0])
         similarity = float(scope[0, 2])
@@ -365,9 +358,9 @@ class TriageClassifier:
         return cached
 
     def _single_scope_features(self, margins: np.ndarray, vector: np.ndarray) -> np.ndarray:
-        """_scope_features for one query: a matrix-vector product instead of a product of
+        """scope.scope_features for one query: a matrix-vector product instead of a product of
         matrices, and the predicted class's rows looked up instead of masked."""
-        probabilities = _softmax(margins, self.temperature)[0]
+        probabilities = softmax(margins, self.temperature)[0]
         predicted = int(probabilities.argmax())
         top2 = -np.partition(-probabilities, 1)[:2]
         similarities = self.train_embeddings @ vector
@@ -413,99 +406,3 @@ class TriageClassifier:
         fresh = TriageClassifier().__dict__
         fresh.update(state)
         self.__dict__.update(fresh)
-
-
-def _class_index(
-    classes: np.ndarray, y: np.ndarray, embeddings: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's class (index into ``classes``) and each class's normalised mean vector."""
-    train_class = np.searchsorted(classes, y).astype(np.int32)
-    centroids = np.zeros((len(classes), embeddings.shape[1]), dtype=np.float32)
-    np.add.at(centroids, train_class, embeddings)
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-12
-    return train_class, centroids
-
-
-def _whitening(
-    embeddings: np.ndarray, train_class: np.ndarray, n_classes: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """A matrix that whitens the within-class covariance all classes share (shrunk toward a
-    scaled identity) and each class's mean after it: squared distances in that space are
-    Mahalanobis distances to the class means (Lee et al. 2018), which catch an unseen
-    request that sits between known classes better than cosine similarity alone."""
-    rows = np.asarray(embeddings, dtype=np.float64)
-    means = np.zeros((n_classes, rows.shape[1]))
-    np.add.at(means, train_class, rows)
-    means /= np.maximum(np.bincount(train_class, minlength=n_classes), 1)[:, None]
-    residuals = rows - means[train_class]
-    covariance = residuals.T @ residuals / max(len(rows) - 1, 1)
-    scale = max(float(np.trace(covariance)) / rows.shape[1], 1e-6)
-    covariance *= 1 - COVARIANCE_SHRINKAGE
-    covariance[np.diag_indices_from(covariance)] += COVARIANCE_SHRINKAGE * scale
-    values, vectors = np.linalg.eigh(covariance)
-    transform = vectors / np.sqrt(np.maximum(values, 1e-12))
-    return transform, means @ transform
-
-
-def _margin_floor(margins: np.ndarray, train_class: np.ndarray) -> np.ndarray:
-    """Per class, the MARGIN_QUANTILE of its own training rows' margins for it."""
-    own = margins[np.arange(len(train_class)), train_class]
-    floor = np.zeros(margins.shape[1])
-    for label in range(margins.shape[1]):
-        rows = own[train_class == label]
-        floor[label] = np.quantile(rows, MARGIN_QUANTILE) if len(rows) else 0.0
-    return floor
-
-
-def _scope_features(
-    margins: np.ndarray,
-    temperature: float,
-    queries: np.ndarray,
-    train: np.ndarray,
-    train_class: np.ndarray,
-    centroids: np.ndarray,
-    whitening: tuple[np.ndarray, np.ndarray],
-    margin_floor: np.ndarray,
-) -> np.ndarray:
-    """Per query: confidence, margin to the runner-up, similarity to the nearest training
-    example, mean similarity to the NEIGHBOURS nearest, similarity to the nearest example of
-    the predicted class and to that class's centre, minus the squared Mahalanobis distance
-    to the nearest class mean, the largest raw margin, and that margin less the predicted
-    class's usual one (_margin_floor)."""
-    probabilities = _softmax(margins, temperature)
-    top2 = -np.partition(-probabilities, 1, axis=1)[:, :2]
-    predicted = probabilities.argmax(axis=1)
-    k = min(NEIGHBOURS, len(train))
-    transform, means = whitening
-    out = np.empty((len(queries), 9), dtype=np.float64)
-    for start in range(0, len(queries), 512):
-        block = queries[start : start + 512] @ train.T
-        rows = slice(start, start + len(block))
-        nearest = -np.partition(-block, k - 1, axis=1)[:, :k]
-        own = np.where(train_class[None, :] == predicted[rows, None], block, -1.0)
-        out[rows, 2] = nearest.max(axis=1)
-        out[rows, 3] = nearest.mean(axis=1)
-        out[rows, 4] = own.max(axis=1)
-        whitened = queries[start : start + 512].astype(np.float64) @ transform
-        distances = (
-            (whitened**2).sum(axis=1)[:, None] - 2 * whitened @ means.T + (means**2).sum(axis=1)
-        )
-        out[rows, 6] = -distances.min(axis=1)
-    out[:, 0] = top2[:, 0]
-    out[:, 1] = top2[:, 0] - top2[:, 1]
-    out[:, 5] = np.einsum("ij,ij->i", queries, centroids[predicted])
-    # The predicted class has the largest margin too (softmax is monotone).
-    out[:, 7] = margins[np.arange(len(margins)), predicted]
-    out[:, 8] = out[:, 7] - margin_floor[predicted]
-    return out
-
-
-def _nearest_similarity(train: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """Cosine similarity of each query to its nearest training row (rows are normalised)."""
-    if len(train) == 0:
-        return np.zeros(len(queries), dtype=np.float32)
-    result = np.empty(len(queries), dtype=np.float32)
-    for start in range(0, len(queries), 512):
-        block = queries[start : start + 512] @ train.T
-        result[start : start + 512] = block.max(axis=1)
-    return result

@@ -45,7 +45,8 @@ def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) 
     and the batch scope features would."""
     from scipy.sparse import csr_matrix, hstack
 
-    from autocrm.ai.classifier import EMBEDDING_WEIGHT, _scope_features, _scores_2d
+    from autocrm.ai.classifier import EMBEDDING_WEIGHT, _scores_2d
+    from autocrm.ai.scope import scope_features
 
     assert trained.vectorizer is not None and trained._mahalanobis is not None
     assert trained._margin_floor is not None
@@ -61,7 +62,7 @@ def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) 
         np.testing.assert_allclose(margins, expected, rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(
             trained._single_scope_features(margins, vector),
-            _scope_features(
+            scope_features(
                 expected,
                 trained.temperature,
                 row,
