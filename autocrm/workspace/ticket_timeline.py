@@ -3,6 +3,7 @@ and the dashboard's activity feed ("Alex replied to #1042 “Printer on fire”"
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -69,7 +70,43 @@ def _changes(event: Event) -> dict[str, dict[str, Any]]:
     return changes if isinstance(changes, dict) else {}
 
 
-def _change_words(event: Event, names: Names) -> str:
+def _records_triage(event: Event) -> bool:
+    """Whether this ``ticket.updated`` is AI triage writing its result to ``metadata.ai_triage``
+    (and applying what it was sure of): the ``ai.ticket.triaged`` event appended with it in the
+    same transaction says the triage itself."""
+    change = _changes(event).get("metadata") or {}
+    return (change.get("from") or {}).get("ai_triage") != (change.get("to") or {}).get("ai_triage")
+
+
+def _triage_updates(events: list[Event]) -> dict[int, Event]:
+    """The ``ticket.updated`` event of each triage, by the id of its ``ai.ticket.triaged``
+    event: the two are one step (one line), and both stay in the log because triggers read
+    the update (ADR 0058) and the ticket page's live update reads the triage event. In a
+    newest-first list the update is the triage event's next older neighbour on that ticket;
+    an update whose triage event is not beside it keeps a line of its own."""
+    found: dict[int, Event] = {}
+    for newer, older in itertools.pairwise(events):
+        if (
+            newer.type == ai_events.TICKET_TRIAGED
+            and older.type == ticket_events.TICKET_UPDATED
+            and (newer.subject_type, newer.subject_id) == (older.subject_type, older.subject_id)
+            and _records_triage(older)
+        ):
+            found[newer.pk] = older
+    return found
+
+
+def _applied_words(update: Event | None, names: Names) -> str:
+    """What a triage applied to the ticket, after its line ("; changed the priority from
+    normal to high"); "" when it only recorded its result."""
+    words = _change_words(update, names, triage_said=True) if update is not None else ""
+    return f"; {words}" if words else ""
+
+
+def _change_words(event: Event, names: Names, *, triage_said: bool = False) -> str:
+    """The changes of a ``ticket.updated`` event in words; ``triage_said`` when the AI
+    triage's own line says what it recorded (the metadata then needs no words, and nothing
+    else changed reads as "")."""
     parts = []
     for field, change in _changes(event).items():
         if field == "tags":
@@ -84,13 +121,16 @@ def _change_words(event: Event, names: Names) -> str:
             continue
         if field == "metadata":
             # Integration data, not words; AI triage records its result there for rules.
-            triage = [(change.get(k) or {}).get("ai_triage") for k in ("from", "to")]
-            triage_changed = triage[0] != triage[1]
-            parts.append("recorded the AI triage" if triage_changed else "changed the metadata")
+            if not _records_triage(event):
+                parts.append("changed the metadata")
+            elif not triage_said:
+                parts.append("recorded the AI triage")
             continue
         label = FIELD_NAMES.get(field, field.replace("_", " "))
         old, new = names.value(field, change.get("from")), names.value(field, change.get("to"))
         parts.append(f"changed the {label} from {old} to {new}")
+    if triage_said:
+        return "; ".join(parts)
     return "; ".join(parts) or "updated the ticket"
 
 
@@ -173,13 +213,17 @@ def _routing_or_ai(event_type: str, payload: dict[str, Any], names: Names) -> st
 
 def describe_ticket_events(tenant: Tenant, events: list[Event]) -> list[TimelineEntry]:
     names = Names(tenant, events)
+    folded = _triage_updates(events)
+    said = {update.pk for update in folded.values()}
     entries = []
     for event in events:
+        if event.pk in said:
+            continue  # said in its triage's line
         base = describe(event)
         entries.append(
             TimelineEntry(
                 actor=base.actor,
-                text=_in_ticket(event, names),
+                text=_in_ticket(event, names) + _applied_words(folded.get(event.pk), names),
                 created_at=event.created_at,
                 type=event.type,
             )
@@ -267,8 +311,12 @@ def activity(
     ):
         by_id[pk] = (found, subject)
         by_number[found] = subject  # every ticket found by id is also known by number
+    folded = _triage_updates(events)
+    said = {update.pk for update in folded.values()}
     entries = []
     for event in events:
+        if event.pk in said:
+            continue  # said in its triage's line
         base = describe(event, user_labels)
         ticket_id = _ticket_id(event)
         number = _number(event)
@@ -295,7 +343,7 @@ def activity(
                 url=reverse("workspace:agent_ticket", args=[tenant.slug, number])
                 if visible
                 else "",
-                suffix=after,
+                suffix=after + _applied_words(folded.get(event.pk), names),
             )
         )
     return entries

@@ -69,6 +69,58 @@ def test_routing_sla_and_triage_events_read_as_sentences(ctx: Tenant) -> None:
     ]
 
 
+def test_one_ai_triage_reads_as_one_line_on_the_page_and_in_the_feed(ctx: Tenant) -> None:
+    """Triage appends two events in one transaction: the ticket.updated that records its
+    result under metadata.ai_triage and applies what it is sure of (triggers read it), and
+    ai.ticket.triaged (the page's live update reads it). Both stay in the log; people read
+    one line ("triaged the ticket: category shipping; set category to shipping")."""
+    from autocrm.ai.services.triage import TRIAGE_ACTOR, ticket_triage, triage_model_train
+    from autocrm.ai.tests.factories import category_field, solved_history
+
+    category_field(ctx)
+    solved_history(ctx)
+    assert triage_model_train(tenant=ctx, actor=SYSTEM) is not None
+    t = ticket(ctx, subject="Parcel missing", body="My package never arrived, where is it?")
+    ticket_triage(tenant=ctx, actor=TRIAGE_ACTOR, ticket_id=t.pk)
+
+    events = list(audit_timeline(tenant=ctx, subject_type="tickets.ticket", subject_id=t.pk))
+    assert [e.type for e in events] == ["ai.ticket.triaged", "ticket.updated", "ticket.created"]
+    assert events[1].payload["changes"]["metadata"]["to"]["ai_triage"]["category"] == "shipping"
+    texts = [e.text for e in ticket_timeline.describe_ticket_events(ctx, events)]
+    assert texts == [
+        "triaged the ticket: category shipping; set category to shipping",
+        "created the ticket (priority normal)",
+    ]
+
+    agent = actor_of(ctx, member(ctx, "agent"))
+    feed = ticket_timeline.activity(tenant=ctx, actor=agent, events=events, user_labels={})
+    name = f"#{t.number} “Parcel missing”"
+    assert [(e.text, e.target, e.suffix) for e in feed] == [
+        ("triaged", name, ": category shipping; set category to shipping"),
+        ("created", name, ""),
+    ]
+
+
+def test_a_triage_without_a_model_is_one_line_and_a_lone_update_keeps_its_own(
+    ctx: Tenant,
+) -> None:
+    """Untrained, triage only records its result: its line says so once. A triage update
+    whose triage event is not beside it in the list (cut off by the page's limit) still
+    reads as what it did."""
+    from autocrm.ai.services.triage import TRIAGE_ACTOR, ticket_triage
+
+    t = ticket(ctx)
+    ticket_triage(tenant=ctx, actor=TRIAGE_ACTOR, ticket_id=t.pk)
+    events = list(audit_timeline(tenant=ctx, subject_type="tickets.ticket", subject_id=t.pk))
+    texts = [e.text for e in ticket_timeline.describe_ticket_events(ctx, events)]
+    assert texts == ["triaged the ticket", "created the ticket (priority normal)"]
+    alone = ticket_timeline.describe_ticket_events(ctx, events[1:])
+    assert [e.text for e in alone] == [
+        "recorded the AI triage",
+        "created the ticket (priority normal)",
+    ]
+
+
 def test_the_dashboard_feed_speaks_human_and_links_tickets(client: Client, ctx: Tenant) -> None:
     alex = member(ctx, "agent", email="alex@acme.test", name="Alex")
     t = ticket(ctx, subject="Printer on fire")
