@@ -3,7 +3,9 @@ activities, the changes of their deals and the CRM record's own changes (the eve
 spine); newest first.
 
 Each source is read newest first with a limit, then merged, so a contact with 10,000
-tickets costs one bounded query per source, not 10,000 rows.
+tickets costs one bounded query per source, not 10,000 rows. A page ends with a cursor, the
+(time, source, row id) of its last entry; the next page reads each source below it, so paging
+stays one bounded query per source however deep it goes.
 """
 
 from __future__ import annotations
@@ -20,8 +22,13 @@ from autocrm.core.models import Event, Tenant
 from autocrm.crm import access
 from autocrm.crm.models import Company, Contact
 
-DEFAULT_LENGTH = 60
+PAGE_LENGTH = 20  # entries on the record's page; "Show more" loads the next as many
 SNIPPET = 240
+
+# The sources: entries of the same instant are ordered by source, then row id (a cursor names
+# both). The record's changes and its deals' changes are both events: one source, one id space.
+TICKETS, MESSAGES, ACTIVITIES, EVENTS = range(4)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # a cursor holds microseconds since then
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,57 @@ class Entry:
     actor: str = ""
     ticket_number: int | None = None
     status: str = ""
+    source: int = 0
+    row_id: int = 0
+
+    @property
+    def key(self) -> tuple[dt.datetime, int, int]:
+        return (self.at, self.source, self.row_id)
+
+
+class CursorError(ValueError):
+    """A "show more" link that is not one of ours."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: entries strictly older than (at, source, row id) come next."""
+
+    at: dt.datetime
+    source: int
+    row_id: int
+
+    def __str__(self) -> str:
+        return f"{(self.at - EPOCH) // dt.timedelta(microseconds=1)}.{self.source}.{self.row_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor:
+        try:
+            micros, source, row_id = (int(part) for part in text.split("."))
+            at = EPOCH + dt.timedelta(microseconds=micros)
+        except (ValueError, OverflowError) as exc:
+            raise CursorError("This link is out of date; reload the page.") from exc
+        if source not in (TICKETS, MESSAGES, ACTIVITIES, EVENTS) or row_id < 0:
+            raise CursorError("This link is out of date; reload the page.")
+        return cls(at, source, row_id)
+
+    def older(self, source: int) -> Q:
+        """A source's rows after this cursor in the timeline's order (newest first)."""
+        if source < self.source:
+            return Q(created_at__lte=self.at)
+        if source > self.source:
+            return Q(created_at__lt=self.at)
+        return Q(created_at__lt=self.at) | Q(created_at=self.at, pk__lt=self.row_id)
+
+
+@dataclass(frozen=True)
+class Page:
+    entries: list[Entry]
+    next_cursor: Cursor | None
+
+
+def _after(cursor: Cursor | None, source: int) -> Q:
+    return cursor.older(source) if cursor is not None else Q()
 
 
 _CHANGE_WORDS = {
@@ -65,9 +123,12 @@ def _change_detail(payload: Any) -> str:
     return ""
 
 
-def _change_entries(tenant: Tenant, subject_type: str, subject_id: int, limit: int) -> list[Entry]:
+def _change_entries(
+    tenant: Tenant, subject_type: str, subject_id: int, limit: int, cursor: Cursor | None
+) -> list[Entry]:
     events = (
         Event.objects.filter(tenant=tenant, subject_type=subject_type, subject_id=str(subject_id))
+        .filter(_after(cursor, EVENTS))
         .select_related("actor")
         .order_by("-created_at", "-id")[:limit]
     )
@@ -78,19 +139,27 @@ def _change_entries(tenant: Tenant, subject_type: str, subject_id: int, limit: i
             title=_CHANGE_WORDS.get(e.type, e.type),
             detail=_change_detail(e.payload),
             actor=_actor(e),
+            source=EVENTS,
+            row_id=e.pk,
         )
         for e in events
     ]
 
 
-def _ticket_entries(tenant: Tenant, actor: Actor, scope: Q, limit: int) -> list[Entry]:
+def _ticket_entries(
+    tenant: Tenant, actor: Actor, scope: Q, limit: int, cursor: Cursor | None
+) -> list[Entry]:
     from autocrm.tickets.access import ticket_scope
     from autocrm.tickets.models import Message, Ticket
 
     visible = Ticket.objects.filter(ticket_scope(tenant=tenant, actor=actor)).filter(
         scope, tenant=tenant
     )
-    tickets = visible.select_related("requester").order_by("-created_at", "-id")[:limit]
+    tickets = (
+        visible.filter(_after(cursor, TICKETS))
+        .select_related("requester")
+        .order_by("-created_at", "-id")[:limit]
+    )
     entries = [
         Entry(
             at=t.created_at,
@@ -99,11 +168,14 @@ def _ticket_entries(tenant: Tenant, actor: Actor, scope: Q, limit: int) -> list[
             actor=t.requester.display_name,
             ticket_number=t.number,
             status=t.status,
+            source=TICKETS,
+            row_id=t.pk,
         )
         for t in tickets
     ]
     messages = (
         Message.objects.filter(tenant=tenant, ticket__in=visible.values("id"))
+        .filter(_after(cursor, MESSAGES))
         .select_related("ticket", "author_user", "author_contact")
         .order_by("-created_at", "-id")[:limit]
     )
@@ -118,6 +190,8 @@ def _ticket_entries(tenant: Tenant, actor: Actor, scope: Q, limit: int) -> list[
                 detail=" ".join(m.body_text.split())[:SNIPPET],
                 actor=author.display_name if author is not None else "",
                 ticket_number=m.ticket.number,
+                source=MESSAGES,
+                row_id=m.pk,
             )
         )
     return entries
@@ -134,11 +208,12 @@ _DEAL_WORDS = {
 }
 
 
-def _activity_entries(tenant: Tenant, scope: Q, limit: int) -> list[Entry]:
+def _activity_entries(tenant: Tenant, scope: Q, limit: int, cursor: Cursor | None) -> list[Entry]:
     from autocrm.crm.models import Activity
 
     rows = (
         Activity.objects.filter(scope, tenant=tenant)
+        .filter(_after(cursor, ACTIVITIES))
         .select_related("owner", "created_by")
         .order_by("-created_at", "-id")[:limit]
     )
@@ -154,12 +229,14 @@ def _activity_entries(tenant: Tenant, scope: Q, limit: int) -> list[Entry]:
                 title=f"{a.get_kind_display()}: {a.subject}",
                 detail=" · ".join(x for x in (when, done, " ".join(a.body.split())[:SNIPPET]) if x),
                 actor=who.display_name if who is not None else "",
+                source=ACTIVITIES,
+                row_id=a.pk,
             )
         )
     return entries
 
 
-def _deal_entries(tenant: Tenant, scope: Q, limit: int) -> list[Entry]:
+def _deal_entries(tenant: Tenant, scope: Q, limit: int, cursor: Cursor | None) -> list[Entry]:
     """The changes of the record's deals (created, moved, won, lost...) from the events."""
     from autocrm.crm.models import Deal
 
@@ -177,6 +254,7 @@ def _deal_entries(tenant: Tenant, scope: Q, limit: int) -> list[Entry]:
             subject_id__in=[str(pk) for pk in titles],
             type__in=list(_DEAL_WORDS),
         )
+        .filter(_after(cursor, EVENTS))
         .select_related("actor")
         .order_by("-created_at", "-id")[:limit]
     )
@@ -197,42 +275,69 @@ def _deal_entries(tenant: Tenant, scope: Q, limit: int) -> list[Entry]:
                 title=f"{_DEAL_WORDS[e.type]}: {titles.get(int(e.subject_id), '')}",
                 detail=detail,
                 actor=_actor(e),
+                source=EVENTS,
+                row_id=e.pk,
             )
         )
     return entries
 
 
-def _merged(sources: Iterable[list[Entry]], limit: int) -> list[Entry]:
-    entries = [e for source in sources for e in source]
-    entries.sort(key=lambda e: e.at, reverse=True)
-    return entries[:limit]
+def _page(sources: Iterable[list[Entry]], limit: int) -> Page:
+    """The newest ``limit`` of the sources' entries (each read with ``limit + 1`` rows: more
+    than ``limit`` in all means another page)."""
+    entries = sorted((e for source in sources for e in source), key=lambda e: e.key, reverse=True)
+    if len(entries) <= limit:
+        return Page(entries, None)
+    last = entries[limit - 1]
+    return Page(entries[:limit], Cursor(last.at, last.source, last.row_id))
+
+
+def _record_timeline(
+    tenant: Tenant,
+    actor: Actor,
+    tickets: Q,
+    own: Q,
+    subject: tuple[str, int],
+    limit: int,
+    cursor: Cursor | None,
+) -> Page:
+    """``tickets`` picks the record's tickets, ``own`` its activities and deals, ``subject``
+    its own events."""
+    access.require_read(actor)
+    read = limit + 1
+    return _page(
+        [
+            _ticket_entries(tenant, actor, tickets, read, cursor),
+            _activity_entries(tenant, own, read, cursor),
+            _deal_entries(tenant, own, read, cursor),
+            _change_entries(tenant, *subject, read, cursor),
+        ],
+        limit,
+    )
 
 
 def contact_timeline(
-    *, tenant: Tenant, actor: Actor, contact: Contact, limit: int = DEFAULT_LENGTH
-) -> list[Entry]:
-    access.require_read(actor)
-    return _merged(
-        [
-            _ticket_entries(tenant, actor, Q(requester_id=contact.pk), limit),
-            _activity_entries(tenant, Q(contact_id=contact.pk), limit),
-            _deal_entries(tenant, Q(contact_id=contact.pk), limit),
-            _change_entries(tenant, "crm.contact", contact.pk, limit),
-        ],
-        limit,
-    )
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    contact: Contact,
+    limit: int = PAGE_LENGTH,
+    cursor: Cursor | None = None,
+) -> Page:
+    by_contact = Q(contact_id=contact.pk)
+    subject = ("crm.contact", contact.pk)
+    tickets = Q(requester_id=contact.pk)
+    return _record_timeline(tenant, actor, tickets, by_contact, subject, limit, cursor)
 
 
 def company_timeline(
-    *, tenant: Tenant, actor: Actor, company: Company, limit: int = DEFAULT_LENGTH
-) -> list[Entry]:
-    access.require_read(actor)
-    return _merged(
-        [
-            _ticket_entries(tenant, actor, Q(organization_id=company.pk), limit),
-            _activity_entries(tenant, Q(company_id=company.pk), limit),
-            _deal_entries(tenant, Q(company_id=company.pk), limit),
-            _change_entries(tenant, "crm.company", company.pk, limit),
-        ],
-        limit,
-    )
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    company: Company,
+    limit: int = PAGE_LENGTH,
+    cursor: Cursor | None = None,
+) -> Page:
+    tickets, by_company = Q(organization_id=company.pk), Q(company_id=company.pk)
+    subject = ("crm.company", company.pk)
+    return _record_timeline(tenant, actor, tickets, by_company, subject, limit, cursor)

@@ -4,6 +4,7 @@ edit form. Thin: forms parse, selectors read, services write."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -31,7 +32,7 @@ from autocrm.crm.forms import (
     split_words,
 )
 from autocrm.crm.models import Company, Contact
-from autocrm.workspace.common import actor_for, assignable_agents, found_or_404
+from autocrm.workspace.common import actor_for, assignable_agents, found_or_404, is_htmx
 
 PAGE_SIZE = 50
 RECORD_DEALS = 20  # the newest deals of a contact or company on its page
@@ -107,6 +108,31 @@ def _page(rows: Any, ordering: tuple[str, ...], cursor: str) -> tuple[list[Any],
     return list(page.items), page.next_cursor, ""
 
 
+def _timeline(
+    request: TenantRequest, read: Callable[[timeline.Cursor | None], timeline.Page]
+) -> tuple[dict[str, Any], int]:
+    """The record's timeline: its newest entries, or those older than ``?before=`` (the
+    cursor of its "Show more" link), and that link's cursor for the page after."""
+    cursor = None
+    if before := request.GET.get("before"):
+        try:
+            cursor = timeline.Cursor.parse(before)
+        except timeline.CursorError as exc:
+            return {"timeline": [], "timeline_error": str(exc), "timeline_older": True}, 400
+    page = read(cursor)
+    return {
+        "timeline": page.entries,
+        "timeline_more": str(page.next_cursor or ""),
+        "timeline_older": cursor is not None,
+    }, 200
+
+
+def _timeline_entries(request: TenantRequest, context: dict[str, Any], status: int) -> HttpResponse:
+    """The next page of a timeline for its "Show more" button (htmx): the entries and the
+    button for the page after, in place of the button that asked."""
+    return render(request, "workspace/crm/_timeline_entries.html", context, status=status)
+
+
 @staff_required
 def contact_list(request: TenantRequest) -> HttpResponse:
     actor = actor_for(request)
@@ -178,6 +204,14 @@ def _contact_initial(contact: Contact) -> dict[str, Any]:
 def contact_page(request: TenantRequest, contact_id: int) -> HttpResponse:
     actor = actor_for(request)
     contact = _contact(request, contact_id)
+
+    def read(cursor: timeline.Cursor | None) -> timeline.Page:
+        return timeline.contact_timeline(
+            tenant=request.tenant, actor=actor, contact=contact, cursor=cursor
+        )
+
+    if is_htmx(request) and "before" in request.GET:
+        return _timeline_entries(request, *_timeline(request, read))
     companies = _company_choices(request, contact.company_id)
     form = ContactForm(
         initial=_contact_initial(contact), owners=assignable_agents(request), companies=companies
@@ -197,10 +231,11 @@ def contact_page(request: TenantRequest, contact_id: int) -> HttpResponse:
             else:
                 return redirect("workspace:crm_contact", request.tenant.slug, contact.pk)
         status = 400
+    history, history_status = _timeline(request, read)
     context = {
         "contact": contact,
         "form": form,
-        "timeline": timeline.contact_timeline(tenant=request.tenant, actor=actor, contact=contact),
+        **history,
         "duplicates": duplicates.contact_duplicates(
             tenant=request.tenant, actor=actor, contact=contact
         ),
@@ -208,7 +243,9 @@ def contact_page(request: TenantRequest, contact_id: int) -> HttpResponse:
         "edit_open": status == 400,
         **_sales_context(request, contact_id=contact.pk),
     }
-    return render(request, "workspace/crm/contact.html", context, status=status)
+    return render(
+        request, "workspace/crm/contact.html", context, status=max(status, history_status)
+    )
 
 
 @staff_required
@@ -276,6 +313,14 @@ def _company(request: TenantRequest, company_id: int) -> Company:
 def company_page(request: TenantRequest, company_id: int) -> HttpResponse:
     actor = actor_for(request)
     company = _company(request, company_id)
+
+    def read(cursor: timeline.Cursor | None) -> timeline.Page:
+        return timeline.company_timeline(
+            tenant=request.tenant, actor=actor, company=company, cursor=cursor
+        )
+
+    if is_htmx(request) and "before" in request.GET:
+        return _timeline_entries(request, *_timeline(request, read))
     choices = [c for c in _company_choices(request, company.parent_id) if c[0] != company.pk]
     domains = sorted(d.domain for d in company.domains.all() if d.domain != company.domain)
     initial = {
@@ -301,6 +346,7 @@ def company_page(request: TenantRequest, company_id: int) -> HttpResponse:
             else:
                 return redirect("workspace:crm_company", request.tenant.slug, company.pk)
         status = 400
+    history, history_status = _timeline(request, read)
     context = {
         "company": company,
         "form": form,
@@ -310,7 +356,7 @@ def company_page(request: TenantRequest, company_id: int) -> HttpResponse:
         "subsidiaries": list(
             selectors.company_subsidiaries(tenant=request.tenant, actor=actor, company=company)
         ),
-        "timeline": timeline.company_timeline(tenant=request.tenant, actor=actor, company=company),
+        **history,
         "duplicates": duplicates.company_duplicates(
             tenant=request.tenant, actor=actor, company=company
         ),
@@ -318,7 +364,9 @@ def company_page(request: TenantRequest, company_id: int) -> HttpResponse:
         "edit_open": status == 400,
         **_sales_context(request, company_id=company.pk),
     }
-    return render(request, "workspace/crm/company.html", context, status=status)
+    return render(
+        request, "workspace/crm/company.html", context, status=max(status, history_status)
+    )
 
 
 @staff_required

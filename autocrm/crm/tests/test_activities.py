@@ -153,7 +153,7 @@ def test_the_contact_timeline_shows_activities_and_deal_changes(tenant_a: Tenant
         services.deal_move(
             tenant=tenant_a, actor=actor_of(tenant_a, kim), deal=d, stage_id=second.pk
         )
-        entries = timeline.contact_timeline(tenant=tenant_a, actor=SYSTEM, contact=pat)
+        entries = timeline.contact_timeline(tenant=tenant_a, actor=SYSTEM, contact=pat).entries
     got = [(e.kind, e.title) for e in entries if e.kind in ("activity", "deal")]
     assert ("activity", "Call: Intro call") in got
     assert ("deal", "Deal created: Pat's order") in got

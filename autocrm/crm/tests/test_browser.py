@@ -87,3 +87,30 @@ def test_contacts_list_page_edit_and_ticket_panel(page: Page) -> None:
     expect(panel).to_contain_text("stapler")
     assert milton.pk
     screenshot(page, "crm-ticket-panel")
+
+
+def test_show_more_loads_the_next_page_of_a_company_timeline(page: Page) -> None:
+    """htmx: the button gives way to the next entries and, while there are more, to a new
+    button of its own; the page itself stays (no navigation)."""
+    from autocrm.crm.timeline import PAGE_LENGTH
+
+    tenant = Tenant.objects.create(slug="acme", name="Acme Support")
+    member(tenant, "agent", email="alex@acme.test", name="Alex Agent")
+    initech = company(tenant, name="Initech", domains=["initech.test"])
+    with tenant_context(tenant):
+        for i in range(PAGE_LENGTH):  # a ticket and its first message each: 40, and 1 change
+            ticket(tenant, subject=f"Stapler {i:02d}", requester_email=f"p{i}@initech.test")
+    sign_in(page, "alex@acme.test", DEFAULT_PASSWORD)
+    page.goto(f"/acme/agent/companies/{initech.pk}/")
+    entries = page.locator(".crm-timeline .crm-entry")
+    expect(entries).to_have_count(PAGE_LENGTH)
+    screenshot(page, "crm-company-timeline")
+    url = page.url
+    page.get_by_role("link", name="Show more").click()
+    expect(entries).to_have_count(2 * PAGE_LENGTH)
+    page.get_by_role("link", name="Show more").click()
+    expect(entries).to_have_count(2 * PAGE_LENGTH + 1)
+    expect(page.get_by_role("link", name="Show more")).to_have_count(0)
+    expect(entries.last).to_contain_text("Company created")
+    assert page.url == url
+    screenshot(page, "crm-company-timeline-more")
