@@ -109,6 +109,15 @@ def test_move_deals_on_the_board_by_mouse_and_by_keyboard(page: Page) -> None:
 
     page.goto("/acme/agent/calendar/")
     expect(page.locator(".calendar")).to_contain_text("Renewal review")
+    # "Add an activity" is a side card of its own: no divider line across its top, and its
+    # title lines up with the card's other content (one inset, the card's).
+    card = page.locator(".side-card:has(.activity-new)")
+    form = card.locator(".activity-new")
+    assert form.evaluate("e => getComputedStyle(e).borderTopWidth") == "0px"
+    card_box, title_box = card.bounding_box(), form.locator("summary").bounding_box()
+    assert card_box is not None and title_box is not None
+    card_padding = card.evaluate("e => parseFloat(getComputedStyle(e).paddingLeft)")
+    assert abs(title_box["x"] - card_box["x"] - 1 - card_padding) < 1  # 1: the card's border
     screenshot(page, "crm-calendar")
 
 
