@@ -6,7 +6,8 @@ a tenant needs an owner anyway), agent1@ and agent2@demo.example (agents) and
 customer@demo.example (customer), the email inbox support@demo.example, a support team with
 office hours and SLA policies, two companies, a small knowledge base and, while the tenant
 has no ticket yet, a handful of tickets with conversations so the agent workspace has
-something to show; then two macros, a sales pipeline with deals and activities, and forty
+something to show; then two macros, a sales pipeline with deals and activities, the admin's
+calendar (calls, meetings and tasks around today), and forty
 solved, categorised tickets with a triage model trained on them (the AI features' history).
 Idempotent: what exists is left as it is (passwords are
 not reset). Refuses to run with DEBUG off unless --force, since the password is public."""
@@ -131,8 +132,9 @@ def _demo_configuration(tenant: Tenant, agent_ids: list[int]) -> list[str]:
         ]
 
 
-def _demo_work(tenant: Tenant, agent_ids: list[int]) -> list[str]:
-    """Macros, the sales pipeline and the triage history, each by its own app's ``demo``
+def _demo_work(tenant: Tenant, agent_ids: list[int], admin_id: int) -> list[str]:
+    """Macros, the sales pipeline, the admin's calendar and the triage history, each by its
+    own app's ``demo``
     module and only while that part is empty. After the open tickets: the triage history
     is solved tickets, and ``_demo_tickets`` only runs on a tenant without tickets. The
     worker triages the open tickets after this command, with the model trained here."""
@@ -147,6 +149,7 @@ def _demo_work(tenant: Tenant, agent_ids: list[int]) -> list[str]:
             *_demo_customer_contact(tenant),
             *tickets_demo.seed(tenant=tenant, actor=SEED),
             *crm_demo.seed_sales(tenant=tenant, actor=SEED, owner_ids=agent_ids),
+            *crm_demo.seed_calendar(tenant=tenant, actor=SEED, owner_id=admin_id),
             *ai_demo.seed(tenant=tenant, actor=SEED, team_id=team.pk if team else None),
         ]
 
@@ -252,7 +255,8 @@ class Command(BaseCommand):
             agent = User.objects.get(email__lower=DEMO_USERS[1][0])
             if count := _demo_tickets(tenant, agent):
                 created.append(f"{count} tickets")
-            created += _demo_work(tenant, agents)
+            admin = User.objects.get(email__lower=DEMO_USERS[0][0])
+            created += _demo_work(tenant, agents, admin.pk)
         if created:
             self.stdout.write("Demo data created: " + ", ".join(created) + ".")
         else:
