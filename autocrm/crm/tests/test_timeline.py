@@ -142,3 +142,25 @@ def test_a_contact_page_pages_its_timeline_too(
     assert len(rest.context["timeline"]) == timeline.PAGE_LENGTH
     last = client.get(url, {"before": rest.context["timeline_more"]}, headers=HTMX)
     assert [e.kind for e in last.context["timeline"]] == ["change"]
+
+
+def test_a_deeper_page_costs_the_same_queries_as_the_second(
+    client: Client, tenant_a: Tenant, agent: Any
+) -> None:
+    """A page is one bounded read per source below the cursor, with its related rows
+    joined: no query per entry, so the third page of "Show more" costs what the second
+    does."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    initech = _busy_company(tenant_a, tickets=30, calls=10)  # 72 entries: four pages
+    url = f"/acme/agent/companies/{initech.pk}/"
+    cursor = client.get(url).context["timeline_more"]
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url, {"before": cursor}, headers=HTMX)
+        assert len(page.context["timeline"]) == timeline.PAGE_LENGTH
+        counts.append(len(captured.captured_queries))
+        cursor = page.context["timeline_more"]
+    assert counts[0] == counts[1], counts
