@@ -1,4 +1,4 @@
-"""How the out-of-scope signals were chosen (ADR 0057): ``python -m bench.ai_oos_study``.
+"""How the out-of-scope signals were chosen (ADR 0057, 0061): ``python -m bench.ai_oos_study``.
 
 Only Banking77's **training** split is used. Each round holds ten random intents out (numpy
 seeds ``OOS_STUDY_SEEDS``, default 101-105; none is the bench's hold-out) and splits the rest
@@ -9,8 +9,12 @@ score is then judged on the 20 % (coverage) and on every row of the held-out int
 
 Every SVM fit keeps its margins split into the TF-IDF block's and the embedding block's
 share, so the members' own scores cost no extra fit. Each variant adds signals to the
-product's and learns the same logistic regression. ``OOS_STUDY_PER_CLASS`` caps the training
-rows per intent for a quick run; ``AI_EMBEDDING_CACHE_DIR`` reuses embeddings.
+product's nine (the lexical ones are ``bench/ai_oos_lexical.py``) and learns the same logistic
+regression; ``SCORERS`` turn the nine into a score in other ways. ``OOS_STUDY_PER_CLASS`` caps
+the training rows per intent for a quick run; ``AI_EMBEDDING_CACHE_DIR`` reuses embeddings.
+How the calibration rounds pick their pseudo-unseen classes: ``OOS_STUDY_SHARE`` (share of
+classes, the product's ``PSEUDO_UNSEEN_SHARE`` otherwise), ``OOS_STUDY_PICK=siblings`` (classes
+with a close seen sibling) and ``OOS_STUDY_PICK_MIXED=1`` (half of them at random).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import ai_oos_lexical as lexical
 from bench.suites.ai import DATA
 
 OTHER_TOPICS = DATA.parent / "out_of_scope" / "other_topics.txt"
@@ -77,6 +82,18 @@ class Fit:
         self.whitening = c.whitening(emb, self.train_class, len(self.centroids))
         tfidf, embedded = self.blocks(texts, emb)
         self.margin_floor = c.margin_floor(tfidf + embedded + self.bias, self.train_class)
+        words = self.vectorizer.transformer_list[0][1]
+        self.n_words = len(words.vocabulary_)
+        self.analyzer = words.build_analyzer()
+        self.vocabulary = words.vocabulary_
+        self.bigram = np.zeros(self.n_words, dtype=bool)
+        for term, column in words.vocabulary_.items():
+            self.bigram[column] = " " in term
+        self.train_words = words.transform(texts).tocsr()
+        self.counts = lexical.class_counts(self.train_words, self.train_class, len(self.centroids))
+        self.top_words = np.argsort(-self.svm.coef_[:, : self.n_words], axis=1)[
+            :, : lexical.TOP_WORDS
+        ]
 
     @property
     def bias(self) -> np.ndarray:
@@ -105,29 +122,112 @@ class Fit:
         names = ("conf", "gap", "nn1", "nn5", "own", "centre", "maha", "raw", "raw_rel")
         out = {name: product[:, i] for i, name in enumerate(names)}
         predicted = margins.argmax(axis=1)
-        similarities = -np.sort(-(emb @ self.emb.T), axis=1)[:, :10]
+        out["label"] = self.svm.classes_[predicted]
+        all_sims = emb @ self.emb.T
+        top10 = np.argpartition(-all_sims, 9, axis=1)[:, :10]
+        same = self.train_class[top10] == predicted[:, None]
+        sims10 = np.take_along_axis(all_sims, top10, axis=1)
+        out["purity"] = same.mean(axis=1)
+        out["purity_w"] = (sims10 * same).sum(axis=1) / sims10.sum(axis=1)
+        similarities = -np.sort(-all_sims, axis=1)[:, :10]
         out["knn_ratio"] = similarities[:, 0] - similarities[:, 4]
         out["knn_ratio10"] = similarities[:, 0] - similarities[:, 9]
         out["energy"] = np.log(np.exp((margins - margins.max(1, keepdims=True)) * t).sum(1)) / t
         for name, block in (("tfidf", tfidf + self.bias), ("embedding", embedded + self.bias)):
             out[f"{name}_top"] = block.max(axis=1)
             out[f"{name}_agrees"] = (block.argmax(axis=1) == predicted).astype(float)
+        runner = np.argsort(-margins, axis=1)[:, 1]
+        rows = self.vectorizer.transformer_list[0][1].transform(texts).tocsr()
+        out.update(
+            lexical.lexical_features(
+                rows,
+                predicted,
+                runner,
+                self.counts,
+                self.bigram,
+                self.train_words,
+                self.train_class,
+                self.top_words,
+            )
+        )
+        oov = []
+        for text in texts:
+            tokens = [t for t in self.analyzer(text) if " " not in t]
+            oov.append(sum(t not in self.vocabulary for t in tokens) / max(len(tokens), 1))
+        out["oov"] = np.array(oov)
         return out
 
 
-BASE = ["conf", "gap", "nn1", "nn5", "own", "centre", "maha"]
-# Signals added to ADR 0049's seven.
+BASE = ["conf", "gap", "nn1", "nn5", "own", "centre", "maha", "raw", "raw_rel"]
+# Signals added to ADR 0057's nine (ADR 0061).
 VARIANTS: dict[str, list[str]] = {
-    "ADR 0049's seven": [],
-    "+ raw margin": ["raw"],
-    "+ raw margin less its class's usual": ["raw_rel"],
-    "product (+ both)": ["raw", "raw_rel"],
-    "+ both + kNN ratios": ["raw", "raw_rel", "knn_ratio", "knn_ratio10"],
-    "+ kNN ratios": ["knn_ratio", "knn_ratio10"],
-    "+ energy": ["energy"],
-    "+ members' top margins": ["tfidf_top", "embedding_top"],
-    "+ members' agreement": ["tfidf_agrees", "embedding_agrees"],
+    "ADR 0057's nine": [],
+    "+ novelty vs predicted": ["novelty"],
+    "+ novelty vs predicted (count <= 1)": ["nov_pred1"],
+    "+ novelty vs predicted and runner-up": ["novelty", "nov_run"],
+    "+ novelty, unigrams / bigrams apart": ["nov_pred_uni", "nov_pred_bi"],
+    "+ unknown-word share": ["oov"],
+    "+ naive Bayes": ["nb_rel", "nb_pred_vs_best", "nb_gap"],
+    "+ lexical nearest neighbour": ["lex_own", "lex_other", "lex_diff"],
+    "+ characteristic words": ["key_share", "key_any"],
+    "+ novelty weighted by how tied each word is to one class": ["nov_disc"],
+    "+ share of novel words tied to another class": ["nov_strong", "nov_strong_any"],
+    "+ novelty and naive Bayes": ["novelty", "nb_rel", "nb_pred_vs_best", "nb_gap"],
+    "+ neighbours' label purity": ["purity", "purity_w"],
+    "+ all lexical": [
+        "novelty",
+        "nov_pred1",
+        "nov_run",
+        "nov_pred_uni",
+        "nov_pred_bi",
+        "oov",
+        "nb_rel",
+        "nb_pred_vs_best",
+        "nb_gap",
+        "lex_own",
+        "lex_other",
+        "lex_diff",
+        "key_share",
+        "key_any",
+        "nov_disc",
+        "nov_strong",
+        "nov_strong_any",
+    ],
 }
+
+
+PICK = os.environ.get("OOS_STUDY_PICK", "random")
+MIXED = os.environ.get("OOS_STUDY_PICK_MIXED") == "1"
+
+
+def sibling_picker(c: Any, y: np.ndarray, emb: np.ndarray) -> Any:
+    """A classifier whose calibration rounds hold out classes that have a close sibling
+    among the seen ones: a random half of the classes whose nearest other class (centre
+    cosine) is the closer, skipping a class whose sibling is already held out."""
+    classes = np.array(sorted(set(y.tolist())), dtype=object)
+    _, centroids = c.class_index(classes, y, emb)
+    similar = centroids @ centroids.T
+    np.fill_diagonal(similar, -np.inf)
+    sibling = similar.argmax(axis=1)
+    closeness = similar.max(axis=1)
+    close = set(np.flatnonzero(closeness >= np.median(closeness)).tolist())
+    position = {str(label): i for i, label in enumerate(classes)}
+
+    class Picker(c.TriageClassifier):
+        def _pick_unseen(self, names: list[str], n: int, rng: np.random.Generator) -> set[str]:
+            order = [position[name] for name in rng.permutation(names).tolist()]
+            chosen: list[int] = []
+            if MIXED:  # half of them at random, as the product does
+                chosen = order[: n // 2]
+                order = order[n // 2 :]
+            for i in order:
+                if i in close and sibling[i] not in chosen and all(sibling[j] != i for j in chosen):
+                    chosen.append(i)
+                if len(chosen) == n:
+                    break
+            return {str(classes[i]) for i in chosen}
+
+    return Picker()
 
 
 def _temperature(
@@ -152,7 +252,6 @@ def _round(
     data: tuple[list[str], np.ndarray, np.ndarray, list[str], np.ndarray],
     seed: int,
 ) -> list[dict[str, Any]]:
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
 
     texts, y, emb, far_texts, far = data
@@ -162,11 +261,14 @@ def _round(
     held = np.array([i for i in range(len(y)) if y[i] in unseen])
     fit, judged = train_test_split(known, test_size=0.2, stratify=y[known], random_state=0)
     inner_rng = np.random.default_rng(c.SEED)
+    picker = c.TriageClassifier()
+    if PICK == "siblings":
+        picker = sibling_picker(c, y[fit], emb[fit])
     inside: list[Signals] = []
     outside: list[Signals] = []
     inner: list[tuple[Fit, np.ndarray, np.ndarray]] = []
     for _ in range(c.CALIBRATION_ROUNDS):
-        split = c.TriageClassifier()._calibration_split(y[fit], inner_rng)
+        split = picker._calibration_split(y[fit], inner_rng)
         fit_rows, calib, pseudo = (fit[part] for part in split)
         model = Fit(c, [texts[i] for i in fit_rows], y[fit_rows], emb[fit_rows])
         inner.append((model, calib, pseudo))
@@ -180,38 +282,85 @@ def _round(
     far_s = final.signals(far_texts, far, temperature)
     results = []
     for name, extra in VARIANTS.items():
-        keys = BASE + extra
-
-        def matrix(parts: list[Signals], keys: list[str] = keys) -> np.ndarray:
-            return np.vstack([np.column_stack([p[k] for k in keys]) for p in parts])
-
-        x_in, x_out = matrix(inside), matrix(outside)
-        x = np.vstack([x_in, x_out])
-        mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-        target = np.r_[np.ones(len(x_in)), np.zeros(len(x_out))]
-        lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
-        lr.fit((x - mean) / scale, target)
-
-        def score(z: np.ndarray, lr: Any = lr, mean: Any = mean, scale: Any = scale) -> Any:
-            return lr.decision_function((z - mean) / scale)
-
-        floor = np.quantile(score(x_in), 1 - c.TARGET_COVERAGE)
-        s_judged, s_held = score(matrix([judged_s])), score(matrix([held_s]))
-        at_90 = np.quantile(s_judged, 0.10)
-        results.append(
-            {
-                "variant": name,
-                "coverage": float((s_judged >= floor).mean()),
-                "recall": float((s_held < floor).mean()),
-                "far": float((score(matrix([far_s])) < floor).mean()),
-                "at_90": float((s_held < at_90).mean()),
-            }
-        )
+        results.append(_judge(c, name, BASE + extra, inside, outside, judged_s, held_s, far_s))
+    for name, mode in SCORERS.items():
+        results.append(_judge(c, name, BASE, inside, outside, judged_s, held_s, far_s, mode))
     return results
+
+
+# Other ways to turn ADR 0057's nine signals into one score.
+SCORERS = {
+    "nine, logistic regression over them and their pairwise products": "pairwise",
+    "nine, a floor per predicted class (shrunk toward the global one)": "per_class",
+}
+# How many calibration rows a class's own floor counts as against the global floor.
+CLASS_FLOOR_PRIOR = 20
+
+
+def _judge(
+    c: Any,
+    name: str,
+    keys: list[str],
+    inside: list[Signals],
+    outside: list[Signals],
+    judged: Signals,
+    held: Signals,
+    far: Signals,
+    mode: str = "",
+) -> dict[str, Any]:
+    """Learn the score on the calibration rounds' rows, set its floor, judge it."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import PolynomialFeatures
+
+    def matrix(parts: list[Signals]) -> np.ndarray:
+        return np.vstack([np.column_stack([p[k] for k in keys]) for p in parts])
+
+    x_in, x_out = matrix(inside), matrix(outside)
+    x = np.vstack([x_in, x_out])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    expand = PolynomialFeatures(2, include_bias=False) if mode == "pairwise" else None
+
+    def standard(z: np.ndarray) -> np.ndarray:
+        z = (z - mean) / scale
+        return expand.fit_transform(z) if expand is not None else z
+
+    target = np.r_[np.ones(len(x_in)), np.zeros(len(x_out))]
+    lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+    lr.fit(standard(x), target)
+    floors: dict[str, float] = {}
+    if mode == "per_class":
+        labels = np.concatenate([p["label"] for p in inside])
+        scores = lr.decision_function(standard(x_in))
+        overall = float(np.quantile(scores, 1 - c.TARGET_COVERAGE))
+        for label in set(labels.tolist()):
+            own = scores[labels == label]
+            weight = len(own) / (len(own) + CLASS_FLOOR_PRIOR)
+            local = float(np.quantile(own, 1 - c.TARGET_COVERAGE))
+            floors[label] = weight * local + (1 - weight) * overall
+
+    def score(part: Signals) -> np.ndarray:
+        raw = lr.decision_function(standard(matrix([part])))
+        if floors:
+            raw = raw - np.array([floors.get(label, 0.0) for label in part["label"]])
+        return np.asarray(raw)
+
+    in_scores = np.concatenate([score(p) for p in inside])
+    floor = np.quantile(in_scores, 1 - c.TARGET_COVERAGE)
+    s_judged, s_held = score(judged), score(held)
+    at_90 = np.quantile(s_judged, 0.10)
+    return {
+        "variant": name,
+        "coverage": float((s_judged >= floor).mean()),
+        "recall": float((s_held < floor).mean()),
+        "far": float((score(far) < floor).mean()),
+        "at_90": float((s_held < at_90).mean()),
+    }
 
 
 def main() -> int:
     c, *data = _setup()
+    if "OOS_STUDY_SHARE" in os.environ:  # the share of classes each calibration round holds out
+        c.PSEUDO_UNSEEN_SHARE = float(os.environ["OOS_STUDY_SHARE"])
     seeds = [int(s) for s in os.environ.get("OOS_STUDY_SEEDS", "101,102,103,104,105").split(",")]
     table: dict[str, list[dict[str, float]]] = {}
     for seed in seeds:

@@ -188,7 +188,7 @@ class TriageClassifier:
         n_unseen = max(1, round(len(classes) * PSEUDO_UNSEEN_SHARE))
         if len(classes) < 4 or len(y) < 40:
             return None
-        unseen = set(rng.choice(classes, size=n_unseen, replace=False).tolist())
+        unseen = self._pick_unseen(classes, n_unseen, rng)
         seen_idx = np.array([i for i in range(len(y)) if y[i] not in unseen])
         unseen_idx = np.array([i for i in range(len(y)) if y[i] in unseen])
         # Calibration rows: CALIBRATION_SHARE of each seen class that has more than 2 rows.
@@ -204,6 +204,11 @@ class TriageClassifier:
         if len(calib_idx) < 5 or len(set(y[fit_idx].tolist())) < 2:
             return None
         return fit_idx, calib_idx, unseen_idx
+
+    def _pick_unseen(self, classes: list[str], n_unseen: int, rng: np.random.Generator) -> set[str]:
+        """The classes one calibration round treats as never seen: drawn at random (ADR 0061
+        tried preferring classes with a close seen sibling; the study overrides this)."""
+        return set(rng.choice(classes, size=n_unseen, replace=False).tolist())
 
     def _calibrate(self, texts: list[str], y: np.ndarray, embeddings: np.ndarray) -> None:
         rng = np.random.default_rng(SEED)
