@@ -187,6 +187,23 @@ def test_calendar_board_deal_and_forecast_pages(client: Client, tenant_a: Tenant
     assert "EUR" in forecast and "500" in forecast  # 5,000 x 10 %
     cal = client.get(f"/acme/agent/calendar/?month={due:%Y-%m}").content.decode()
     assert "Kickoff" in cal and "/agent/calendar/feed/" in cal
+    # A done activity is struck through as a whole (subject too) and says so to a screen reader.
+    call = activity(tenant_a, kind="call", subject="Check-in", owner_id=kim.pk, due_at=due)
+    with tenant_context(tenant_a):
+        services.activity_update(
+            tenant=tenant_a, actor=SYSTEM, activity=call, changes={"done": True}
+        )
+    cal = client.get(f"/acme/agent/calendar/?month={due:%Y-%m}").content.decode()
+
+    def item(pk: int) -> str:
+        rest = cal[cal.index(f'id="activity-{pk}"') :]
+        return rest[: rest.index("</li>")]
+
+    assert '<span class="calendar-subject">Check-in</span>' in item(call.pk)
+    assert '<span class="visually-hidden"> (done)</span>' in item(call.pk)
+    with tenant_context(tenant_a):
+        kickoff = Activity.objects.get(subject="Kickoff")
+    assert "(done)" not in item(kickoff.pk)
     moved = client.post(f"/acme/agent/deals/{d.pk}/move/", {"stage_id": "x"})
     assert moved.status_code == 400
     created = client.post(
