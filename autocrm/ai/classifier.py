@@ -2,9 +2,10 @@
 ``ai_eval_triage`` command measures).
 
 Features: TF-IDF of word 1-2-grams and character 2-5-grams (what the ticket literally says)
-stacked with the sentence embedding weighted x2 (what it means), one linear SVM over both.
-Measured on Banking77 (docs/ai.md): TF-IDF alone 0.914, embeddings + logistic regression
-0.930, stacked 0.94+; the choice of weights was made on a held-out part of the training data.
+stacked with the sentence embedding weighted x2 (what it means) and, per class, the
+similarity to that class's nearest training example (ai/neighbours.py, ADR 0060), one linear
+SVM over all three. Measured on Banking77 (docs/ai.md): TF-IDF alone 0.914, embeddings +
+logistic regression 0.930, stacked 0.94+; every weight was chosen on the training data only.
 
 Confidence and "out of scope" are calibrated on the training data itself, never on the test
 set: before the final fit, a share of the training *classes* is held out as pseudo-unseen
@@ -35,6 +36,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
+from autocrm.ai.neighbours import (
+    NEIGHBOUR_WEIGHT,
+    class_max,
+    class_order,
+    kernel,
+    neighbour_features,
+)
 from autocrm.ai.scope import (
     NEIGHBOURS,
     class_index,
@@ -102,11 +110,43 @@ def _scores_2d(scores: np.ndarray) -> np.ndarray:
     return scores
 
 
+@dataclasses.dataclass
+class Features:
+    """What one SVM fit turns (texts, embeddings) into: its fitted TF-IDF blocks, the
+    embedding, and the per-class nearest-neighbour similarities to the rows it learnt from."""
+
+    vectorizer: FeatureUnion
+    train_embeddings: np.ndarray
+    train_class: np.ndarray
+    n_classes: int
+
+    def transform(
+        self, texts: list[str], embeddings: np.ndarray, *, leave_one_out: bool = False
+    ) -> csr_matrix:
+        neighbours = neighbour_features(
+            embeddings,
+            self.train_embeddings,
+            self.train_class,
+            self.n_classes,
+            leave_one_out=leave_one_out,
+        )
+        return hstack(
+            [
+                self.vectorizer.transform(texts),
+                csr_matrix(embeddings * EMBEDDING_WEIGHT),
+                csr_matrix(neighbours * NEIGHBOUR_WEIGHT),
+            ]
+        ).tocsr()
+
+
 class TriageClassifier:
     """fit(texts, labels, embeddings) then predict(text, embedding) one at a time."""
 
     def __init__(self) -> None:
         self.vectorizer: FeatureUnion | None = None
+        # Weight of the per-class nearest-neighbour block after the embedding; 0 in models
+        # pickled before it (ADR 0060), whose SVM has no such columns.
+        self.neighbour_weight = 0.0
         self.svm: LinearSVC | None = None
         self.labels: list[str] = []
         self.single_label: str | None = None
@@ -138,22 +178,30 @@ class TriageClassifier:
 
     def _fit_core(
         self, texts: list[str], labels: np.ndarray, embeddings: np.ndarray
-    ) -> tuple[FeatureUnion, LinearSVC]:
+    ) -> tuple[Features, LinearSVC]:
         vectorizer = _vectorizer()
-        words = vectorizer.fit_transform(texts)
-        features = hstack([words, csr_matrix(embeddings * EMBEDDING_WEIGHT)]).tocsr()
+        vectorizer.fit(texts)
+        classes = np.unique(labels)
+        features = Features(
+            vectorizer, embeddings, np.searchsorted(classes, labels).astype(np.int32), len(classes)
+        )
         svm = LinearSVC(C=SVM_C)
-        svm.fit(features, labels)
-        return vectorizer, svm
+        svm.fit(features.transform(texts, embeddings, leave_one_out=True), labels)
+        return features, svm
 
     @staticmethod
     def _margins(
-        vectorizer: FeatureUnion, svm: LinearSVC, texts: list[str], embeddings: np.ndarray
+        features: Features,
+        svm: LinearSVC,
+        texts: list[str],
+        embeddings: np.ndarray,
+        *,
+        leave_one_out: bool = False,
     ) -> np.ndarray:
-        features = hstack(
-            [vectorizer.transform(texts), csr_matrix(embeddings * EMBEDDING_WEIGHT)]
-        ).tocsr()
-        return _scores_2d(svm.decision_function(features))
+        """Margins of a batch; ``leave_one_out`` when the rows are the fit's own (their
+        neighbour features leave each row out, as the SVM saw them)."""
+        matrix = features.transform(texts, embeddings, leave_one_out=leave_one_out)
+        return _scores_2d(svm.decision_function(matrix))
 
     def fit(self, texts: list[str], labels: list[str], embeddings: np.ndarray) -> TriageClassifier:
         if len(texts) != len(labels) or len(texts) != len(embeddings):
@@ -166,7 +214,9 @@ class TriageClassifier:
             self.single_label = classes[0]
             return self
         self._calibrate(texts, y, self.train_embeddings)
-        self.vectorizer, self.svm = self._fit_core(texts, y, self.train_embeddings)
+        features, self.svm = self._fit_core(texts, y, self.train_embeddings)
+        self.vectorizer = features.vectorizer
+        self.neighbour_weight = NEIGHBOUR_WEIGHT
         self._weights = np.ascontiguousarray(self.svm.coef_.T)
         self._bias = np.asarray(self.svm.intercept_)
         self._train_class, self._centroids = class_index(
@@ -174,7 +224,7 @@ class TriageClassifier:
         )
         self._mahalanobis = whitening(self.train_embeddings, self._train_class, len(self.labels))
         self._margin_floor = margin_floor(
-            self._margins(self.vectorizer, self.svm, texts, self.train_embeddings),
+            self._margins(features, self.svm, texts, self.train_embeddings, leave_one_out=True),
             self._train_class,
         )
         return self
@@ -234,7 +284,13 @@ class TriageClassifier:
             train_class, centroids = class_index(svm.classes_, y[fit_idx], embeddings[fit_idx])
             whitened = whitening(embeddings[fit_idx], train_class, len(centroids))
             floor = margin_floor(
-                self._margins(vectorizer, svm, [texts[i] for i in fit_idx], embeddings[fit_idx]),
+                self._margins(
+                    vectorizer,
+                    svm,
+                    [texts[i] for i in fit_idx],
+                    embeddings[fit_idx],
+                    leave_one_out=True,
+                ),
                 train_class,
             )
             parts.append(
@@ -308,7 +364,8 @@ class TriageClassifier:
             in_scope = similarity >= self.similarity_floor
             return Prediction(self.single_label, 1.0, similarity, in_scope)
         assert self.vectorizer is not None and self.svm is not None, "fit() first"
-        margins = self._single_margins(text, vector)
+        similarities = self.train_embeddings @ vector[0]
+        margins = self._single_margins(text, vector, similarities)
         probabilities = softmax(margins, self.temperature)[0]
         best = int(probabilities.argmax())
         confidence = float(probabilities[best])
@@ -316,7 +373,7 @@ class TriageClassifier:
         if not len(self.scope_weights):  # too little data to calibrate a score
             similarity = float(nearest_similarity(self.train_embeddings, vector)[0])
             return Prediction(label, confidence, similarity, similarity >= self.similarity_floor)
-        scope = self._single_scope_features(margins, vector[0])
+        scope = self._single_scope_features(margins, vector[0], similarities)
         similarity = float(scope[0, 2])
         in_scope = (
             similarity >= self.similarity_floor
@@ -324,16 +381,28 @@ class TriageClassifier:
         )
         return Prediction(label, confidence, similarity, in_scope)
 
-    def _single_margins(self, text: str, vector: np.ndarray) -> np.ndarray:
+    def _single_margins(
+        self, text: str, vector: np.ndarray, similarities: np.ndarray | None = None
+    ) -> np.ndarray:
         """The SVM's margins for one text, without scikit-learn's per-call machinery.
 
         ``FeatureUnion.transform`` plus a sparse product cost ~5 ms of CPU per ticket in
         input validation, joblib dispatch and sparse-matrix construction for a text of a few
         dozen n-grams; here each TF-IDF block is counted with its own analyzer and vocabulary
         (sublinear tf x idf, L2-normalised: what TfidfVectorizer computes) and the weights of
-        the n-grams present are summed. Equal to the scikit-learn path (tested)."""
+        the n-grams present are summed; the neighbour block reads the similarities to every
+        training row (``similarities``, shared with the out-of-scope signals). Equal to the
+        scikit-learn path (tested)."""
         blocks, embedding_offset = self._fast_blocks()
-        margins = self._bias + EMBEDDING_WEIGHT * (vector[0] @ self._weights[embedding_offset:])
+        neighbour_offset = embedding_offset + vector.shape[1]
+        margins = self._bias + EMBEDDING_WEIGHT * (
+            vector[0] @ self._weights[embedding_offset:neighbour_offset]
+        )
+        if self.neighbour_weight:
+            if similarities is None:
+                similarities = self.train_embeddings @ vector[0]
+            nearest = kernel(class_max(similarities, *self._class_order()))
+            margins = margins + self.neighbour_weight * (nearest @ self._weights[neighbour_offset:])
         for analyzer, vocabulary, idf, offset in blocks:
             counts = Counter(
                 index for index in map(vocabulary.get, analyzer(text)) if index is not None
@@ -362,13 +431,17 @@ class TriageClassifier:
             self.__dict__["_blocks"] = cached
         return cached
 
-    def _single_scope_features(self, margins: np.ndarray, vector: np.ndarray) -> np.ndarray:
-        """scope.scope_features for one query: a matrix-vector product instead of a product of
-        matrices, and the predicted class's rows looked up instead of masked."""
+    def _single_scope_features(
+        self, margins: np.ndarray, vector: np.ndarray, similarities: np.ndarray | None = None
+    ) -> np.ndarray:
+        """scope.scope_features for one query: a matrix-vector product (``similarities``, when
+        the margins already computed it) instead of a product of matrices, and the predicted
+        class's rows looked up instead of masked."""
         probabilities = softmax(margins, self.temperature)[0]
         predicted = int(probabilities.argmax())
         top2 = -np.partition(-probabilities, 1)[:2]
-        similarities = self.train_embeddings @ vector
+        if similarities is None:
+            similarities = self.train_embeddings @ vector
         k = min(NEIGHBOURS, len(similarities))
         nearest = -np.partition(-similarities, k - 1)[:k]
         own = similarities[self._class_rows()[predicted]]
@@ -398,10 +471,18 @@ class TriageClassifier:
             self.__dict__["_rows_by_class"] = rows
         return rows
 
+    def _class_order(self) -> tuple[np.ndarray, np.ndarray]:
+        cached = self.__dict__.get("_order_by_class")
+        if cached is None:
+            cached = class_order(self._train_class, len(self.svm.classes_) if self.svm else 0)
+            self.__dict__["_order_by_class"] = cached
+        return cached
+
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.pop("_blocks", None)
         state.pop("_rows_by_class", None)
+        state.pop("_order_by_class", None)
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:

@@ -41,25 +41,35 @@ def test_text_unlike_any_training_example_is_out_of_scope(trained: TriageClassif
 
 
 def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) -> None:
-    """predict() counts n-grams itself for speed; it must score exactly as the vectorizer
-    and the batch scope features would."""
-    from scipy.sparse import csr_matrix, hstack
-
-    from autocrm.ai.classifier import EMBEDDING_WEIGHT, _scores_2d
+    """predict() counts n-grams itself for speed; it must score exactly as the vectorizer,
+    the batch neighbour features and the batch scope features would."""
+    from autocrm.ai.classifier import Features, _scores_2d
     from autocrm.ai.scope import scope_features
 
     assert trained.vectorizer is not None and trained._mahalanobis is not None
-    assert trained._margin_floor is not None
+    assert trained._margin_floor is not None and trained.svm is not None
+    assert trained.neighbour_weight > 0
+    batch = Features(
+        trained.vectorizer,
+        trained.train_embeddings,
+        trained._train_class,
+        len(trained.svm.classes_),
+    )
     texts = [t for group in HELD_OUT.values() for t in group] + UNLIKE_ANYTHING + ["", "??"]
     vectors = embedding_provider().embed(texts)
     for text, vector in zip(texts, vectors, strict=True):
         row = vector.reshape(1, -1)
-        features = hstack(
-            [trained.vectorizer.transform([text]), csr_matrix(row * EMBEDDING_WEIGHT)]
-        ).tocsr()
+        features = batch.transform([text], row)
         expected = _scores_2d(np.asarray(features @ trained._weights) + trained._bias)
         margins = trained._single_margins(text, row)
-        np.testing.assert_allclose(margins, expected, rtol=1e-9, atol=1e-9)
+        # float32 similarities: a matrix product and a matrix-vector product round apart.
+        np.testing.assert_allclose(margins, expected, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            margins,
+            _scores_2d(trained.svm.decision_function(features)),
+            rtol=1e-6,
+            atol=1e-6,
+        )
         np.testing.assert_allclose(
             trained._single_scope_features(margins, vector),
             scope_features(
@@ -76,7 +86,8 @@ def test_the_single_ticket_path_equals_scikit_learns(trained: TriageClassifier) 
             atol=1e-5,
         )
     # The per-process caches are not pickled with the model.
-    assert "_blocks" not in pickle.loads(pickle.dumps(trained)).__dict__
+    restored = pickle.loads(pickle.dumps(trained)).__dict__
+    assert "_blocks" not in restored and "_order_by_class" not in restored
 
 
 def test_calibration_was_done_on_training_data_only(trained: TriageClassifier) -> None:
@@ -97,7 +108,8 @@ def test_a_model_pickled_before_the_scope_score_still_predicts(
     state = dict(trained.__dict__)
     for name in ("scope_mean", "scope_scale", "scope_weights", "scope_bias", "scope_floor"):
         del state[name]
-    del state["_train_class"], state["_centroids"]
+    del state["_train_class"], state["_centroids"], state["neighbour_weight"]
+    state["_weights"] = state["_weights"][: -len(trained.labels)]
     old = TriageClassifier.__new__(TriageClassifier)
     old.__setstate__(state)
     restored = pickle.loads(pickle.dumps(old))
@@ -197,3 +209,22 @@ def test_eval_command_names_a_missing_column(tmp_path: Path) -> None:
             "--label-column",
             "category",
         )
+
+
+def test_a_model_pickled_before_the_neighbour_features_predicts_without_them(
+    trained: TriageClassifier,
+) -> None:
+    """Its SVM has no neighbour columns: the margins are those of TF-IDF and embedding."""
+    state = dict(trained.__dict__)
+    del state["neighbour_weight"]
+    state["_weights"] = state["_weights"][: -len(trained.labels)]
+    old = TriageClassifier.__new__(TriageClassifier)
+    old.__setstate__(state)
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.neighbour_weight == 0
+    text = HELD_OUT["shipping"][0]
+    vector = embedding_provider().embed([text])[0].reshape(1, -1)
+    without = restored._single_margins(text, vector)
+    assert without.shape == (1, len(trained.labels))
+    assert not np.allclose(without, trained._single_margins(text, vector))
+    assert restored.predict(text, vector[0]).label == "shipping"
