@@ -80,7 +80,7 @@ class Fit:
         self.vectorizer, self.svm = c.TriageClassifier()._fit_core(texts, y, emb)
         self.train_class, self.centroids = c.class_index(self.svm.classes_, y, emb)
         self.whitening = c.whitening(emb, self.train_class, len(self.centroids))
-        tfidf, embedded = self.blocks(texts, emb)
+        tfidf, embedded = self.blocks(texts, emb, leave_one_out=True)
         self.margin_floor = c.margin_floor(tfidf + embedded + self.bias, self.train_class)
         words = self.vectorizer.transformer_list[0][1]
         self.n_words = len(words.vocabulary_)
@@ -99,12 +99,16 @@ class Fit:
     def bias(self) -> np.ndarray:
         return np.asarray(self.svm.intercept_)
 
-    def blocks(self, texts: list[str], emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        words = self.vectorizer.transform(texts)
-        n = words.shape[1]
+    def blocks(
+        self, texts: list[str], emb: np.ndarray, *, leave_one_out: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The TF-IDF block's share of the margins and the embedding's (with the per-class
+        neighbour block, ADR 0060, which reads the same embedding)."""
+        features = self.vectorizer.transform(texts, emb, leave_one_out=leave_one_out)
+        n = sum(len(v.vocabulary_) for _, v in self.vectorizer.vectorizer.transformer_list)
         weights = self.svm.coef_
-        tfidf = np.asarray(words @ weights[:, :n].T)
-        return tfidf, (emb * self.c.EMBEDDING_WEIGHT) @ weights[:, n:].T
+        tfidf = np.asarray(features[:, :n] @ weights[:, :n].T)
+        return tfidf, np.asarray(features[:, n:] @ weights[:, n:].T)
 
     def signals(self, texts: list[str], emb: np.ndarray, t: float) -> Signals:
         tfidf, embedded = self.blocks(texts, emb)
