@@ -41,6 +41,14 @@ RESULTS = (
 FOLDS = 5
 EMBEDDING_WEIGHT = 2.0
 SVM_C = 0.5
+# The product's TF-IDF blocks (autocrm.ai.classifier._vectorizer), for variants of them.
+WORDS: dict[str, Any] = {"ngram_range": (1, 2), "sublinear_tf": True}
+CHARS: dict[str, Any] = {
+    "analyzer": "char_wb",
+    "ngram_range": (2, 5),
+    "sublinear_tf": True,
+    "min_df": 2,
+}
 
 
 def _echo(message: str) -> None:
@@ -130,7 +138,20 @@ def product(
     )
 
 
-def tfidf_variant(make: Callable[[], Any], key: str) -> Callable[[Fold], np.ndarray]:
+def tfidf_variant(
+    key: str, words: dict[str, Any] | None = None, chars: dict[str, Any] | None = None
+) -> Callable[[Fold], np.ndarray]:
+    """The product's stack with its TF-IDF blocks' settings overridden (``words``, ``chars``:
+    TfidfVectorizer keyword arguments over the product's)."""
+
+    def make() -> FeatureUnion:
+        return FeatureUnion(
+            [
+                ("words", TfidfVectorizer(**{**WORDS, **(words or {})})),
+                ("chars", TfidfVectorizer(**{**CHARS, **(chars or {})})),
+            ]
+        )
+
     def run(fold: Fold) -> np.ndarray:
         words_train, words_test = fold.tfidf(key, make)
         return _svm_margins(
@@ -161,15 +182,6 @@ def block_weights(words: float, chars: float) -> Callable[[Fold], np.ndarray]:
 def _n_words(fold: Fold) -> dict[str, int]:
     vectorizer = _product_vectorizer().transformer_list[0][1]
     return vectorizer.fit(fold.train_texts).vocabulary_
-
-
-def _union(*parts: tuple[str, dict[str, Any]]) -> Callable[[], FeatureUnion]:
-    def make() -> FeatureUnion:
-        return FeatureUnion(
-            [(f"b{i}", TfidfVectorizer(sublinear_tf=True, **kw)) for i, (_, kw) in enumerate(parts)]
-        )
-
-    return make
 
 
 def nb_svm(
@@ -328,40 +340,11 @@ VARIANTS: dict[str, Callable[[Fold], np.ndarray]] = {
     "tfidf words x1.5": block_weights(1.5, 1.0),
     "tfidf chars x1.5": block_weights(1.0, 1.5),
     "tfidf words x0.7": block_weights(0.7, 1.0),
-    "tfidf words 1-3": tfidf_variant(
-        _union(
-            ("w", {"ngram_range": (1, 3)}),
-            ("c", {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 2}),
-        ),
-        "w13",
-    ),
-    "tfidf chars_wb 1-6": tfidf_variant(
-        _union(
-            ("w", {"ngram_range": (1, 2)}),
-            ("c", {"analyzer": "char_wb", "ngram_range": (1, 6), "min_df": 2}),
-        ),
-        "cwb16",
-    ),
-    "tfidf chars 2-5 (not wb)": tfidf_variant(
-        _union(
-            ("w", {"ngram_range": (1, 2)}),
-            ("c", {"analyzer": "char", "ngram_range": (2, 5), "min_df": 2}),
-        ),
-        "c25",
-    ),
-    "tfidf chars_wb min_df=1": tfidf_variant(
-        _union(
-            ("w", {"ngram_range": (1, 2)}), ("c", {"analyzer": "char_wb", "ngram_range": (2, 5)})
-        ),
-        "cwbdf1",
-    ),
-    "tfidf words min_df=2": tfidf_variant(
-        _union(
-            ("w", {"ngram_range": (1, 2), "min_df": 2}),
-            ("c", {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 2}),
-        ),
-        "wdf2",
-    ),
+    "tfidf words 1-3": tfidf_variant("w13", words={"ngram_range": (1, 3)}),
+    "tfidf chars_wb 1-6": tfidf_variant("cwb16", chars={"ngram_range": (1, 6)}),
+    "tfidf chars 2-5 (not wb)": tfidf_variant("c25", chars={"analyzer": "char"}),
+    "tfidf chars_wb min_df=1": tfidf_variant("cwbdf1", chars={"min_df": 1}),
+    "tfidf words min_df=2": tfidf_variant("wdf2", words={"min_df": 2}),
 }
 
 
