@@ -9,7 +9,8 @@ adoption rule (ADR 0060): a mean gain of at least 0.3 points and a win in at lea
 ``ACC_STUDY_ONLY`` (comma-separated name prefixes) runs some variants; results are kept per
 variant and fold in ``var/ai_accuracy_study.json`` (``-SEED.json`` for another seed; delete
 it, or ``--refresh``, to re-run); ``AI_EMBEDDING_CACHE_DIR`` reuses the embeddings; progress
-goes to stderr.
+goes to stderr. ``ACC_STUDY_BASE`` names the variant gains are paired against (default the
+product's stack before ADR 0060; the "on shipped" variants are judged against the shipped one).
 """
 
 from __future__ import annotations
@@ -287,6 +288,107 @@ def logistic(c: float) -> Callable[[Fold], np.ndarray]:
     return run
 
 
+def on_shipped(
+    extra: Callable[[Fold], tuple[np.ndarray, np.ndarray]] | None = None, c: float = SVM_C
+) -> Callable[[Fold], np.ndarray]:
+    """The shipped stack (TF-IDF, embedding x2, the neighbour block) with ``extra`` dense
+    columns (training rows', test rows') stacked after it, or another C."""
+    from autocrm.ai.neighbours import NEIGHBOUR_WEIGHT, neighbour_features
+
+    def run(fold: Fold) -> np.ndarray:
+        words_train, words_test = fold.tfidf()
+        n = len(fold.classes)
+        near_train, near_test = fold.cached(
+            "shipped-neighbours",
+            lambda: (
+                neighbour_features(
+                    fold.e_train, fold.e_train, fold.train_class, n, leave_one_out=True
+                ),
+                neighbour_features(fold.e_test, fold.e_train, fold.train_class, n),
+            ),
+        )
+        if extra is None:
+            more_train, more_test = np.zeros((len(near_train), 0)), np.zeros((len(near_test), 0))
+        else:
+            more_train, more_test = extra(fold)
+        return _svm_margins(
+            _stack(
+                words_train,
+                fold.e_train,
+                EMBEDDING_WEIGHT,
+                near_train * NEIGHBOUR_WEIGHT,
+                more_train,
+            ),
+            fold.y_train,
+            _stack(
+                words_test, fold.e_test, EMBEDDING_WEIGHT, near_test * NEIGHBOUR_WEIGHT, more_test
+            ),
+            c,
+        )
+
+    return run
+
+
+def top_k_rbf(
+    k: int, gamma: float, weight: float
+) -> Callable[[Fold], tuple[np.ndarray, np.ndarray]]:
+    """Per class, exp(gamma (s - 1)) of the mean of the k largest similarities."""
+
+    def per_class(similarities: np.ndarray, fold: Fold) -> np.ndarray:
+        out = np.empty((len(similarities), len(fold.classes)))
+        for label in range(len(fold.classes)):
+            block = similarities[:, fold.train_class == label]
+            kk = min(k, block.shape[1])
+            top = -np.partition(-block, kk - 1, axis=1)[:, :kk]
+            top[~np.isfinite(top)] = -1.0
+            out[:, label] = top.mean(axis=1)
+        return np.exp(gamma * (out - 1.0)) * weight
+
+    def run(fold: Fold) -> tuple[np.ndarray, np.ndarray]:
+        inner, outer = fold.similarities()
+        return per_class(inner, fold), per_class(outer, fold)
+
+    return run
+
+
+def centroid_rbf(gamma: float, weight: float) -> Callable[[Fold], tuple[np.ndarray, np.ndarray]]:
+    """Per class, exp(gamma (s - 1)) of the similarity to the class's normalised mean."""
+
+    def run(fold: Fold) -> tuple[np.ndarray, np.ndarray]:
+        from autocrm.ai.scope import class_index
+
+        _, centroids = class_index(fold.classes, fold.y_train, fold.e_train)
+        return tuple(
+            np.exp(gamma * (e @ centroids.T - 1.0)) * weight for e in (fold.e_train, fold.e_test)
+        )
+
+    return run
+
+
+def words_neighbours(
+    gamma: float, weight: float
+) -> Callable[[Fold], tuple[np.ndarray, np.ndarray]]:
+    """Per class, exp(gamma (s - 1)) of the largest cosine similarity of the word 1-2-gram
+    TF-IDF rows (a lexical nearest neighbour), leave-one-out for training rows."""
+
+    def run(fold: Fold) -> tuple[np.ndarray, np.ndarray]:
+        vectorizer = TfidfVectorizer(**WORDS)
+        train = vectorizer.fit_transform(fold.train_texts)
+        test = vectorizer.transform(fold.test_texts)
+        inner = (train @ train.T).toarray()
+        np.fill_diagonal(inner, -np.inf)
+        outer = (test @ train.T).toarray()
+        out = []
+        for similarities in (inner, outer):
+            best = np.empty((len(similarities), len(fold.classes)))
+            for label in range(len(fold.classes)):
+                best[:, label] = similarities[:, fold.train_class == label].max(axis=1)
+            out.append(np.exp(gamma * (best - 1.0)) * weight)
+        return out[0], out[1]
+
+    return run
+
+
 def _grid_point(c: float, weight: float) -> Callable[[Fold], np.ndarray]:
     return lambda fold: product(fold, c=c, weight=weight)
 
@@ -303,6 +405,12 @@ def shipped(fold: Fold) -> np.ndarray:
 VARIANTS: dict[str, Callable[[Fold], np.ndarray]] = {
     "product": product,
     "shipped classifier (neighbours: RBF g=5 x1)": shipped,
+    # on top of the shipped stack (compare with ACC_STUDY_BASE="shipped classifier ...")
+    "on shipped: + top-3 mean RBF g=5 x1": on_shipped(top_k_rbf(3, 5.0, 1.0)),
+    "on shipped: + centroid RBF g=5 x1": on_shipped(centroid_rbf(5.0, 1.0)),
+    "on shipped: + word TF-IDF neighbours RBF g=3 x1": on_shipped(words_neighbours(3.0, 1.0)),
+    "on shipped: C=1": on_shipped(c=1.0),
+    "on shipped: C=0.3": on_shipped(c=0.3),
     # the SVM itself
     "svm hinge": lambda f: product(f, loss="hinge", max_iter=5000),
     "svm crammer_singer": lambda f: product(f, multi_class="crammer_singer"),
@@ -388,7 +496,7 @@ def main(argv: list[str]) -> int:
         if RESULTS.is_file():  # another run may have added variants meanwhile
             results = {**json.loads(RESULTS.read_text()), name: accuracies}
         RESULTS.write_text(json.dumps(results, indent=1))
-    base = np.array(results["product"])
+    base = np.array(results[os.environ.get("ACC_STUDY_BASE", "product")])
     print("| variant | mean CV accuracy | paired gain (points) | folds won |")
     print("|---|---|---|---|")
     for name in names:
