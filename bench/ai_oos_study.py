@@ -82,7 +82,7 @@ class Fit:
         self.whitening = c.whitening(emb, self.train_class, len(self.centroids))
         tfidf, embedded = self.blocks(texts, emb, leave_one_out=True)
         self.margin_floor = c.margin_floor(tfidf + embedded + self.bias, self.train_class)
-        words = self.vectorizer.transformer_list[0][1]
+        words = self.vectorizer.vectorizer.transformer_list[0][1]
         self.n_words = len(words.vocabulary_)
         self.analyzer = words.build_analyzer()
         self.vocabulary = words.vocabulary_
@@ -141,7 +141,7 @@ class Fit:
             out[f"{name}_top"] = block.max(axis=1)
             out[f"{name}_agrees"] = (block.argmax(axis=1) == predicted).astype(float)
         runner = np.argsort(-margins, axis=1)[:, 1]
-        rows = self.vectorizer.transformer_list[0][1].transform(texts).tocsr()
+        rows = self.vectorizer.vectorizer.transformer_list[0][1].transform(texts).tocsr()
         out.update(
             lexical.lexical_features(
                 rows,
