@@ -6,7 +6,9 @@ folds and judged on the fifth, five times, on the same folds as the product's st
 compared with it by the PAIRED per-fold difference (the folds' own difficulty cancels). The
 adoption rule (ADR 0060): a mean gain of at least 0.3 points and a win in at least 4 folds.
 
-``ACC_STUDY_ONLY`` (comma-separated name prefixes) runs some variants; results are kept per
+``ACC_STUDY_ONLY`` (comma-separated name prefixes) runs some variants; ``ACC_STUDY_PER_CLASS``
+keeps that many rows per intent and ``ACC_STUDY_RESULTS`` names another results file (a quick
+run that checks the study still works); results are kept per
 variant and fold in ``var/ai_accuracy_study.json`` (``-SEED.json`` for another seed; delete
 it, or ``--refresh``, to re-run); ``AI_EMBEDDING_CACHE_DIR`` reuses the embeddings; progress
 goes to stderr. ``ACC_STUDY_BASE`` names the variant gains are paired against (default the
@@ -20,6 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,11 +37,14 @@ from bench import dataset
 from bench.suites.ai import DATA
 
 SEED = int(os.environ.get("ACC_STUDY_SEED", "0"))
-RESULTS = (
-    dataset.ROOT
+RESULTS = Path(
+    os.environ.get("ACC_STUDY_RESULTS", "")
+    or dataset.ROOT
     / "var"
     / ("ai_accuracy_study.json" if not SEED else f"ai_accuracy_study-{SEED}.json")
 )
+# Rows kept per intent (0: all); a smaller run checks the study still works (bench/tests).
+PER_CLASS = int(os.environ.get("ACC_STUDY_PER_CLASS", "0"))
 FOLDS = 5
 EMBEDDING_WEIGHT = 2.0
 SVM_C = 0.5
@@ -467,7 +473,16 @@ def _setup() -> tuple[list[str], np.ndarray, np.ndarray]:
     from autocrm.ai.providers.embeddings import embedding_provider
 
     texts, labels = read_rows(DATA / "train.csv", "text", "category")
+    if PER_CLASS:
+        seen: dict[str, int] = {}
+        keep = [i for i, label in enumerate(labels) if _count(seen, label) <= PER_CLASS]
+        texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
     return texts, np.array(labels, dtype=object), embed_all(embedding_provider(), texts)
+
+
+def _count(seen: dict[str, int], label: str) -> int:
+    seen[label] = seen.get(label, 0) + 1
+    return seen[label]
 
 
 def main(argv: list[str]) -> int:
