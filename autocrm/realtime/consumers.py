@@ -120,8 +120,16 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             if time.monotonic() - self.scope_loaded > SCOPE_TTL and not await self._reload_scope():
                 return
             out = await self._outgoing(message)
-            if out is not None:
+            if out is None:
+                continue
+            try:
                 await self.send_json(out)
+            except OSError:
+                # The browser left between the message and its sending (uvicorn raises
+                # ClientDisconnected, an OSError); disconnect() follows and cleans up. Nothing
+                # to resend: the page re-syncs from its cursor when it opens a new socket.
+                logger.info("realtime.write_after_disconnect", conn=self.conn)
+                return
 
     async def _reload_scope(self) -> bool:
         grant = await database_sync_to_async(selectors.socket_grant)(

@@ -348,3 +348,35 @@ def test_the_first_replay_does_not_name_events_the_page_could_already_read(
     done = replay[-1]
     assert done["type"] == "resync.done" and done["replayed"] == len(numbers)
     assert done["unsure"] >= 1
+
+
+def test_a_write_after_the_browser_left_ends_the_writer_quietly() -> None:
+    """uvicorn raises ClientDisconnected (an OSError) when a message is sent to a socket whose
+    browser has just gone, before disconnect() cancels the writer: the writer stops there
+    instead of dying with an exception nobody retrieves (logged by asyncio as an error)."""
+    import time
+
+    from uvicorn.protocols.utils import ClientDisconnected
+
+    from autocrm.realtime.consumers import AgentConsumer
+
+    class Gone(AgentConsumer):
+        attempts: list[Any]
+
+        async def send_json(self, content: Any, close: bool = False) -> None:
+            self.attempts.append(content)
+            raise ClientDisconnected
+
+    async def scenario() -> list[Any]:
+        consumer = Gone()
+        consumer.attempts = []
+        consumer.conn = "c1"
+        consumer.scope_loaded = time.monotonic()
+        consumer.outbox = asyncio.Queue()
+        consumer.outbox.put_nowait({"k": "restored"})
+        consumer.outbox.put_nowait({"k": "restored"})
+        await asyncio.wait_for(consumer._write(), timeout=5)
+        return list(consumer.attempts)
+
+    # One attempt, then the writer ends (returns) with the second message left unsent.
+    assert run(scenario) == [{"type": "resync.needed"}]
