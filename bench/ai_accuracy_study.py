@@ -404,7 +404,7 @@ def shipped(fold: Fold) -> np.ndarray:
     study's adopted variant became, fitted and scored exactly as a tenant's model is."""
     from autocrm.ai.classifier import TriageClassifier
 
-    features, svm = TriageClassifier()._fit_core(fold.train_texts, fold.y_train, fold.e_train)
+    features, svm, _ = TriageClassifier()._fit_core(fold.train_texts, fold.y_train, fold.e_train)
     return TriageClassifier._margins(features, svm, fold.test_texts, fold.e_test)
 
 

@@ -77,7 +77,7 @@ class Fit:
 
     def __init__(self, c: Any, texts: list[str], y: np.ndarray, emb: np.ndarray) -> None:
         self.c, self.emb = c, emb
-        self.vectorizer, self.svm = c.TriageClassifier()._fit_core(texts, y, emb)
+        self.vectorizer, self.svm, _ = c.TriageClassifier()._fit_core(texts, y, emb)
         self.train_class, self.centroids = c.class_index(self.svm.classes_, y, emb)
         self.whitening = c.whitening(emb, self.train_class, len(self.centroids))
         tfidf, embedded = self.blocks(texts, emb, leave_one_out=True)

@@ -178,30 +178,27 @@ class TriageClassifier:
 
     def _fit_core(
         self, texts: list[str], labels: np.ndarray, embeddings: np.ndarray
-    ) -> tuple[Features, LinearSVC]:
+    ) -> tuple[Features, LinearSVC, np.ndarray]:
+        """The fitted features and SVM, and the margins of the rows it was fitted on, read
+        off the matrix it learnt from (their neighbour features leave each row out) for the
+        per-class margin floor, rather than building that matrix a second time."""
         vectorizer = _vectorizer()
         vectorizer.fit(texts)
         classes = np.unique(labels)
         features = Features(
             vectorizer, embeddings, np.searchsorted(classes, labels).astype(np.int32), len(classes)
         )
+        matrix = features.transform(texts, embeddings, leave_one_out=True)
         svm = LinearSVC(C=SVM_C)
-        svm.fit(features.transform(texts, embeddings, leave_one_out=True), labels)
-        return features, svm
+        svm.fit(matrix, labels)
+        return features, svm, _scores_2d(svm.decision_function(matrix))
 
     @staticmethod
     def _margins(
-        features: Features,
-        svm: LinearSVC,
-        texts: list[str],
-        embeddings: np.ndarray,
-        *,
-        leave_one_out: bool = False,
+        features: Features, svm: LinearSVC, texts: list[str], embeddings: np.ndarray
     ) -> np.ndarray:
-        """Margins of a batch; ``leave_one_out`` when the rows are the fit's own (their
-        neighbour features leave each row out, as the SVM saw them)."""
-        matrix = features.transform(texts, embeddings, leave_one_out=leave_one_out)
-        return _scores_2d(svm.decision_function(matrix))
+        """Margins of a batch of new rows (not the fit's own: ``_fit_core`` returns those)."""
+        return _scores_2d(svm.decision_function(features.transform(texts, embeddings)))
 
     def fit(self, texts: list[str], labels: list[str], embeddings: np.ndarray) -> TriageClassifier:
         if len(texts) != len(labels) or len(texts) != len(embeddings):
@@ -214,7 +211,7 @@ class TriageClassifier:
             self.single_label = classes[0]
             return self
         self._calibrate(texts, y, self.train_embeddings)
-        features, self.svm = self._fit_core(texts, y, self.train_embeddings)
+        features, self.svm, own_margins = self._fit_core(texts, y, self.train_embeddings)
         self.vectorizer = features.vectorizer
         self.neighbour_weight = NEIGHBOUR_WEIGHT
         self._weights = np.ascontiguousarray(self.svm.coef_.T)
@@ -223,10 +220,7 @@ class TriageClassifier:
             self.svm.classes_, y, self.train_embeddings
         )
         self._mahalanobis = whitening(self.train_embeddings, self._train_class, len(self.labels))
-        self._margin_floor = margin_floor(
-            self._margins(features, self.svm, texts, self.train_embeddings, leave_one_out=True),
-            self._train_class,
-        )
+        self._margin_floor = margin_floor(own_margins, self._train_class)
         return self
 
     def _calibration_split(
@@ -270,7 +264,7 @@ class TriageClassifier:
             if split is None:
                 return  # too little data to calibrate: the defaults (no score floor) stay
             fit_idx, calib_idx, unseen_idx = split
-            vectorizer, svm = self._fit_core(
+            vectorizer, svm, own_margins = self._fit_core(
                 [texts[i] for i in fit_idx], y[fit_idx], embeddings[fit_idx]
             )
             calib_margins = self._margins(
@@ -283,16 +277,7 @@ class TriageClassifier:
             truths.append(np.searchsorted(svm.classes_, y[calib_idx]))
             train_class, centroids = class_index(svm.classes_, y[fit_idx], embeddings[fit_idx])
             whitened = whitening(embeddings[fit_idx], train_class, len(centroids))
-            floor = margin_floor(
-                self._margins(
-                    vectorizer,
-                    svm,
-                    [texts[i] for i in fit_idx],
-                    embeddings[fit_idx],
-                    leave_one_out=True,
-                ),
-                train_class,
-            )
+            floor = margin_floor(own_margins, train_class)
             parts.append(
                 (
                     calib_margins,
@@ -463,11 +448,11 @@ class TriageClassifier:
         return np.array([features], dtype=np.float64)
 
     def _class_rows(self) -> list[np.ndarray]:
+        """Each class's training rows: the neighbour block's class order, cut at its starts."""
         rows = self.__dict__.get("_rows_by_class")
         if rows is None:
-            order = np.argsort(self._train_class, kind="stable")
-            bounds = np.searchsorted(self._train_class[order], np.arange(len(self._centroids) + 1))
-            rows = [order[bounds[i] : bounds[i + 1]] for i in range(len(self._centroids))]
+            order, starts = self._class_order()
+            rows = np.split(order, starts[1:])
             self.__dict__["_rows_by_class"] = rows
         return rows
 
